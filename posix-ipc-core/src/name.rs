@@ -1,0 +1,217 @@
+//! Validated object names.
+//!
+//! POSIX IPC names are `/` followed by up to `NAME_MAX` bytes without another slash. The rules
+//! the kernel and glibc apply differ between the three kinds (a queue name without the slash is
+//! `EINVAL`, a semaphore name without it is silently accepted; `"//q"` is `EACCES` for a queue and
+//! aliases `"/q"` for a segment), so this module applies one rule to all three, **before any
+//! system call**:
+//!
+//! - the leading slash is optional: `"q"` and `"/q"` are the same object, and
+//!   [`name()`](crate::Semaphore::name) always reports `"/q"`;
+//! - the rest must be non-empty, contain no `/` and no NUL byte, and not be `.` or `..`;
+//! - it may be at most 255 bytes long (251 for a semaphore: glibc stores it as `sem.NAME` in
+//!   `/dev/shm`, and `NAME_MAX` is 255);
+//! - a shared-memory name may not start with `sem.`: it would be the file of the semaphore of the
+//!   same name.
+//!
+//! Any other byte is accepted (posix_ipc accepts UTF-8 names such as `/résumé`).
+
+use std::ffi::{CStr, CString};
+
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+
+/// Longest name body (after the slash) for shared memory and message queues: `NAME_MAX`.
+pub const NAME_MAX: usize = 255;
+/// Longest name body for a semaphore: `NAME_MAX` less the 4 bytes of glibc's `sem.` prefix.
+pub const SEMAPHORE_NAME_MAX: usize = NAME_MAX - 4;
+
+/// A validated, normalised name (`/` + body), ready to pass to the C library.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Name {
+    c: CString,
+}
+
+impl Name {
+    /// Validates `name` for an object of `kind` and normalises it to start with one slash.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidName`] for an empty name, a `/` after the leading one, a NUL byte,
+    /// `.` or `..`, a name longer than the kind's limit, or a shared-memory name starting with
+    /// `sem.`. The error's operation is `operation`.
+    pub fn new(kind: ObjectKind, name: &str, operation: Operation) -> Result<Name> {
+        let body = name.strip_prefix('/').unwrap_or(name);
+        let invalid = |detail: String| {
+            Error::new(
+                ErrorKind::InvalidName,
+                operation,
+                Object {
+                    kind,
+                    name: Some(name.to_owned()),
+                },
+                detail,
+            )
+        };
+        if body.is_empty() {
+            return Err(invalid(
+                "the name is empty: it must be \"/\" followed by at least one character".into(),
+            ));
+        }
+        if let Some(pos) = body.find('\0') {
+            return Err(invalid(format!(
+                "the name contains a NUL byte at position {}",
+                pos + name.len() - body.len()
+            )));
+        }
+        if body.contains('/') {
+            return Err(invalid(
+                "the name contains a slash after the leading one; POSIX IPC names are flat".into(),
+            ));
+        }
+        if body == "." || body == ".." {
+            return Err(invalid(format!("\"/{body}\" is a reserved name")));
+        }
+        let max = match kind {
+            ObjectKind::Semaphore => SEMAPHORE_NAME_MAX,
+            _ => NAME_MAX,
+        };
+        if body.len() > max {
+            let why = match kind {
+                ObjectKind::Semaphore => {
+                    " (NAME_MAX 255 less the 4 bytes of glibc's \"sem.\" prefix)"
+                }
+                _ => " (NAME_MAX)",
+            };
+            return Err(invalid(format!(
+                "the name is {} bytes long after the slash; a {kind} name may have at most \
+                 {max}{why}",
+                body.len()
+            )));
+        }
+        if kind == ObjectKind::SharedMemory && body.starts_with("sem.") {
+            return Err(invalid(
+                "a shared-memory name may not start with \"sem.\": glibc keeps the semaphore \
+                 of the same name in that file"
+                    .into(),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(body.len() + 2);
+        bytes.push(b'/');
+        bytes.extend_from_slice(body.as_bytes());
+        // The body was checked above to contain no NUL byte.
+        let c = CString::new(bytes).map_err(|e| invalid(format!("{e}")))?;
+        Ok(Name { c })
+    }
+
+    /// A random name for exclusive creation: `/` plus 5 to 12 lowercase letters, the format
+    /// posix_ipc uses for `name=None`, drawn from the kernel's `getrandom`.
+    pub(crate) fn random() -> Name {
+        let mut raw = [0u8; 13];
+        crate::sys::fill_random(&mut raw);
+        let len = 5 + usize::from(raw[0] % 8);
+        let mut bytes = Vec::with_capacity(len + 2);
+        bytes.push(b'/');
+        bytes.extend(raw[1..=len].iter().map(|b| b'a' + b % 26));
+        // Only '/' and ASCII letters: no NUL.
+        let c = CString::new(bytes).unwrap_or_default();
+        Name { c }
+    }
+
+    /// The name as a C string, with its leading slash.
+    pub fn as_c_str(&self) -> &CStr {
+        &self.c
+    }
+
+    /// The name as text, with its leading slash.
+    pub fn as_str(&self) -> &str {
+        // Built from a &str plus an ASCII slash, or from ASCII letters: always UTF-8.
+        self.c.to_str().unwrap_or("/")
+    }
+
+    pub(crate) fn object(&self, kind: ObjectKind) -> Object {
+        Object {
+            kind,
+            name: Some(self.as_str().to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(kind: ObjectKind, name: &str) -> Result<Name> {
+        Name::new(kind, name, Operation::Open)
+    }
+
+    #[test]
+    fn leading_slash_is_optional_and_normalised() {
+        let a = check(ObjectKind::MessageQueue, "q").unwrap();
+        let b = check(ObjectKind::MessageQueue, "/q").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "/q");
+    }
+
+    #[test]
+    fn malformed_names_are_rejected_before_any_syscall() {
+        for bad in ["", "/", "//q", "/a/b", "/a/", "/.", "/..", "/a\0b", "\0"] {
+            for kind in [
+                ObjectKind::Semaphore,
+                ObjectKind::SharedMemory,
+                ObjectKind::MessageQueue,
+            ] {
+                let err = check(kind, bad).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::InvalidName, "{kind} {bad:?}");
+                assert!(err.to_string().contains(&format!("{kind}")), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn length_limits_differ_per_kind() {
+        let ok255 = format!("/{}", "a".repeat(255));
+        let bad256 = format!("/{}", "a".repeat(256));
+        let ok251 = format!("/{}", "a".repeat(251));
+        let bad252 = format!("/{}", "a".repeat(252));
+        assert!(check(ObjectKind::SharedMemory, &ok255).is_ok());
+        assert!(check(ObjectKind::MessageQueue, &ok255).is_ok());
+        assert!(check(ObjectKind::SharedMemory, &bad256).is_err());
+        assert!(check(ObjectKind::Semaphore, &ok251).is_ok());
+        let err = check(ObjectKind::Semaphore, &bad252).unwrap_err();
+        assert!(err.to_string().contains("at most 251"), "{err}");
+    }
+
+    #[test]
+    fn shared_memory_may_not_shadow_a_semaphore_file() {
+        assert!(check(ObjectKind::SharedMemory, "/sem.x").is_err());
+        assert!(check(ObjectKind::Semaphore, "/sem.x").is_ok());
+    }
+
+    #[test]
+    fn nul_position_is_reported() {
+        let err = check(ObjectKind::Semaphore, "/ab\0c").unwrap_err();
+        assert!(err.to_string().contains("position 3"), "{err}");
+    }
+
+    #[test]
+    fn random_names_have_posix_ipc_shape() {
+        for _ in 0..200 {
+            let n = Name::random();
+            let s = n.as_str();
+            assert!((6..=13).contains(&s.len()), "{s}");
+            assert!(s[1..].bytes().all(|b| b.is_ascii_lowercase()), "{s}");
+        }
+    }
+}

@@ -1,0 +1,643 @@
+//! The only module that calls libc or nix.
+//!
+//! Every function here either is safe to call with any argument, or owns the resource it acts on
+//! (`SemHandle`, `MqHandle`, `MapRegion`) so that the rest of the crate needs no `unsafe`. Errors
+//! come back as the raw `errno`; the calling module turns them into an [`Error`](crate::Error)
+//! that names the object and the operation.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::os::fd::{BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+/// The outcome of a system call: the value, or the `errno` it failed with.
+pub(crate) type SysResult<T> = std::result::Result<T, i32>;
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back to a mix of the
+/// clock and the process id if the call is unavailable.
+pub(crate) fn fill_random(buf: &mut [u8]) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: `rest` is a valid, writable buffer of `rest.len()` bytes for the duration of
+        // the call; getrandom writes at most that many bytes.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast::<c_void>(), rest.len(), 0) };
+        if n > 0 {
+            filled += n as usize;
+        } else if n < 0 && last_errno() == libc::EINTR {
+            continue;
+        } else {
+            break;
+        }
+    }
+    if filled < buf.len() {
+        let mut x = monotonic_now().as_nanos() as u64 ^ (u64::from(std::process::id()) << 32);
+        for b in &mut buf[filled..] {
+            // xorshift64
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+}
+
+fn timespec_of(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),
+    }
+}
+
+/// Time on `CLOCK_MONOTONIC` since its epoch.
+pub(crate) fn monotonic_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux, so
+    // the call cannot fail (and if it did, `ts` stays zero, which is still a valid value).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
+
+/// `sysconf(name)`, `None` where the system has no value.
+pub(crate) fn sysconf(name: c_int) -> Option<i64> {
+    // SAFETY: sysconf takes any integer and reports unknown names with -1.
+    let v = unsafe { libc::sysconf(name) };
+    (v >= 0).then_some(i64::from(v))
+}
+
+/// `getrlimit(resource)` as (soft, hard); `RLIM_INFINITY` is `u64::MAX`.
+pub(crate) fn getrlimit(resource: libc::__rlimit_resource_t) -> SysResult<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(resource, &mut lim) } == 0 {
+        Ok((lim.rlim_cur, lim.rlim_max))
+    } else {
+        Err(last_errno())
+    }
+}
+
+/// `SIGRTMIN()` / `SIGRTMAX()`: the realtime signal range, which glibc decides at run time.
+pub(crate) fn sigrt_range() -> (c_int, c_int) {
+    (libc::SIGRTMIN(), libc::SIGRTMAX())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semaphores
+// ---------------------------------------------------------------------------------------------
+
+extern "C" {
+    // glibc >= 2.30; libc 0.2 does not declare it.
+    fn sem_clockwait(
+        sem: *mut libc::sem_t,
+        clockid: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> c_int;
+}
+
+/// An open named semaphore (`sem_t *` from `sem_open`), closed on drop.
+#[derive(Debug)]
+pub(crate) struct SemHandle {
+    ptr: NonNull<libc::sem_t>,
+}
+
+// SAFETY: a `sem_t` from sem_open is a process-shared object designed for concurrent use; every
+// sem_* function is thread-safe, and the pointer stays valid until `sem_close`, which only
+// `Drop`/`close` call, with exclusive access.
+unsafe impl Send for SemHandle {}
+// SAFETY: as above: all operations through `&SemHandle` are thread-safe sem_* calls.
+unsafe impl Sync for SemHandle {}
+
+impl SemHandle {
+    /// `sem_open(name, oflag, mode, value)`.
+    pub(crate) fn open(name: &CStr, oflag: c_int, mode: u32, value: u32) -> SysResult<SemHandle> {
+        // SAFETY: `name` is a valid NUL-terminated string. The variadic arguments are the
+        // mode_t and unsigned int sem_open reads when O_CREAT is set; passing them always is
+        // harmless (they are ignored otherwise). Both are promoted to c_uint as C requires.
+        let ptr = unsafe {
+            libc::sem_open(
+                name.as_ptr(),
+                oflag,
+                mode as libc::c_uint,
+                value as libc::c_uint,
+            )
+        };
+        if ptr == libc::SEM_FAILED {
+            return Err(last_errno());
+        }
+        NonNull::new(ptr)
+            .map(|ptr| SemHandle { ptr })
+            .ok_or(libc::EINVAL)
+    }
+
+    /// `sem_wait`.
+    pub(crate) fn wait(&self) -> SysResult<()> {
+        // SAFETY: `ptr` came from a successful sem_open and is not closed while `self` lives.
+        check(unsafe { libc::sem_wait(self.ptr.as_ptr()) })
+    }
+
+    /// `sem_trywait`.
+    pub(crate) fn try_wait(&self) -> SysResult<()> {
+        // SAFETY: as in `wait`.
+        check(unsafe { libc::sem_trywait(self.ptr.as_ptr()) })
+    }
+
+    /// `sem_clockwait(CLOCK_MONOTONIC, at)`: wait until the monotonic clock reads `at`.
+    pub(crate) fn wait_until(&self, at: Duration) -> SysResult<()> {
+        let ts = timespec_of(at);
+        // SAFETY: as in `wait`; `ts` is a valid, normalised timespec (nanoseconds < 1e9).
+        check(unsafe { sem_clockwait(self.ptr.as_ptr(), libc::CLOCK_MONOTONIC, &ts) })
+    }
+
+    /// `sem_post`.
+    pub(crate) fn post(&self) -> SysResult<()> {
+        // SAFETY: as in `wait`.
+        check(unsafe { libc::sem_post(self.ptr.as_ptr()) })
+    }
+
+    /// `sem_getvalue`.
+    pub(crate) fn value(&self) -> SysResult<i32> {
+        let mut v: c_int = 0;
+        // SAFETY: as in `wait`; `v` is a valid, writable int.
+        check(unsafe { libc::sem_getvalue(self.ptr.as_ptr(), &mut v) })?;
+        Ok(v)
+    }
+
+    /// `sem_close`, reporting its result.
+    pub(crate) fn close(self) -> SysResult<()> {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        // SAFETY: `ptr` came from sem_open; `self` was forgotten, so nothing uses or closes it
+        // again.
+        check(unsafe { libc::sem_close(ptr.as_ptr()) })
+    }
+}
+
+impl Drop for SemHandle {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from sem_open and this is its only close.
+        unsafe { libc::sem_close(self.ptr.as_ptr()) };
+    }
+}
+
+/// `sem_unlink(name)`.
+pub(crate) fn sem_unlink(name: &CStr) -> SysResult<()> {
+    // SAFETY: `name` is a valid NUL-terminated string.
+    check(unsafe { libc::sem_unlink(name.as_ptr()) })
+}
+
+fn check(rc: c_int) -> SysResult<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}
+
+fn nix_err(e: nix::errno::Errno) -> i32 {
+    e as i32
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared memory
+// ---------------------------------------------------------------------------------------------
+
+/// `shm_open(name, oflag, mode)`; the descriptor is close-on-exec.
+pub(crate) fn shm_open(name: &CStr, oflag: c_int, mode: u32) -> SysResult<OwnedFd> {
+    let flags = nix::fcntl::OFlag::from_bits_retain(oflag);
+    let mode = nix::sys::stat::Mode::from_bits_retain(mode as libc::mode_t);
+    nix::sys::mman::shm_open(name, flags, mode).map_err(nix_err)
+}
+
+/// `shm_unlink(name)`.
+pub(crate) fn shm_unlink(name: &CStr) -> SysResult<()> {
+    nix::sys::mman::shm_unlink(name).map_err(nix_err)
+}
+
+/// `ftruncate(fd, len)`.
+pub(crate) fn ftruncate(fd: BorrowedFd<'_>, len: u64) -> SysResult<()> {
+    let len = libc::off_t::try_from(len).map_err(|_| libc::EFBIG)?;
+    nix::unistd::ftruncate(fd, len).map_err(nix_err)
+}
+
+/// `posix_fallocate(fd, offset, len)`: reserve the pages now, so a full `/dev/shm` is `ENOSPC`
+/// here rather than `SIGBUS` on first touch.
+pub(crate) fn fallocate(fd: BorrowedFd<'_>, offset: u64, len: u64) -> SysResult<()> {
+    let offset = libc::off_t::try_from(offset).map_err(|_| libc::EFBIG)?;
+    let len = libc::off_t::try_from(len).map_err(|_| libc::EFBIG)?;
+    if len == 0 {
+        return Ok(());
+    }
+    nix::fcntl::posix_fallocate(fd, offset, len).map_err(nix_err)
+}
+
+/// `fstat(fd)`: (size, mode bits, owner uid, link count).
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> SysResult<(u64, u32, u32, u64)> {
+    let st = nix::sys::stat::fstat(fd).map_err(nix_err)?;
+    Ok((
+        st.st_size.max(0) as u64,
+        st.st_mode & 0o7777,
+        st.st_uid,
+        st.st_nlink,
+    ))
+}
+
+/// A `MAP_SHARED` mapping of a descriptor, unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct MapRegion {
+    ptr: NonNull<u8>,
+    len: usize,
+    writable: bool,
+}
+
+// SAFETY: the region is plain memory owned by this value until munmap; moving it to another
+// thread moves that ownership. All accesses are by raw copies.
+unsafe impl Send for MapRegion {}
+// SAFETY: `&MapRegion` only allows copies in and out of the region (see `read`/`write`), which
+// are as thread-safe as the same copies between processes, the case the region exists for.
+unsafe impl Sync for MapRegion {}
+
+impl MapRegion {
+    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, offset)`.
+    pub(crate) fn map(
+        fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+        writable: bool,
+    ) -> SysResult<MapRegion> {
+        use nix::sys::mman::{MapFlags, ProtFlags};
+        let nz = std::num::NonZeroUsize::new(len).ok_or(libc::EINVAL)?;
+        let offset = libc::off_t::try_from(offset).map_err(|_| libc::EOVERFLOW)?;
+        let prot = if writable {
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE
+        } else {
+            ProtFlags::PROT_READ
+        };
+        // SAFETY: a fresh mapping at an address the kernel picks (addr = None) cannot overlap
+        // any Rust object; `fd` is a valid open descriptor for the duration of the call.
+        let ptr = unsafe { nix::sys::mman::mmap(None, nz, prot, MapFlags::MAP_SHARED, fd, offset) }
+            .map_err(nix_err)?;
+        Ok(MapRegion {
+            ptr: ptr.cast::<u8>(),
+            len,
+            writable,
+        })
+    }
+
+    pub(crate) fn writable(&self) -> bool {
+        self.writable
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Copies `buf.len()` bytes from `offset` into `buf`. The caller checked the range.
+    pub(crate) fn read(&self, offset: usize, buf: &mut [u8]) {
+        debug_assert!(offset
+            .checked_add(buf.len())
+            .is_some_and(|end| end <= self.len));
+        // SAFETY:
+        // - the source range [offset, offset+len) lies inside the mapping (checked by the only
+        //   callers, `Mapping::read_at` and friends, and debug-asserted above);
+        // - the mapping is readable (PROT_READ is always set) and stays mapped while `self`
+        //   lives;
+        // - `buf` is a distinct Rust allocation, so the ranges do not overlap.
+        // Another process may write the same bytes concurrently; the copy then yields some mix
+        // of old and new bytes, which is a valid `[u8]` (documented on `Mapping`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        }
+    }
+
+    /// Copies `data` to `offset`. The caller checked the range and that the region is writable.
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) {
+        debug_assert!(self.writable);
+        debug_assert!(offset
+            .checked_add(data.len())
+            .is_some_and(|end| end <= self.len));
+        // SAFETY:
+        // - the destination range lies inside the mapping (checked by the callers, debug-asserted
+        //   above), which was mapped PROT_WRITE (callers check `writable` first);
+        // - no Rust reference into the mapping exists (safe code only copies in and out), so
+        //   writing through the raw pointer aliases nothing;
+        // - `data` is a distinct allocation: no overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.as_ptr().add(offset), data.len())
+        }
+    }
+
+    /// `msync(MS_SYNC)` over the whole region.
+    pub(crate) fn flush(&self) -> SysResult<()> {
+        // SAFETY: the range is exactly the live mapping created by `map`.
+        unsafe {
+            nix::sys::mman::msync(
+                self.ptr.cast::<c_void>(),
+                self.len,
+                nix::sys::mman::MsFlags::MS_SYNC,
+            )
+        }
+        .map_err(nix_err)
+    }
+}
+
+impl Drop for MapRegion {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` describe exactly the mapping created in `map`, unmapped only here.
+        // Safe code holds no references into it (all access is by copy), and `unsafe` views
+        // handed out by `Mapping` borrow the `Mapping`, so they cannot outlive this drop.
+        let _ = unsafe { nix::sys::mman::munmap(self.ptr.cast::<c_void>(), self.len) };
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message queues
+// ---------------------------------------------------------------------------------------------
+
+/// Attributes of a queue, from `mq_getattr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MqAttr {
+    pub(crate) flags: i64,
+    pub(crate) max_messages: i64,
+    pub(crate) message_size: i64,
+    pub(crate) current_messages: i64,
+}
+
+/// An open message-queue descriptor (`mqd_t`, a file descriptor on Linux), closed on drop.
+#[derive(Debug)]
+pub(crate) struct MqHandle {
+    mqd: libc::mqd_t,
+}
+
+impl MqHandle {
+    /// `mq_open(name, oflag, mode, attr)`; `attr` (max messages, message size) is passed only
+    /// when given. Descriptors are close-on-exec (the kernel always sets it for mq_open).
+    pub(crate) fn open(
+        name: &CStr,
+        oflag: c_int,
+        mode: u32,
+        attr: Option<(i64, i64)>,
+    ) -> SysResult<MqHandle> {
+        let mqd = match attr {
+            Some((max_messages, message_size)) => {
+                // SAFETY: an all-zero mq_attr is valid (it is a plain C struct of integers).
+                let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
+                a.mq_maxmsg = max_messages as _;
+                a.mq_msgsize = message_size as _;
+                // SAFETY: `name` is NUL-terminated; with O_CREAT mq_open reads a mode_t and a
+                // `struct mq_attr *`, which `a` is, valid for the call.
+                unsafe {
+                    libc::mq_open(
+                        name.as_ptr(),
+                        oflag,
+                        mode as libc::mode_t,
+                        &mut a as *mut libc::mq_attr,
+                    )
+                }
+            }
+            // SAFETY: `name` is NUL-terminated; without O_CREAT no variadic argument is read,
+            // and a NULL attr pointer means "kernel defaults" when O_CREAT is set.
+            None => unsafe {
+                libc::mq_open(
+                    name.as_ptr(),
+                    oflag,
+                    mode as libc::mode_t,
+                    std::ptr::null_mut::<libc::mq_attr>(),
+                )
+            },
+        };
+        if mqd < 0 {
+            Err(last_errno())
+        } else {
+            Ok(MqHandle { mqd })
+        }
+    }
+
+    /// `mq_getattr`.
+    pub(crate) fn getattr(&self) -> SysResult<MqAttr> {
+        // SAFETY: an all-zero mq_attr is valid.
+        let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
+        // SAFETY: `mqd` is open while `self` lives; `a` is valid and writable.
+        check(unsafe { libc::mq_getattr(self.mqd, &mut a) })?;
+        Ok(MqAttr {
+            flags: a.mq_flags as i64,
+            max_messages: a.mq_maxmsg as i64,
+            message_size: a.mq_msgsize as i64,
+            current_messages: a.mq_curmsgs as i64,
+        })
+    }
+
+    /// `mq_setattr` with new `mq_flags` (only `O_NONBLOCK` is honoured by the kernel).
+    pub(crate) fn set_flags(&self, flags: i64) -> SysResult<()> {
+        // SAFETY: an all-zero mq_attr is valid.
+        let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
+        a.mq_flags = flags as _;
+        // SAFETY: `mqd` is open while `self` lives; `a` is valid; the old-attr pointer may be
+        // NULL.
+        check(unsafe { libc::mq_setattr(self.mqd, &a, std::ptr::null_mut()) })
+    }
+
+    /// `mq_send` (deadline `None`) or `mq_timedsend` with an absolute `CLOCK_REALTIME` deadline.
+    /// `Some(Duration::ZERO)` (the epoch) makes a non-blocking attempt on a blocking descriptor.
+    pub(crate) fn send(
+        &self,
+        msg: &[u8],
+        priority: u32,
+        realtime_at: Option<Duration>,
+    ) -> SysResult<()> {
+        let rc = match realtime_at {
+            // SAFETY: `mqd` is open; `msg` is valid for `msg.len()` bytes.
+            None => unsafe { libc::mq_send(self.mqd, msg.as_ptr().cast(), msg.len(), priority) },
+            Some(at) => {
+                let ts = timespec_of(at);
+                // SAFETY: as above; `ts` is a valid, normalised timespec.
+                unsafe {
+                    libc::mq_timedsend(self.mqd, msg.as_ptr().cast(), msg.len(), priority, &ts)
+                }
+            }
+        };
+        check(rc)
+    }
+
+    /// `mq_receive` / `mq_timedreceive` into `buf`; returns (length, priority).
+    pub(crate) fn receive(
+        &self,
+        buf: &mut [u8],
+        realtime_at: Option<Duration>,
+    ) -> SysResult<(usize, u32)> {
+        let mut prio: libc::c_uint = 0;
+        let n = match realtime_at {
+            // SAFETY: `mqd` is open; `buf` is valid and writable for `buf.len()` bytes; the
+            // kernel writes at most that many; `prio` is a valid unsigned int.
+            None => unsafe {
+                libc::mq_receive(self.mqd, buf.as_mut_ptr().cast(), buf.len(), &mut prio)
+            },
+            Some(at) => {
+                let ts = timespec_of(at);
+                // SAFETY: as above; `ts` is a valid, normalised timespec.
+                unsafe {
+                    libc::mq_timedreceive(
+                        self.mqd,
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        &mut prio,
+                        &ts,
+                    )
+                }
+            }
+        };
+        if n < 0 {
+            Err(last_errno())
+        } else {
+            Ok((n as usize, prio))
+        }
+    }
+
+    /// Waits up to `timeout` (relative, measured by the kernel on `CLOCK_MONOTONIC`) until the
+    /// queue is readable (`POLLIN`) or writable (`POLLOUT`). Returns whether it became ready.
+    pub(crate) fn poll(&self, writable: bool, timeout: Duration) -> SysResult<bool> {
+        let mut pfd = libc::pollfd {
+            fd: self.mqd,
+            events: if writable {
+                libc::POLLOUT
+            } else {
+                libc::POLLIN
+            },
+            revents: 0,
+        };
+        // Cap each wait at a day; callers loop until their deadline.
+        let ts = timespec_of(timeout.min(Duration::from_secs(86_400)));
+        // SAFETY: `pfd` is one valid pollfd; `ts` is a valid timespec; a NULL sigmask leaves the
+        // signal mask unchanged.
+        let n = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        if n < 0 {
+            Err(last_errno())
+        } else {
+            Ok(n > 0)
+        }
+    }
+
+    /// `mq_notify(SIGEV_SIGNAL, signo)`.
+    pub(crate) fn notify_signal(&self, signo: c_int) -> SysResult<()> {
+        // SAFETY: an all-zero sigevent is valid.
+        let mut ev: libc::sigevent = unsafe { std::mem::zeroed() };
+        ev.sigev_notify = libc::SIGEV_SIGNAL;
+        ev.sigev_signo = signo;
+        // SAFETY: `mqd` is open; `ev` is a valid sigevent for the call.
+        check(unsafe { libc::mq_notify(self.mqd, &ev) })
+    }
+
+    /// `mq_notify(SIGEV_THREAD)`: glibc runs `function(token)` on a new thread when the queue
+    /// goes from empty to non-empty. `token` is an integer, never a pointer, so a late call can
+    /// never touch freed memory.
+    pub(crate) fn notify_thread(
+        &self,
+        function: extern "C" fn(libc::sigval),
+        token: usize,
+    ) -> SysResult<()> {
+        let ev = SigeventThread {
+            sigev_value: libc::sigval {
+                sival_ptr: token as *mut c_void,
+            },
+            sigev_signo: 0,
+            sigev_notify: libc::SIGEV_THREAD,
+            function: Some(function),
+            attributes: std::ptr::null_mut(),
+            _pad: [0; SIGEV_PAD - 4],
+        };
+        // SAFETY: `SigeventThread` has glibc's `struct sigevent` layout with the
+        // `_sigev_thread` union member selected (checked by the const assertion below); `mqd` is
+        // open; `function` is a valid `extern "C" fn(sigval)` with 'static lifetime; the
+        // attributes pointer may be NULL.
+        check(unsafe { libc::mq_notify(self.mqd, (&ev as *const SigeventThread).cast()) })
+    }
+
+    /// `mq_notify(NULL)`: cancel this process's registration.
+    pub(crate) fn notify_cancel(&self) -> SysResult<()> {
+        // SAFETY: `mqd` is open; NULL cancels.
+        check(unsafe { libc::mq_notify(self.mqd, std::ptr::null()) })
+    }
+
+    pub(crate) fn raw(&self) -> RawFd {
+        self.mqd
+    }
+
+    pub(crate) fn borrow(&self) -> BorrowedFd<'_> {
+        // SAFETY: on Linux an mqd_t is a file descriptor, open until `self` is dropped, and the
+        // BorrowedFd cannot outlive `&self`.
+        unsafe { BorrowedFd::borrow_raw(self.mqd) }
+    }
+
+    /// `mq_close`, reporting its result.
+    pub(crate) fn close(self) -> SysResult<()> {
+        let mqd = self.mqd;
+        std::mem::forget(self);
+        // SAFETY: `mqd` is open and, `self` being forgotten, closed only here.
+        check(unsafe { libc::mq_close(mqd) })
+    }
+}
+
+impl Drop for MqHandle {
+    fn drop(&mut self) {
+        // SAFETY: `mqd` came from mq_open and this is its only close.
+        unsafe { libc::mq_close(self.mqd) };
+    }
+}
+
+/// `mq_notify(mqd, NULL)` on a descriptor number: cancels this process's registration. Used
+/// while the owning `MqHandle` is still open (see `mq::NotifyState`); on a closed or reused
+/// number it can at worst fail with `EBADF` or cancel this process's own registration.
+pub(crate) fn mq_notify_cancel(mqd: RawFd) -> SysResult<()> {
+    // SAFETY: mq_notify reads no memory when the sigevent pointer is NULL; any int is an
+    // acceptable descriptor argument (invalid ones give EBADF).
+    check(unsafe { libc::mq_notify(mqd, std::ptr::null()) })
+}
+
+/// `mq_unlink(name)`.
+pub(crate) fn mq_unlink(name: &CStr) -> SysResult<()> {
+    // SAFETY: `name` is a valid NUL-terminated string.
+    check(unsafe { libc::mq_unlink(name.as_ptr()) })
+}
+
+const SIGEV_PAD: usize = (64 / std::mem::size_of::<c_int>()) - 4;
+
+/// glibc's `struct sigevent` with the `_sigev_thread` member of its union, which the libc crate
+/// does not expose.
+#[repr(C)]
+struct SigeventThread {
+    sigev_value: libc::sigval,
+    sigev_signo: c_int,
+    sigev_notify: c_int,
+    function: Option<extern "C" fn(libc::sigval)>,
+    attributes: *mut libc::pthread_attr_t,
+    _pad: [c_int; SIGEV_PAD - 4],
+}
+
+const _: () =
+    assert!(std::mem::size_of::<SigeventThread>() == std::mem::size_of::<libc::sigevent>());
+const _: () = assert!(std::mem::size_of::<libc::sigevent>() == 64);
+
+/// Closes `fd`, reporting the result (`OwnedFd`'s drop ignores it).
+pub(crate) fn close(fd: OwnedFd) -> SysResult<()> {
+    let raw = fd.into_raw_fd();
+    // SAFETY: `raw` was owned by `fd`, which gave up ownership; it is closed exactly once here.
+    check(unsafe { libc::close(raw) })
+}

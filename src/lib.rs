@@ -1,0 +1,23 @@
+//! POSIX named semaphores, shared memory and message queues for Rust: the counterpart of
+//! Python's `posix_ipc`, over the same kernel objects.
+//!
+//! This is the crate to depend on; it re-exports [`posix_ipc_core`]. See the README for the
+//! map from posix_ipc names to Rust names.
+//!
+//! ```
+//! use posix_ipc::{MessageQueue, O_CREX};
+//!
+//! # let name = format!("/doc-facade-{}", std::process::id());
+//! // posix_ipc style ...
+//! let mq = MessageQueue::new(Some(&name), O_CREX, 0o600, 4, 64, true, true)?;
+//! mq.send(b"hello", 0)?;
+//! // ... or builder style
+//! let reader = MessageQueue::options().write(false).open(&name)?;
+//! assert_eq!(reader.receive()?.0, b"hello");
+//! posix_ipc::unlink_message_queue(&name)?;
+//! # Ok::<(), posix_ipc::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+
+pub use posix_ipc_core::*;
