@@ -1,0 +1,155 @@
+//! Helpers shared by the integration tests: unique names, cleanup guards, child processes and
+//! the Python interop runner.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::io::Write;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A name no other test, test binary or concurrent test run can share:
+/// `/pit-<pid>-<tag>-<counter>`.
+pub fn unique_name(tag: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("/pit-{}-{tag}-{n}", std::process::id())
+}
+
+/// Which kind of object a [`Cleanup`] guard removes.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Sem,
+    Shm,
+    Mq,
+}
+
+/// Removes the named object when dropped, also when the test fails (panics). Removing an object
+/// that is already gone is fine.
+pub struct Cleanup {
+    kind: Kind,
+    name: String,
+}
+
+impl Cleanup {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = match self.kind {
+            Kind::Sem => posix_ipc::unlink_semaphore(&self.name),
+            Kind::Shm => posix_ipc::unlink_shared_memory(&self.name),
+            Kind::Mq => posix_ipc::unlink_message_queue(&self.name),
+        };
+    }
+}
+
+/// A fresh unique name plus the guard that removes the object of that name at the end.
+pub fn guarded(kind: Kind, tag: &str) -> (String, Cleanup) {
+    let name = unique_name(tag);
+    (name.clone(), Cleanup { kind, name })
+}
+
+/// A guard for a name chosen elsewhere (for example a random name).
+pub fn guard(kind: Kind, name: &str) -> Cleanup {
+    Cleanup {
+        kind,
+        name: name.to_owned(),
+    }
+}
+
+/// Environment variable that tells a re-executed test binary which child role to play.
+pub const CHILD_ROLE: &str = "POSIX_IPC_TEST_CHILD_ROLE";
+
+/// Starts this test binary again as a child process running the ignored test `entry`
+/// (which dispatches on `role`), with `args` passed in `POSIX_IPC_TEST_CHILD_ARGS`.
+pub fn spawn_child(entry: &str, role: &str, args: &[&str]) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("the test binary knows its own path"))
+        .args([
+            "--ignored",
+            "--exact",
+            entry,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ROLE, role)
+        .env("POSIX_IPC_TEST_CHILD_ARGS", args.join("\u{1f}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the test binary as a child")
+}
+
+/// Inside a child: its role and arguments, or `None` when run as an ordinary test.
+pub fn child_role() -> Option<(String, Vec<String>)> {
+    let role = std::env::var(CHILD_ROLE).ok()?;
+    let args = std::env::var("POSIX_IPC_TEST_CHILD_ARGS").unwrap_or_default();
+    let args = if args.is_empty() {
+        Vec::new()
+    } else {
+        args.split('\u{1f}').map(str::to_owned).collect()
+    };
+    Some((role, args))
+}
+
+/// Waits for a child and asserts it succeeded, showing its output otherwise.
+pub fn expect_success(child: std::process::Child, what: &str) -> Output {
+    let out = child.wait_with_output().expect("wait for child");
+    assert!(
+        out.status.success(),
+        "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes a line the test harness does not capture, so a person running `cargo test` sees it
+/// (libtest captures only the `print!` family of macros).
+pub fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// Whether `python3` with `posix_ipc` is available. When it is not: fails if
+/// `POSIX_IPC_REQUIRE_PYTHON=1` (CI sets it), otherwise says plainly that `test` was skipped and
+/// how to enable it, and returns false.
+pub fn python_available(test: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import posix_ipc"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        let msg = format!(
+            "SKIPPED {test}: python3 with posix_ipc is not installed; enable with \
+             `python3 -m pip install posix-ipc==1.3.2`"
+        );
+        if std::env::var("POSIX_IPC_REQUIRE_PYTHON").as_deref() == Ok("1") {
+            panic!("{msg} (POSIX_IPC_REQUIRE_PYTHON=1 makes this a failure)");
+        }
+        say(&msg);
+    }
+    ok
+}
+
+/// Runs `script` with python3, passing `args` as `sys.argv[1:]`; returns its stdout. Panics with
+/// the script's stderr if it fails.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "python failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
