@@ -74,7 +74,7 @@ pub(crate) fn monotonic_now() -> Duration {
 pub(crate) fn sysconf(name: c_int) -> Option<i64> {
     // SAFETY: sysconf takes any integer and reports unknown names with -1.
     let v = unsafe { libc::sysconf(name) };
-    (v >= 0).then_some(i64::from(v))
+    (v >= 0).then_some(v as i64)
 }
 
 /// `getrlimit(resource)` as (soft, hard); `RLIM_INFINITY` is `u64::MAX`.
