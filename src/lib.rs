@@ -21,3 +21,5 @@
 #![deny(missing_docs)]
 
 pub use posix_ipc_core::*;
+/// `#[derive(IpcMessage)]`: see [`IpcMessage`](trait@IpcMessage).
+pub use posix_ipc_derive::IpcMessage;

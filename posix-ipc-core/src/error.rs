@@ -92,6 +92,10 @@ pub enum Operation {
     Access,
     /// Converting or validating a timeout.
     Timeout,
+    /// Reading a typed shared struct.
+    Load,
+    /// Writing a typed shared struct.
+    Store,
 }
 
 impl fmt::Display for Operation {
@@ -114,6 +118,8 @@ impl fmt::Display for Operation {
             Operation::Map => "map",
             Operation::Access => "access",
             Operation::Timeout => "use",
+            Operation::Load => "load from",
+            Operation::Store => "store to",
         })
     }
 }
@@ -166,6 +172,11 @@ pub enum ErrorKind {
     /// An existing object does not match what the caller needs (a segment too small for the
     /// mapping, a queue whose message size differs from the type's).
     Mismatch,
+    /// A received message does not have the length of the expected type (a foreign or buggy
+    /// sender). The bytes and priority are handed back in [`Error::returned`]: nothing is lost.
+    WrongLength,
+    /// A shared object exists but its creator has not finished initialising it.
+    NotInitialized,
     /// The platform lacks the feature.
     Unsupported,
     /// Any other operating-system error; the errno is kept.
@@ -188,7 +199,9 @@ impl ErrorKind {
             ErrorKind::InvalidName
             | ErrorKind::InvalidArgument
             | ErrorKind::MessageTooLarge
+            | ErrorKind::WrongLength
             | ErrorKind::Mismatch => "ValueError",
+            ErrorKind::NotInitialized => "ExistentialError",
             ErrorKind::OutOfMemory => "MemoryError",
             ErrorKind::LimitExceeded
             | ErrorKind::Overflow
@@ -211,6 +224,8 @@ impl ErrorKind {
             | ErrorKind::InvalidArgument
             | ErrorKind::MessageTooLarge
             | ErrorKind::Mismatch => io::ErrorKind::InvalidInput,
+            ErrorKind::WrongLength => io::ErrorKind::InvalidData,
+            ErrorKind::NotInitialized => io::ErrorKind::WouldBlock,
             ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
             ErrorKind::LimitExceeded | ErrorKind::Overflow | ErrorKind::NoSpace => {

@@ -45,6 +45,7 @@ mod sem;
 mod shm;
 mod sys;
 mod timeout;
+pub mod typed;
 
 pub use constants::{
     AUTHOR, COPYRIGHT, LICENSE, MESSAGE_QUEUES_SUPPORTED, O_CREAT, O_CREX, O_EXCL, O_NONBLOCK,
@@ -62,3 +63,4 @@ pub use shm::{
     SharedMemoryOptions,
 };
 pub use timeout::Timeout;
+pub use typed::{IpcField, IpcMessage, RawShared, Receiver, Sender, Shared};

@@ -649,8 +649,18 @@ impl MessageQueue {
         priority: u32,
         timeout: impl Into<Timeout>,
     ) -> Result<()> {
+        self.send_deadline(message, priority, timeout.into().deadline())
+    }
+
+    /// Sends with a deadline fixed by the caller (the typed layer retries after `EINTR` with the
+    /// same deadline).
+    pub(crate) fn send_deadline(
+        &self,
+        message: &[u8],
+        priority: u32,
+        deadline: Deadline,
+    ) -> Result<()> {
         self.check_send(message, priority)?;
-        let deadline = timeout.into().deadline();
         let op = Operation::Send;
         match deadline {
             Deadline::Never => self
@@ -735,6 +745,15 @@ impl MessageQueue {
         buf: &mut [u8],
         timeout: impl Into<Timeout>,
     ) -> Result<(usize, u32)> {
+        self.receive_deadline(buf, timeout.into().deadline())
+    }
+
+    /// Receives with a deadline fixed by the caller.
+    pub(crate) fn receive_deadline(
+        &self,
+        buf: &mut [u8],
+        deadline: Deadline,
+    ) -> Result<(usize, u32)> {
         let op = Operation::Receive;
         if !self.read {
             return Err(self.fail(
@@ -755,7 +774,6 @@ impl MessageQueue {
                 ),
             ));
         }
-        let deadline = timeout.into().deadline();
         match deadline {
             Deadline::Never => self
                 .handle

@@ -96,6 +96,60 @@ pub(crate) fn sigrt_range() -> (c_int, c_int) {
     (libc::SIGRTMIN(), libc::SIGRTMAX())
 }
 
+/// The calling process's id.
+pub(crate) fn getpid() -> u32 {
+    std::process::id()
+}
+
+/// Whether a process with this id exists (`kill(pid, 0)`; `EPERM` means it exists but belongs
+/// to someone else).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 performs only the existence and permission checks; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || last_errno() == libc::EPERM
+}
+
+/// `futex(FUTEX_WAIT)` on a word that may live in shared memory: sleeps while `*word ==
+/// expected`, at most `timeout`. Spurious wake-ups are possible; callers re-check.
+pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {
+    let ts = timespec_of(timeout);
+    // SAFETY: `word` is a valid, aligned u32 for the duration of the call; FUTEX_WAIT only reads
+    // it; `ts` is a valid relative timespec; the unused arguments are ignored by FUTEX_WAIT.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
+/// `futex(FUTEX_WAKE)`: wakes up to `n` waiters on `word` (in any process sharing it).
+pub(crate) fn futex_wake(word: &std::sync::atomic::AtomicU32, n: i32) {
+    // SAFETY: `word` is a valid, aligned u32; FUTEX_WAKE does not access it beyond its address.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            n,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        )
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Semaphores
 // ---------------------------------------------------------------------------------------------

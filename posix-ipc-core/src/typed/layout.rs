@@ -1,0 +1,336 @@
+//! Layout descriptions of `#[derive(IpcMessage)]` types, their fingerprint, and their export to
+//! Python `struct` format strings and C declarations.
+
+use std::fmt::Write as _;
+
+/// A primitive field type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Primitive {
+    /// `u8`
+    U8,
+    /// `i8`
+    I8,
+    /// `u16`
+    U16,
+    /// `i16`
+    I16,
+    /// `u32`
+    U32,
+    /// `i32`
+    I32,
+    /// `u64`
+    U64,
+    /// `i64`
+    I64,
+    /// `u128`
+    U128,
+    /// `i128`
+    I128,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+}
+
+impl Primitive {
+    /// Size in bytes.
+    pub const fn size(self) -> usize {
+        match self {
+            Primitive::U8 | Primitive::I8 => 1,
+            Primitive::U16 | Primitive::I16 => 2,
+            Primitive::U32 | Primitive::I32 | Primitive::F32 => 4,
+            Primitive::U64 | Primitive::I64 | Primitive::F64 => 8,
+            Primitive::U128 | Primitive::I128 => 16,
+        }
+    }
+
+    /// The Rust spelling.
+    pub const fn rust_name(self) -> &'static str {
+        match self {
+            Primitive::U8 => "u8",
+            Primitive::I8 => "i8",
+            Primitive::U16 => "u16",
+            Primitive::I16 => "i16",
+            Primitive::U32 => "u32",
+            Primitive::I32 => "i32",
+            Primitive::U64 => "u64",
+            Primitive::I64 => "i64",
+            Primitive::U128 => "u128",
+            Primitive::I128 => "i128",
+            Primitive::F32 => "f32",
+            Primitive::F64 => "f64",
+        }
+    }
+
+    /// The C spelling (`<stdint.h>`).
+    pub const fn c_name(self) -> &'static str {
+        match self {
+            Primitive::U8 => "uint8_t",
+            Primitive::I8 => "int8_t",
+            Primitive::U16 => "uint16_t",
+            Primitive::I16 => "int16_t",
+            Primitive::U32 => "uint32_t",
+            Primitive::I32 => "int32_t",
+            Primitive::U64 => "uint64_t",
+            Primitive::I64 => "int64_t",
+            Primitive::U128 => "unsigned __int128",
+            Primitive::I128 => "__int128",
+            Primitive::F32 => "float",
+            Primitive::F64 => "double",
+        }
+    }
+
+    /// The Python `struct` format character (`None` for 128-bit integers, exported as 16 raw
+    /// bytes).
+    pub const fn python_char(self) -> Option<char> {
+        Some(match self {
+            Primitive::U8 => 'B',
+            Primitive::I8 => 'b',
+            Primitive::U16 => 'H',
+            Primitive::I16 => 'h',
+            Primitive::U32 => 'I',
+            Primitive::I32 => 'i',
+            Primitive::U64 => 'Q',
+            Primitive::I64 => 'q',
+            Primitive::F32 => 'f',
+            Primitive::F64 => 'd',
+            Primitive::U128 | Primitive::I128 => return None,
+        })
+    }
+
+    const fn code(self) -> u8 {
+        self as u8 + 1
+    }
+}
+
+/// What one element of a field is: a primitive or a nested message struct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A primitive number.
+    Primitive(Primitive),
+    /// A nested `#[derive(IpcMessage)]` struct.
+    Struct(&'static Layout),
+}
+
+/// The shape of a field type: its element kind and how many elements (arrays are flattened, so
+/// `[[u16; 4]; 3]` is 12 `u16`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Element kind.
+    pub kind: Kind,
+    /// Number of elements (1 for a scalar).
+    pub count: usize,
+}
+
+/// One field of a [`Layout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Field name (`"0"`, `"1"`, ... for tuple structs).
+    pub name: &'static str,
+    /// Byte offset in the struct.
+    pub offset: usize,
+    /// Size in bytes.
+    pub size: usize,
+    /// Element kind and count.
+    pub shape: Shape,
+}
+
+/// The layout of an `#[derive(IpcMessage)]` struct, as the compiler laid it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The Rust type name.
+    pub name: &'static str,
+    /// `size_of`.
+    pub size: usize,
+    /// `align_of`.
+    pub align: usize,
+    /// The fields in declaration order (which, with `repr(C)`, is offset order).
+    pub fields: &'static [Field],
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+const fn fnv_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    h
+}
+
+const fn fnv_u64(h: u64, v: u64) -> u64 {
+    fnv_bytes(h, &v.to_le_bytes())
+}
+
+impl Layout {
+    /// A stable 64-bit fingerprint of the layout: FNV-1a over the size, alignment and every
+    /// field's name, offset, size, element kind and count, recursively. The type's own name is
+    /// not part of it, so two programs may name the struct differently and still match.
+    pub const fn fingerprint(&self) -> u64 {
+        self.hash_into(FNV_OFFSET)
+    }
+
+    const fn hash_into(&self, mut h: u64) -> u64 {
+        h = fnv_u64(h, self.size as u64);
+        h = fnv_u64(h, self.align as u64);
+        h = fnv_u64(h, self.fields.len() as u64);
+        let mut i = 0;
+        while i < self.fields.len() {
+            let f = &self.fields[i];
+            h = fnv_bytes(h, f.name.as_bytes());
+            h = fnv_u64(h, f.offset as u64);
+            h = fnv_u64(h, f.size as u64);
+            h = fnv_u64(h, f.shape.count as u64);
+            h = match f.shape.kind {
+                Kind::Primitive(p) => fnv_u64(h, p.code() as u64),
+                Kind::Struct(inner) => inner.hash_into(fnv_u64(h, 0xff)),
+            };
+            i += 1;
+        }
+        h
+    }
+
+    /// The Python `struct` format string for one value (little- or big-endian per the target,
+    /// standard sizes, no alignment: the layout has no padding). `[u8; N]` fields become `Ns`
+    /// (a `bytes` object); nested structs are flattened; 128-bit integers are `16s`.
+    ///
+    /// ```
+    /// use posix_ipc_core::typed::{Field, Kind, Layout, Primitive, Shape};
+    /// const L: Layout = Layout {
+    ///     name: "Pair",
+    ///     size: 12,
+    ///     align: 4,
+    ///     fields: &[
+    ///         Field { name: "a", offset: 0, size: 4, shape: Shape { kind: Kind::Primitive(Primitive::U32), count: 1 } },
+    ///         Field { name: "b", offset: 4, size: 8, shape: Shape { kind: Kind::Primitive(Primitive::U8), count: 8 } },
+    ///     ],
+    /// };
+    /// assert_eq!(L.python_format(), "<I8s");
+    /// ```
+    pub fn python_format(&self) -> String {
+        let mut s = String::from(if cfg!(target_endian = "little") {
+            "<"
+        } else {
+            ">"
+        });
+        self.python_body(&mut s);
+        s
+    }
+
+    fn python_body(&self, s: &mut String) {
+        for f in self.fields {
+            match f.shape.kind {
+                Kind::Primitive(Primitive::U8) if f.shape.count > 1 => {
+                    let _ = write!(s, "{}s", f.shape.count);
+                }
+                Kind::Primitive(p) => match p.python_char() {
+                    Some(c) if f.shape.count == 1 => s.push(c),
+                    Some(c) => {
+                        let _ = write!(s, "{}{c}", f.shape.count);
+                    }
+                    None => {
+                        for _ in 0..f.shape.count {
+                            s.push_str("16s");
+                        }
+                    }
+                },
+                Kind::Struct(inner) => {
+                    for _ in 0..f.shape.count {
+                        inner.python_body(s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Python field names matching [`python_format`](Self::python_format), one per
+    /// unpacked value (nested fields as `outer.inner`, array elements as `name[i]` except byte
+    /// arrays, which unpack to one `bytes`).
+    pub fn python_field_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.python_names("", &mut out);
+        out
+    }
+
+    fn python_names(&self, prefix: &str, out: &mut Vec<String>) {
+        for f in self.fields {
+            let base = format!("{prefix}{}", f.name);
+            match f.shape.kind {
+                Kind::Primitive(Primitive::U8) if f.shape.count > 1 => out.push(base),
+                Kind::Primitive(_) if f.shape.count == 1 => out.push(base),
+                Kind::Primitive(_) => {
+                    out.extend((0..f.shape.count).map(|i| format!("{base}[{i}]")))
+                }
+                Kind::Struct(inner) if f.shape.count == 1 => {
+                    inner.python_names(&format!("{base}."), out);
+                }
+                Kind::Struct(inner) => {
+                    for i in 0..f.shape.count {
+                        inner.python_names(&format!("{base}[{i}]."), out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A C declaration of the struct (and of nested structs, first), with `_Static_assert`s on
+    /// the size and every offset, so a C program compiled against it is checked to agree.
+    pub fn c_declaration(&self) -> String {
+        let mut out = String::from("#include <stdint.h>\n#include <stddef.h>\n\n");
+        let mut done = Vec::new();
+        self.c_decl_into(&mut out, &mut done);
+        out
+    }
+
+    fn c_decl_into(&self, out: &mut String, done: &mut Vec<&'static str>) {
+        for f in self.fields {
+            if let Kind::Struct(inner) = f.shape.kind {
+                if !done.contains(&inner.name) {
+                    inner.c_decl_into(out, done);
+                }
+            }
+        }
+        done.push(self.name);
+        let _ = writeln!(out, "struct {} {{", self.name);
+        for f in self.fields {
+            let ty = match f.shape.kind {
+                Kind::Primitive(p) => p.c_name().to_string(),
+                Kind::Struct(inner) => format!("struct {}", inner.name),
+            };
+            let name = c_field_name(f.name);
+            if f.shape.count == 1 {
+                let _ = writeln!(out, "    {ty} {name};");
+            } else {
+                let _ = writeln!(out, "    {ty} {name}[{}];", f.shape.count);
+            }
+        }
+        let _ = writeln!(out, "}};");
+        let _ = writeln!(
+            out,
+            "_Static_assert(sizeof(struct {0}) == {1}, \"struct {0} must be {1} bytes\");",
+            self.name, self.size
+        );
+        for f in self.fields {
+            let _ = writeln!(
+                out,
+                "_Static_assert(offsetof(struct {0}, {1}) == {2}, \"{0}.{1} at offset {2}\");",
+                self.name,
+                c_field_name(f.name),
+                f.offset
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn c_field_name(name: &str) -> String {
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("f{name}")
+    } else {
+        name.to_string()
+    }
+}

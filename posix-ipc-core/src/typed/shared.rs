@@ -1,0 +1,536 @@
+//! Typed shared memory: [`Shared<T>`], a struct in a named segment that several processes load
+//! and store safely, and [`RawShared<T>`], the header-less form for C and Python peers that
+//! know only the struct layout.
+//!
+//! # Segment layout of `Shared<T>` (for C and Python peers)
+//!
+//! | offset | size | field | meaning |
+//! |---|---|---|---|
+//! | 0 | 8 | `magic` | `b"PIPCSHM\0"` |
+//! | 8 | 4 | `version` | 1 |
+//! | 12 | 4 | `header_size` | 64 |
+//! | 16 | 8 | `fingerprint` | [`Layout::fingerprint`](super::Layout::fingerprint) of `T` |
+//! | 24 | 8 | `size` | `size_of::<T>()` |
+//! | 32 | 4 | `ready` | 0 while the creator initialises, 1 once published (stored last) |
+//! | 36 | 4 | `lock` | 0, or the pid of the writer holding the write lock (a futex word) |
+//! | 40 | 8 | `seq` | number of completed stores; the current value is in slot `seq & 1` |
+//! | 48 | 16 | reserved | zero |
+//! | 64 | `stride` | slot 0 | a `T` |
+//! | 64 + `stride` | `stride` | slot 1 | a `T` |
+//!
+//! `stride` is `size_of::<T>()` rounded up to 64. All integers are native-endian.
+//!
+//! A store takes the write lock, writes the value into the slot **not** being read
+//! (`(seq + 1) & 1`), then publishes it by incrementing `seq` (release). A load reads `seq`
+//! (acquire), copies slot `seq & 1`, and accepts the copy only if `seq` has not changed
+//! meanwhile, otherwise it retries. So a reader never accepts a torn value, never waits for a
+//! writer, and a writer killed mid-store leaves the published value intact. A writer that dies
+//! holding the lock is detected (its pid no longer exists) and the lock is taken over.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use super::IpcMessage;
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+use crate::shm::{Mapping, SharedMemory};
+use crate::sys;
+
+/// The 8 magic bytes at the start of a `Shared<T>` segment.
+pub const SHARED_MAGIC: [u8; 8] = *b"PIPCSHM\0";
+/// The segment layout version this crate writes and accepts.
+pub const SHARED_VERSION: u32 = 1;
+const HEADER: usize = 64;
+const READY: usize = 32;
+const LOCK: usize = 36;
+const SEQ: usize = 40;
+const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
+
+/// The header of a `Shared<T>` segment, as a plain struct (for documentation and for peers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub struct SharedHeader {
+    /// [`SHARED_MAGIC`].
+    pub magic: [u8; 8],
+    /// [`SHARED_VERSION`].
+    pub version: u32,
+    /// 64.
+    pub header_size: u32,
+    /// Layout fingerprint of the stored type.
+    pub fingerprint: u64,
+    /// Size of the stored type.
+    pub size: u64,
+    /// 1 once the creator has published the segment.
+    pub ready: u32,
+    /// Pid of the writer holding the lock, or 0.
+    pub lock: u32,
+    /// Completed stores; the current value is in slot `seq & 1`.
+    pub seq: u64,
+    /// Zero.
+    pub reserved: [u8; 16],
+}
+
+const _: () = assert!(std::mem::size_of::<SharedHeader>() == HEADER);
+
+impl SharedHeader {
+    /// Python `struct` format of the header (native order, as written).
+    pub const PYTHON_FORMAT: &'static str = if cfg!(target_endian = "little") {
+        "<8sIIQQIIQ16s"
+    } else {
+        ">8sIIQQIIQ16s"
+    };
+}
+
+fn stride_of(size: usize) -> usize {
+    size.div_ceil(64).max(1) * 64
+}
+
+/// A `T` in a named shared-memory segment, loaded and stored whole by any number of processes.
+///
+/// Never hands out a `&T` into memory another process may write: [`load`](Self::load) returns
+/// a consistent copy, [`store`](Self::store) and [`update`](Self::update) write under a
+/// cross-process lock. See the [module docs](self) for the segment layout.
+///
+/// ```
+/// use posix_ipc::{IpcMessage, Shared};
+///
+/// #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+/// #[repr(C)]
+/// struct Position { x: f64, y: f64, stamp: u64 }
+///
+/// # let name = format!("/doc-shared-{}", std::process::id());
+/// let a = Shared::create(&name, &Position { x: 0.0, y: 0.0, stamp: 0 })?;
+/// let b = Shared::<Position>::open(&name)?;          // checks type fingerprint and size
+/// a.store(&Position { x: 1.0, y: 2.0, stamp: 1 })?;
+/// assert_eq!(b.load().stamp, 1);
+/// b.update(|p| p.stamp += 1)?;
+/// assert_eq!(a.load().stamp, 2);
+/// a.unlink()?;
+/// # Ok::<(), posix_ipc::Error>(())
+/// ```
+pub struct Shared<T> {
+    shm: SharedMemory,
+    map: Mapping,
+    stride: usize,
+    _type: PhantomData<T>,
+}
+
+impl<T: IpcMessage> Shared<T> {
+    fn object(name: &str) -> Object {
+        Object {
+            kind: ObjectKind::SharedMemory,
+            name: Some(name.to_owned()),
+        }
+    }
+
+    fn total() -> usize {
+        HEADER + 2 * stride_of(std::mem::size_of::<T>())
+    }
+
+    /// Creates the segment for `T` holding `initial` (exclusive: fails if the name exists). The
+    /// header's `ready` flag is stored last, so no opener ever sees a half-made segment as
+    /// ready.
+    pub fn create(name: &str, initial: &T) -> Result<Self> {
+        let shm = SharedMemory::create(name, Self::total() as u64)?;
+        let made = Self::init(shm, initial);
+        if made.is_err() {
+            let _ = crate::shm::unlink_shared_memory(name);
+        }
+        made
+    }
+
+    fn init(shm: SharedMemory, initial: &T) -> Result<Self> {
+        let map = shm.map()?;
+        let header = SharedHeader {
+            magic: SHARED_MAGIC,
+            version: SHARED_VERSION,
+            header_size: HEADER as u32,
+            fingerprint: T::FINGERPRINT,
+            size: std::mem::size_of::<T>() as u64,
+            ready: 0,
+            lock: 0,
+            seq: 0,
+            reserved: [0; 16],
+        };
+        map.write_at(0, bytemuck::bytes_of(&header))?;
+        let this = Shared {
+            shm,
+            map,
+            stride: stride_of(std::mem::size_of::<T>()),
+            _type: PhantomData,
+        };
+        this.copy_in(0, initial);
+        this.atomic_u32(READY).store(1, Ordering::Release);
+        Ok(this)
+    }
+
+    /// Opens an existing segment made for `T`, waiting up to one second for its creator to
+    /// finish initialising it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Mismatch`] if the segment was made for another type (fingerprint or size
+    /// differ) or is not a `Shared` segment; [`ErrorKind::NotInitialized`] if its creator has
+    /// not published it in time; [`ErrorKind::NotFound`] if it does not exist.
+    pub fn open(name: &str) -> Result<Self> {
+        Self::open_timeout(name, DEFAULT_OPEN_WAIT)
+    }
+
+    /// As [`open`](Self::open), waiting at most `wait` for the creator.
+    pub fn open_timeout(name: &str, wait: Duration) -> Result<Self> {
+        let shm = SharedMemory::open(name)?;
+        let name = shm.name().to_owned();
+        let deadline = Instant::now() + wait;
+        let not_ready = |what: &str| {
+            Error::new(
+                ErrorKind::NotInitialized,
+                Operation::Open,
+                Self::object(&name),
+                format!(
+                    "{what} after waiting {wait:?}: its creator has not finished initialising \
+                     it (or died doing so); remove it if no creator is running"
+                ),
+            )
+        };
+        // A new segment has size 0 until its creator sizes it.
+        let mut backoff = Duration::from_micros(50);
+        while shm.size()? < HEADER as u64 {
+            if Instant::now() >= deadline {
+                return Err(not_ready("the segment is still smaller than its header"));
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+        let header_map = shm.map_range(0, HEADER)?;
+        let mut header = SharedHeader::zeroed_header();
+        header_map.read_at(0, bytemuck::bytes_of_mut(&mut header))?;
+        if header.magic != SHARED_MAGIC || header.version != SHARED_VERSION {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                Self::object(&name),
+                format!(
+                    "not a posix-ipc shared struct (magic {:?}, version {}): it was made by \
+                     something else; use RawShared for a header-less segment",
+                    String::from_utf8_lossy(&header.magic),
+                    header.version
+                ),
+            ));
+        }
+        let size = std::mem::size_of::<T>() as u64;
+        if header.fingerprint != T::FINGERPRINT || header.size != size {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                Self::object(&name),
+                format!(
+                    "the segment holds another type: {} bytes with layout fingerprint {:#018x}, \
+                     but {} is {size} bytes with fingerprint {:#018x}",
+                    header.size,
+                    header.fingerprint,
+                    T::LAYOUT.name,
+                    T::FINGERPRINT
+                ),
+            ));
+        }
+        let have = shm.size()?;
+        if have < Self::total() as u64 {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                Self::object(&name),
+                format!(
+                    "the segment is {have} bytes, smaller than the {} its header promises",
+                    Self::total()
+                ),
+            ));
+        }
+        let map = shm.map_range(0, Self::total())?;
+        let this = Shared {
+            shm,
+            map,
+            stride: stride_of(std::mem::size_of::<T>()),
+            _type: PhantomData,
+        };
+        while this.atomic_u32(READY).load(Ordering::Acquire) != 1 {
+            if Instant::now() >= deadline {
+                return Err(not_ready("the segment is not marked ready"));
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+        Ok(this)
+    }
+
+    /// Opens the segment, creating it with `initial` if it does not exist.
+    pub fn open_or_create(name: &str, initial: &T) -> Result<Self> {
+        match Self::create(name, initial) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Self::open(name),
+            other => other,
+        }
+    }
+
+    fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
+        debug_assert!(offset % 4 == 0 && offset + 4 <= HEADER);
+        // SAFETY: the mapping is at least HEADER bytes, page-aligned, and lives as long as
+        // `&self`; `offset` is a constant 4-aligned header offset inside it. Every process
+        // accesses this word only atomically (or through futex), so an `&AtomicU32` to it is
+        // sound (AtomicU32 has the layout of u32 and allows shared mutation).
+        unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU32>() }
+    }
+
+    fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
+        debug_assert!(offset % 8 == 0 && offset + 8 <= self.map.len());
+        // SAFETY: as in `atomic_u32`; `offset` is 8-aligned (header field or slot word) and in
+        // bounds, and the page-aligned mapping makes the address 8-aligned.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU64>() }
+    }
+
+    fn atomic_u8(&self, offset: usize) -> &AtomicU8 {
+        debug_assert!(offset < self.map.len());
+        // SAFETY: in bounds (slot tail bytes); any address is aligned for AtomicU8.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU8>() }
+    }
+
+    fn slot(&self, index: u64) -> usize {
+        HEADER + (index & 1) as usize * self.stride
+    }
+
+    /// Copies slot `index` out with relaxed atomic loads (word by word, then the tail).
+    fn copy_out(&self, index: u64) -> T {
+        let mut value = T::zeroed();
+        let dst = bytemuck::bytes_of_mut(&mut value);
+        let base = self.slot(index);
+        let words = dst.len() / 8;
+        for (i, chunk) in dst.chunks_exact_mut(8).enumerate() {
+            let w = self.atomic_u64(base + i * 8).load(Ordering::Relaxed);
+            chunk.copy_from_slice(&w.to_ne_bytes());
+        }
+        for (i, b) in dst[words * 8..].iter_mut().enumerate() {
+            *b = self.atomic_u8(base + words * 8 + i).load(Ordering::Relaxed);
+        }
+        value
+    }
+
+    fn copy_in(&self, index: u64, value: &T) {
+        let src = bytemuck::bytes_of(value);
+        let base = self.slot(index);
+        let words = src.len() / 8;
+        for (i, chunk) in src.chunks_exact(8).enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            self.atomic_u64(base + i * 8)
+                .store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        }
+        for (i, b) in src[words * 8..].iter().enumerate() {
+            self.atomic_u8(base + words * 8 + i)
+                .store(*b, Ordering::Relaxed);
+        }
+    }
+
+    /// A consistent copy of the current value. Never blocks on a writer and never returns a
+    /// torn value: it retries while a store is published during the copy.
+    pub fn load(&self) -> T {
+        let seq = self.atomic_u64(SEQ);
+        loop {
+            let before = seq.load(Ordering::Acquire);
+            let value = self.copy_out(before);
+            fence(Ordering::Acquire);
+            if seq.load(Ordering::Relaxed) == before {
+                return value;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Number of stores completed so far (the header's `seq`).
+    pub fn version(&self) -> u64 {
+        self.atomic_u64(SEQ).load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> Result<WriteLock<'_, T>> {
+        let word = self.atomic_u32(LOCK);
+        let me = sys::getpid();
+        let mut spins = 0u32;
+        loop {
+            match word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Ok(WriteLock { shared: self }),
+                Err(owner) => {
+                    if owner != me && !sys::process_alive(owner) {
+                        // The holder died mid-store: its half-written slot was never published,
+                        // so taking the lock over is safe.
+                        if word
+                            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                        {
+                            return Ok(WriteLock { shared: self });
+                        }
+                        continue;
+                    }
+                    if spins < 100 {
+                        spins += 1;
+                        std::hint::spin_loop();
+                    } else {
+                        sys::futex_wait(word, owner, Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish(&self, value: &T) {
+        let seq = self.atomic_u64(SEQ);
+        let next = seq.load(Ordering::Relaxed).wrapping_add(1);
+        self.copy_in(next, value);
+        seq.store(next, Ordering::Release);
+    }
+
+    /// Stores `value` (under the cross-process write lock; readers are never blocked).
+    pub fn store(&self, value: &T) -> Result<()> {
+        let _lock = self.lock()?;
+        self.publish(value);
+        Ok(())
+    }
+
+    /// Read-modify-write under the write lock: `f` gets the current value and its changes are
+    /// published when it returns. No other writer runs in between (in any process).
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
+        let _lock = self.lock()?;
+        let mut value = self.copy_out(self.atomic_u64(SEQ).load(Ordering::Acquire));
+        let r = f(&mut value);
+        self.publish(&value);
+        Ok(r)
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.shm.name()
+    }
+
+    /// Removes the segment's name (`shm_unlink`); mapped users keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.shm.unlink()
+    }
+
+    /// The Python `struct` format of the header ([`SharedHeader::PYTHON_FORMAT`]).
+    pub fn python_header_format() -> &'static str {
+        SharedHeader::PYTHON_FORMAT
+    }
+
+    /// Byte offset of slot `i` (0 or 1) in the segment.
+    pub fn slot_offset(i: usize) -> usize {
+        HEADER + (i & 1) * stride_of(std::mem::size_of::<T>())
+    }
+}
+
+impl SharedHeader {
+    fn zeroed_header() -> SharedHeader {
+        bytemuck::Zeroable::zeroed()
+    }
+}
+
+struct WriteLock<'a, T: IpcMessage> {
+    shared: &'a Shared<T>,
+}
+
+impl<T: IpcMessage> Drop for WriteLock<'_, T> {
+    fn drop(&mut self) {
+        let word = self.shared.atomic_u32(LOCK);
+        word.store(0, Ordering::Release);
+        sys::futex_wake(word, 1);
+    }
+}
+
+impl<T: IpcMessage> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Shared<{}>({:?})", T::LAYOUT.name, self.shm.name())
+    }
+}
+
+/// A `T` at a fixed offset of a segment with no header: the form a C or Python program that
+/// knows only the struct layout can share ([`IpcMessage::c_declaration`],
+/// [`IpcMessage::python_format`]).
+///
+/// Reads and writes are whole-value copies with no protection against a concurrent writer: a
+/// read may see a mix of two writes. Pair it with a [`Semaphore`](crate::Semaphore) (as
+/// posix_ipc's demo does) when that matters, or use [`Shared`].
+pub struct RawShared<T> {
+    shm: SharedMemory,
+    map: Mapping,
+    _type: PhantomData<T>,
+}
+
+impl<T: IpcMessage> RawShared<T> {
+    /// Creates a segment of exactly `size_of::<T>()` bytes holding `initial`.
+    pub fn create(name: &str, initial: &T) -> Result<Self> {
+        let shm = SharedMemory::create(name, std::mem::size_of::<T>() as u64)?;
+        let this = Self::at(shm, 0);
+        match this {
+            Ok(this) => {
+                this.write(initial)?;
+                Ok(this)
+            }
+            Err(e) => {
+                let _ = crate::shm::unlink_shared_memory(name);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing segment and views the `T` at offset 0, checking the segment is large
+    /// enough.
+    pub fn open(name: &str) -> Result<Self> {
+        Self::open_at(name, 0)
+    }
+
+    /// Opens an existing segment and views the `T` at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Mismatch`] naming both sizes if the segment is smaller than
+    /// `offset + size_of::<T>()`.
+    pub fn open_at(name: &str, offset: u64) -> Result<Self> {
+        Self::at(SharedMemory::open(name)?, offset)
+    }
+
+    fn at(shm: SharedMemory, offset: u64) -> Result<Self> {
+        let map = shm.map_range(offset, std::mem::size_of::<T>())?;
+        Ok(RawShared {
+            shm,
+            map,
+            _type: PhantomData,
+        })
+    }
+
+    /// Copies the value out.
+    pub fn read(&self) -> Result<T> {
+        let mut value = T::zeroed();
+        self.map
+            .read_at(0, bytemuck::bytes_of_mut(&mut value))
+            .map_err(|e| Error::new(e.kind(), Operation::Load, e.object().clone(), e.detail()))?;
+        Ok(value)
+    }
+
+    /// Copies `value` in.
+    pub fn write(&self, value: &T) -> Result<()> {
+        self.map
+            .write_at(0, bytemuck::bytes_of(value))
+            .map_err(|e| Error::new(e.kind(), Operation::Store, e.object().clone(), e.detail()))
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.shm.name()
+    }
+
+    /// Removes the segment's name.
+    pub fn unlink(&self) -> Result<()> {
+        self.shm.unlink()
+    }
+}
+
+impl<T: IpcMessage> std::fmt::Debug for RawShared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawShared<{}>({:?})", T::LAYOUT.name, self.shm.name())
+    }
+}
