@@ -34,14 +34,6 @@ fn expand(msg: &ast::Message<'_>, checked: &valid::Checked) -> TokenStream {
     let priority = checked.priority;
     let max = checked.max_message_size as usize;
 
-    // One assertion per field, spanned on the field's type, so a non-field type is reported
-    // there with `IpcField`'s diagnostic.
-    let field_checks = msg.fields.iter().map(|f| {
-        let ty = f.ty;
-        quote_spanned! {ty.span()=>
-            const _: () = #p::assert_field::<#ty>();
-        }
-    });
     let tys: Vec<_> = msg.fields.iter().map(|f| f.ty).collect();
     let padding_msg = format!(
         "{name} has padding bytes between or after its fields: padding is uninitialised \
@@ -61,6 +53,31 @@ fn expand(msg: &ast::Message<'_>, checked: &valid::Checked) -> TokenStream {
              run it"
         )
     };
+    // Facts only the compiler knows, as const assertions spanned on the struct's name (or on
+    // the declared size literal), so the error points there.
+    let size_span = msg
+        .attrs
+        .max_message_size
+        .as_ref()
+        .map_or(ident.span(), |a| a.span);
+    let assertions = quote_spanned! {ident.span()=>
+        const _: () = ::core::assert!(
+            #p::core::mem::size_of::<#ident>() > 0,
+            "IpcMessage cannot be derived for a zero-sized struct"
+        );
+        const _: () = ::core::assert!(
+            #p::core::mem::size_of::<#ident>()
+                == 0 #(+ #p::core::mem::size_of::<#tys>())*,
+            #padding_msg
+        );
+    };
+    let size_assertion = quote_spanned! {size_span=>
+        const _: () = ::core::assert!(
+            #p::core::mem::size_of::<#ident>() <= #max,
+            #size_msg
+        );
+    };
+    let assertions = quote!(#assertions #size_assertion);
     let fields = msg.fields.iter().map(|f| {
         let member = &f.member;
         let ty = f.ty;
@@ -68,12 +85,16 @@ fn expand(msg: &ast::Message<'_>, checked: &valid::Checked) -> TokenStream {
             syn::Member::Named(id) => id.to_string(),
             syn::Member::Unnamed(i) => i.index.to_string(),
         };
+        // The `IpcField` bound is checked here, spanned on the field's type, so a type that is
+        // not a field (an enum, a struct without the derive) is reported on that field with
+        // `IpcField`'s diagnostic.
+        let shape = quote_spanned! {ty.span()=> <#ty as #krate::typed::IpcField>::SHAPE };
         quote! {
             #krate::typed::Field {
                 name: #fname,
                 offset: #p::core::mem::offset_of!(#ident, #member),
                 size: #p::core::mem::size_of::<#ty>(),
-                shape: <#ty as #krate::typed::IpcField>::SHAPE,
+                shape: #shape,
             }
         }
     });
@@ -91,20 +112,7 @@ fn expand(msg: &ast::Message<'_>, checked: &valid::Checked) -> TokenStream {
     quote! {
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
-            #(#field_checks)*
-            const _: () = ::core::assert!(
-                #p::core::mem::size_of::<#ident>() > 0,
-                "IpcMessage cannot be derived for a zero-sized struct"
-            );
-            const _: () = ::core::assert!(
-                #p::core::mem::size_of::<#ident>()
-                    == 0 #(+ #p::core::mem::size_of::<#tys>())*,
-                #padding_msg
-            );
-            const _: () = ::core::assert!(
-                #p::core::mem::size_of::<#ident>() <= #max,
-                #size_msg
-            );
+            #assertions
 
             #[automatically_derived]
             unsafe impl #p::bytemuck::Zeroable for #ident {}

@@ -106,8 +106,4 @@ pub mod __private {
     pub const HARD_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
     /// The highest queue priority.
     pub const PRIORITY_MAX: u32 = 32767;
-
-    /// Compile-time proof that `T` may be a field (the derive calls it once per field, so an
-    /// error lands on that field's type).
-    pub const fn assert_field<T: super::IpcField>() {}
 }

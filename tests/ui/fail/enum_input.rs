@@ -1,0 +1,10 @@
+use posix_ipc::IpcMessage;
+
+#[derive(Clone, Copy, IpcMessage)]
+#[repr(C)]
+enum State {
+    Idle,
+    Busy,
+}
+
+fn main() {}

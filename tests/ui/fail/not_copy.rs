@@ -1,0 +1,9 @@
+use posix_ipc::IpcMessage;
+
+#[derive(IpcMessage)]
+#[repr(C)]
+struct Reading {
+    seq: u64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use posix_ipc::IpcMessage;
+
+#[derive(Clone, Copy, IpcMessage)]
+#[repr(C)]
+struct Nothing {}
+
+fn main() {}
