@@ -2,10 +2,10 @@
 //! `#[repr(C)]` struct into a typed POSIX IPC message.
 //!
 //! Use it through the facade crate (`use posix_ipc::IpcMessage;`). The derive works in three
-//! stages, one module each: [`ast`] parses the struct and its `#[ipc(...)]` attributes,
-//! [`valid`] checks every fact known to the macro (priority range, declared sizes, `repr`,
+//! stages, one module each: `ast` parses the struct and its `#[ipc(...)]` attributes,
+//! `valid` checks every fact known to the macro (priority range, declared sizes, `repr`,
 //! forbidden field types) and reports **all** errors at once, each on the offending token, and
-//! [`expand`] emits the impls plus `const` assertions for the facts only the compiler knows
+//! `expand` emits the impls plus `const` assertions for the facts only the compiler knows
 //! (padding, the type's size against the queue limit), one per field where it helps.
 //!
 //! Attributes: `#[ipc(priority = N)]` (0 to 32767, default 0), `#[ipc(max_message_size = N)]`
