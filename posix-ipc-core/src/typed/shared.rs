@@ -1,31 +1,6 @@
 //! Typed shared memory: [`Shared<T>`], a struct in a named segment that several processes load
 //! and store safely, and [`RawShared<T>`], the header-less form for C and Python peers that
 //! know only the struct layout.
-//!
-//! # Segment layout of `Shared<T>` (for C and Python peers)
-//!
-//! | offset | size | field | meaning |
-//! |---|---|---|---|
-//! | 0 | 8 | `magic` | `b"PIPCSHM\0"` |
-//! | 8 | 4 | `version` | 1 |
-//! | 12 | 4 | `header_size` | 64 |
-//! | 16 | 8 | `fingerprint` | [`Layout::fingerprint`](super::Layout::fingerprint) of `T` |
-//! | 24 | 8 | `size` | `size_of::<T>()` |
-//! | 32 | 4 | `ready` | 0 while the creator initialises, 1 once published (stored last) |
-//! | 36 | 4 | `lock` | 0, or the pid of the writer holding the write lock (a futex word) |
-//! | 40 | 8 | `seq` | number of completed stores; the current value is in slot `seq & 1` |
-//! | 48 | 16 | reserved | zero |
-//! | 64 | `stride` | slot 0 | a `T` |
-//! | 64 + `stride` | `stride` | slot 1 | a `T` |
-//!
-//! `stride` is `size_of::<T>()` rounded up to 64. All integers are native-endian.
-//!
-//! A store takes the write lock, writes the value into the slot **not** being read
-//! (`(seq + 1) & 1`), then publishes it by incrementing `seq` (release). A load reads `seq`
-//! (acquire), copies slot `seq & 1`, and accepts the copy only if `seq` has not changed
-//! meanwhile, otherwise it retries. So a reader never accepts a torn value, never waits for a
-//! writer, and a writer killed mid-store leaves the published value intact. A writer that dies
-//! holding the lock is detected (its pid no longer exists) and the lock is taken over.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -89,7 +64,32 @@ fn stride_of(size: usize) -> usize {
 ///
 /// Never hands out a `&T` into memory another process may write: [`load`](Self::load) returns
 /// a consistent copy, [`store`](Self::store) and [`update`](Self::update) write under a
-/// cross-process lock. See the [module docs](self) for the segment layout.
+/// cross-process lock.
+///
+/// # Segment layout (for C and Python peers)
+///
+/// | offset | size | field | meaning |
+/// |---|---|---|---|
+/// | 0 | 8 | `magic` | `b"PIPCSHM\0"` |
+/// | 8 | 4 | `version` | 1 |
+/// | 12 | 4 | `header_size` | 64 |
+/// | 16 | 8 | `fingerprint` | [`Layout::fingerprint`](super::Layout::fingerprint) of `T` |
+/// | 24 | 8 | `size` | `size_of::<T>()` |
+/// | 32 | 4 | `ready` | 0 while the creator initialises, 1 once published (stored last) |
+/// | 36 | 4 | `lock` | 0, or the pid of the writer holding the write lock (a futex word) |
+/// | 40 | 8 | `seq` | number of completed stores; the current value is in slot `seq & 1` |
+/// | 48 | 16 | reserved | zero |
+/// | 64 | `stride` | slot 0 | a `T` |
+/// | 64 + `stride` | `stride` | slot 1 | a `T` |
+///
+/// `stride` is `size_of::<T>()` rounded up to 64. All integers are native-endian.
+///
+/// A store takes the write lock, writes the value into the slot **not** being read
+/// (`(seq + 1) & 1`), then publishes it by incrementing `seq` (release). A load reads `seq`
+/// (acquire), copies slot `seq & 1`, and accepts the copy only if `seq` has not changed
+/// meanwhile, otherwise it retries. So a reader never accepts a torn value, never waits for a
+/// writer, and a writer killed mid-store leaves the published value intact. A writer that dies
+/// holding the lock is detected (its pid no longer exists) and the lock is taken over.
 ///
 /// ```
 /// use posix_ipc::{IpcMessage, Shared};
