@@ -583,6 +583,7 @@ impl MessageQueue {
         }
     }
 
+    #[inline]
     fn check_send(&self, message: &[u8], priority: u32) -> Result<()> {
         if !self.write {
             return Err(self.fail(
@@ -627,22 +628,26 @@ impl MessageQueue {
     /// | [`ErrorKind::WouldBlock`] | non-blocking and full |
     /// | [`ErrorKind::Interrupted`] | a signal handler interrupted the wait |
     #[doc(alias = "mq_send")]
+    #[inline]
     pub fn send(&self, message: &[u8], priority: u32) -> Result<()> {
         self.send_with(message, priority, Timeout::Infinite)
     }
 
     /// Sends without waiting: [`ErrorKind::WouldBlock`] if the queue is full.
+    #[inline]
     pub fn try_send(&self, message: &[u8], priority: u32) -> Result<()> {
         self.send_with(message, priority, Timeout::Immediate)
     }
 
     /// Sends, waiting at most `timeout` for room: [`ErrorKind::TimedOut`] after that.
     #[doc(alias = "mq_timedsend")]
+    #[inline]
     pub fn send_timeout(&self, message: &[u8], priority: u32, timeout: Duration) -> Result<()> {
         self.send_with(message, priority, Timeout::from(timeout))
     }
 
     /// posix_ipc's `send(message, timeout, priority)` with any [`Timeout`].
+    #[inline]
     pub fn send_with(
         &self,
         message: &[u8],
@@ -654,6 +659,7 @@ impl MessageQueue {
 
     /// Sends with a deadline fixed by the caller (the typed layer retries after `EINTR` with the
     /// same deadline).
+    #[inline]
     pub(crate) fn send_deadline(
         &self,
         message: &[u8],
@@ -695,11 +701,13 @@ impl MessageQueue {
     /// [`ErrorKind::PermissionDenied`] if opened with `read = false`; [`ErrorKind::WouldBlock`]
     /// if non-blocking and empty; [`ErrorKind::Interrupted`] on a signal.
     #[doc(alias = "mq_receive")]
+    #[inline]
     pub fn receive(&self) -> Result<(Vec<u8>, u32)> {
         self.receive_with(Timeout::Infinite)
     }
 
     /// Receives without waiting: [`ErrorKind::WouldBlock`] if the queue is empty.
+    #[inline]
     pub fn try_receive(&self) -> Result<(Vec<u8>, u32)> {
         self.receive_with(Timeout::Immediate)
     }
@@ -711,6 +719,7 @@ impl MessageQueue {
     }
 
     /// posix_ipc's `receive(timeout)` with any [`Timeout`].
+    #[inline]
     pub fn receive_with(&self, timeout: impl Into<Timeout>) -> Result<(Vec<u8>, u32)> {
         let mut buf = vec![0u8; self.max_message_size];
         let (len, priority) = self.receive_into(&mut buf, timeout)?;
@@ -740,6 +749,7 @@ impl MessageQueue {
     /// [`ErrorKind::InvalidArgument`] if `buf` is shorter than
     /// [`max_message_size`](Self::max_message_size) (the kernel would refuse even a short
     /// message); otherwise as [`receive_with`](Self::receive_with).
+    #[inline]
     pub fn receive_into(
         &self,
         buf: &mut [u8],
@@ -749,6 +759,7 @@ impl MessageQueue {
     }
 
     /// Receives with a deadline fixed by the caller.
+    #[inline]
     pub(crate) fn receive_deadline(
         &self,
         buf: &mut [u8],

@@ -263,6 +263,7 @@ impl Semaphore {
             .open_random()
     }
 
+    #[inline]
     fn err(&self, errno: i32, op: Operation) -> Error {
         let e = error::os(errno, op, self.name.object(KIND));
         match errno {
@@ -301,6 +302,7 @@ impl Semaphore {
     /// [`ErrorKind::Interrupted`] if a signal handler interrupted the wait (posix_ipc's
     /// `SignalError`).
     #[doc(alias = "sem_wait")]
+    #[inline]
     pub fn acquire(&self) -> Result<()> {
         self.acquire_with(Timeout::Infinite)
     }
@@ -312,6 +314,7 @@ impl Semaphore {
     ///
     /// [`ErrorKind::WouldBlock`] if the value is zero.
     #[doc(alias = "sem_trywait")]
+    #[inline]
     pub fn try_acquire(&self) -> Result<()> {
         self.acquire_with(Timeout::Immediate)
     }
@@ -324,12 +327,14 @@ impl Semaphore {
     /// [`ErrorKind::TimedOut`] when the timeout expires; [`ErrorKind::Interrupted`] on a signal.
     #[doc(alias = "sem_timedwait")]
     #[doc(alias = "sem_clockwait")]
+    #[inline]
     pub fn acquire_timeout(&self, timeout: Duration) -> Result<()> {
         self.acquire_with(Timeout::from(timeout))
     }
 
     /// posix_ipc's `acquire(timeout)`: [`Timeout::Infinite`], [`Timeout::Immediate`] or
     /// [`Timeout::After`] (a `Duration` or `Option<Duration>` converts).
+    #[inline]
     pub fn acquire_with(&self, timeout: impl Into<Timeout>) -> Result<()> {
         let r = match timeout.into().deadline() {
             Deadline::Never => self.handle.wait(),
@@ -358,6 +363,7 @@ impl Semaphore {
     ///
     /// [`ErrorKind::Overflow`] if the value is already `SEM_VALUE_MAX`.
     #[doc(alias = "sem_post")]
+    #[inline]
     pub fn release(&self) -> Result<()> {
         self.handle
             .post()
@@ -366,6 +372,7 @@ impl Semaphore {
 
     /// The current value (`sem_getvalue`). Another process may change it at any moment.
     #[doc(alias = "sem_getvalue")]
+    #[inline]
     pub fn value(&self) -> Result<u32> {
         self.handle
             .value()

@@ -48,6 +48,7 @@ pub(crate) fn fill_random(buf: &mut [u8]) {
     }
 }
 
+#[inline]
 fn timespec_of(d: Duration) -> libc::timespec {
     libc::timespec {
         tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
@@ -199,18 +200,21 @@ impl SemHandle {
     }
 
     /// `sem_wait`.
+    #[inline]
     pub(crate) fn wait(&self) -> SysResult<()> {
         // SAFETY: `ptr` came from a successful sem_open and is not closed while `self` lives.
         check(unsafe { libc::sem_wait(self.ptr.as_ptr()) })
     }
 
     /// `sem_trywait`.
+    #[inline]
     pub(crate) fn try_wait(&self) -> SysResult<()> {
         // SAFETY: as in `wait`.
         check(unsafe { libc::sem_trywait(self.ptr.as_ptr()) })
     }
 
     /// `sem_clockwait(CLOCK_MONOTONIC, at)`: wait until the monotonic clock reads `at`.
+    #[inline]
     pub(crate) fn wait_until(&self, at: Duration) -> SysResult<()> {
         let ts = timespec_of(at);
         // SAFETY: as in `wait`; `ts` is a valid, normalised timespec (nanoseconds < 1e9).
@@ -218,12 +222,14 @@ impl SemHandle {
     }
 
     /// `sem_post`.
+    #[inline]
     pub(crate) fn post(&self) -> SysResult<()> {
         // SAFETY: as in `wait`.
         check(unsafe { libc::sem_post(self.ptr.as_ptr()) })
     }
 
     /// `sem_getvalue`.
+    #[inline]
     pub(crate) fn value(&self) -> SysResult<i32> {
         let mut v: c_int = 0;
         // SAFETY: as in `wait`; `v` is a valid, writable int.
@@ -254,6 +260,7 @@ pub(crate) fn sem_unlink(name: &CStr) -> SysResult<()> {
     check(unsafe { libc::sem_unlink(name.as_ptr()) })
 }
 
+#[inline]
 fn check(rc: c_int) -> SysResult<()> {
     if rc == 0 {
         Ok(())
@@ -511,6 +518,7 @@ impl MqHandle {
 
     /// `mq_send` (deadline `None`) or `mq_timedsend` with an absolute `CLOCK_REALTIME` deadline.
     /// `Some(Duration::ZERO)` (the epoch) makes a non-blocking attempt on a blocking descriptor.
+    #[inline]
     pub(crate) fn send(
         &self,
         msg: &[u8],
@@ -532,6 +540,7 @@ impl MqHandle {
     }
 
     /// `mq_receive` / `mq_timedreceive` into `buf`; returns (length, priority).
+    #[inline]
     pub(crate) fn receive(
         &self,
         buf: &mut [u8],

@@ -60,6 +60,7 @@ impl Timeout {
         })
     }
 
+    #[inline]
     pub(crate) fn deadline(self) -> Deadline {
         match self {
             Timeout::Infinite => Deadline::Never,

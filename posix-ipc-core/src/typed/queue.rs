@@ -47,6 +47,7 @@ fn options<T: IpcMessage>(max_messages: usize) -> MessageQueueOptions {
 }
 
 /// Retries `f` after `EINTR` with the same deadline.
+#[inline]
 fn retry<R>(deadline: Deadline, mut f: impl FnMut(Deadline) -> Result<R>) -> Result<R> {
     loop {
         match f(deadline) {
@@ -120,16 +121,19 @@ impl<T: IpcMessage> Sender<T> {
 
     /// Sends with the type's priority ([`IpcMessage::PRIORITY`]), waiting while the queue is
     /// full.
+    #[inline]
     pub fn send(&self, msg: &T) -> Result<()> {
         self.send_with(msg, T::PRIORITY, Timeout::Infinite)
     }
 
     /// Sends with another priority (checked at run time: at most 32767).
+    #[inline]
     pub fn send_priority(&self, msg: &T, priority: u32) -> Result<()> {
         self.send_with(msg, priority, Timeout::Infinite)
     }
 
     /// Sends without waiting: [`ErrorKind::WouldBlock`] if the queue is full.
+    #[inline]
     pub fn try_send(&self, msg: &T) -> Result<()> {
         self.send_with(msg, T::PRIORITY, Timeout::Immediate)
     }
@@ -140,6 +144,7 @@ impl<T: IpcMessage> Sender<T> {
     }
 
     /// Sends with any priority and [`Timeout`].
+    #[inline]
     pub fn send_with(&self, msg: &T, priority: u32, timeout: impl Into<Timeout>) -> Result<()> {
         let bytes = bytemuck::bytes_of(msg);
         retry(timeout.into().deadline(), |d| {
@@ -208,16 +213,19 @@ impl<T: IpcMessage> Receiver<T> {
     ///
     /// [`ErrorKind::WrongLength`] if the message is not `size_of::<T>()` bytes long; the bytes
     /// and priority are in [`Error::returned`](crate::Error::returned).
+    #[inline]
     pub fn recv(&self) -> Result<T> {
         self.recv_with(Timeout::Infinite).map(|(t, _)| t)
     }
 
     /// As [`recv`](Self::recv), also returning the priority.
+    #[inline]
     pub fn recv_with_priority(&self) -> Result<(T, u32)> {
         self.recv_with(Timeout::Infinite)
     }
 
     /// Receives without waiting: [`ErrorKind::WouldBlock`] if the queue is empty.
+    #[inline]
     pub fn try_recv(&self) -> Result<T> {
         self.recv_with(Timeout::Immediate).map(|(t, _)| t)
     }
@@ -229,6 +237,7 @@ impl<T: IpcMessage> Receiver<T> {
 
     /// Receives with any [`Timeout`]; returns the message and its priority. Allocates nothing:
     /// the kernel copies the message straight into the returned value.
+    #[inline]
     pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<(T, u32)> {
         let mut value = T::zeroed();
         let (len, priority) = retry(timeout.into().deadline(), |d| {

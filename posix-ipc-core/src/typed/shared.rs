@@ -270,6 +270,7 @@ impl<T: IpcMessage> Shared<T> {
         }
     }
 
+    #[inline]
     fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
         debug_assert!(offset % 4 == 0 && offset + 4 <= HEADER);
         // SAFETY: the mapping is at least HEADER bytes, page-aligned, and lives as long as
@@ -279,6 +280,7 @@ impl<T: IpcMessage> Shared<T> {
         unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU32>() }
     }
 
+    #[inline]
     fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
         debug_assert!(offset % 8 == 0 && offset + 8 <= self.map.len());
         // SAFETY: as in `atomic_u32`; `offset` is 8-aligned (header field or slot word) and in
@@ -286,17 +288,20 @@ impl<T: IpcMessage> Shared<T> {
         unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU64>() }
     }
 
+    #[inline]
     fn atomic_u8(&self, offset: usize) -> &AtomicU8 {
         debug_assert!(offset < self.map.len());
         // SAFETY: in bounds (slot tail bytes); any address is aligned for AtomicU8.
         unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU8>() }
     }
 
+    #[inline]
     fn slot(&self, index: u64) -> usize {
         HEADER + (index & 1) as usize * self.stride
     }
 
     /// Copies slot `index` out with relaxed atomic loads (word by word, then the tail).
+    #[inline]
     fn copy_out(&self, index: u64) -> T {
         let mut value = T::zeroed();
         let dst = bytemuck::bytes_of_mut(&mut value);
@@ -312,6 +317,7 @@ impl<T: IpcMessage> Shared<T> {
         value
     }
 
+    #[inline]
     fn copy_in(&self, index: u64, value: &T) {
         let src = bytemuck::bytes_of(value);
         let base = self.slot(index);
@@ -330,6 +336,7 @@ impl<T: IpcMessage> Shared<T> {
 
     /// A consistent copy of the current value. Never blocks on a writer and never returns a
     /// torn value: it retries while a store is published during the copy.
+    #[inline]
     pub fn load(&self) -> T {
         let seq = self.atomic_u64(SEQ);
         loop {
@@ -378,6 +385,7 @@ impl<T: IpcMessage> Shared<T> {
         }
     }
 
+    #[inline]
     fn publish(&self, value: &T) {
         let seq = self.atomic_u64(SEQ);
         let next = seq.load(Ordering::Relaxed).wrapping_add(1);
@@ -386,6 +394,7 @@ impl<T: IpcMessage> Shared<T> {
     }
 
     /// Stores `value` (under the cross-process write lock; readers are never blocked).
+    #[inline]
     pub fn store(&self, value: &T) -> Result<()> {
         let _lock = self.lock()?;
         self.publish(value);
