@@ -19,6 +19,8 @@ const HEADER: usize = 64;
 const READY: usize = 32;
 const LOCK: usize = 36;
 const SEQ: usize = 40;
+/// Set in the lock word while a writer sleeps on it (pids stay below 2^22 on Linux).
+const WAITERS: u32 = 1 << 31;
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
 
 /// The header of a `Shared<T>` segment, as a plain struct (for documentation and for peers).
@@ -76,7 +78,7 @@ fn stride_of(size: usize) -> usize {
 /// | 16 | 8 | `fingerprint` | [`Layout::fingerprint`](super::Layout::fingerprint) of `T` |
 /// | 24 | 8 | `size` | `size_of::<T>()` |
 /// | 32 | 4 | `ready` | 0 while the creator initialises, 1 once published (stored last) |
-/// | 36 | 4 | `lock` | 0, or the pid of the writer holding the write lock (a futex word) |
+/// | 36 | 4 | `lock` | 0, or the pid of the writer holding the write lock, with bit 31 set while another writer sleeps on it (a futex word) |
 /// | 40 | 8 | `seq` | number of completed stores; the current value is in slot `seq & 1` |
 /// | 48 | 16 | reserved | zero |
 /// | 64 | `stride` | slot 0 | a `T` |
@@ -356,36 +358,54 @@ impl<T: IpcMessage> Shared<T> {
     }
 
     fn lock(&self) -> Result<WriteLock<'_, T>> {
+        // The lock word holds the holder's pid, with WAITERS set once someone sleeps on it, so
+        // an uncontended unlock is one atomic swap and no system call.
         let word = self.atomic_u32(LOCK);
         let me = sys::getpid();
+        let mut mine = me;
         let mut spins = 0u32;
         loop {
-            match word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            let current = match word.compare_exchange(0, mine, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => return Ok(WriteLock { shared: self }),
-                Err(owner) => {
-                    if owner != me && !sys::process_alive(owner) {
-                        // The holder died mid-store: its half-written slot was never published,
-                        // so taking the lock over is safe.
-                        if word
-                            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
-                            .is_ok()
-                        {
-                            return Ok(WriteLock { shared: self });
-                        }
-                        continue;
-                    }
-                    if spins < 100 {
-                        spins += 1;
-                        std::hint::spin_loop();
-                    } else {
-                        sys::futex_wait(word, owner, Duration::from_millis(10));
-                    }
+                Err(current) => current,
+            };
+            let owner = current & !WAITERS;
+            if owner != me && !sys::process_alive(owner) {
+                // The holder died mid-store: its half-written slot was never published, so
+                // taking the lock over is safe.
+                if word
+                    .compare_exchange(current, me | WAITERS, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Ok(WriteLock { shared: self });
                 }
+                continue;
             }
+            if spins < 100 {
+                spins += 1;
+                std::hint::spin_loop();
+                continue;
+            }
+            if current & WAITERS == 0
+                && word
+                    .compare_exchange(
+                        current,
+                        current | WAITERS,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+            {
+                continue;
+            }
+            // Bounded sleep: a holder that dies without unlocking is noticed on the next turn.
+            sys::futex_wait(word, current | WAITERS, Duration::from_millis(10));
+            // Having slept, take the lock as "contended" so our unlock wakes the next sleeper.
+            mine = me | WAITERS;
         }
     }
 
-    #[inline]
     fn publish(&self, value: &T) {
         let seq = self.atomic_u64(SEQ);
         let next = seq.load(Ordering::Relaxed).wrapping_add(1);
@@ -445,8 +465,9 @@ struct WriteLock<'a, T: IpcMessage> {
 impl<T: IpcMessage> Drop for WriteLock<'_, T> {
     fn drop(&mut self) {
         let word = self.shared.atomic_u32(LOCK);
-        word.store(0, Ordering::Release);
-        sys::futex_wake(word, 1);
+        if word.swap(0, Ordering::Release) & WAITERS != 0 {
+            sys::futex_wake(word, 1);
+        }
     }
 }
 
