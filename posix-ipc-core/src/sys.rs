@@ -97,9 +97,29 @@ pub(crate) fn sigrt_range() -> (c_int, c_int) {
     (libc::SIGRTMIN(), libc::SIGRTMAX())
 }
 
-/// The calling process's id.
+static PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static PID_FORK_HOOK: std::sync::Once = std::sync::Once::new();
+
+extern "C" fn forget_pid_in_child() {
+    PID.store(0, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The calling process's id, cached (glibc no longer caches `getpid`, and the shared-struct
+/// lock needs it on every store). A `pthread_atfork` hook clears the cache in a forked child.
+#[inline]
 pub(crate) fn getpid() -> u32 {
-    std::process::id()
+    let pid = PID.load(std::sync::atomic::Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    PID_FORK_HOOK.call_once(|| {
+        // SAFETY: registers a plain `extern "C" fn()` with 'static lifetime as the child
+        // handler; it only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) };
+    });
+    let pid = std::process::id();
+    PID.store(pid, std::sync::atomic::Ordering::Relaxed);
+    pid
 }
 
 /// Whether a process with this id exists (`kill(pid, 0)`; `EPERM` means it exists but belongs

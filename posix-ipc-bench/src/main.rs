@@ -1,0 +1,405 @@
+//! posix-ipc benchmarks: our overhead against raw libc calls doing the same work, measured in
+//! the same run, alternating A B A B, reported as ratios (ours / raw, median of the
+//! repetitions), with Python posix_ipc 1.3.2 and the posixmq crate on the same workloads where
+//! they have them, and user-space instruction counts from callgrind where valgrind exists.
+//!
+//! ```text
+//! cargo run --release -p posix-ipc-bench -- [--quick] [--json] [--markdown] [--only SUBSTR]
+//!                                           [--no-python] [--no-posixmq] [--no-callgrind]
+//! ```
+//!
+//! In-process workloads are timed on the thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`), so
+//! time the scheduler gives to other processes on this shared machine does not count;
+//! cross-process workloads on the monotonic wall clock. All figures are nanoseconds per
+//! operation (a send+receive pair, a round trip, or one streamed message).
+
+mod workloads;
+
+use std::io::Write;
+use std::process::Command;
+
+use workloads::{Impl, Workload, WORKLOADS};
+
+/// Command-line options.
+#[derive(Debug, Default, Clone)]
+struct Opts {
+    quick: bool,
+    json: bool,
+    markdown: bool,
+    only: Option<String>,
+    python: bool,
+    posixmq: bool,
+    callgrind: bool,
+}
+
+fn parse_opts(args: &[String]) -> Opts {
+    let mut o = Opts {
+        python: true,
+        posixmq: true,
+        callgrind: true,
+        ..Opts::default()
+    };
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--quick" => o.quick = true,
+            "--json" => o.json = true,
+            "--markdown" => o.markdown = true,
+            "--no-python" => o.python = false,
+            "--no-posixmq" => o.posixmq = false,
+            "--no-callgrind" => o.callgrind = false,
+            "--only" => {
+                i += 1;
+                o.only = args.get(i).cloned();
+            }
+            other => {
+                eprintln!("posix-ipc-bench: unknown option {other}");
+                std::process::exit(2);
+            }
+        }
+        i += 1;
+    }
+    o
+}
+
+/// One workload's figures.
+#[derive(Debug, Clone)]
+struct Row {
+    workload: &'static str,
+    kind: &'static str,
+    unit: &'static str,
+    ours: f64,
+    raw: f64,
+    ratio: f64,
+    reps: usize,
+    python: Option<f64>,
+    posixmq: Option<f64>,
+    ours_instructions: Option<f64>,
+    raw_instructions: Option<f64>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn json_num(v: Option<f64>) -> String {
+    v.map_or_else(|| "null".to_string(), |v| format!("{v:.3}"))
+}
+
+impl Row {
+    fn json(&self) -> String {
+        format!(
+            "{{\"workload\":\"{}\",\"kind\":\"{}\",\"unit\":\"{}\",\"ours\":{:.3},\"raw\":{:.3},\"ratio\":{:.4},\"reps\":{},\"python_posix_ipc\":{},\"posixmq\":{},\"ours_instructions\":{},\"raw_instructions\":{},\"instruction_ratio\":{}}}",
+            self.workload,
+            self.kind,
+            self.unit,
+            self.ours,
+            self.raw,
+            self.ratio,
+            self.reps,
+            json_num(self.python),
+            json_num(self.posixmq),
+            json_num(self.ours_instructions),
+            json_num(self.raw_instructions),
+            json_num(match (self.ours_instructions, self.raw_instructions) {
+                (Some(o), Some(r)) if r > 0.0 => Some(o / r),
+                _ => None,
+            })
+        )
+    }
+}
+
+fn python_peer(w: &Workload, iters: u64, reps: usize) -> Option<f64> {
+    if !w.python {
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/peer.py");
+    let out = Command::new("python3")
+        .args([script, w.name, &iters.to_string(), &reps.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "posix-ipc-bench: python peer failed on {}: {}",
+            w.name,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn python_available() -> bool {
+    Command::new("python3")
+        .args(["-c", "import posix_ipc"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn valgrind_available() -> bool {
+    Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// User-space instructions per operation, from callgrind, counting only inside the measured
+/// loop (`--toggle-collect`).
+fn instructions(w: &Workload, imp: Impl) -> Option<f64> {
+    let iters = w.callgrind_iters?;
+    let exe = std::env::current_exe().ok()?;
+    let out_file = std::env::temp_dir().join(format!(
+        "posix-ipc-bench-{}-{}-{}.callgrind",
+        std::process::id(),
+        w.name,
+        imp.name()
+    ));
+    let status = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg("--toggle-collect=*measured_loop*")
+        .arg(&exe)
+        .args(["--callgrind-child", w.name, imp.name(), &iters.to_string()])
+        .output()
+        .ok()?;
+    let text = std::fs::read_to_string(&out_file).ok();
+    let _ = std::fs::remove_file(&out_file);
+    if !status.status.success() {
+        eprintln!(
+            "posix-ipc-bench: callgrind failed on {} {}: {}",
+            w.name,
+            imp.name(),
+            String::from_utf8_lossy(&status.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    let total: f64 = text?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("totals: ")
+                .or_else(|| l.strip_prefix("summary: "))
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())?;
+    Some(total / iters as f64)
+}
+
+fn run_workload(w: &Workload, o: &Opts, python: bool, valgrind: bool) -> Row {
+    let iters = if o.quick { w.quick_iters } else { w.iters };
+    let reps = if o.quick { 5 } else { 9 };
+    let mut ours = Vec::with_capacity(reps);
+    let mut raw = Vec::with_capacity(reps);
+    let mut py = Vec::new();
+    let py_iters = (iters / w.python_divisor).max(1);
+    // Warm-up, then alternate A B, B A, ... so neither side always runs first.
+    let _ = (w.run)(Impl::Ours, iters / 10 + 1);
+    let _ = (w.run)(Impl::Raw, iters / 10 + 1);
+    for rep in 0..reps {
+        if rep % 2 == 0 {
+            ours.push((w.run)(Impl::Ours, iters));
+            raw.push((w.run)(Impl::Raw, iters));
+        } else {
+            raw.push((w.run)(Impl::Raw, iters));
+            ours.push((w.run)(Impl::Ours, iters));
+        }
+        // Python in the same alternation, one repetition per round.
+        if python {
+            if let Some(v) = python_peer(w, py_iters, 1) {
+                py.push(v);
+            }
+        }
+    }
+    let ours = median(&mut ours);
+    let raw = median(&mut raw);
+    let posixmq = if o.posixmq && w.has_posixmq {
+        let mut v: Vec<f64> = (0..reps.min(5))
+            .map(|_| (w.run)(Impl::Posixmq, iters))
+            .collect();
+        Some(median(&mut v))
+    } else {
+        None
+    };
+    let python = (!py.is_empty()).then(|| median(&mut py));
+    let (ours_instructions, raw_instructions) = if valgrind {
+        (instructions(w, Impl::Ours), instructions(w, Impl::Raw))
+    } else {
+        (None, None)
+    };
+    Row {
+        workload: w.name,
+        kind: w.kind,
+        unit: "ns/op",
+        ours,
+        raw,
+        ratio: ours / raw,
+        reps,
+        python,
+        posixmq,
+        ours_instructions,
+        raw_instructions,
+    }
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
+}
+
+fn print_table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "| workload | what | ours ns/op | raw ns/op | ours/raw | python posix_ipc ns/op | python/ours | posixmq ns/op | instr/op ours | instr/op raw |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for r in rows {
+        writeln!(
+            out,
+            "| {} | {} | {:.1} | {:.1} | {:.3} | {} | {} | {} | {} | {} |",
+            r.workload,
+            r.kind,
+            r.ours,
+            r.raw,
+            r.ratio,
+            fmt_opt(r.python, 1),
+            fmt_opt(r.python.map(|p| p / r.ours), 1),
+            fmt_opt(r.posixmq, 1),
+            fmt_opt(r.ours_instructions, 1),
+            fmt_opt(r.raw_instructions, 1),
+        )?;
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}, Linux {kernel}")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        workloads::child_main(&args[2..]);
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("--callgrind-child") {
+        workloads::callgrind_child(&args[2..]);
+        return;
+    }
+    let o = parse_opts(&args);
+    let python = o.python && python_available();
+    if o.python && !python {
+        eprintln!(
+            "posix-ipc-bench: python3 with posix_ipc not found, Python figures skipped \
+             (python3 -m pip install posix-ipc==1.3.2)"
+        );
+    }
+    let valgrind = o.callgrind && valgrind_available();
+    if o.callgrind && !valgrind {
+        eprintln!(
+            "posix-ipc-bench: valgrind not found, instruction counts skipped \
+             (apt-get install valgrind)"
+        );
+    }
+    let start = std::time::Instant::now();
+    let mut rows = Vec::new();
+    for w in WORKLOADS {
+        if o.only
+            .as_ref()
+            .is_some_and(|s| !w.name.contains(s.as_str()))
+        {
+            continue;
+        }
+        let row = run_workload(w, &o, python, valgrind);
+        if o.json {
+            println!("{}", row.json());
+        } else if !o.markdown {
+            eprintln!(
+                "{:<22} ours {:>10.1} ns  raw {:>10.1} ns  ratio {:.3}  python {:>9}  posixmq {:>9}  instr {} / {}",
+                row.workload,
+                row.ours,
+                row.raw,
+                row.ratio,
+                fmt_opt(row.python, 1),
+                fmt_opt(row.posixmq, 1),
+                fmt_opt(row.ours_instructions, 0),
+                fmt_opt(row.raw_instructions, 0)
+            );
+        }
+        rows.push(row);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if o.markdown {
+        let _ = markdown(&rows, &o, elapsed, &mut out);
+    } else if !o.json {
+        let _ = writeln!(out);
+        let _ = print_table(&rows, &mut out);
+        let _ = writeln!(
+            out,
+            "\n{} workloads in {elapsed:.1} s on {}",
+            rows.len(),
+            machine()
+        );
+    }
+}
+
+fn markdown(rows: &[Row], o: &Opts, elapsed: f64, out: &mut impl Write) -> std::io::Result<()> {
+    let cmd = format!(
+        "cargo run --release -p posix-ipc-bench --{} --markdown > BENCHMARKS.md",
+        if o.quick { " --quick" } else { "" }
+    );
+    writeln!(out, "# Benchmarks\n")?;
+    writeln!(
+        out,
+        "Generated by `{cmd}` (do not edit by hand: rerun it after changing a hot path). \
+         Machine: {}. Run took {elapsed:.1} s.\n",
+        machine()
+    )?;
+    writeln!(
+        out,
+        "Each row runs our API (`ours`) and raw libc calls doing the same work (`raw`) \
+         alternately, {} repetitions each, and reports the medians and their ratio. In-process \
+         rows are timed on the thread's CPU clock, cross-process rows on the wall clock. \
+         `python posix_ipc` is Python's posix_ipc 1.3.2 on the same workload, run once per round of the same alternation (median), \
+         `posixmq` the posixmq crate, `instr/op` user-space instructions per operation counted \
+         by callgrind inside the measured loop (repeatable on a noisy machine). This machine is \
+         shared: absolute times vary between runs; the ratios of one run are what to read.\n",
+        rows.first().map_or(0, |r| r.reps)
+    )?;
+    print_table(rows, out)?;
+    writeln!(out, "\nWorkloads:\n")?;
+    for w in WORKLOADS {
+        if rows.iter().any(|r| r.workload == w.name) {
+            writeln!(out, "- `{}`: {}", w.name, w.description)?;
+        }
+    }
+    writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
+    for r in rows {
+        writeln!(out, "{}", r.json())?;
+    }
+    writeln!(out, "```")
+}

@@ -1,0 +1,736 @@
+//! The workloads, each runnable as ours (the posix-ipc API), raw (libc calls doing the same
+//! work) and, for queues, posixmq. Every function returns nanoseconds per operation.
+
+use std::ffi::CString;
+use std::hint::black_box;
+use std::os::fd::AsRawFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use posix_ipc::{
+    IpcMessage, MessageQueue, Receiver, Semaphore, Sender, Shared, SharedMemory, Timeout,
+};
+
+/// Which implementation runs the workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    /// The posix-ipc API.
+    Ours,
+    /// Raw libc calls.
+    Raw,
+    /// The posixmq crate (queues only).
+    Posixmq,
+}
+
+impl Impl {
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Ours => "ours",
+            Impl::Raw => "raw",
+            Impl::Posixmq => "posixmq",
+        }
+    }
+
+    fn parse(s: &str) -> Impl {
+        match s {
+            "ours" => Impl::Ours,
+            "raw" => Impl::Raw,
+            _ => Impl::Posixmq,
+        }
+    }
+}
+
+/// A benchmark workload.
+pub struct Workload {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub description: &'static str,
+    pub run: fn(Impl, u64) -> f64,
+    pub iters: u64,
+    pub quick_iters: u64,
+    pub python: bool,
+    pub python_divisor: u64,
+    pub has_posixmq: bool,
+    pub callgrind_iters: Option<u64>,
+}
+
+const IN: &str = "in-process";
+const XP: &str = "cross-process";
+
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "mq_pair_64",
+        kind: IN,
+        description: "send then receive one 64-byte message on one queue (no context switch)",
+        run: |i, n| mq_pair(64, i, n),
+        iters: 100_000,
+        quick_iters: 20_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: true,
+        callgrind_iters: Some(2_000),
+    },
+    Workload {
+        name: "mq_pair_8k",
+        kind: IN,
+        description: "send then receive one 8192-byte message on one queue",
+        run: |i, n| mq_pair(8192, i, n),
+        iters: 50_000,
+        quick_iters: 10_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: true,
+        callgrind_iters: Some(2_000),
+    },
+    Workload {
+        name: "sem_pair",
+        kind: IN,
+        description: "release then acquire an uncontended semaphore (no system call)",
+        run: sem_pair,
+        iters: 5_000_000,
+        quick_iters: 1_000_000,
+        python: true,
+        python_divisor: 10,
+        has_posixmq: false,
+        callgrind_iters: Some(100_000),
+    },
+    Workload {
+        name: "typed_pair_64",
+        kind: IN,
+        description: "typed Sender::send + Receiver::recv of a 64-byte IpcMessage vs mq_send + mq_receive of the same bytes",
+        run: typed_pair,
+        iters: 100_000,
+        quick_iters: 20_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: false,
+        callgrind_iters: Some(2_000),
+    },
+    Workload {
+        name: "shared_load_64",
+        kind: IN,
+        description: "Shared<T>::load of a 64-byte struct (seqlock copy) vs memcpy from the mapping",
+        run: shared_load,
+        iters: 10_000_000,
+        quick_iters: 2_000_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: Some(100_000),
+    },
+    Workload {
+        name: "shared_store_64",
+        kind: IN,
+        description: "Shared<T>::store of a 64-byte struct (lock, copy, publish) vs memcpy into the mapping",
+        run: shared_store,
+        iters: 10_000_000,
+        quick_iters: 2_000_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: Some(100_000),
+    },
+    Workload {
+        name: "mq_pingpong_64",
+        kind: XP,
+        description: "round trip of a 64-byte message between two processes over two queues",
+        run: |i, n| mq_pingpong(64, i, n),
+        iters: 20_000,
+        quick_iters: 4_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: true,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "mq_pingpong_4k",
+        kind: XP,
+        description: "round trip of a 4096-byte message between two processes",
+        run: |i, n| mq_pingpong(4096, i, n),
+        iters: 20_000,
+        quick_iters: 4_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: true,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "mq_stream_64",
+        kind: XP,
+        description: "one process streams 64-byte messages to another through a 10-deep queue (ns per message)",
+        run: |i, n| mq_stream(64, i, n),
+        iters: 200_000,
+        quick_iters: 40_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: true,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "mq_stream_8k",
+        kind: XP,
+        description: "the same with 8192-byte messages",
+        run: |i, n| mq_stream(8192, i, n),
+        iters: 100_000,
+        quick_iters: 20_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: true,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "sem_pingpong",
+        kind: XP,
+        description: "round trip between two processes through two semaphores",
+        run: sem_pingpong,
+        iters: 20_000,
+        quick_iters: 4_000,
+        python: true,
+        python_divisor: 2,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "typed_pingpong_64",
+        kind: XP,
+        description: "round trip of a 64-byte IpcMessage between two processes (typed channels vs raw mq calls)",
+        run: typed_pingpong,
+        iters: 20_000,
+        quick_iters: 4_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "typed_stream_64",
+        kind: XP,
+        description: "one process streams 64-byte IpcMessages to another through a 10-deep queue",
+        run: typed_stream,
+        iters: 200_000,
+        quick_iters: 40_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
+];
+
+/// The 64-byte message of the typed workloads.
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+pub struct Msg64 {
+    words: [u64; 8],
+}
+
+const MSG: Msg64 = Msg64 {
+    words: [1, 2, 3, 4, 5, 6, 7, 8],
+};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(tag: &str) -> String {
+    format!(
+        "/pib-{}-{tag}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Removes the named queues, segment or semaphores when dropped.
+struct Cleanup(Vec<(char, String)>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for (kind, name) in &self.0 {
+            let _ = match kind {
+                'q' => posix_ipc::unlink_message_queue(name),
+                's' => posix_ipc::unlink_semaphore(name),
+                _ => posix_ipc::unlink_shared_memory(name),
+            };
+        }
+    }
+}
+
+fn thread_cpu_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is valid on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// The measured loop. Never inlined, so callgrind can count exactly its instructions
+/// (`--toggle-collect=*measured_loop*`); the closure is inlined into it.
+#[inline(never)]
+fn measured_loop<F: FnMut()>(iters: u64, mut f: F) {
+    for _ in 0..iters {
+        f();
+    }
+}
+
+/// Runs `f` `iters` times, timed on the thread's CPU clock; ns per iteration.
+fn cpu_timed<F: FnMut()>(iters: u64, f: F) -> f64 {
+    let t = thread_cpu_ns();
+    measured_loop(iters, f);
+    (thread_cpu_ns() - t) / iters as f64
+}
+
+// --- raw libc helpers -------------------------------------------------------------------------
+
+fn raw_send(mqd: libc::mqd_t, msg: &[u8]) {
+    // SAFETY: `mqd` is an open queue descriptor owned by the caller's handle for the whole
+    // call; `msg` is valid for `msg.len()` bytes.
+    let rc = unsafe { libc::mq_send(mqd, msg.as_ptr().cast(), msg.len(), 0) };
+    assert_eq!(rc, 0, "mq_send: {}", std::io::Error::last_os_error());
+}
+
+fn raw_recv(mqd: libc::mqd_t, buf: &mut [u8]) -> usize {
+    let mut prio = 0;
+    // SAFETY: `mqd` is open; `buf` is valid and writable for `buf.len()` bytes; `prio` is a
+    // valid unsigned int.
+    let n = unsafe { libc::mq_receive(mqd, buf.as_mut_ptr().cast(), buf.len(), &mut prio) };
+    assert!(n >= 0, "mq_receive: {}", std::io::Error::last_os_error());
+    n as usize
+}
+
+fn raw_mq_open(name: &str) -> libc::mqd_t {
+    let c = CString::new(name).expect("no NUL in bench names");
+    // SAFETY: `c` is NUL-terminated; without O_CREAT no variadic argument is read.
+    let mqd = unsafe { libc::mq_open(c.as_ptr(), libc::O_RDWR) };
+    assert!(
+        mqd >= 0,
+        "mq_open {name}: {}",
+        std::io::Error::last_os_error()
+    );
+    mqd
+}
+
+fn raw_mq_close(mqd: libc::mqd_t) {
+    // SAFETY: `mqd` came from raw_mq_open and is closed once.
+    unsafe { libc::mq_close(mqd) };
+}
+
+struct RawSem(*mut libc::sem_t);
+
+impl RawSem {
+    fn open(name: &str) -> RawSem {
+        let c = CString::new(name).expect("no NUL in bench names");
+        // SAFETY: `c` is NUL-terminated; without O_CREAT no variadic argument is read.
+        let p = unsafe { libc::sem_open(c.as_ptr(), 0) };
+        assert!(p != libc::SEM_FAILED, "sem_open {name}");
+        RawSem(p)
+    }
+    fn post(&self) {
+        // SAFETY: the pointer came from sem_open and is open until drop.
+        unsafe { libc::sem_post(self.0) };
+    }
+    fn wait(&self) {
+        // SAFETY: as in `post`.
+        while unsafe { libc::sem_wait(self.0) } != 0 {}
+    }
+}
+
+impl Drop for RawSem {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from sem_open; closed once.
+        unsafe { libc::sem_close(self.0) };
+    }
+}
+
+// --- in-process -------------------------------------------------------------------------------
+
+fn mq_pair(size: usize, imp: Impl, iters: u64) -> f64 {
+    let name = unique("pair");
+    let mq = MessageQueue::create(&name, 10, size).expect("create queue");
+    let _c = Cleanup(vec![('q', name.clone())]);
+    let msg = vec![7u8; size];
+    let mut buf = vec![0u8; size];
+    match imp {
+        Impl::Ours => cpu_timed(iters, || {
+            mq.send(black_box(&msg), 0).expect("send");
+            let n = mq
+                .receive_into(black_box(&mut buf), Timeout::Infinite)
+                .expect("receive");
+            black_box(n);
+        }),
+        Impl::Raw => {
+            let fd = mq.as_raw_fd();
+            cpu_timed(iters, || {
+                raw_send(fd, black_box(&msg));
+                black_box(raw_recv(fd, black_box(&mut buf)));
+            })
+        }
+        Impl::Posixmq => {
+            let pq = posixmq::OpenOptions::readwrite()
+                .open(&name)
+                .expect("posixmq open");
+            cpu_timed(iters, || {
+                pq.send(0, black_box(&msg)).expect("posixmq send");
+                black_box(pq.recv(black_box(&mut buf)).expect("posixmq recv"));
+            })
+        }
+    }
+}
+
+fn sem_pair(imp: Impl, iters: u64) -> f64 {
+    let name = unique("sem");
+    let sem = Semaphore::create(&name, 0).expect("create semaphore");
+    let _c = Cleanup(vec![('s', name.clone())]);
+    match imp {
+        Impl::Raw => {
+            let raw = RawSem::open(&name);
+            cpu_timed(iters, || {
+                raw.post();
+                raw.wait();
+            })
+        }
+        _ => cpu_timed(iters, || {
+            sem.release().expect("release");
+            sem.acquire().expect("acquire");
+        }),
+    }
+}
+
+fn typed_pair(imp: Impl, iters: u64) -> f64 {
+    let name = unique("typed");
+    let tx = Sender::<Msg64>::create(&name, 10).expect("create typed queue");
+    let _c = Cleanup(vec![('q', name.clone())]);
+    let rx = Receiver::<Msg64>::open(&name).expect("open typed queue");
+    match imp {
+        Impl::Raw => {
+            let (w, r) = (tx.queue().as_raw_fd(), rx.queue().as_raw_fd());
+            let mut out = Msg64 { words: [0; 8] };
+            cpu_timed(iters, || {
+                raw_send(w, bytemuck::bytes_of(black_box(&MSG)));
+                let n = raw_recv(r, bytemuck::bytes_of_mut(&mut out));
+                assert_eq!(n, 64);
+                black_box(&out);
+            })
+        }
+        _ => cpu_timed(iters, || {
+            tx.send(black_box(&MSG)).expect("typed send");
+            black_box(rx.recv().expect("typed recv"));
+        }),
+    }
+}
+
+fn shared_pair(imp: Impl, iters: u64, load: bool) -> f64 {
+    let name = unique("shared");
+    let shared = Shared::create(&name, &MSG).expect("create shared");
+    let _c = Cleanup(vec![('m', name.clone())]);
+    match imp {
+        Impl::Raw => {
+            let shm = SharedMemory::open(&name).expect("open segment");
+            let mut map = shm.map().expect("map");
+            let slot = map
+                .as_mut_ptr()
+                .wrapping_add(Shared::<Msg64>::slot_offset(0));
+            let mut out = Msg64 { words: [0; 8] };
+            if load {
+                cpu_timed(iters, || {
+                    // SAFETY: `slot` points at 64 mapped, readable bytes of the live mapping;
+                    // `out` is a distinct local; nothing else writes the slot in this run.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            black_box(slot),
+                            (&mut out as *mut Msg64).cast::<u8>(),
+                            64,
+                        )
+                    };
+                    black_box(&out);
+                })
+            } else {
+                cpu_timed(iters, || {
+                    // SAFETY: as above, and the mapping is writable (read-write handle).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            (black_box(&MSG) as *const Msg64).cast::<u8>(),
+                            black_box(slot),
+                            64,
+                        )
+                    };
+                })
+            }
+        }
+        _ if load => cpu_timed(iters, || {
+            black_box(shared.load());
+        }),
+        _ => cpu_timed(iters, || {
+            shared.store(black_box(&MSG)).expect("store");
+        }),
+    }
+}
+
+fn shared_load(imp: Impl, iters: u64) -> f64 {
+    shared_pair(imp, iters, true)
+}
+
+fn shared_store(imp: Impl, iters: u64) -> f64 {
+    shared_pair(imp, iters, false)
+}
+
+// --- cross-process ----------------------------------------------------------------------------
+
+fn spawn_child(role: &str, imp: Impl, a: &str, b: &str, iters: u64, size: usize) -> Child {
+    Command::new(std::env::current_exe().expect("own path"))
+        .args([
+            "--child",
+            role,
+            imp.name(),
+            a,
+            b,
+            &iters.to_string(),
+            &size.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn benchmark child")
+}
+
+fn finish(child: Child) {
+    let out = child.wait_with_output().expect("wait child");
+    assert!(
+        out.status.success(),
+        "benchmark child failed: {}",
+        out.status
+    );
+}
+
+/// A queue endpoint any implementation can drive.
+enum Q {
+    Ours(MessageQueue),
+    Raw(libc::mqd_t),
+    Posixmq(posixmq::PosixMq),
+}
+
+impl Q {
+    fn open(imp: Impl, name: &str) -> Q {
+        match imp {
+            Impl::Ours => Q::Ours(MessageQueue::open(name).expect("open queue")),
+            Impl::Raw => Q::Raw(raw_mq_open(name)),
+            Impl::Posixmq => Q::Posixmq(
+                posixmq::OpenOptions::readwrite()
+                    .open(name)
+                    .expect("posixmq open"),
+            ),
+        }
+    }
+
+    #[inline]
+    fn send(&self, msg: &[u8]) {
+        match self {
+            Q::Ours(q) => q.send(msg, 0).expect("send"),
+            Q::Raw(fd) => raw_send(*fd, msg),
+            Q::Posixmq(q) => q.send(0, msg).expect("posixmq send"),
+        }
+    }
+
+    #[inline]
+    fn recv(&self, buf: &mut [u8]) -> usize {
+        match self {
+            Q::Ours(q) => q.receive_into(buf, Timeout::Infinite).expect("receive").0,
+            Q::Raw(fd) => raw_recv(*fd, buf),
+            Q::Posixmq(q) => q.recv(buf).expect("posixmq recv").1,
+        }
+    }
+}
+
+impl Drop for Q {
+    fn drop(&mut self) {
+        if let Q::Raw(fd) = self {
+            raw_mq_close(*fd);
+        }
+    }
+}
+
+fn wall_ns() -> Instant {
+    Instant::now()
+}
+
+fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> f64 {
+    let (a, b) = (unique("ping"), unique("pong"));
+    let _qa = MessageQueue::create(&a, 10, size).expect("create");
+    let _qb = MessageQueue::create(&b, 10, size).expect("create");
+    let _c = Cleanup(vec![('q', a.clone()), ('q', b.clone())]);
+    let child = spawn_child("mq-pong", imp, &a, &b, iters, size);
+    let (qa, qb) = (Q::open(imp, &a), Q::open(imp, &b));
+    let msg = vec![3u8; size];
+    let mut buf = vec![0u8; size];
+    qb.recv(&mut buf); // the child is ready
+    let t = wall_ns();
+    for _ in 0..iters {
+        qa.send(&msg);
+        qb.recv(&mut buf);
+    }
+    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
+    finish(child);
+    ns
+}
+
+fn mq_stream(size: usize, imp: Impl, iters: u64) -> f64 {
+    let (data, ctrl) = (unique("data"), unique("ctrl"));
+    let _qd = MessageQueue::create(&data, 10, size).expect("create");
+    let _qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
+    let _c = Cleanup(vec![('q', data.clone()), ('q', ctrl.clone())]);
+    let child = spawn_child("mq-produce", imp, &data, &ctrl, iters, size);
+    let (qd, qc) = (Q::open(imp, &data), Q::open(imp, &ctrl));
+    let mut buf = vec![0u8; size];
+    qd.recv(&mut buf); // ready
+    qc.send(b"go");
+    let t = wall_ns();
+    for _ in 0..iters {
+        qd.recv(&mut buf);
+    }
+    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
+    finish(child);
+    ns
+}
+
+fn sem_pingpong(imp: Impl, iters: u64) -> f64 {
+    let (a, b) = (unique("sa"), unique("sb"));
+    let sa = Semaphore::create(&a, 0).expect("create");
+    let sb = Semaphore::create(&b, 0).expect("create");
+    let _c = Cleanup(vec![('s', a.clone()), ('s', b.clone())]);
+    let child = spawn_child("sem-pong", imp, &a, &b, iters, 0);
+    let ns = if imp == Impl::Raw {
+        let (ra, rb) = (RawSem::open(&a), RawSem::open(&b));
+        rb.wait();
+        let t = wall_ns();
+        for _ in 0..iters {
+            ra.post();
+            rb.wait();
+        }
+        t.elapsed().as_nanos() as f64 / iters as f64
+    } else {
+        sb.acquire().expect("acquire");
+        let t = wall_ns();
+        for _ in 0..iters {
+            sa.release().expect("release");
+            sb.acquire().expect("acquire");
+        }
+        t.elapsed().as_nanos() as f64 / iters as f64
+    };
+    finish(child);
+    ns
+}
+
+fn typed_pingpong(imp: Impl, iters: u64) -> f64 {
+    if imp != Impl::Ours {
+        return mq_pingpong(64, Impl::Raw, iters);
+    }
+    let (a, b) = (unique("tping"), unique("tpong"));
+    let ta = Sender::<Msg64>::create(&a, 10).expect("create");
+    let rb = Receiver::<Msg64>::create(&b, 10).expect("create");
+    let _c = Cleanup(vec![('q', a.clone()), ('q', b.clone())]);
+    let child = spawn_child("typed-pong", imp, &a, &b, iters, 64);
+    rb.recv().expect("ready");
+    let t = wall_ns();
+    for _ in 0..iters {
+        ta.send(&MSG).expect("send");
+        black_box(rb.recv().expect("recv"));
+    }
+    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
+    finish(child);
+    ns
+}
+
+fn typed_stream(imp: Impl, iters: u64) -> f64 {
+    if imp != Impl::Ours {
+        return mq_stream(64, Impl::Raw, iters);
+    }
+    let (data, ctrl) = (unique("tdata"), unique("tctrl"));
+    let rx = Receiver::<Msg64>::create(&data, 10).expect("create");
+    let qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
+    let _c = Cleanup(vec![('q', data.clone()), ('q', ctrl.clone())]);
+    let child = spawn_child("typed-produce", imp, &data, &ctrl, iters, 64);
+    rx.recv().expect("ready");
+    qc.send(b"go", 0).expect("go");
+    let t = wall_ns();
+    for _ in 0..iters {
+        black_box(rx.recv().expect("recv"));
+    }
+    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
+    finish(child);
+    ns
+}
+
+/// `--child ROLE IMPL A B ITERS SIZE`: the other process of a cross-process workload.
+pub fn child_main(args: &[String]) {
+    let role = args[0].as_str();
+    let imp = Impl::parse(&args[1]);
+    let (a, b) = (args[2].as_str(), args[3].as_str());
+    let iters: u64 = args[4].parse().expect("iters");
+    let size: usize = args[5].parse().expect("size");
+    match role {
+        "mq-pong" => {
+            let (qa, qb) = (Q::open(imp, a), Q::open(imp, b));
+            let mut buf = vec![0u8; size];
+            qb.send(b"r");
+            for _ in 0..iters {
+                let n = qa.recv(&mut buf);
+                qb.send(&buf[..n]);
+            }
+        }
+        "mq-produce" => {
+            let (qd, qc) = (Q::open(imp, a), Q::open(imp, b));
+            let msg = vec![5u8; size];
+            let mut go = [0u8; 8];
+            qd.send(b"r");
+            qc.recv(&mut go);
+            for _ in 0..iters {
+                qd.send(&msg);
+            }
+        }
+        "sem-pong" => {
+            if imp == Impl::Raw {
+                let (sa, sb) = (RawSem::open(a), RawSem::open(b));
+                sb.post();
+                for _ in 0..iters {
+                    sa.wait();
+                    sb.post();
+                }
+            } else {
+                let sa = Semaphore::open(a).expect("open");
+                let sb = Semaphore::open(b).expect("open");
+                sb.release().expect("release");
+                for _ in 0..iters {
+                    sa.acquire().expect("acquire");
+                    sb.release().expect("release");
+                }
+            }
+        }
+        "typed-pong" => {
+            let ra = Receiver::<Msg64>::open(a).expect("open");
+            let tb = Sender::<Msg64>::open(b).expect("open");
+            tb.send(&MSG).expect("ready");
+            for _ in 0..iters {
+                let m = ra.recv().expect("recv");
+                tb.send(&m).expect("send");
+            }
+        }
+        "typed-produce" => {
+            let td = Sender::<Msg64>::open(a).expect("open");
+            let qc = MessageQueue::open(b).expect("open");
+            td.send(&MSG).expect("ready");
+            qc.receive().expect("go");
+            for _ in 0..iters {
+                td.send(&MSG).expect("send");
+            }
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+/// `--callgrind-child WORKLOAD IMPL ITERS`: runs one in-process workload once, under callgrind.
+pub fn callgrind_child(args: &[String]) {
+    let w = WORKLOADS
+        .iter()
+        .find(|w| w.name == args[0])
+        .expect("known workload");
+    let iters: u64 = args[2].parse().expect("iters");
+    black_box((w.run)(Impl::parse(&args[1]), iters));
+}
