@@ -242,3 +242,27 @@ fn a_panicking_callback_does_not_take_the_process_down() {
     mq.send(b"2", 0).unwrap();
     rx.recv_timeout(WAIT).unwrap();
 }
+
+#[test]
+fn dropping_a_callback_that_owns_another_queue_with_a_callback_does_not_deadlock() {
+    // A's pending callback holds the last handle of B, and B has a pending callback of its
+    // own. Dropping A destroys A's callback, which drops B, which cancels B's callback: the
+    // registry of callbacks must not still be locked by A at that moment.
+    let (a, _ga) = setup();
+    let (b, _gb) = setup();
+    b.request_notification(Notification::callback(|| {}))
+        .unwrap();
+    let b = Arc::new(b);
+    let held = Arc::clone(&b);
+    a.request_notification(Notification::callback(move || drop(held)))
+        .unwrap();
+    drop(b);
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        drop(a);
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(WAIT)
+        .expect("dropping A deadlocked on the callback registry");
+}

@@ -425,6 +425,14 @@ fn callbacks() -> std::sync::MutexGuard<'static, Option<HashMap<usize, Callback>
     CALLBACKS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Removes a pending callback from the registry and drops it only once the registry is
+/// unlocked: the callback may own the last handle of another queue with a pending callback of
+/// its own, whose drop locks the registry again (dropping it under the lock deadlocked).
+fn discard_callback(token: usize) {
+    let callback = callbacks().as_mut().and_then(|map| map.remove(&token));
+    drop(callback);
+}
+
 extern "C" fn run_callback(value: libc::sigval) {
     let token = value.sival_ptr as usize;
     let callback = callbacks().as_mut().and_then(|map| map.remove(&token));
@@ -944,9 +952,7 @@ impl MessageQueue {
                         Ok(())
                     }
                     Err(e) => {
-                        if let Some(map) = callbacks().as_mut() {
-                            map.remove(&t);
-                        }
+                        discard_callback(t);
                         Err(busy(e))
                     }
                 }
@@ -959,9 +965,7 @@ impl MessageQueue {
             .notify_cancel()
             .map_err(|e| error::os(e, Operation::Notify, self.object()))?;
         if let Some(t) = token.take() {
-            if let Some(map) = callbacks().as_mut() {
-                map.remove(&t);
-            }
+            discard_callback(t);
         }
         Ok(())
     }
@@ -1001,9 +1005,7 @@ impl Drop for NotifyState {
         let token = self.token.get_mut().unwrap_or_else(PoisonError::into_inner);
         if let Some(t) = token.take() {
             let _ = sys::mq_notify_cancel(self.mqd);
-            if let Some(map) = callbacks().as_mut() {
-                map.remove(&t);
-            }
+            discard_callback(t);
         }
     }
 }
