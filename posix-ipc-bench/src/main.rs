@@ -71,8 +71,12 @@ struct Row {
     ours: f64,
     raw: f64,
     ratio: f64,
+    ours_wall: f64,
+    raw_wall: f64,
     reps: usize,
     python: Option<f64>,
+    /// Python's figure over ours on the same clock (CPU in-process, wall cross-process).
+    python_over_ours: Option<f64>,
     posixmq: Option<f64>,
     ours_instructions: Option<f64>,
     raw_instructions: Option<f64>,
@@ -95,15 +99,19 @@ fn json_num(v: Option<f64>) -> String {
 impl Row {
     fn json(&self) -> String {
         format!(
-            "{{\"workload\":\"{}\",\"kind\":\"{}\",\"unit\":\"{}\",\"ours\":{:.3},\"raw\":{:.3},\"ratio\":{:.4},\"reps\":{},\"python_posix_ipc\":{},\"posixmq\":{},\"ours_instructions\":{},\"raw_instructions\":{},\"instruction_ratio\":{}}}",
+            "{{\"workload\":\"{}\",\"kind\":\"{}\",\"unit\":\"{}\",\"ours\":{:.3},\"raw\":{:.3},\"ratio\":{:.4},\"ours_wall\":{:.3},\"raw_wall\":{:.3},\"wall_ratio\":{:.4},\"reps\":{},\"python_posix_ipc\":{},\"python_over_ours\":{},\"posixmq\":{},\"ours_instructions\":{},\"raw_instructions\":{},\"instruction_ratio\":{}}}",
             self.workload,
             self.kind,
             self.unit,
             self.ours,
             self.raw,
             self.ratio,
+            self.ours_wall,
+            self.raw_wall,
+            self.ours_wall / self.raw_wall,
             self.reps,
             json_num(self.python),
+            json_num(self.python_over_ours),
             json_num(self.posixmq),
             json_num(self.ours_instructions),
             json_num(self.raw_instructions),
@@ -221,17 +229,28 @@ fn run_workload(w: &Workload, o: &Opts, python: bool, valgrind: bool) -> Row {
             }
         }
     }
-    let ours = median(&mut ours);
-    let raw = median(&mut raw);
+    let ours_wall = median(&mut ours.iter().map(|s| s.wall).collect::<Vec<_>>());
+    let raw_wall = median(&mut raw.iter().map(|s| s.wall).collect::<Vec<_>>());
+    let ours = median(&mut ours.iter().map(|s| s.cpu).collect::<Vec<_>>());
+    let raw = median(&mut raw.iter().map(|s| s.cpu).collect::<Vec<_>>());
     let posixmq = if o.posixmq && w.has_posixmq {
         let mut v: Vec<f64> = (0..reps.min(5))
-            .map(|_| (w.run)(Impl::Posixmq, iters))
+            .map(|_| (w.run)(Impl::Posixmq, iters).cpu)
             .collect();
         Some(median(&mut v))
     } else {
         None
     };
     let python = (!py.is_empty()).then(|| median(&mut py));
+    // Python times in-process work on its thread CPU clock and cross-process work on the wall
+    // clock; compare with our figure on the same clock.
+    let python_over_ours = python.map(|p| {
+        if w.kind == workloads::IN_PROCESS {
+            p / ours
+        } else {
+            p / ours_wall
+        }
+    });
     let (ours_instructions, raw_instructions) = if valgrind {
         (instructions(w, Impl::Ours), instructions(w, Impl::Raw))
     } else {
@@ -244,8 +263,11 @@ fn run_workload(w: &Workload, o: &Opts, python: bool, valgrind: bool) -> Row {
         ours,
         raw,
         ratio: ours / raw,
+        ours_wall,
+        raw_wall,
         reps,
         python,
+        python_over_ours,
         posixmq,
         ours_instructions,
         raw_instructions,
@@ -259,20 +281,26 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
 fn print_table(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "| workload | what | ours ns/op | raw ns/op | ours/raw | python posix_ipc ns/op | python/ours | posixmq ns/op | instr/op ours | instr/op raw |"
+        "| workload | what | ours CPU ns/op | raw CPU ns/op | ours/raw | ours wall ns/op | raw wall ns/op | wall ours/raw | python posix_ipc ns/op | python/ours | posixmq CPU ns/op | instr/op ours | instr/op raw |"
     )?;
-    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
     for r in rows {
         writeln!(
             out,
-            "| {} | {} | {:.1} | {:.1} | {:.3} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.3} | {} | {} | {} | {} | {} |",
             r.workload,
             r.kind,
             r.ours,
             r.raw,
             r.ratio,
+            r.ours_wall,
+            r.raw_wall,
+            r.ours_wall / r.raw_wall,
             fmt_opt(r.python, 1),
-            fmt_opt(r.python.map(|p| p / r.ours), 1),
+            fmt_opt(r.python_over_ours, 1),
             fmt_opt(r.posixmq, 1),
             fmt_opt(r.ours_instructions, 1),
             fmt_opt(r.raw_instructions, 1),
@@ -382,8 +410,12 @@ fn markdown(rows: &[Row], o: &Opts, elapsed: f64, out: &mut impl Write) -> std::
     writeln!(
         out,
         "Each row runs our API (`ours`) and raw libc calls doing the same work (`raw`) \
-         alternately, {} repetitions each, and reports the medians and their ratio. In-process \
-         rows are timed on the thread's CPU clock, cross-process rows on the wall clock. \
+         alternately, {} repetitions each, and reports the medians and their ratio. The ratio \
+         is on CPU time: the thread's CPU clock for in-process rows; for cross-process rows the \
+         CPU time of both processes' loops (this process's thread plus what the peer process \
+         reports), which the scheduling noise of a shared machine disturbs far less than the \
+         wall clock, also shown. Python's in-process figures are its thread CPU time, its \
+         cross-process ones wall time, and `python/ours` compares on the same clock. \
          `python posix_ipc` is Python's posix_ipc 1.3.2 on the same workload, run once per round of the same alternation (median), \
          `posixmq` the posixmq crate, `instr/op` user-space instructions per operation counted \
          by callgrind inside the measured loop (repeatable on a noisy machine). This machine is \

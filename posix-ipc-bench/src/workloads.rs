@@ -46,7 +46,7 @@ pub struct Workload {
     pub name: &'static str,
     pub kind: &'static str,
     pub description: &'static str,
-    pub run: fn(Impl, u64) -> f64,
+    pub run: fn(Impl, u64) -> Sample,
     pub iters: u64,
     pub quick_iters: u64,
     pub python: bool,
@@ -55,7 +55,8 @@ pub struct Workload {
     pub callgrind_iters: Option<u64>,
 }
 
-const IN: &str = "in-process";
+pub const IN_PROCESS: &str = "in-process";
+const IN: &str = IN_PROCESS;
 const XP: &str = "cross-process";
 
 pub const WORKLOADS: &[Workload] = &[
@@ -263,6 +264,38 @@ fn thread_cpu_ns() -> f64 {
     ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
 }
 
+/// Nanoseconds per operation: CPU time (this thread, plus the peer process's loop for
+/// cross-process workloads) and wall-clock time.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub cpu: f64,
+    pub wall: f64,
+}
+
+/// Times a cross-process loop: wall clock and this thread's CPU clock.
+struct Timer {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Timer {
+    fn start() -> Timer {
+        Timer {
+            wall: Instant::now(),
+            cpu: thread_cpu_ns(),
+        }
+    }
+
+    /// Per-operation figures, adding the peer process's CPU time for its loop.
+    fn stop(self, iters: u64, peer_cpu: f64) -> Sample {
+        let cpu = thread_cpu_ns() - self.cpu;
+        Sample {
+            cpu: (cpu + peer_cpu) / iters as f64,
+            wall: self.wall.elapsed().as_nanos() as f64 / iters as f64,
+        }
+    }
+}
+
 /// The measured loop. Never inlined, so callgrind can count exactly its instructions
 /// (`--toggle-collect=*measured_loop*`); the closure is inlined into it.
 #[inline(never)]
@@ -273,10 +306,10 @@ fn measured_loop<F: FnMut()>(iters: u64, mut f: F) {
 }
 
 /// Runs `f` `iters` times, timed on the thread's CPU clock; ns per iteration.
-fn cpu_timed<F: FnMut()>(iters: u64, f: F) -> f64 {
-    let t = thread_cpu_ns();
+fn cpu_timed<F: FnMut()>(iters: u64, f: F) -> Sample {
+    let t = Timer::start();
     measured_loop(iters, f);
-    (thread_cpu_ns() - t) / iters as f64
+    t.stop(iters, 0.0)
 }
 
 // --- raw libc helpers -------------------------------------------------------------------------
@@ -343,7 +376,7 @@ impl Drop for RawSem {
 
 // --- in-process -------------------------------------------------------------------------------
 
-fn mq_pair(size: usize, imp: Impl, iters: u64) -> f64 {
+fn mq_pair(size: usize, imp: Impl, iters: u64) -> Sample {
     let name = unique("pair");
     let mq = MessageQueue::create(&name, 10, size).expect("create queue");
     let _c = Cleanup(vec![('q', name.clone())]);
@@ -376,7 +409,7 @@ fn mq_pair(size: usize, imp: Impl, iters: u64) -> f64 {
     }
 }
 
-fn sem_pair(imp: Impl, iters: u64) -> f64 {
+fn sem_pair(imp: Impl, iters: u64) -> Sample {
     let name = unique("sem");
     let sem = Semaphore::create(&name, 0).expect("create semaphore");
     let _c = Cleanup(vec![('s', name.clone())]);
@@ -395,7 +428,7 @@ fn sem_pair(imp: Impl, iters: u64) -> f64 {
     }
 }
 
-fn typed_pair(imp: Impl, iters: u64) -> f64 {
+fn typed_pair(imp: Impl, iters: u64) -> Sample {
     let name = unique("typed");
     let tx = Sender::<Msg64>::create(&name, 10).expect("create typed queue");
     let _c = Cleanup(vec![('q', name.clone())]);
@@ -418,7 +451,7 @@ fn typed_pair(imp: Impl, iters: u64) -> f64 {
     }
 }
 
-fn shared_pair(imp: Impl, iters: u64, load: bool) -> f64 {
+fn shared_pair(imp: Impl, iters: u64, load: bool) -> Sample {
     let name = unique("shared");
     let shared = Shared::create(&name, &MSG).expect("create shared");
     let _c = Cleanup(vec![('m', name.clone())]);
@@ -465,11 +498,11 @@ fn shared_pair(imp: Impl, iters: u64, load: bool) -> f64 {
     }
 }
 
-fn shared_load(imp: Impl, iters: u64) -> f64 {
+fn shared_load(imp: Impl, iters: u64) -> Sample {
     shared_pair(imp, iters, true)
 }
 
-fn shared_store(imp: Impl, iters: u64) -> f64 {
+fn shared_store(imp: Impl, iters: u64) -> Sample {
     shared_pair(imp, iters, false)
 }
 
@@ -487,17 +520,24 @@ fn spawn_child(role: &str, imp: Impl, a: &str, b: &str, iters: u64, size: usize)
             &size.to_string(),
         ])
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("spawn benchmark child")
 }
 
-fn finish(child: Child) {
+/// Waits for the child; returns the CPU time (ns) it reported for its loop.
+fn finish(child: Child) -> f64 {
     let out = child.wait_with_output().expect("wait child");
     assert!(
         out.status.success(),
         "benchmark child failed: {}",
         out.status
     );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the child reports its CPU time")
 }
 
 /// A queue endpoint any implementation can drive.
@@ -547,11 +587,7 @@ impl Drop for Q {
     }
 }
 
-fn wall_ns() -> Instant {
-    Instant::now()
-}
-
-fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> f64 {
+fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> Sample {
     let (a, b) = (unique("ping"), unique("pong"));
     let _qa = MessageQueue::create(&a, 10, size).expect("create");
     let _qb = MessageQueue::create(&b, 10, size).expect("create");
@@ -561,17 +597,15 @@ fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> f64 {
     let msg = vec![3u8; size];
     let mut buf = vec![0u8; size];
     qb.recv(&mut buf); // the child is ready
-    let t = wall_ns();
+    let t = Timer::start();
     for _ in 0..iters {
         qa.send(&msg);
         qb.recv(&mut buf);
     }
-    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
-    finish(child);
-    ns
+    t.stop(iters, finish(child))
 }
 
-fn mq_stream(size: usize, imp: Impl, iters: u64) -> f64 {
+fn mq_stream(size: usize, imp: Impl, iters: u64) -> Sample {
     let (data, ctrl) = (unique("data"), unique("ctrl"));
     let _qd = MessageQueue::create(&data, 10, size).expect("create");
     let _qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
@@ -581,44 +615,41 @@ fn mq_stream(size: usize, imp: Impl, iters: u64) -> f64 {
     let mut buf = vec![0u8; size];
     qd.recv(&mut buf); // ready
     qc.send(b"go");
-    let t = wall_ns();
+    let t = Timer::start();
     for _ in 0..iters {
         qd.recv(&mut buf);
     }
-    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
-    finish(child);
-    ns
+    t.stop(iters, finish(child))
 }
 
-fn sem_pingpong(imp: Impl, iters: u64) -> f64 {
+fn sem_pingpong(imp: Impl, iters: u64) -> Sample {
     let (a, b) = (unique("sa"), unique("sb"));
     let sa = Semaphore::create(&a, 0).expect("create");
     let sb = Semaphore::create(&b, 0).expect("create");
     let _c = Cleanup(vec![('s', a.clone()), ('s', b.clone())]);
     let child = spawn_child("sem-pong", imp, &a, &b, iters, 0);
-    let ns = if imp == Impl::Raw {
+    let t = if imp == Impl::Raw {
         let (ra, rb) = (RawSem::open(&a), RawSem::open(&b));
         rb.wait();
-        let t = wall_ns();
+        let t = Timer::start();
         for _ in 0..iters {
             ra.post();
             rb.wait();
         }
-        t.elapsed().as_nanos() as f64 / iters as f64
+        t
     } else {
         sb.acquire().expect("acquire");
-        let t = wall_ns();
+        let t = Timer::start();
         for _ in 0..iters {
             sa.release().expect("release");
             sb.acquire().expect("acquire");
         }
-        t.elapsed().as_nanos() as f64 / iters as f64
+        t
     };
-    finish(child);
-    ns
+    t.stop(iters, finish(child))
 }
 
-fn typed_pingpong(imp: Impl, iters: u64) -> f64 {
+fn typed_pingpong(imp: Impl, iters: u64) -> Sample {
     if imp != Impl::Ours {
         return mq_pingpong(64, Impl::Raw, iters);
     }
@@ -628,17 +659,15 @@ fn typed_pingpong(imp: Impl, iters: u64) -> f64 {
     let _c = Cleanup(vec![('q', a.clone()), ('q', b.clone())]);
     let child = spawn_child("typed-pong", imp, &a, &b, iters, 64);
     rb.recv().expect("ready");
-    let t = wall_ns();
+    let t = Timer::start();
     for _ in 0..iters {
         ta.send(&MSG).expect("send");
         black_box(rb.recv().expect("recv"));
     }
-    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
-    finish(child);
-    ns
+    t.stop(iters, finish(child))
 }
 
-fn typed_stream(imp: Impl, iters: u64) -> f64 {
+fn typed_stream(imp: Impl, iters: u64) -> Sample {
     if imp != Impl::Ours {
         return mq_stream(64, Impl::Raw, iters);
     }
@@ -649,13 +678,16 @@ fn typed_stream(imp: Impl, iters: u64) -> f64 {
     let child = spawn_child("typed-produce", imp, &data, &ctrl, iters, 64);
     rx.recv().expect("ready");
     qc.send(b"go", 0).expect("go");
-    let t = wall_ns();
+    let t = Timer::start();
     for _ in 0..iters {
         black_box(rx.recv().expect("recv"));
     }
-    let ns = t.elapsed().as_nanos() as f64 / iters as f64;
-    finish(child);
-    ns
+    t.stop(iters, finish(child))
+}
+
+/// Tells the parent how much CPU time this child's loop took.
+fn report(start_cpu: f64) {
+    println!("cpu {}", thread_cpu_ns() - start_cpu);
 }
 
 /// `--child ROLE IMPL A B ITERS SIZE`: the other process of a cross-process workload.
@@ -670,10 +702,12 @@ pub fn child_main(args: &[String]) {
             let (qa, qb) = (Q::open(imp, a), Q::open(imp, b));
             let mut buf = vec![0u8; size];
             qb.send(b"r");
+            let t = thread_cpu_ns();
             for _ in 0..iters {
                 let n = qa.recv(&mut buf);
                 qb.send(&buf[..n]);
             }
+            report(t);
         }
         "mq-produce" => {
             let (qd, qc) = (Q::open(imp, a), Q::open(imp, b));
@@ -681,45 +715,55 @@ pub fn child_main(args: &[String]) {
             let mut go = [0u8; 8];
             qd.send(b"r");
             qc.recv(&mut go);
+            let t = thread_cpu_ns();
             for _ in 0..iters {
                 qd.send(&msg);
             }
+            report(t);
         }
         "sem-pong" => {
             if imp == Impl::Raw {
                 let (sa, sb) = (RawSem::open(a), RawSem::open(b));
                 sb.post();
+                let t = thread_cpu_ns();
                 for _ in 0..iters {
                     sa.wait();
                     sb.post();
                 }
+                report(t);
             } else {
                 let sa = Semaphore::open(a).expect("open");
                 let sb = Semaphore::open(b).expect("open");
                 sb.release().expect("release");
+                let t = thread_cpu_ns();
                 for _ in 0..iters {
                     sa.acquire().expect("acquire");
                     sb.release().expect("release");
                 }
+                report(t);
             }
         }
         "typed-pong" => {
             let ra = Receiver::<Msg64>::open(a).expect("open");
             let tb = Sender::<Msg64>::open(b).expect("open");
             tb.send(&MSG).expect("ready");
+            let t = thread_cpu_ns();
             for _ in 0..iters {
                 let m = ra.recv().expect("recv");
                 tb.send(&m).expect("send");
             }
+            report(t);
         }
         "typed-produce" => {
             let td = Sender::<Msg64>::open(a).expect("open");
             let qc = MessageQueue::open(b).expect("open");
             td.send(&MSG).expect("ready");
             qc.receive().expect("go");
+            let t = thread_cpu_ns();
             for _ in 0..iters {
                 td.send(&MSG).expect("send");
             }
+            report(t);
         }
         other => panic!("unknown child role {other}"),
     }
