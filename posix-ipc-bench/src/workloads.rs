@@ -138,11 +138,11 @@ pub const WORKLOADS: &[Workload] = &[
         description: "round trip of a 64-byte message between two processes over two queues",
         run: |i, n| mq_pingpong(64, i, n),
         iters: 20_000,
-        quick_iters: 4_000,
+        quick_iters: 2_000,
         python: true,
         python_divisor: 2,
         has_posixmq: true,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
     Workload {
         name: "mq_pingpong_4k",
@@ -150,11 +150,11 @@ pub const WORKLOADS: &[Workload] = &[
         description: "round trip of a 4096-byte message between two processes",
         run: |i, n| mq_pingpong(4096, i, n),
         iters: 20_000,
-        quick_iters: 4_000,
+        quick_iters: 2_000,
         python: true,
         python_divisor: 2,
         has_posixmq: true,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
     Workload {
         name: "mq_stream_64",
@@ -162,11 +162,11 @@ pub const WORKLOADS: &[Workload] = &[
         description: "one process streams 64-byte messages to another through a 10-deep queue (ns per message)",
         run: |i, n| mq_stream(64, i, n),
         iters: 200_000,
-        quick_iters: 40_000,
+        quick_iters: 20_000,
         python: true,
         python_divisor: 2,
         has_posixmq: true,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
     Workload {
         name: "mq_stream_8k",
@@ -178,7 +178,7 @@ pub const WORKLOADS: &[Workload] = &[
         python: true,
         python_divisor: 2,
         has_posixmq: true,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
     Workload {
         name: "sem_pingpong",
@@ -186,11 +186,11 @@ pub const WORKLOADS: &[Workload] = &[
         description: "round trip between two processes through two semaphores",
         run: sem_pingpong,
         iters: 20_000,
-        quick_iters: 4_000,
+        quick_iters: 2_000,
         python: true,
         python_divisor: 2,
         has_posixmq: false,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
     Workload {
         name: "typed_pingpong_64",
@@ -198,11 +198,11 @@ pub const WORKLOADS: &[Workload] = &[
         description: "round trip of a 64-byte IpcMessage between two processes (typed channels vs raw mq calls)",
         run: typed_pingpong,
         iters: 20_000,
-        quick_iters: 4_000,
+        quick_iters: 2_000,
         python: false,
         python_divisor: 1,
         has_posixmq: false,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
     Workload {
         name: "typed_stream_64",
@@ -210,11 +210,11 @@ pub const WORKLOADS: &[Workload] = &[
         description: "one process streams 64-byte IpcMessages to another through a 10-deep queue",
         run: typed_stream,
         iters: 200_000,
-        quick_iters: 40_000,
+        quick_iters: 20_000,
         python: false,
         python_divisor: 1,
         has_posixmq: false,
-        callgrind_iters: None,
+        callgrind_iters: Some(2_000),
     },
 ];
 
@@ -598,10 +598,10 @@ fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> Sample {
     let mut buf = vec![0u8; size];
     qb.recv(&mut buf); // the child is ready
     let t = Timer::start();
-    for _ in 0..iters {
+    measured_loop(iters, || {
         qa.send(&msg);
         qb.recv(&mut buf);
-    }
+    });
     t.stop(iters, finish(child))
 }
 
@@ -616,9 +616,9 @@ fn mq_stream(size: usize, imp: Impl, iters: u64) -> Sample {
     qd.recv(&mut buf); // ready
     qc.send(b"go");
     let t = Timer::start();
-    for _ in 0..iters {
+    measured_loop(iters, || {
         qd.recv(&mut buf);
-    }
+    });
     t.stop(iters, finish(child))
 }
 
@@ -632,18 +632,18 @@ fn sem_pingpong(imp: Impl, iters: u64) -> Sample {
         let (ra, rb) = (RawSem::open(&a), RawSem::open(&b));
         rb.wait();
         let t = Timer::start();
-        for _ in 0..iters {
+        measured_loop(iters, || {
             ra.post();
             rb.wait();
-        }
+        });
         t
     } else {
         sb.acquire().expect("acquire");
         let t = Timer::start();
-        for _ in 0..iters {
+        measured_loop(iters, || {
             sa.release().expect("release");
             sb.acquire().expect("acquire");
-        }
+        });
         t
     };
     t.stop(iters, finish(child))
@@ -660,10 +660,10 @@ fn typed_pingpong(imp: Impl, iters: u64) -> Sample {
     let child = spawn_child("typed-pong", imp, &a, &b, iters, 64);
     rb.recv().expect("ready");
     let t = Timer::start();
-    for _ in 0..iters {
+    measured_loop(iters, || {
         ta.send(&MSG).expect("send");
         black_box(rb.recv().expect("recv"));
-    }
+    });
     t.stop(iters, finish(child))
 }
 
@@ -679,9 +679,9 @@ fn typed_stream(imp: Impl, iters: u64) -> Sample {
     rx.recv().expect("ready");
     qc.send(b"go", 0).expect("go");
     let t = Timer::start();
-    for _ in 0..iters {
+    measured_loop(iters, || {
         black_box(rx.recv().expect("recv"));
-    }
+    });
     t.stop(iters, finish(child))
 }
 
