@@ -512,8 +512,8 @@ fn markdown(rows: &[Row], o: &Opts, elapsed: f64, out: &mut impl Write) -> std::
     writeln!(
         out,
         "Each row runs our API (`ours`) and raw libc calls doing the same work (`raw`) \
-         alternately, {} repetitions each, and reports the medians and their ratio. The ratio \
-         is on CPU time: the thread's CPU clock for in-process rows; for cross-process rows the \
+         alternately, {} repetitions each, back to back, and reports the medians of each side \
+         and, as `ours/raw`, the median of the per-repetition ratios. The ratio is on CPU time: the thread's CPU clock for in-process rows; for cross-process rows the \
          CPU time of both processes' loops (this process's thread plus what the peer process \
          reports), which the scheduling noise of a shared machine disturbs far less than the \
          wall clock, also shown. Python's in-process figures are its thread CPU time, its \
