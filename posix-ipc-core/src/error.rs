@@ -177,6 +177,9 @@ pub enum ErrorKind {
     WrongLength,
     /// A shared object exists but its creator has not finished initialising it.
     NotInitialized,
+    /// Every peer on the other side of a channel has gone (closed, or died) and nothing more
+    /// can arrive (or be taken).
+    Disconnected,
     /// The platform lacks the feature.
     Unsupported,
     /// Any other operating-system error; the errno is kept.
@@ -207,6 +210,7 @@ impl ErrorKind {
             | ErrorKind::Overflow
             | ErrorKind::NoSpace
             | ErrorKind::Unsupported
+            | ErrorKind::Disconnected
             | ErrorKind::Other => "OSError",
         }
     }
@@ -226,6 +230,7 @@ impl ErrorKind {
             | ErrorKind::Mismatch => io::ErrorKind::InvalidInput,
             ErrorKind::WrongLength => io::ErrorKind::InvalidData,
             ErrorKind::NotInitialized => io::ErrorKind::WouldBlock,
+            ErrorKind::Disconnected => io::ErrorKind::BrokenPipe,
             ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
             ErrorKind::LimitExceeded | ErrorKind::Overflow | ErrorKind::NoSpace => {

@@ -63,4 +63,6 @@ pub use shm::{
     SharedMemoryOptions,
 };
 pub use timeout::Timeout;
-pub use typed::{IpcField, IpcMessage, RawShared, Receiver, Sender, Shared};
+pub use typed::{
+    IpcField, IpcMessage, RawShared, Receiver, RingMode, RingReceiver, RingSender, Sender, Shared,
+};

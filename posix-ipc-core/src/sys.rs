@@ -136,6 +136,23 @@ pub(crate) fn process_alive(pid: u32) -> bool {
     rc == 0 || last_errno() == libc::EPERM
 }
 
+/// The start time (in clock ticks since boot, field 22 of `/proc/PID/stat`) of a running
+/// process, or `None` if no such process runs (zombies count as gone). With the pid it
+/// identifies a process even after its pid is reused.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    if pid == 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
 /// `futex(FUTEX_WAIT)` on a word that may live in shared memory: sleeps while `*word ==
 /// expected`, at most `timeout`. Spurious wake-ups are possible; callers re-check.
 pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {

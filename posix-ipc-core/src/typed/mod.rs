@@ -9,10 +9,12 @@
 
 mod layout;
 mod queue;
+mod ring;
 mod shared;
 
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
 pub use queue::{Iter, Receiver, Sender, TryIter};
+pub use ring::{RingMode, RingReceiver, RingSender, RING_MAGIC, RING_MAX_PEERS, RING_VERSION};
 pub use shared::{RawShared, Shared, SharedHeader, SHARED_MAGIC, SHARED_VERSION};
 
 /// A type that may be a field of an [`IpcMessage`]: a primitive number, an array of fields, or

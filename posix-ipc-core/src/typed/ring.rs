@@ -1,0 +1,1176 @@
+//! Typed ring channels in shared memory: [`RingSender<T>`] and [`RingReceiver<T>`].
+//!
+//! A POSIX message queue costs a system call per message. A ring is a circular array of `T` in
+//! a named shared-memory segment with atomic indices: when both sides are busy, a message costs
+//! a copy and a few atomic operations, no system call. When one side waits, it spins briefly,
+//! then sleeps on a futex in the segment, so an idle receiver costs (almost) nothing.
+//!
+//! Two modes: [`RingMode::Spsc`] (one producer, one consumer; the fast path) and
+//! [`RingMode::Mpmc`] (any number of producers and consumers, per-slot sequence numbers after
+//! Dmitry Vyukov's bounded queue).
+//!
+//! Processes register in the segment (pid and start time), so the channel knows who is alive:
+//! when every producer has gone (dropped, or killed with SIGKILL) a receiver drains what is left
+//! and then gets [`ErrorKind::Disconnected`]; the reverse for senders blocked on a full ring. A
+//! producer killed in the middle of writing a message never makes a consumer accept a torn
+//! message (nothing is published before it is complete) nor hang (in MPMC mode the slot it
+//! claimed is skipped once it is known to be dead).
+//!
+//! # Segment layout (for C peers)
+//!
+//! All integers native-endian; offsets in bytes.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"PIPCRING"` |
+//! | 8 | 4 | version (1) |
+//! | 12 | 4 | mode: 0 SPSC, 1 MPMC |
+//! | 16 | 8 | layout fingerprint of `T` |
+//! | 24 | 8 | `size_of::<T>()` |
+//! | 32 | 8 | capacity (a power of two) |
+//! | 40 | 8 | slot stride |
+//! | 48 | 8 | offset of slot 0 (4096) |
+//! | 56 | 4 | ready (1 once initialised, stored last) |
+//! | 64 | 8 | tail: count of messages published (SPSC) / claimed (MPMC) |
+//! | 128 | 4 | data futex: incremented when data is published while consumers sleep |
+//! | 132 | 4 | number of sleeping consumers |
+//! | 192 | 8 | head: count of messages consumed (SPSC) / claimed (MPMC) |
+//! | 256 | 4 | space futex: incremented when room is made while producers sleep |
+//! | 260 | 4 | number of sleeping producers |
+//! | 320 | 4 | 1 once any producer has connected |
+//! | 324 | 4 | 1 once any consumer has connected |
+//! | 384 | 32 × 32 | producer table: `{pid u32, pad u32, start_time u64, busy u64, pad u64}` |
+//! | 1408 | 32 × 32 | consumer table, same entries |
+//! | 4096 | capacity × stride | slots |
+//!
+//! SPSC slot `i % capacity` holds the message at index `i`; a producer writes it while
+//! `tail - head < capacity`, then stores `tail + 1` (release); a consumer reads it while
+//! `head < tail`, then stores `head + 1`. MPMC slots start with `{seq u64, valid u32, pad u32}`
+//! and the message at offset 16: a producer claims index `i` by a compare-and-swap of the tail
+//! when `seq == i`, writes, sets `valid = 1` and publishes `seq = i + 1`; a consumer claims by a
+//! compare-and-swap of the head when `seq == i + 1`, reads, and releases with
+//! `seq = i + capacity`. `busy` is `u64::MAX` while a peer is claiming and `i + 1` while it
+//! works on index `i`. After publishing, a producer bumps the data futex and wakes it if
+//! consumers sleep (and the reverse).
+
+use std::marker::PhantomData;
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::IpcMessage;
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+use crate::shm::{Mapping, SharedMemory};
+use crate::sys;
+use crate::timeout::{Deadline, Timeout};
+
+/// Magic bytes at the start of a ring segment.
+pub const RING_MAGIC: [u8; 8] = *b"PIPCRING";
+/// Segment layout version.
+pub const RING_VERSION: u32 = 1;
+/// Most producers (and most consumers) a ring can register.
+pub const RING_MAX_PEERS: usize = 32;
+
+const MODE: usize = 12;
+const TAIL: usize = 64;
+const DATA_SIGNAL: usize = 128;
+const CONSUMERS_SLEEPING: usize = 132;
+const HEAD: usize = 192;
+const SPACE_SIGNAL: usize = 256;
+const PRODUCERS_SLEEPING: usize = 260;
+const PRODUCERS_JOINED: usize = 320;
+const CONSUMERS_JOINED: usize = 324;
+const PRODUCERS: usize = 384;
+const CONSUMERS: usize = PRODUCERS + RING_MAX_PEERS * ENTRY;
+const ENTRY: usize = 32;
+const SLOTS: usize = 4096;
+const MPMC_SLOT_HEADER: usize = 16;
+const READY: usize = 56;
+const SPIN: u32 = 4000;
+const YIELDS: u32 = 16;
+const SLEEP_SLICE: Duration = Duration::from_millis(100);
+const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
+
+/// Which producers and consumers a ring admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingMode {
+    /// One producer and one consumer at a time: the fastest mode.
+    Spsc,
+    /// Up to 32 producers and 32 consumers at a time.
+    Mpmc,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Producer,
+    Consumer,
+}
+
+/// The mapped segment, shared by the sending and receiving handles' code.
+struct Ring<T> {
+    shm: SharedMemory,
+    map: Mapping,
+    mode: RingMode,
+    capacity: u64,
+    mask: u64,
+    stride: usize,
+    _type: PhantomData<T>,
+}
+
+fn object(name: &str) -> Object {
+    Object {
+        kind: ObjectKind::SharedMemory,
+        name: Some(name.to_owned()),
+    }
+}
+
+impl<T: IpcMessage> Ring<T> {
+    fn stride(mode: RingMode) -> usize {
+        let size = std::mem::size_of::<T>();
+        match mode {
+            RingMode::Spsc => size.div_ceil(16) * 16,
+            RingMode::Mpmc => (size + MPMC_SLOT_HEADER).div_ceil(64) * 64,
+        }
+    }
+
+    fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        if capacity < 2 || !capacity.is_power_of_two() || capacity > 1 << 30 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                Operation::Create,
+                object(name),
+                format!("ring capacity {capacity} must be a power of two from 2 to 2^30"),
+            ));
+        }
+        let stride = Self::stride(mode);
+        let total = SLOTS as u64 + capacity as u64 * stride as u64;
+        let shm = SharedMemory::create(name, total)?;
+        let made = Self::init(shm, capacity as u64, mode, stride);
+        if made.is_err() {
+            let _ = crate::shm::unlink_shared_memory(name);
+        }
+        made
+    }
+
+    fn init(shm: SharedMemory, capacity: u64, mode: RingMode, stride: usize) -> Result<Self> {
+        let map = shm.map()?;
+        let mut header = [0u8; 64];
+        header[0..8].copy_from_slice(&RING_MAGIC);
+        header[8..12].copy_from_slice(&RING_VERSION.to_ne_bytes());
+        let mode_code: u32 = if mode == RingMode::Mpmc { 1 } else { 0 };
+        header[12..16].copy_from_slice(&mode_code.to_ne_bytes());
+        header[16..24].copy_from_slice(&T::FINGERPRINT.to_ne_bytes());
+        header[24..32].copy_from_slice(&(std::mem::size_of::<T>() as u64).to_ne_bytes());
+        header[32..40].copy_from_slice(&capacity.to_ne_bytes());
+        header[40..48].copy_from_slice(&(stride as u64).to_ne_bytes());
+        header[48..56].copy_from_slice(&(SLOTS as u64).to_ne_bytes());
+        map.write_at(0, &header)?;
+        let ring = Ring {
+            shm,
+            map,
+            mode,
+            capacity,
+            mask: capacity - 1,
+            stride,
+            _type: PhantomData,
+        };
+        if mode == RingMode::Mpmc {
+            for i in 0..capacity {
+                ring.slot_seq(i).store(i, Ordering::Relaxed);
+            }
+        }
+        ring.u32_at(READY).store(1, Ordering::Release);
+        Ok(ring)
+    }
+
+    fn open(name: &str, wait: Duration) -> Result<Self> {
+        let shm = SharedMemory::open(name)?;
+        let name = shm.name().to_owned();
+        let deadline = Instant::now() + wait;
+        let not_ready = || {
+            Error::new(
+                ErrorKind::NotInitialized,
+                Operation::Open,
+                object(&name),
+                format!(
+                    "the ring was not initialised within {wait:?}: its creator has not finished \
+                     (or died); remove it if no creator is running"
+                ),
+            )
+        };
+        let mut backoff = Duration::from_micros(50);
+        while shm.size()? < SLOTS as u64 {
+            if Instant::now() >= deadline {
+                return Err(not_ready());
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+        let header = shm.map_range(0, 64)?.read_vec(0, 64)?;
+        let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));
+        let u64_of = |o: usize| u64::from_ne_bytes(header[o..o + 8].try_into().unwrap_or([0; 8]));
+        let mismatch = |detail: String| {
+            Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
+        };
+        if header[0..8] != RING_MAGIC || u32_of(8) != RING_VERSION {
+            return Err(mismatch(
+                "not a posix-ipc ring segment (wrong magic or version)".to_string(),
+            ));
+        }
+        let size = std::mem::size_of::<T>() as u64;
+        if u64_of(16) != T::FINGERPRINT || u64_of(24) != size {
+            return Err(mismatch(format!(
+                "the ring carries another type: {}-byte messages with layout fingerprint \
+                 {:#018x}, but {} is {size} bytes with fingerprint {:#018x}",
+                u64_of(24),
+                u64_of(16),
+                T::LAYOUT.name,
+                T::FINGERPRINT
+            )));
+        }
+        let mode = if u32_of(MODE) == 1 {
+            RingMode::Mpmc
+        } else {
+            RingMode::Spsc
+        };
+        let capacity = u64_of(32);
+        let stride = Self::stride(mode);
+        if !capacity.is_power_of_two() || u64_of(40) != stride as u64 || u64_of(48) != SLOTS as u64
+        {
+            return Err(mismatch(format!(
+                "inconsistent ring header (capacity {capacity}, stride {}, slots at {})",
+                u64_of(40),
+                u64_of(48)
+            )));
+        }
+        let total = SLOTS as u64 + capacity * stride as u64;
+        let have = shm.size()?;
+        if have < total {
+            return Err(mismatch(format!(
+                "the segment is {have} bytes, smaller than the {total} its header promises"
+            )));
+        }
+        let map = shm.map_range(0, total as usize)?;
+        let ring = Ring {
+            shm,
+            map,
+            mode,
+            capacity,
+            mask: capacity - 1,
+            stride,
+            _type: PhantomData,
+        };
+        while ring.u32_at(READY).load(Ordering::Acquire) != 1 {
+            if Instant::now() >= deadline {
+                return Err(not_ready());
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+        Ok(ring)
+    }
+
+    #[inline]
+    fn u64_at(&self, offset: usize) -> &AtomicU64 {
+        debug_assert!(offset % 8 == 0 && offset + 8 <= self.map.len());
+        // SAFETY: `offset` is an 8-aligned offset inside the mapping (a header field or an MPMC
+        // slot's sequence number; the mapping is page-aligned and its size was checked against
+        // the header at open). Every process accesses these words only atomically, so a shared
+        // `&AtomicU64` is sound, and it lives no longer than `&self`, which keeps the mapping.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU64>() }
+    }
+
+    #[inline]
+    fn u32_at(&self, offset: usize) -> &AtomicU32 {
+        debug_assert!(offset % 4 == 0 && offset + 4 <= self.map.len());
+        // SAFETY: as in `u64_at`, for a 4-aligned header word.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU32>() }
+    }
+
+    #[inline]
+    fn slot_offset(&self, index: u64) -> usize {
+        SLOTS + (index & self.mask) as usize * self.stride
+    }
+
+    #[inline]
+    fn slot_seq(&self, index: u64) -> &AtomicU64 {
+        self.u64_at(self.slot_offset(index))
+    }
+
+    #[inline]
+    fn slot_valid(&self, index: u64) -> &AtomicU32 {
+        self.u32_at(self.slot_offset(index) + 8)
+    }
+
+    #[inline]
+    fn data_offset(&self, index: u64) -> usize {
+        self.slot_offset(index)
+            + if self.mode == RingMode::Mpmc {
+                MPMC_SLOT_HEADER
+            } else {
+                0
+            }
+    }
+
+    /// Copies `value` into the slot of `index`. The caller owns the slot (see the protocol in
+    /// the module docs): no other process reads or writes it until the caller publishes it.
+    #[inline]
+    fn write_slot(&self, index: u64, value: &T) {
+        let offset = self.data_offset(index);
+        debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
+        // SAFETY:
+        // - the destination range lies inside the mapping: slots were checked against the
+        //   segment size at open/create, and `index & mask` < capacity;
+        // - the mapping is writable (read-write handle), and no Rust reference into it exists;
+        // - the slot is owned by this producer until it publishes it (the tail or `seq` store
+        //   with release ordering that follows), so no other process touches these bytes now;
+        // - `value` is a distinct local: no overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (value as *const T).cast::<u8>(),
+                self.map.as_ptr().cast_mut().add(offset),
+                std::mem::size_of::<T>(),
+            )
+        }
+    }
+
+    /// Copies the slot of `index` out. The caller owns the slot until it releases it.
+    #[inline]
+    fn read_slot(&self, index: u64) -> T {
+        let offset = self.data_offset(index);
+        debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
+        let mut value = T::zeroed();
+        // SAFETY:
+        // - the source range lies inside the mapping (as in `write_slot`);
+        // - the slot was published with release ordering and observed with acquire ordering,
+        //   and no producer writes it again until this consumer releases it, so the bytes are
+        //   complete and stable; any byte pattern is a valid `T` (`T: Pod`), so even a peer
+        //   that breaks the protocol can only produce a wrong value, not undefined behaviour;
+        // - `value` is a distinct local: no overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.map.as_ptr().add(offset),
+                (&mut value as *mut T).cast::<u8>(),
+                std::mem::size_of::<T>(),
+            )
+        };
+        value
+    }
+
+    fn table(&self, side: Side) -> usize {
+        match side {
+            Side::Producer => PRODUCERS,
+            Side::Consumer => CONSUMERS,
+        }
+    }
+
+    fn entry_pid(&self, side: Side, i: usize) -> &AtomicU32 {
+        self.u32_at(self.table(side) + i * ENTRY)
+    }
+
+    fn entry_start(&self, side: Side, i: usize) -> &AtomicU64 {
+        self.u64_at(self.table(side) + i * ENTRY + 8)
+    }
+
+    fn entry_busy(&self, side: Side, i: usize) -> &AtomicU64 {
+        self.u64_at(self.table(side) + i * ENTRY + 16)
+    }
+
+    /// Whether the peer in entry `i` is alive: its pid runs and, once recorded, with the same
+    /// start time (so a reused pid does not count).
+    fn entry_alive(&self, side: Side, i: usize) -> bool {
+        let pid = self.entry_pid(side, i).load(Ordering::Acquire);
+        if pid == 0 {
+            return false;
+        }
+        let start = self.entry_start(side, i).load(Ordering::Acquire);
+        match sys::process_start_time(pid) {
+            Some(now) => start == 0 || now == start,
+            None => false,
+        }
+    }
+
+    fn live_peers(&self, side: Side) -> Vec<u32> {
+        (0..RING_MAX_PEERS)
+            .filter(|&i| self.entry_alive(side, i))
+            .map(|i| self.entry_pid(side, i).load(Ordering::Relaxed))
+            .collect()
+    }
+
+    fn joined(&self, side: Side) -> &AtomicU32 {
+        self.u32_at(match side {
+            Side::Producer => PRODUCERS_JOINED,
+            Side::Consumer => CONSUMERS_JOINED,
+        })
+    }
+
+    /// Registers this process on `side`; returns its entry.
+    fn register(&self, side: Side) -> Result<usize> {
+        let me = sys::getpid();
+        let start = sys::process_start_time(me).unwrap_or(0);
+        let what = if side == Side::Producer {
+            "producer"
+        } else {
+            "consumer"
+        };
+        if self.mode == RingMode::Spsc {
+            let live = self.live_peers(side);
+            if let Some(pid) = live.first() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    Operation::Open,
+                    object(self.shm.name()),
+                    format!(
+                        "the SPSC ring already has a {what} (pid {pid}); create it with \
+                         RingMode::Mpmc for several"
+                    ),
+                ));
+            }
+        }
+        for i in 0..RING_MAX_PEERS {
+            let pid = self.entry_pid(side, i);
+            let current = pid.load(Ordering::Acquire);
+            let free = current == 0
+                || (!self.entry_alive(side, i)
+                    && self.entry_busy(side, i).load(Ordering::Acquire) == 0);
+            if free
+                && pid
+                    .compare_exchange(current, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                self.entry_busy(side, i).store(0, Ordering::Relaxed);
+                self.entry_start(side, i).store(start, Ordering::Release);
+                self.joined(side).store(1, Ordering::Release);
+                return Ok(i);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::LimitExceeded,
+            Operation::Open,
+            object(self.shm.name()),
+            format!("the ring already has {RING_MAX_PEERS} live {what}s, its limit"),
+        ))
+    }
+
+    fn deregister(&self, side: Side, i: usize) {
+        self.entry_busy(side, i).store(0, Ordering::Relaxed);
+        self.entry_start(side, i).store(0, Ordering::Relaxed);
+        self.entry_pid(side, i).store(0, Ordering::Release);
+        // Wake the other side so a blocked peer notices the disconnection now.
+        let (signal, _) = self.signal_of(match side {
+            Side::Producer => Side::Consumer,
+            Side::Consumer => Side::Producer,
+        });
+        self.u32_at(signal).fetch_add(1, Ordering::SeqCst);
+        sys::futex_wake(self.u32_at(signal), i32::MAX);
+    }
+
+    /// Whether `side` had peers and none is alive now.
+    fn disconnected(&self, side: Side) -> bool {
+        self.joined(side).load(Ordering::Acquire) == 1 && self.live_peers(side).is_empty()
+    }
+
+    /// (futex word, sleeper count) a waiter on `side` uses.
+    fn signal_of(&self, waiting: Side) -> (usize, usize) {
+        match waiting {
+            Side::Consumer => (DATA_SIGNAL, CONSUMERS_SLEEPING),
+            Side::Producer => (SPACE_SIGNAL, PRODUCERS_SLEEPING),
+        }
+    }
+
+    /// Wakes sleepers of `side` if there are any. Costs one full fence when nobody sleeps.
+    #[inline]
+    fn wake(&self, side: Side) {
+        let (signal, sleeping) = self.signal_of(side);
+        fence(Ordering::SeqCst);
+        if self.u32_at(sleeping).load(Ordering::Relaxed) != 0 {
+            self.u32_at(signal).fetch_add(1, Ordering::SeqCst);
+            sys::futex_wake(self.u32_at(signal), i32::MAX);
+        }
+    }
+
+    /// Sleeps on `side`'s futex until woken or `slice` passes, unless `ready()` becomes true
+    /// after announcing the sleep (no lost wake-up: see `wake`).
+    fn sleep(&self, side: Side, slice: Duration, ready: impl Fn() -> bool) {
+        let (signal, sleeping) = self.signal_of(side);
+        self.u32_at(sleeping).fetch_add(1, Ordering::SeqCst);
+        let seen = self.u32_at(signal).load(Ordering::SeqCst);
+        if !ready() {
+            sys::futex_wait(self.u32_at(signal), seen, slice);
+        }
+        self.u32_at(sleeping).fetch_sub(1, Ordering::SeqCst);
+    }
+
+    // --- MPMC recovery --------------------------------------------------------------------------
+
+    /// If the next index to consume was claimed by a producer that died before publishing it,
+    /// publish it as invalid so consumers skip it. Returns whether it repaired a slot.
+    fn repair_producer_slot(&self) -> bool {
+        let pos = self.u64_at(HEAD).load(Ordering::SeqCst);
+        if self.u64_at(TAIL).load(Ordering::SeqCst) <= pos
+            || self.slot_seq(pos).load(Ordering::SeqCst) != pos
+        {
+            return false;
+        }
+        self.repair(Side::Producer, pos, pos, pos + 1)
+    }
+
+    /// If the next index to produce waits for a consumer that died after claiming the message
+    /// of the previous lap, release that slot (the message in flight is lost).
+    fn repair_consumer_slot(&self) -> bool {
+        let pos = self.u64_at(TAIL).load(Ordering::SeqCst);
+        let Some(prev) = pos.checked_sub(self.capacity) else {
+            return false;
+        };
+        if self.u64_at(HEAD).load(Ordering::SeqCst) <= prev
+            || self.slot_seq(pos).load(Ordering::SeqCst) != prev + 1
+        {
+            return false;
+        }
+        self.repair(Side::Consumer, prev, prev + 1, pos)
+    }
+
+    /// Moves the slot of `index` from `seq == from` to `to` if no live peer of `side` is
+    /// claiming or working on `index`, and clears dead entries of `side`.
+    fn repair(&self, side: Side, index: u64, from: u64, to: u64) -> bool {
+        for i in 0..RING_MAX_PEERS {
+            let busy = self.entry_busy(side, i).load(Ordering::SeqCst);
+            if (busy == u64::MAX || busy == index + 1) && self.entry_alive(side, i) {
+                return false;
+            }
+        }
+        if side == Side::Producer {
+            self.slot_valid(index).store(0, Ordering::Relaxed);
+        }
+        let repaired = self
+            .slot_seq(index)
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        for i in 0..RING_MAX_PEERS {
+            let pid = self.entry_pid(side, i).load(Ordering::Acquire);
+            if pid != 0 && !self.entry_alive(side, i) {
+                self.entry_busy(side, i).store(0, Ordering::Relaxed);
+                let _ = self.entry_pid(side, i).compare_exchange(
+                    pid,
+                    0,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        repaired
+    }
+}
+
+/// Why a non-blocking operation did nothing.
+enum Step<R> {
+    Done(R),
+    /// Empty (receive) or full (send).
+    Wait,
+}
+
+fn disconnected(name: &str, op: Operation, detail: &str) -> Error {
+    Error::new(ErrorKind::Disconnected, op, object(name), detail)
+}
+
+fn timed_out(name: &str, op: Operation, detail: &str) -> Error {
+    Error::new(ErrorKind::TimedOut, op, object(name), detail)
+}
+
+fn would_block(name: &str, op: Operation, detail: &str) -> Error {
+    Error::new(ErrorKind::WouldBlock, op, object(name), detail)
+}
+
+/// The waiting loop shared by blocking sends and receives: spin, yield, then sleep on the
+/// futex in slices, checking for a dead peer side between slices.
+fn wait_loop<T: IpcMessage, R>(
+    ring: &Ring<T>,
+    waiting: Side,
+    deadline: Deadline,
+    op: Operation,
+    mut attempt: impl FnMut() -> Step<R>,
+    ready: impl Fn() -> bool,
+) -> Result<R> {
+    let name = ring.shm.name();
+    let (what, other) = match waiting {
+        Side::Consumer => ("the ring is empty", Side::Producer),
+        Side::Producer => ("the ring is full", Side::Consumer),
+    };
+    if deadline == Deadline::Now {
+        return match attempt() {
+            Step::Done(r) => Ok(r),
+            Step::Wait if ring.disconnected(other) => match attempt() {
+                Step::Done(r) => Ok(r),
+                Step::Wait => Err(disconnected(name, op, disconnect_text(waiting))),
+            },
+            Step::Wait => Err(would_block(name, op, what)),
+        };
+    }
+    let mut spins = 0u32;
+    loop {
+        if let Step::Done(r) = attempt() {
+            return Ok(r);
+        }
+        if spins < SPIN {
+            spins += 1;
+            std::hint::spin_loop();
+            continue;
+        }
+        if spins < SPIN + YIELDS {
+            spins += 1;
+            std::thread::yield_now();
+            continue;
+        }
+        if ring.mode == RingMode::Mpmc {
+            let _ = match waiting {
+                Side::Consumer => ring.repair_producer_slot(),
+                Side::Producer => ring.repair_consumer_slot(),
+            };
+        }
+        if ring.disconnected(other) {
+            // Drain first: a message published before the last peer left is still delivered.
+            return match attempt() {
+                Step::Done(r) => Ok(r),
+                Step::Wait => Err(disconnected(name, op, disconnect_text(waiting))),
+            };
+        }
+        let slice = match deadline.remaining() {
+            None => return Err(timed_out(name, op, what)),
+            Some(left) => left.min(SLEEP_SLICE),
+        };
+        ring.sleep(waiting, slice, &ready);
+    }
+}
+
+fn disconnect_text(waiting: Side) -> &'static str {
+    match waiting {
+        Side::Consumer => {
+            "every producer has gone (closed or died) and the ring is drained: no message will \
+             come"
+        }
+        Side::Producer => {
+            "every consumer has gone (closed or died) and the ring is full: no message will be \
+             taken"
+        }
+    }
+}
+
+/// The sending end of a ring.
+///
+/// ```
+/// use posix_ipc::{IpcMessage, RingMode, RingReceiver, RingSender};
+///
+/// #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+/// #[repr(C)]
+/// struct Tick { seq: u64, value: f64 }
+///
+/// # let name = format!("/doc-ring-{}", std::process::id());
+/// let rx = RingReceiver::<Tick>::create(&name, 1024, RingMode::Spsc)?;
+/// let tx = RingSender::<Tick>::open(&name)?;          // checks type and layout
+/// tx.send(&Tick { seq: 1, value: 0.5 })?;
+/// tx.send_batch(&[Tick { seq: 2, value: 1.0 }, Tick { seq: 3, value: 1.5 }])?;
+/// assert_eq!(rx.recv()?.seq, 1);
+/// let mut more = Vec::new();
+/// assert_eq!(rx.recv_batch(&mut more, 16)?, 2);
+/// drop(tx);                                           // the only producer leaves ...
+/// assert!(rx.recv().unwrap_err().kind() == posix_ipc::ErrorKind::Disconnected);
+/// rx.unlink()?;
+/// # Ok::<(), posix_ipc::Error>(())
+/// ```
+pub struct RingSender<T: IpcMessage> {
+    ring: Ring<T>,
+    entry: usize,
+    /// SPSC: the consumer's head as last seen (saves reading the shared line every send).
+    head_cache: std::cell::Cell<u64>,
+}
+
+/// The receiving end of a ring. See [`RingSender`] for an example.
+pub struct RingReceiver<T: IpcMessage> {
+    ring: Ring<T>,
+    entry: usize,
+    /// SPSC: the producer's tail as last seen.
+    tail_cache: std::cell::Cell<u64>,
+}
+
+impl<T: IpcMessage> RingSender<T> {
+    /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) and
+    /// registers as its producer.
+    pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        Self::with(Ring::create(name, capacity, mode)?)
+    }
+
+    /// Opens an existing ring, checking its header against `T`, and registers as a producer.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Mismatch`] for a ring of another type; [`ErrorKind::AlreadyExists`] if an
+    /// SPSC ring already has a live producer; [`ErrorKind::NotInitialized`] if its creator did
+    /// not finish within a second.
+    pub fn open(name: &str) -> Result<Self> {
+        Self::with(Ring::open(name, DEFAULT_OPEN_WAIT)?)
+    }
+
+    /// As [`open`](Self::open), also requiring this capacity and mode.
+    pub fn open_checked(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        let ring = Ring::open(name, DEFAULT_OPEN_WAIT)?;
+        check_shape(&ring, capacity, mode)?;
+        Self::with(ring)
+    }
+
+    fn with(ring: Ring<T>) -> Result<Self> {
+        let entry = ring.register(Side::Producer)?;
+        let head = ring.u64_at(HEAD).load(Ordering::Acquire);
+        Ok(RingSender {
+            ring,
+            entry,
+            head_cache: std::cell::Cell::new(head),
+        })
+    }
+
+    #[inline]
+    fn try_push(&self, value: &T) -> Step<()> {
+        let r = &self.ring;
+        match r.mode {
+            RingMode::Spsc => {
+                let tail = r.u64_at(TAIL).load(Ordering::Relaxed);
+                if tail - self.head_cache.get() >= r.capacity {
+                    self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
+                    if tail - self.head_cache.get() >= r.capacity {
+                        return Step::Wait;
+                    }
+                }
+                r.write_slot(tail, value);
+                r.u64_at(TAIL).store(tail + 1, Ordering::Release);
+                Step::Done(())
+            }
+            RingMode::Mpmc => {
+                let busy = r.entry_busy(Side::Producer, self.entry);
+                busy.store(u64::MAX, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+                let tail = r.u64_at(TAIL);
+                let mut pos = tail.load(Ordering::Relaxed);
+                loop {
+                    let seq = r.slot_seq(pos).load(Ordering::Acquire);
+                    let diff = seq as i64 - pos as i64;
+                    if diff == 0 {
+                        match tail.compare_exchange_weak(
+                            pos,
+                            pos + 1,
+                            Ordering::SeqCst,
+                            Ordering::Relaxed,
+                        ) {
+                            Ok(_) => break,
+                            Err(p) => pos = p,
+                        }
+                    } else if diff < 0 {
+                        busy.store(0, Ordering::Release);
+                        return Step::Wait;
+                    } else {
+                        pos = tail.load(Ordering::Relaxed);
+                    }
+                }
+                busy.store(pos + 1, Ordering::Relaxed);
+                r.write_slot(pos, value);
+                r.slot_valid(pos).store(1, Ordering::Relaxed);
+                r.slot_seq(pos).store(pos + 1, Ordering::Release);
+                busy.store(0, Ordering::Release);
+                Step::Done(())
+            }
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        let r = &self.ring;
+        match r.mode {
+            RingMode::Spsc => {
+                r.u64_at(TAIL).load(Ordering::SeqCst) - r.u64_at(HEAD).load(Ordering::SeqCst)
+                    < r.capacity
+            }
+            RingMode::Mpmc => {
+                let pos = r.u64_at(TAIL).load(Ordering::SeqCst);
+                r.slot_seq(pos).load(Ordering::SeqCst) as i64 - pos as i64 >= 0
+            }
+        }
+    }
+
+    /// Sends `value`, waiting while the ring is full (spinning briefly, then sleeping).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Disconnected`] if the ring is full and every consumer has gone.
+    #[inline]
+    pub fn send(&self, value: &T) -> Result<()> {
+        if let Step::Done(()) = self.try_push(value) {
+            self.ring.wake(Side::Consumer);
+            return Ok(());
+        }
+        self.send_with(value, Timeout::Infinite)
+    }
+
+    /// Sends without waiting: [`ErrorKind::WouldBlock`] if the ring is full.
+    pub fn try_send(&self, value: &T) -> Result<()> {
+        self.send_with(value, Timeout::Immediate)
+    }
+
+    /// Sends, waiting at most `timeout` for room: [`ErrorKind::TimedOut`] after that.
+    pub fn send_timeout(&self, value: &T, timeout: Duration) -> Result<()> {
+        self.send_with(value, timeout)
+    }
+
+    /// Sends with any [`Timeout`].
+    pub fn send_with(&self, value: &T, timeout: impl Into<Timeout>) -> Result<()> {
+        let r = wait_loop(
+            &self.ring,
+            Side::Producer,
+            timeout.into().deadline(),
+            Operation::Send,
+            || self.try_push(value),
+            || self.has_room(),
+        );
+        if r.is_ok() {
+            self.ring.wake(Side::Consumer);
+        }
+        r
+    }
+
+    /// Sends every value of `values`, in order, waking consumers once per run of messages that
+    /// fit rather than once per message.
+    pub fn send_batch(&self, values: &[T]) -> Result<()> {
+        let mut rest = values;
+        while !rest.is_empty() {
+            let n = self.push_many(rest);
+            if n > 0 {
+                self.ring.wake(Side::Consumer);
+                rest = &rest[n..];
+                continue;
+            }
+            self.send_with(&rest[0], Timeout::Infinite)?;
+            rest = &rest[1..];
+        }
+        Ok(())
+    }
+
+    /// Sends as many of `values` as fit now, in order; returns how many.
+    pub fn try_send_batch(&self, values: &[T]) -> usize {
+        let n = self.push_many(values);
+        if n > 0 {
+            self.ring.wake(Side::Consumer);
+        }
+        n
+    }
+
+    fn push_many(&self, values: &[T]) -> usize {
+        let r = &self.ring;
+        if r.mode == RingMode::Spsc {
+            // One index update for the whole run.
+            let tail = r.u64_at(TAIL).load(Ordering::Relaxed);
+            let mut room = r.capacity - (tail - self.head_cache.get());
+            if room < values.len() as u64 {
+                self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
+                room = r.capacity - (tail - self.head_cache.get());
+            }
+            let n = room.min(values.len() as u64);
+            for (i, v) in values[..n as usize].iter().enumerate() {
+                r.write_slot(tail + i as u64, v);
+            }
+            if n > 0 {
+                r.u64_at(TAIL).store(tail + n, Ordering::Release);
+            }
+            return n as usize;
+        }
+        let mut n = 0;
+        for v in values {
+            match self.try_push(v) {
+                Step::Done(()) => n += 1,
+                Step::Wait => break,
+            }
+        }
+        n
+    }
+
+    /// The ring's capacity in messages.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity as usize
+    }
+
+    /// The ring's mode.
+    pub fn mode(&self) -> RingMode {
+        self.ring.mode
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.ring.shm.name()
+    }
+
+    /// Removes the segment's name; connected peers keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.ring.shm.unlink()
+    }
+}
+
+impl<T: IpcMessage> Drop for RingSender<T> {
+    fn drop(&mut self) {
+        self.ring.deregister(Side::Producer, self.entry);
+    }
+}
+
+impl<T: IpcMessage> RingReceiver<T> {
+    /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) and
+    /// registers as its consumer.
+    pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        Self::with(Ring::create(name, capacity, mode)?)
+    }
+
+    /// Opens an existing ring, checking its header against `T`, and registers as a consumer.
+    pub fn open(name: &str) -> Result<Self> {
+        Self::with(Ring::open(name, DEFAULT_OPEN_WAIT)?)
+    }
+
+    /// As [`open`](Self::open), also requiring this capacity and mode.
+    pub fn open_checked(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        let ring = Ring::open(name, DEFAULT_OPEN_WAIT)?;
+        check_shape(&ring, capacity, mode)?;
+        Self::with(ring)
+    }
+
+    fn with(ring: Ring<T>) -> Result<Self> {
+        let entry = ring.register(Side::Consumer)?;
+        let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
+        Ok(RingReceiver {
+            ring,
+            entry,
+            tail_cache: std::cell::Cell::new(tail),
+        })
+    }
+
+    /// One message, if one is ready. `Some(None)` is a slot a dead producer abandoned (skipped).
+    #[inline]
+    fn try_pop(&self) -> Step<Option<T>> {
+        let r = &self.ring;
+        match r.mode {
+            RingMode::Spsc => {
+                let head = r.u64_at(HEAD).load(Ordering::Relaxed);
+                if head == self.tail_cache.get() {
+                    self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
+                    if head == self.tail_cache.get() {
+                        return Step::Wait;
+                    }
+                }
+                let value = r.read_slot(head);
+                r.u64_at(HEAD).store(head + 1, Ordering::Release);
+                Step::Done(Some(value))
+            }
+            RingMode::Mpmc => {
+                let busy = r.entry_busy(Side::Consumer, self.entry);
+                busy.store(u64::MAX, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+                let head = r.u64_at(HEAD);
+                let mut pos = head.load(Ordering::Relaxed);
+                loop {
+                    let seq = r.slot_seq(pos).load(Ordering::Acquire);
+                    let diff = seq as i64 - (pos + 1) as i64;
+                    if diff == 0 {
+                        match head.compare_exchange_weak(
+                            pos,
+                            pos + 1,
+                            Ordering::SeqCst,
+                            Ordering::Relaxed,
+                        ) {
+                            Ok(_) => break,
+                            Err(p) => pos = p,
+                        }
+                    } else if diff < 0 {
+                        busy.store(0, Ordering::Release);
+                        return Step::Wait;
+                    } else {
+                        pos = head.load(Ordering::Relaxed);
+                    }
+                }
+                busy.store(pos + 1, Ordering::Relaxed);
+                let valid = r.slot_valid(pos).load(Ordering::Relaxed) == 1;
+                let value = r.read_slot(pos);
+                r.slot_seq(pos).store(pos + r.capacity, Ordering::Release);
+                busy.store(0, Ordering::Release);
+                Step::Done(valid.then_some(value))
+            }
+        }
+    }
+
+    fn has_data(&self) -> bool {
+        let r = &self.ring;
+        match r.mode {
+            RingMode::Spsc => {
+                r.u64_at(HEAD).load(Ordering::SeqCst) != r.u64_at(TAIL).load(Ordering::SeqCst)
+            }
+            RingMode::Mpmc => {
+                let pos = r.u64_at(HEAD).load(Ordering::SeqCst);
+                r.slot_seq(pos).load(Ordering::SeqCst) as i64 - (pos + 1) as i64 >= 0
+            }
+        }
+    }
+
+    /// Receives the next message, waiting while the ring is empty (spinning briefly, then
+    /// sleeping on the segment's futex).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Disconnected`] once every producer has gone and the ring is drained.
+    #[inline]
+    pub fn recv(&self) -> Result<T> {
+        if let Step::Done(Some(v)) = self.try_pop() {
+            self.ring.wake(Side::Producer);
+            return Ok(v);
+        }
+        self.recv_with(Timeout::Infinite)
+    }
+
+    /// Receives without waiting: [`ErrorKind::WouldBlock`] if the ring is empty (and
+    /// [`ErrorKind::Disconnected`] if it is empty and every producer has gone).
+    pub fn try_recv(&self) -> Result<T> {
+        self.recv_with(Timeout::Immediate)
+    }
+
+    /// Receives, waiting at most `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
+        self.recv_with(timeout)
+    }
+
+    /// Receives with any [`Timeout`]. Slots abandoned by a producer that died mid-write are
+    /// skipped (MPMC).
+    pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<T> {
+        let deadline = timeout.into().deadline();
+        loop {
+            let r = wait_loop(
+                &self.ring,
+                Side::Consumer,
+                deadline,
+                Operation::Receive,
+                || self.try_pop(),
+                || self.has_data(),
+            )?;
+            self.ring.wake(Side::Producer);
+            if let Some(v) = r {
+                return Ok(v);
+            }
+        }
+    }
+
+    /// Waits for at least one message (as [`recv`](Self::recv)), then appends it and every
+    /// message ready after it, up to `max` in all, to `out`; returns how many.
+    pub fn recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        out.push(self.recv()?);
+        Ok(1 + self.pop_many(out, max - 1))
+    }
+
+    /// Appends up to `max` messages that are ready now to `out`; returns how many.
+    pub fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> usize {
+        self.pop_many(out, max)
+    }
+
+    fn pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
+        let r = &self.ring;
+        let mut n = 0;
+        if r.mode == RingMode::Spsc {
+            let head = r.u64_at(HEAD).load(Ordering::Relaxed);
+            let mut ready = self.tail_cache.get() - head;
+            if ready < max as u64 {
+                self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
+                ready = self.tail_cache.get() - head;
+            }
+            let take = ready.min(max as u64);
+            out.reserve(take as usize);
+            for i in 0..take {
+                out.push(r.read_slot(head + i));
+            }
+            if take > 0 {
+                r.u64_at(HEAD).store(head + take, Ordering::Release);
+                r.wake(Side::Producer);
+            }
+            return take as usize;
+        }
+        while n < max {
+            match self.try_pop() {
+                Step::Done(Some(v)) => {
+                    out.push(v);
+                    n += 1;
+                }
+                Step::Done(None) => {}
+                Step::Wait => break,
+            }
+        }
+        if n > 0 {
+            r.wake(Side::Producer);
+        }
+        n
+    }
+
+    /// The ring's capacity in messages.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity as usize
+    }
+
+    /// The ring's mode.
+    pub fn mode(&self) -> RingMode {
+        self.ring.mode
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.ring.shm.name()
+    }
+
+    /// Removes the segment's name; connected peers keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.ring.shm.unlink()
+    }
+}
+
+impl<T: IpcMessage> Drop for RingReceiver<T> {
+    fn drop(&mut self) {
+        self.ring.deregister(Side::Consumer, self.entry);
+    }
+}
+
+fn check_shape<T: IpcMessage>(ring: &Ring<T>, capacity: usize, mode: RingMode) -> Result<()> {
+    if ring.capacity != capacity as u64 || ring.mode != mode {
+        return Err(Error::new(
+            ErrorKind::Mismatch,
+            Operation::Open,
+            object(ring.shm.name()),
+            format!(
+                "the ring has capacity {} in {:?} mode, not capacity {capacity} in {mode:?} mode",
+                ring.capacity, ring.mode
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl<T: IpcMessage> std::fmt::Debug for RingSender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RingSender<{}>({:?}, {:?}, capacity {})",
+            T::LAYOUT.name,
+            self.name(),
+            self.ring.mode,
+            self.ring.capacity
+        )
+    }
+}
+
+impl<T: IpcMessage> std::fmt::Debug for RingReceiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RingReceiver<{}>({:?}, {:?}, capacity {})",
+            T::LAYOUT.name,
+            self.name(),
+            self.ring.mode,
+            self.ring.capacity
+        )
+    }
+}
