@@ -1,0 +1,649 @@
+//! What each command does.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use posix_ipc::{
+    limits, unlink_message_queue, unlink_semaphore, unlink_shared_memory, ErrorKind, MessageQueue,
+    Semaphore, SharedMemory, Timeout,
+};
+use serde_json::{json, Value};
+
+use crate::objects::{self, Entry, Kind, Owners};
+use crate::output::{input_data, print_table, stdout_failure, to_hex, Failure, Progress};
+use crate::{Cli, Command, MqCommand, SemCommand, ShmCommand};
+
+type Outcome = Result<(), Failure>;
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Outcome {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Limits { json } => limits_cmd(json),
+        Command::Ls { json, prefix } => ls(json, prefix.as_deref()),
+        Command::Mq(cmd) => mq(cmd, quiet),
+        Command::Sem(cmd) => sem(cmd, quiet),
+        Command::Shm(cmd) => shm(cmd, quiet),
+        Command::Clean { prefix, dry_run } => clean(&prefix, dry_run, quiet),
+        Command::Watch {
+            interval,
+            iterations,
+            prefix,
+        } => watch(interval, iterations, prefix.as_deref()),
+    }
+}
+
+/// Prints a confirmation line unless `--quiet`.
+fn say(quiet: bool, line: &str) -> Outcome {
+    if !quiet {
+        writeln!(io::stdout(), "{line}").map_err(stdout_failure)?;
+    }
+    Ok(())
+}
+
+fn out_line(line: &str) -> Outcome {
+    writeln!(io::stdout(), "{line}").map_err(stdout_failure)
+}
+
+fn print_json(value: &Value) -> Outcome {
+    out_line(&serde_json::to_string_pretty(value).expect("a JSON value always serialises"))
+}
+
+/// posix_ipc's timeout: none waits forever, 0 never waits, else seconds.
+fn timeout(secs: Option<f64>) -> Result<Timeout, Failure> {
+    match secs {
+        None => Ok(Timeout::Infinite),
+        Some(s) => Ok(Timeout::from_secs_f64(s)?),
+    }
+}
+
+/// A prefix as names are listed: with its leading slash.
+fn slashed(prefix: &str) -> String {
+    if prefix.starts_with('/') {
+        prefix.to_string()
+    } else {
+        format!("/{prefix}")
+    }
+}
+
+fn print_pairs(pairs: &[(&str, String)]) -> Outcome {
+    let rows: Vec<Vec<String>> = pairs
+        .iter()
+        .map(|(k, v)| vec![(*k).to_string(), v.clone()])
+        .collect();
+    print_table(&mut io::stdout().lock(), &rows).map_err(stdout_failure)
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+}
+
+fn limits_cmd(json: bool) -> Outcome {
+    let l = limits::Limits::read();
+    let mounted = objects::mqueue_mounted();
+    if json {
+        return print_json(&json!({
+            "MESSAGE_QUEUES_SUPPORTED": posix_ipc::MESSAGE_QUEUES_SUPPORTED,
+            "SEMAPHORE_TIMEOUT_SUPPORTED": posix_ipc::SEMAPHORE_TIMEOUT_SUPPORTED,
+            "SEMAPHORE_VALUE_SUPPORTED": posix_ipc::SEMAPHORE_VALUE_SUPPORTED,
+            "QUEUE_MESSAGES_MAX_DEFAULT": posix_ipc::QUEUE_MESSAGES_MAX_DEFAULT,
+            "QUEUE_MESSAGE_SIZE_MAX_DEFAULT": posix_ipc::QUEUE_MESSAGE_SIZE_MAX_DEFAULT,
+            "QUEUE_PRIORITY_MAX": posix_ipc::QUEUE_PRIORITY_MAX,
+            "USER_SIGNAL_MIN": *posix_ipc::USER_SIGNAL_MIN,
+            "USER_SIGNAL_MAX": *posix_ipc::USER_SIGNAL_MAX,
+            "VERSION": posix_ipc::VERSION,
+            "POSIX_IPC_VERSION": posix_ipc::POSIX_IPC_VERSION,
+            "msg_max": l.msg_max,
+            "msgsize_max": l.msgsize_max,
+            "msg_default": l.msg_default,
+            "msgsize_default": l.msgsize_default,
+            "queues_max": l.queues_max,
+            "rlimit_msgqueue": l.rlimit_msgqueue.map(|(s, h)| json!({"soft": s, "hard": h})),
+            "rlimit_nofile": l.rlimit_nofile.map(|(s, h)| json!({"soft": s, "hard": h})),
+            "page_size": l.page_size,
+            "sem_value_max": l.sem_value_max,
+            "mq_prio_max": l.mq_prio_max,
+            "mqueue_mounted": mounted,
+        }));
+    }
+    let rlimit = |r: Option<(u64, u64)>| {
+        r.map_or_else(
+            || "unknown".to_string(),
+            |(s, h)| {
+                let show = |v: u64| {
+                    if v == u64::MAX {
+                        "unlimited".to_string()
+                    } else {
+                        v.to_string()
+                    }
+                };
+                format!("{} (hard {})", show(s), show(h))
+            },
+        )
+    };
+    print_pairs(&[
+        (
+            "MESSAGE_QUEUES_SUPPORTED",
+            posix_ipc::MESSAGE_QUEUES_SUPPORTED.to_string(),
+        ),
+        (
+            "SEMAPHORE_TIMEOUT_SUPPORTED",
+            posix_ipc::SEMAPHORE_TIMEOUT_SUPPORTED.to_string(),
+        ),
+        (
+            "SEMAPHORE_VALUE_SUPPORTED",
+            posix_ipc::SEMAPHORE_VALUE_SUPPORTED.to_string(),
+        ),
+        (
+            "QUEUE_MESSAGES_MAX_DEFAULT",
+            posix_ipc::QUEUE_MESSAGES_MAX_DEFAULT.to_string(),
+        ),
+        (
+            "QUEUE_MESSAGE_SIZE_MAX_DEFAULT",
+            posix_ipc::QUEUE_MESSAGE_SIZE_MAX_DEFAULT.to_string(),
+        ),
+        (
+            "QUEUE_PRIORITY_MAX",
+            posix_ipc::QUEUE_PRIORITY_MAX.to_string(),
+        ),
+        ("USER_SIGNAL_MIN", posix_ipc::USER_SIGNAL_MIN.to_string()),
+        ("USER_SIGNAL_MAX", posix_ipc::USER_SIGNAL_MAX.to_string()),
+        ("fs.mqueue.msg_max", opt(l.msg_max)),
+        ("fs.mqueue.msgsize_max", opt(l.msgsize_max)),
+        ("fs.mqueue.msg_default", opt(l.msg_default)),
+        ("fs.mqueue.msgsize_default", opt(l.msgsize_default)),
+        ("fs.mqueue.queues_max", opt(l.queues_max)),
+        ("RLIMIT_MSGQUEUE (bytes)", rlimit(l.rlimit_msgqueue)),
+        ("RLIMIT_NOFILE", rlimit(l.rlimit_nofile)),
+        ("page size", l.page_size.to_string()),
+        ("SEM_VALUE_MAX", l.sem_value_max.to_string()),
+        ("MQ_PRIO_MAX", l.mq_prio_max.to_string()),
+        (
+            "mqueue filesystem",
+            if mounted {
+                format!("mounted at {}", objects::MQUEUE_DIR)
+            } else {
+                format!("not mounted at {}", objects::MQUEUE_DIR)
+            },
+        ),
+    ])
+}
+
+fn ls(json: bool, prefix: Option<&str>) -> Outcome {
+    let prefix = prefix.map_or_else(|| "/".to_string(), slashed);
+    let (entries, notes) = objects::list(&prefix);
+    for note in &notes {
+        eprintln!("posix-ipc: {note}");
+    }
+    let owners = Owners::read();
+    if json {
+        let list: Vec<Value> = entries.iter().map(|e| e.to_json(&owners)).collect();
+        return print_json(&Value::Array(list));
+    }
+    let mut rows = vec![vec![
+        "KIND".to_string(),
+        "NAME".to_string(),
+        "SIZE/VALUE/MESSAGES".to_string(),
+        "MODE".to_string(),
+        "OWNER".to_string(),
+    ]];
+    rows.extend(entries.iter().map(|e| {
+        vec![
+            e.kind.short().to_string(),
+            e.name.clone(),
+            e.detail(),
+            format!("{:04o}", e.mode),
+            owners.name(e.uid),
+        ]
+    }));
+    print_table(&mut io::stdout().lock(), &rows).map_err(stdout_failure)
+}
+
+fn mq(cmd: MqCommand, quiet: bool) -> Outcome {
+    match cmd {
+        MqCommand::Create {
+            name,
+            max_messages,
+            max_message_size,
+            mode,
+        } => {
+            let mut options = MessageQueue::options();
+            options.create_new(true).mode(mode.mode);
+            if let Some(n) = max_messages {
+                options.max_messages(n);
+            }
+            if let Some(n) = max_message_size {
+                options.max_message_size(n);
+            }
+            let q = options.open(&name)?;
+            let real_mode = objects::queue_file_stat(q.name()).map_or(q.mode(), |s| s.0);
+            say(
+                quiet,
+                &format!(
+                    "created message queue {}: {} messages of at most {} bytes, mode {:04o}",
+                    q.name(),
+                    q.max_messages(),
+                    q.max_message_size(),
+                    real_mode
+                ),
+            )
+        }
+        MqCommand::Send {
+            name,
+            data,
+            priority,
+            timeout: secs,
+            hex,
+        } => {
+            let data = input_data(&data, hex)?;
+            let wait = timeout(secs)?;
+            let q = MessageQueue::options()
+                .read(false)
+                .write(true)
+                .open(&name)?;
+            q.send_with(&data, priority, wait)?;
+            say(
+                quiet,
+                &format!(
+                    "sent {} bytes to message queue {} with priority {priority}",
+                    data.len(),
+                    q.name()
+                ),
+            )
+        }
+        MqCommand::Recv {
+            name,
+            count,
+            timeout: secs,
+            json,
+            hex,
+            progress,
+        } => {
+            let wait = timeout(secs)?;
+            let q = MessageQueue::options()
+                .read(true)
+                .write(false)
+                .open(&name)?;
+            let mut progress =
+                Progress::new(progress, format!("receiving from {}", q.name()), count);
+            let mut buf = vec![0u8; q.max_message_size()];
+            let mut out = BufWriter::new(io::stdout().lock());
+            let mut received = 0u64;
+            let result = (|| -> Outcome {
+                while received < count {
+                    let (len, priority) = match q.receive_into(&mut buf, Timeout::Immediate) {
+                        Ok(r) => r,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                            // Nothing waiting: show what we have before blocking.
+                            out.flush().map_err(stdout_failure)?;
+                            q.receive_into(&mut buf, wait)?
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    let msg = &buf[..len];
+                    if json {
+                        let mut obj = json!({"priority": priority, "len": len});
+                        let map = obj.as_object_mut().expect("an object");
+                        if let Ok(text) = std::str::from_utf8(msg) {
+                            map.insert("text".into(), json!(text));
+                        }
+                        map.insert("hex".into(), json!(to_hex(msg)));
+                        writeln!(out, "{obj}")
+                    } else if hex {
+                        writeln!(out, "{}", to_hex(msg))
+                    } else {
+                        out.write_all(msg).and_then(|()| out.write_all(b"\n"))
+                    }
+                    .map_err(stdout_failure)?;
+                    received += 1;
+                    progress.tick(received);
+                }
+                Ok(())
+            })();
+            let flushed = out.flush().map_err(stdout_failure);
+            progress.finish(received);
+            match result {
+                Err(e) if received > 0 => Err(e.with_context(format!(
+                    "after {received} of {count} messages were received"
+                ))),
+                Err(e) => Err(e),
+                Ok(()) => flushed,
+            }
+        }
+        MqCommand::Info { name, json } => {
+            let q = objects::open_queue_for_attributes(&name)?;
+            let current = q.current_messages()?;
+            let stat = objects::queue_file_stat(q.name());
+            let bytes = objects::queue_bytes(q.name());
+            let owners = Owners::read();
+            if json {
+                return print_json(&json!({
+                    "kind": "mq",
+                    "name": q.name(),
+                    "max_messages": q.max_messages(),
+                    "max_message_size": q.max_message_size(),
+                    "messages": current,
+                    "queue_bytes": bytes,
+                    "mode": stat.map(|s| format!("{:04o}", s.0)),
+                    "uid": stat.map(|s| s.1),
+                    "owner": stat.map(|s| owners.name(s.1)),
+                }));
+            }
+            print_pairs(&[
+                ("name", q.name().to_string()),
+                ("max_messages", q.max_messages().to_string()),
+                ("max_message_size", q.max_message_size().to_string()),
+                ("current_messages", current.to_string()),
+                ("queued bytes", opt(bytes)),
+                ("mode", opt(stat.map(|s| format!("{:04o}", s.0)))),
+                (
+                    "owner",
+                    opt(stat.map(|s| format!("{} (uid {})", owners.name(s.1), s.1))),
+                ),
+            ])
+        }
+        MqCommand::Rm { name } => {
+            unlink_message_queue(&name)?;
+            say(quiet, &format!("removed message queue {}", slashed(&name)))
+        }
+    }
+}
+
+fn sem(cmd: SemCommand, quiet: bool) -> Outcome {
+    match cmd {
+        SemCommand::Create { name, value, mode } => {
+            let s = Semaphore::options()
+                .create_new(true)
+                .initial_value(value)
+                .mode(mode.mode)
+                .open(&name)?;
+            say(
+                quiet,
+                &format!(
+                    "created semaphore {} with value {value}, mode {:04o}",
+                    s.name(),
+                    objects::semaphore_file_mode(s.name()).unwrap_or(mode.mode)
+                ),
+            )
+        }
+        SemCommand::Post { name } => {
+            let s = Semaphore::open(&name)?;
+            s.release()?;
+            say(quiet, &format!("posted semaphore {}", s.name()))
+        }
+        SemCommand::Wait {
+            name,
+            timeout: secs,
+        } => {
+            let wait = timeout(secs)?;
+            let s = Semaphore::open(&name)?;
+            s.acquire_with(wait)?;
+            say(quiet, &format!("acquired semaphore {}", s.name()))
+        }
+        SemCommand::Value { name } => {
+            let s = Semaphore::open(&name)?;
+            out_line(&s.value()?.to_string())
+        }
+        SemCommand::Rm { name } => {
+            unlink_semaphore(&name)?;
+            say(quiet, &format!("removed semaphore {}", slashed(&name)))
+        }
+    }
+}
+
+fn shm(cmd: ShmCommand, quiet: bool) -> Outcome {
+    match cmd {
+        ShmCommand::Create { name, size, mode } => {
+            let m = SharedMemory::options()
+                .create_new(true)
+                .size(size)
+                .mode(mode.mode)
+                .open(&name)?;
+            let stat = m.stat()?;
+            say(
+                quiet,
+                &format!(
+                    "created shared memory {}: {} bytes, mode {:04o}",
+                    m.name(),
+                    stat.size,
+                    stat.mode & 0o7777
+                ),
+            )
+        }
+        ShmCommand::Write {
+            name,
+            data,
+            offset,
+            hex,
+        } => {
+            let data = input_data(&data, hex)?;
+            let m = SharedMemory::open(&name)?;
+            if !data.is_empty() {
+                m.map_range(offset, data.len())?.write_at(0, &data)?;
+            }
+            say(
+                quiet,
+                &format!(
+                    "wrote {} bytes to shared memory {} at offset {offset}",
+                    data.len(),
+                    m.name()
+                ),
+            )
+        }
+        ShmCommand::Read {
+            name,
+            offset,
+            len,
+            hex,
+        } => {
+            let m = SharedMemory::options().read_only(true).open(&name)?;
+            let size = m.size()?;
+            if offset > size {
+                return Err(Failure::Usage(format!(
+                    "cannot read shared memory {:?}: offset {offset} is past its end ({size} bytes)",
+                    m.name()
+                )));
+            }
+            let len = len.unwrap_or(size - offset);
+            let bytes = if len == 0 {
+                Vec::new()
+            } else {
+                let len = usize::try_from(len).map_err(|_| {
+                    Failure::Usage(format!("--len {len} is too large for this machine"))
+                })?;
+                m.map_range(offset, len)?.read_vec(0, len)?
+            };
+            let mut out = io::stdout().lock();
+            if hex {
+                writeln!(out, "{}", to_hex(&bytes))
+            } else {
+                out.write_all(&bytes)
+            }
+            .and_then(|()| out.flush())
+            .map_err(stdout_failure)
+        }
+        ShmCommand::Info { name, json } => {
+            let m = SharedMemory::options().read_only(true).open(&name)?;
+            let stat = m.stat()?;
+            let owners = Owners::read();
+            if json {
+                return print_json(&json!({
+                    "kind": "shm",
+                    "name": m.name(),
+                    "size": stat.size,
+                    "mode": format!("{:04o}", stat.mode & 0o7777),
+                    "uid": stat.uid,
+                    "owner": owners.name(stat.uid),
+                }));
+            }
+            print_pairs(&[
+                ("name", m.name().to_string()),
+                ("size", format!("{} bytes", stat.size)),
+                ("mode", format!("{:04o}", stat.mode & 0o7777)),
+                (
+                    "owner",
+                    format!("{} (uid {})", owners.name(stat.uid), stat.uid),
+                ),
+            ])
+        }
+        ShmCommand::Rm { name } => {
+            unlink_shared_memory(&name)?;
+            say(quiet, &format!("removed shared memory {}", slashed(&name)))
+        }
+    }
+}
+
+fn remove(entry: &Entry) -> posix_ipc::Result<()> {
+    match entry.kind {
+        Kind::Shm => unlink_shared_memory(&entry.name),
+        Kind::Sem => unlink_semaphore(&entry.name),
+        Kind::Mq => unlink_message_queue(&entry.name),
+    }
+}
+
+fn clean(prefix: &str, dry_run: bool, quiet: bool) -> Outcome {
+    let prefix = slashed(prefix);
+    if prefix == "/" {
+        return Err(Failure::Usage(
+            "refusing to remove every object: give --prefix at least one character after the \
+             slash"
+                .to_string(),
+        ));
+    }
+    let (entries, notes) = objects::list(&prefix);
+    for note in &notes {
+        eprintln!("posix-ipc: {note}");
+    }
+    let mut first_failure: Option<u8> = None;
+    let mut removed = 0usize;
+    for entry in &entries {
+        let what = format!("{} {}", entry.kind.long(), entry.name);
+        if dry_run {
+            out_line(&format!("would remove {what}"))?;
+            continue;
+        }
+        match remove(entry) {
+            Ok(()) => {
+                removed += 1;
+                say(quiet, &format!("removed {what}"))?;
+            }
+            // Someone else removed it between the listing and now: the goal is reached.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => {
+                let failure = Failure::from(e);
+                eprintln!("posix-ipc: {failure}");
+                first_failure.get_or_insert(failure.code());
+            }
+        }
+    }
+    if !dry_run && entries.is_empty() {
+        say(
+            quiet,
+            &format!("nothing to remove: no object name starts with {prefix}"),
+        )?;
+    } else if !dry_run && removed > 0 {
+        say(quiet, &format!("removed {removed} object(s)"))?;
+    }
+    match first_failure {
+        // Each failure has its line already: exit with the first one's code.
+        Some(code) => Err(Failure::Reported(code)),
+        None => Ok(()),
+    }
+}
+
+fn watch(interval: f64, iterations: Option<u64>, prefix: Option<&str>) -> Outcome {
+    if !(interval.is_finite() && interval > 0.0) {
+        return Err(Failure::Usage(format!(
+            "--interval must be a positive number of seconds, not {interval}"
+        )));
+    }
+    objects::ensure_mqueue().map_err(Failure::Other)?;
+    let prefix = prefix.map_or_else(|| "/".to_string(), slashed);
+    let interval = Duration::from_secs_f64(interval);
+    let tty = io::stdout().is_terminal();
+    let start = Instant::now();
+    let mut previous: HashMap<String, (usize, Instant)> = HashMap::new();
+    let mut frame = 0u64;
+    loop {
+        frame += 1;
+        let mut names: Vec<String> = fs::read_dir(objects::MQUEUE_DIR)
+            .map_err(|e| Failure::Other(format!("cannot read {}: {e}", objects::MQUEUE_DIR)))?
+            .flatten()
+            .map(|item| format!("/{}", item.file_name().to_string_lossy()))
+            .filter(|name| name.starts_with(&prefix))
+            .collect();
+        names.sort();
+        let mut rows = vec![vec![
+            "NAME".to_string(),
+            "DEPTH".to_string(),
+            "MAX".to_string(),
+            "MSGSIZE".to_string(),
+            "BYTES".to_string(),
+            "RATE/s".to_string(),
+        ]];
+        let now = Instant::now();
+        let mut seen = HashMap::new();
+        for name in names {
+            let attrs = objects::open_queue_for_attributes(&name)
+                .ok()
+                .and_then(|q| {
+                    Some((
+                        q.current_messages().ok()?,
+                        q.max_messages(),
+                        q.max_message_size(),
+                    ))
+                });
+            let bytes = objects::queue_bytes(&name);
+            let (depth, max, size) = match attrs {
+                Some((d, m, s)) => (d.to_string(), m.to_string(), s.to_string()),
+                None => ("?".into(), "?".into(), "?".into()),
+            };
+            let rate = match (attrs, previous.get(&name)) {
+                (Some((d, _, _)), Some(&(before, at))) => {
+                    let dt = now.duration_since(at).as_secs_f64();
+                    format!("{:+.1}", (d as f64 - before as f64) / dt.max(1e-9))
+                }
+                _ => "-".to_string(),
+            };
+            if let Some((d, _, _)) = attrs {
+                seen.insert(name.clone(), (d, now));
+            }
+            rows.push(vec![name, depth, max, size, opt(bytes), rate]);
+        }
+        previous = seen;
+        let mut out = io::stdout().lock();
+        let result = (|| -> io::Result<()> {
+            if tty {
+                write!(out, "\x1b[H\x1b[2J")?;
+            } else if frame > 1 {
+                writeln!(out)?;
+            }
+            writeln!(
+                out,
+                "posix-ipc watch: {} queue(s) at +{:.1}s, refresh every {:.1}s{}",
+                rows.len() - 1,
+                start.elapsed().as_secs_f64(),
+                interval.as_secs_f64(),
+                if iterations.is_some() {
+                    format!(", refresh {frame} of {}", iterations.unwrap_or(0))
+                } else {
+                    "; Ctrl-C to stop".to_string()
+                }
+            )?;
+            print_table(&mut out, &rows)?;
+            writeln!(
+                out,
+                "(RATE: change in depth per second; + filling, - draining)"
+            )?;
+            out.flush()
+        })();
+        result.map_err(stdout_failure)?;
+        drop(out);
+        if iterations.is_some_and(|n| frame >= n) {
+            return Ok(());
+        }
+        std::thread::sleep(interval);
+    }
+}

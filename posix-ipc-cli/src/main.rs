@@ -1,0 +1,314 @@
+//! `posix-ipc`: the `ipcs`/`ipcrm` that Linux lacks for POSIX objects. Lists, inspects,
+//! creates, uses and removes named semaphores, shared-memory segments and message queues, the
+//! very objects Python's `posix_ipc`, C programs and the `posix-ipc` crate share.
+//!
+//! Built on the public API of the `posix-ipc` crate only. Run `posix-ipc --help` for the
+//! commands and the exit codes.
+
+mod commands;
+mod objects;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit codes, shown at the end of `--help` and in the README.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other failure (a system limit, no space, an I/O error)
+  2  bad usage: unknown option, malformed name, bad hex, argument out of range
+  3  not found: no object has that name
+  4  permission denied: the object's owner or mode does not allow it
+  5  busy or timed out: --timeout expired, or the call would block with --timeout 0
+  6  already exists: create of a name that is taken
+
+Names may be given with or without the leading slash (`q` and `/q` are the same object).";
+
+/// Exit code: any other failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: bad usage (clap's own code for usage errors, kept for ours).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: no object has that name.
+pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit code: permission denied.
+pub const EXIT_PERMISSION: u8 = 4;
+/// Exit code: busy or timed out.
+pub const EXIT_BUSY: u8 = 5;
+/// Exit code: the name is taken.
+pub const EXIT_EXISTS: u8 = 6;
+
+/// POSIX semaphores, shared memory and message queues from the shell: the `ipcs`/`ipcrm` of
+/// POSIX IPC.
+#[derive(Debug, Parser)]
+#[command(name = "posix-ipc", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Print nothing for commands that only change state (create, send, post, rm, ...).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Platform support (posix_ipc's constants) and the live system limits.
+    Limits {
+        /// One JSON object; the constants under their posix_ipc names.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every shared-memory segment, semaphore and message queue visible to this user.
+    Ls {
+        /// One JSON array of objects.
+        #[arg(long)]
+        json: bool,
+        /// Only names starting with this prefix.
+        #[arg(long, value_name = "P")]
+        prefix: Option<String>,
+    },
+    /// Message queues: create, send, recv, info, rm.
+    #[command(subcommand)]
+    Mq(MqCommand),
+    /// Named semaphores: create, post, wait, value, rm.
+    #[command(subcommand)]
+    Sem(SemCommand),
+    /// Shared-memory segments: create, write, read, info, rm.
+    #[command(subcommand)]
+    Shm(ShmCommand),
+    /// Remove every object whose name starts with a prefix, listing what it removes.
+    Clean {
+        /// The name prefix (the leading slash is optional); must name more than "/".
+        #[arg(long, value_name = "P")]
+        prefix: String,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// A live view of the message queues (depth, bytes, rate), refreshed until Ctrl-C.
+    Watch {
+        /// Seconds between refreshes.
+        #[arg(long, default_value_t = 1.0, value_name = "SECS")]
+        interval: f64,
+        /// Stop after this many refreshes.
+        #[arg(long, value_name = "N")]
+        iterations: Option<u64>,
+        /// Only queues whose names start with this prefix.
+        #[arg(long, value_name = "P")]
+        prefix: Option<String>,
+    },
+}
+
+/// When to show progress of long operations on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// When stderr is a terminal.
+    Auto,
+    /// Always (even into a pipe).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options for creating an object.
+#[derive(Debug, Args)]
+pub struct ModeArg {
+    /// Permission bits in octal, for example 600 or 0o644 (the umask applies).
+    #[arg(long, default_value = "600", value_parser = parse_mode, value_name = "OCTAL")]
+    pub mode: u32,
+}
+
+/// `posix-ipc mq ...`
+#[derive(Debug, Subcommand)]
+pub enum MqCommand {
+    /// Create a new queue (fails if the name is taken).
+    Create {
+        /// Queue name.
+        name: String,
+        /// Capacity in messages (default: the system's fs.mqueue.msg_default).
+        #[arg(long, value_name = "N")]
+        max_messages: Option<usize>,
+        /// Largest message in bytes (default: fs.mqueue.msgsize_default).
+        #[arg(long, value_name = "N")]
+        max_message_size: Option<usize>,
+        /// Permission bits of the new object.
+        #[command(flatten)]
+        mode: ModeArg,
+    },
+    /// Send one message.
+    Send {
+        /// Queue name.
+        name: String,
+        /// The message; `-` reads it from stdin.
+        data: String,
+        /// Priority, 0 to 32767 (higher is received first).
+        #[arg(long, short, default_value_t = 0)]
+        priority: u32,
+        /// Seconds to wait while the queue is full (0: fail at once; default: wait forever).
+        #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+        timeout: Option<f64>,
+        /// DATA (or stdin) is hexadecimal, for example 00ff10.
+        #[arg(long)]
+        hex: bool,
+    },
+    /// Receive messages and print them, one a line.
+    Recv {
+        /// Queue name.
+        name: String,
+        /// How many messages to receive.
+        #[arg(long, short = 'n', default_value_t = 1, value_name = "N")]
+        count: u64,
+        /// Seconds to wait for each message (0: fail at once if empty; default: forever).
+        #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+        timeout: Option<f64>,
+        /// One JSON object a line: priority, len, text (when UTF-8), hex.
+        #[arg(long, conflicts_with = "hex")]
+        json: bool,
+        /// Print each message in hexadecimal.
+        #[arg(long)]
+        hex: bool,
+        /// Progress on stderr for --count above 1.
+        #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+        progress: ProgressMode,
+    },
+    /// Show a queue's attributes, depth, mode and owner.
+    Info {
+        /// Queue name.
+        name: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a queue's name.
+    Rm {
+        /// Queue name.
+        name: String,
+    },
+}
+
+/// `posix-ipc sem ...`
+#[derive(Debug, Subcommand)]
+pub enum SemCommand {
+    /// Create a new semaphore (fails if the name is taken).
+    Create {
+        /// Semaphore name.
+        name: String,
+        /// Initial value.
+        #[arg(long, default_value_t = 0)]
+        value: u32,
+        /// Permission bits of the new object.
+        #[command(flatten)]
+        mode: ModeArg,
+    },
+    /// Add one to the value (sem_post).
+    Post {
+        /// Semaphore name.
+        name: String,
+    },
+    /// Take one from the value, waiting while it is 0 (sem_wait).
+    Wait {
+        /// Semaphore name.
+        name: String,
+        /// Seconds to wait (0: fail at once; default: wait forever).
+        #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
+        timeout: Option<f64>,
+    },
+    /// Print the current value.
+    Value {
+        /// Semaphore name.
+        name: String,
+    },
+    /// Remove a semaphore's name.
+    Rm {
+        /// Semaphore name.
+        name: String,
+    },
+}
+
+/// `posix-ipc shm ...`
+#[derive(Debug, Subcommand)]
+pub enum ShmCommand {
+    /// Create a new segment of SIZE zero bytes (fails if the name is taken).
+    Create {
+        /// Segment name.
+        name: String,
+        /// Size in bytes.
+        #[arg(long, value_name = "N")]
+        size: u64,
+        /// Permission bits of the new object.
+        #[command(flatten)]
+        mode: ModeArg,
+    },
+    /// Copy bytes into the segment.
+    Write {
+        /// Segment name.
+        name: String,
+        /// The bytes; `-` reads them from stdin.
+        data: String,
+        /// Where to write.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        offset: u64,
+        /// DATA (or stdin) is hexadecimal.
+        #[arg(long)]
+        hex: bool,
+    },
+    /// Copy bytes out of the segment to stdout (raw, or hex with --hex).
+    Read {
+        /// Segment name.
+        name: String,
+        /// Where to start.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        offset: u64,
+        /// How many bytes (default: to the end).
+        #[arg(long, value_name = "N")]
+        len: Option<u64>,
+        /// Print hexadecimal and a newline.
+        #[arg(long)]
+        hex: bool,
+    },
+    /// Show a segment's size, mode and owner.
+    Info {
+        /// Segment name.
+        name: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a segment's name.
+    Rm {
+        /// Segment name.
+        name: String,
+    },
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o7777 => Ok(m),
+        _ => Err(format!(
+            "{s:?} is not an octal mode between 0 and 7777 (for example 600 or 0o644)"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !matches!(failure, output::Failure::Reported(_)) {
+                eprintln!("posix-ipc: {failure}");
+            }
+            ExitCode::from(failure.code())
+        }
+    }
+}
