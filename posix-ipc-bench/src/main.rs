@@ -387,14 +387,26 @@ fn main() {
         }
         rows.push(row);
     }
+    let idle = (o.only.is_none() || o.only.as_deref().is_some_and(|s| "ring_idle".contains(s)))
+        .then(idle_receiver_cpu_ms);
+    if let Some((cpu, wall)) = idle {
+        if o.json {
+            println!(
+                "{{\"workload\":\"ring_idle_receiver\",\"unit\":\"ms\",\"cpu_ms\":{cpu:.3},\"wall_ms\":{wall:.1}}}"
+            );
+        } else if !o.markdown {
+            eprintln!("ring_idle_receiver     {cpu:.3} ms CPU while waiting {wall:.0} ms");
+        }
+    }
     let elapsed = start.elapsed().as_secs_f64();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if o.markdown {
-        let _ = markdown(&rows, &o, elapsed, &mut out);
+        let _ = markdown(&rows, &o, elapsed, idle, &mut out);
     } else if !o.json {
         let _ = writeln!(out);
         let _ = print_table(&rows, &mut out);
+        let _ = ring_targets(&rows, idle, &mut out);
         let _ = writeln!(
             out,
             "\n{} workloads in {elapsed:.1} s on {}",
@@ -497,7 +509,85 @@ fn targets(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
     )
 }
 
-fn markdown(rows: &[Row], o: &Opts, elapsed: f64, out: &mut impl Write) -> std::io::Result<()> {
+/// CPU time (ms) a ring receiver spends waiting one second for a message that never comes,
+/// with a live producer registered (so it neither returns nor gives up): the cost of idling.
+fn idle_receiver_cpu_ms() -> (f64, f64) {
+    let (cpu, wall) = workloads::ring_idle_wait();
+    (cpu / 1e6, wall / 1e6)
+}
+
+fn ring_targets(
+    rows: &[Row],
+    idle: Option<(f64, f64)>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let get = |n: &str| rows.iter().find(|r| r.workload == n);
+    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+    writeln!(out, "\n## Ring targets, checked against this run\n")?;
+    if let Some(r) = get("ring_spsc_stream_64") {
+        let rate = 1e3 / r.ours_wall;
+        writeln!(
+            out,
+            "- SPSC streaming: {rate:.1} M msg/s (needs 30): {}",
+            verdict(rate >= 30.0)
+        )?;
+        let vs_raw = r.raw_wall / r.ours_wall;
+        writeln!(
+            out,
+            "- SPSC streaming against the minimal hand-written ring ({:.1} M msg/s): {vs_raw:.2}x of its rate (needs 0.6x): {}",
+            1e3 / r.raw_wall,
+            verdict(vs_raw >= 0.6)
+        )?;
+        if let Some(q) = get("typed_stream_64") {
+            let x = q.ours_wall / r.ours_wall;
+            writeln!(
+                out,
+                "- SPSC streaming against the typed queue channel ({:.2} M msg/s): {x:.1}x (needs 25x): {}",
+                1e3 / q.ours_wall,
+                verdict(x >= 25.0)
+            )?;
+        }
+    }
+    if let Some(r) = get("ring_spsc_pingpong_64") {
+        writeln!(
+            out,
+            "- SPSC ping-pong round trip: median {:.0} ns (needs at most 300): {}; {:.2}x the minimal ring's {:.0} ns (needs at most 1.5x): {}",
+            r.ours_wall,
+            verdict(r.ours_wall <= 300.0),
+            r.ours_wall / r.raw_wall,
+            r.raw_wall,
+            verdict(r.ours_wall / r.raw_wall <= 1.5)
+        )?;
+    }
+    if let (Some(m), Some(s)) = (get("ring_mpmc_2x2_stream_64"), get("ring_spsc_stream_64")) {
+        writeln!(
+            out,
+            "- MPMC, 2 producer processes and 2 consumers: {:.1} M msg/s, {:.2}x the SPSC ring's rate in this run",
+            1e3 / m.ours_wall,
+            s.ours_wall / m.ours_wall
+        )?;
+    }
+    if let Some((cpu, wall)) = idle {
+        writeln!(
+            out,
+            "- An idle receiver: {cpu:.2} ms of CPU while waiting {wall:.0} ms for nothing (needs under 5 ms per second): {}",
+            verdict(cpu * 1000.0 / wall < 5.0)
+        )?;
+    }
+    writeln!(
+        out,
+        "- iceoryx2: not measured in this run (no `iceoryx2` feature yet), so the 5x throughput \
+         and 3x round-trip comparison is not shown."
+    )
+}
+
+fn markdown(
+    rows: &[Row],
+    o: &Opts,
+    elapsed: f64,
+    idle: Option<(f64, f64)>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let cmd = format!(
         "cargo run --release -p posix-ipc-bench --{} --markdown > BENCHMARKS.md",
         if o.quick { " --quick" } else { "" }
@@ -526,6 +616,7 @@ fn markdown(rows: &[Row], o: &Opts, elapsed: f64, out: &mut impl Write) -> std::
     )?;
     print_table(rows, out)?;
     targets(rows, out)?;
+    ring_targets(rows, idle, out)?;
     writeln!(out, "\nWorkloads:\n")?;
     for w in WORKLOADS {
         if rows.iter().any(|r| r.workload == w.name) {

@@ -5,11 +5,12 @@ use std::ffi::CString;
 use std::hint::black_box;
 use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use posix_ipc::{
-    IpcMessage, MessageQueue, Receiver, Semaphore, Sender, Shared, SharedMemory, Timeout,
+    IpcMessage, Mapping, MessageQueue, Receiver, RingMode, RingReceiver, RingSender, Semaphore,
+    Sender, Shared, SharedMemory, Timeout,
 };
 
 /// Which implementation runs the workload.
@@ -216,8 +217,43 @@ pub const WORKLOADS: &[Workload] = &[
         has_posixmq: false,
         callgrind_iters: Some(2_000),
     },
+    Workload {
+        name: "ring_spsc_stream_64",
+        kind: XP,
+        description: "one process streams 64-byte IpcMessages to another over an SPSC shared-memory ring of 1024 slots (raw: a minimal hand-written ring, busy-polling, same layout work)",
+        run: ring_stream,
+        iters: 5_000_000,
+        quick_iters: 1_000_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: Some(20_000),
+    },
+    Workload {
+        name: "ring_spsc_pingpong_64",
+        kind: XP,
+        description: "round trip of a 64-byte IpcMessage between two processes over two SPSC rings, both sides active (raw: the minimal ring)",
+        run: ring_pingpong,
+        iters: 200_000,
+        quick_iters: 50_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: Some(2_000),
+    },
+    Workload {
+        name: "ring_mpmc_2x2_stream_64",
+        kind: XP,
+        description: "two producer processes stream 64-byte IpcMessages to two consumer threads over an MPMC ring of 1024 slots (raw column: our SPSC ring streaming the same total from one process to one)",
+        run: ring_mpmc,
+        iters: 2_000_000,
+        quick_iters: 400_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
 ];
-
 /// The 64-byte message of the typed workloads.
 #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
 #[repr(C)]
@@ -685,6 +721,208 @@ fn typed_stream(imp: Impl, iters: u64) -> Sample {
     t.stop(iters, finish(child))
 }
 
+// --- rings -------------------------------------------------------------------------------------
+
+const RING_CAP: u64 = 1024;
+
+/// The minimal hand-written ring the benchmark compares ours with: two indices on their own
+/// cache lines and 64-byte slots in a shared-memory segment, busy-polling, no API around it.
+struct RawRing {
+    _shm: SharedMemory,
+    map: Mapping,
+    tail_local: std::cell::Cell<u64>,
+    head_cache: std::cell::Cell<u64>,
+    head_local: std::cell::Cell<u64>,
+    tail_cache: std::cell::Cell<u64>,
+}
+
+impl RawRing {
+    const SIZE: u64 = 128 + RING_CAP * 64;
+
+    fn create(name: &str) -> RawRing {
+        Self::wrap(SharedMemory::create(name, Self::SIZE).expect("create raw ring"))
+    }
+
+    fn open(name: &str) -> RawRing {
+        Self::wrap(SharedMemory::open(name).expect("open raw ring"))
+    }
+
+    fn wrap(shm: SharedMemory) -> RawRing {
+        let map = shm.map().expect("map raw ring");
+        RawRing {
+            _shm: shm,
+            map,
+            tail_local: std::cell::Cell::new(0),
+            head_cache: std::cell::Cell::new(0),
+            head_local: std::cell::Cell::new(0),
+            tail_cache: std::cell::Cell::new(0),
+        }
+    }
+
+    fn index(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: offsets 0 and 64 are 8-aligned words inside the page-aligned mapping, which
+        // lives as long as `self`; both processes access them only atomically.
+        unsafe { &*self.map.as_ptr().add(offset).cast::<AtomicU64>() }
+    }
+
+    #[inline]
+    fn push(&self, msg: &Msg64) {
+        let tail = self.tail_local.get();
+        while tail - self.head_cache.get() >= RING_CAP {
+            self.head_cache.set(self.index(0).load(Ordering::Acquire));
+            std::hint::spin_loop();
+        }
+        let slot = 128 + ((tail & (RING_CAP - 1)) * 64) as usize;
+        // SAFETY: the slot lies inside the mapping; the consumer has released it (head
+        // acquired above) and reads it only after the release store below.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (msg as *const Msg64).cast::<u8>(),
+                self.map.as_ptr().cast_mut().add(slot),
+                64,
+            )
+        };
+        self.index(64).store(tail + 1, Ordering::Release);
+        self.tail_local.set(tail + 1);
+    }
+
+    #[inline]
+    fn pop(&self) -> Msg64 {
+        let head = self.head_local.get();
+        while head == self.tail_cache.get() {
+            self.tail_cache.set(self.index(64).load(Ordering::Acquire));
+            std::hint::spin_loop();
+        }
+        let slot = 128 + ((head & (RING_CAP - 1)) * 64) as usize;
+        let mut out = Msg64 { words: [0; 8] };
+        // SAFETY: the slot lies inside the mapping; the producer published it (tail acquired
+        // above) and does not write it again until the release store of head below.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.map.as_ptr().add(slot),
+                (&mut out as *mut Msg64).cast::<u8>(),
+                64,
+            )
+        };
+        self.index(0).store(head + 1, Ordering::Release);
+        self.head_local.set(head + 1);
+        out
+    }
+}
+
+fn ring_stream(imp: Impl, iters: u64) -> Sample {
+    let (data, ctrl) = (unique("rdata"), unique("rctrl"));
+    let qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
+    let _c = Cleanup(vec![('m', data.clone()), ('q', ctrl.clone())]);
+    if imp == Impl::Ours {
+        let rx = RingReceiver::<Msg64>::create(&data, RING_CAP as usize, RingMode::Spsc)
+            .expect("create ring");
+        let child = spawn_child("ring-produce", imp, &data, &ctrl, iters, 64);
+        rx.recv().expect("ready");
+        qc.send(b"go", 0).expect("go");
+        let t = Timer::start();
+        measured_loop(iters, || {
+            black_box(rx.recv().expect("recv"));
+        });
+        t.stop(iters, finish(child))
+    } else {
+        let rx = RawRing::create(&data);
+        let child = spawn_child("ring-produce", imp, &data, &ctrl, iters, 64);
+        black_box(rx.pop());
+        qc.send(b"go", 0).expect("go");
+        let t = Timer::start();
+        measured_loop(iters, || {
+            black_box(rx.pop());
+        });
+        t.stop(iters, finish(child))
+    }
+}
+
+fn ring_pingpong(imp: Impl, iters: u64) -> Sample {
+    let (a, b) = (unique("rping"), unique("rpong"));
+    let _c = Cleanup(vec![('m', a.clone()), ('m', b.clone())]);
+    if imp == Impl::Ours {
+        let ta = RingSender::<Msg64>::create(&a, 64, RingMode::Spsc).expect("create");
+        let rb = RingReceiver::<Msg64>::create(&b, 64, RingMode::Spsc).expect("create");
+        let child = spawn_child("ring-pong", imp, &a, &b, iters, 64);
+        rb.recv().expect("ready");
+        let t = Timer::start();
+        measured_loop(iters, || {
+            ta.send(&MSG).expect("send");
+            black_box(rb.recv().expect("recv"));
+        });
+        t.stop(iters, finish(child))
+    } else {
+        let ta = RawRing::create(&a);
+        let rb = RawRing::create(&b);
+        let child = spawn_child("ring-pong", imp, &a, &b, iters, 64);
+        black_box(rb.pop());
+        let t = Timer::start();
+        measured_loop(iters, || {
+            ta.push(&MSG);
+            black_box(rb.pop());
+        });
+        t.stop(iters, finish(child))
+    }
+}
+
+fn ring_mpmc(imp: Impl, iters: u64) -> Sample {
+    if imp != Impl::Ours {
+        return ring_stream(Impl::Ours, iters);
+    }
+    let (data, ctrl) = (unique("mdata"), unique("mctrl"));
+    let qc = MessageQueue::create(&ctrl, 2, 8).expect("create");
+    let _c = Cleanup(vec![('m', data.clone()), ('q', ctrl.clone())]);
+    let rx = RingReceiver::<Msg64>::create(&data, RING_CAP as usize, RingMode::Mpmc)
+        .expect("create ring");
+    let per = iters / 2;
+    let children: Vec<Child> = (0..2)
+        .map(|_| spawn_child("ring-mpmc-produce", imp, &data, &ctrl, per, 64))
+        .collect();
+    // Each producer sends one ready message first.
+    rx.recv().expect("ready");
+    rx.recv().expect("ready");
+    let rx2 = RingReceiver::<Msg64>::open(&data).expect("second consumer");
+    let total = per * 2;
+    let taken = std::sync::atomic::AtomicU64::new(0);
+    qc.send(b"go", 0).expect("go");
+    qc.send(b"go", 0).expect("go");
+    let t = Timer::start();
+    let helper_cpu = std::thread::scope(|s| {
+        let taken = &taken;
+        let helper = s.spawn(move || {
+            let start = thread_cpu_ns();
+            while taken.fetch_add(1, Ordering::Relaxed) < total {
+                black_box(rx2.recv().expect("recv"));
+            }
+            thread_cpu_ns() - start
+        });
+        while taken.fetch_add(1, Ordering::Relaxed) < total {
+            black_box(rx.recv().expect("recv"));
+        }
+        helper.join().expect("consumer thread")
+    });
+    let peers: f64 = children.into_iter().map(finish).sum();
+    t.stop(total, peers + helper_cpu)
+}
+
+/// A ring receiver waits one second on an empty ring whose producer is alive: returns the
+/// (CPU, wall) nanoseconds the wait took.
+pub fn ring_idle_wait() -> (f64, f64) {
+    let name = unique("ridle");
+    let rx = RingReceiver::<Msg64>::create(&name, 64, RingMode::Spsc).expect("create ring");
+    let _c = Cleanup(vec![('m', name.clone())]);
+    let _tx = RingSender::<Msg64>::open(&name).expect("producer");
+    let t = Timer::start();
+    let r = rx.recv_timeout(std::time::Duration::from_secs(1));
+    assert_eq!(
+        r.expect_err("nothing was sent").kind(),
+        posix_ipc::ErrorKind::TimedOut
+    );
+    let s = t.stop(1, 0.0);
+    (s.cpu, s.wall)
+}
+
 /// Tells the parent how much CPU time this child's loop took.
 fn report(start_cpu: f64) {
     println!("cpu {}", thread_cpu_ns() - start_cpu);
@@ -764,6 +1002,62 @@ pub fn child_main(args: &[String]) {
                 td.send(&MSG).expect("send");
             }
             report(t);
+        }
+        "ring-produce" => {
+            let qc = MessageQueue::open(b).expect("open");
+            if imp == Impl::Ours {
+                let tx = RingSender::<Msg64>::open(a).expect("open ring");
+                tx.send(&MSG).expect("ready");
+                qc.receive().expect("go");
+                let t = thread_cpu_ns();
+                for _ in 0..iters {
+                    tx.send(&MSG).expect("send");
+                }
+                report(t);
+            } else {
+                let tx = RawRing::open(a);
+                tx.push(&MSG);
+                qc.receive().expect("go");
+                let t = thread_cpu_ns();
+                for _ in 0..iters {
+                    tx.push(&MSG);
+                }
+                report(t);
+            }
+        }
+        "ring-mpmc-produce" => {
+            let qc = MessageQueue::open(b).expect("open");
+            let tx = RingSender::<Msg64>::open(a).expect("open ring");
+            tx.send(&MSG).expect("ready");
+            qc.receive().expect("go");
+            let t = thread_cpu_ns();
+            for _ in 0..iters {
+                tx.send(&MSG).expect("send");
+            }
+            report(t);
+        }
+        "ring-pong" => {
+            if imp == Impl::Ours {
+                let ra = RingReceiver::<Msg64>::open(a).expect("open ring");
+                let tb = RingSender::<Msg64>::open(b).expect("open ring");
+                tb.send(&MSG).expect("ready");
+                let t = thread_cpu_ns();
+                for _ in 0..iters {
+                    let m = ra.recv().expect("recv");
+                    tb.send(&m).expect("send");
+                }
+                report(t);
+            } else {
+                let ra = RawRing::open(a);
+                let tb = RawRing::open(b);
+                tb.push(&MSG);
+                let t = thread_cpu_ns();
+                for _ in 0..iters {
+                    let m = ra.pop();
+                    tb.push(&m);
+                }
+                report(t);
+            }
         }
         other => panic!("unknown child role {other}"),
     }

@@ -153,6 +153,52 @@ pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     fields.nth(18)?.parse().ok()
 }
 
+const MEMBARRIER_CMD_GLOBAL_EXPEDITED: libc::c_int = 1 << 1;
+const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: libc::c_int = 1 << 2;
+
+/// The pid that registered for expedited global memory barriers (0: none, `u32::MAX`:
+/// registration failed in this process).
+static MEMBARRIER_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Registers this process to receive `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)` barriers
+/// (once per process; again after a fork). Returns whether it is registered.
+pub(crate) fn membarrier_register() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let me = getpid();
+    let state = MEMBARRIER_PID.load(Relaxed);
+    if state == me {
+        return true;
+    }
+    // SAFETY: membarrier takes three integer arguments and touches no memory of ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_membarrier,
+            MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+            0,
+            0,
+        )
+    };
+    if rc == 0 {
+        MEMBARRIER_PID.store(me, Relaxed);
+        true
+    } else {
+        false
+    }
+}
+
+/// Whether this process registered (see [`membarrier_register`]); cheap, for hot paths.
+#[inline]
+pub(crate) fn membarrier_registered() -> bool {
+    MEMBARRIER_PID.load(std::sync::atomic::Ordering::Relaxed) == getpid()
+}
+
+/// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`: a full memory barrier on every CPU running a
+/// registered process. Returns false if the kernel refused.
+pub(crate) fn membarrier_global() -> bool {
+    // SAFETY: as in `membarrier_register`.
+    unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0 }
+}
+
 /// `futex(FUTEX_WAIT)` on a word that may live in shared memory: sleeps while `*word ==
 /// expected`, at most `timeout`. Spurious wake-ups are possible; callers re-check.
 pub(crate) fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Duration) {

@@ -338,7 +338,7 @@ impl<T: IpcMessage> Ring<T> {
     fn read_slot(&self, index: u64) -> T {
         let offset = self.data_offset(index);
         debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
-        let mut value = T::zeroed();
+        let mut value = std::mem::MaybeUninit::<T>::uninit();
         // SAFETY:
         // - the source range lies inside the mapping (as in `write_slot`);
         // - the slot was published with release ordering and observed with acquire ordering,
@@ -346,14 +346,16 @@ impl<T: IpcMessage> Ring<T> {
         //   complete and stable; any byte pattern is a valid `T` (`T: Pod`), so even a peer
         //   that breaks the protocol can only produce a wrong value, not undefined behaviour;
         // - `value` is a distinct local: no overlap.
+        // - all `size_of::<T>()` bytes of `value` are written, and any bytes are a valid `T`
+        //   (`T: Pod`), so `assume_init` is sound.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 self.map.as_ptr().add(offset),
-                (&mut value as *mut T).cast::<u8>(),
+                value.as_mut_ptr().cast::<u8>(),
                 std::mem::size_of::<T>(),
-            )
-        };
-        value
+            );
+            value.assume_init()
+        }
     }
 
     fn table(&self, side: Side) -> usize {
@@ -477,11 +479,22 @@ impl<T: IpcMessage> Ring<T> {
         }
     }
 
-    /// Wakes sleepers of `side` if there are any. Costs one full fence when nobody sleeps.
-    #[inline]
+    /// Wakes sleepers of `side` if there are any.
+    ///
+    /// This is the waker's half of a Dekker handshake with `sleep`: the index store that made
+    /// progress must be ordered before the load of the sleeper count, or a sleeper that
+    /// announced itself just then could miss the wake-up. Where this process is registered for
+    /// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, the sleeper's side issues that barrier,
+    /// which runs a full fence on this CPU for us, so the hot path needs only a compiler
+    /// barrier; elsewhere it pays a full fence.
+    #[inline(always)]
     fn wake(&self, side: Side) {
         let (signal, sleeping) = self.signal_of(side);
-        fence(Ordering::SeqCst);
+        if sys::membarrier_registered() {
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
         if self.u32_at(sleeping).load(Ordering::Relaxed) != 0 {
             self.u32_at(signal).fetch_add(1, Ordering::SeqCst);
             sys::futex_wake(self.u32_at(signal), i32::MAX);
@@ -493,6 +506,14 @@ impl<T: IpcMessage> Ring<T> {
     fn sleep(&self, side: Side, slice: Duration, ready: impl Fn() -> bool) {
         let (signal, sleeping) = self.signal_of(side);
         self.u32_at(sleeping).fetch_add(1, Ordering::SeqCst);
+        // Every waker either skips its fence (it is registered: this barrier fences its CPU) or
+        // pays it; if the barrier fails, sleep in short slices so a missed wake-up costs at
+        // most a millisecond.
+        let slice = if sys::membarrier_global() {
+            slice
+        } else {
+            slice.min(Duration::from_millis(1))
+        };
         let seen = self.u32_at(signal).load(Ordering::SeqCst);
         if !ready() {
             sys::futex_wait(self.u32_at(signal), seen, slice);
@@ -681,6 +702,8 @@ pub struct RingSender<T: IpcMessage> {
     entry: usize,
     /// SPSC: the consumer's head as last seen (saves reading the shared line every send).
     head_cache: std::cell::Cell<u64>,
+    /// SPSC: the tail this producer, its only writer, last stored.
+    tail_local: std::cell::Cell<u64>,
 }
 
 /// The receiving end of a ring. See [`RingSender`] for an example.
@@ -689,6 +712,8 @@ pub struct RingReceiver<T: IpcMessage> {
     entry: usize,
     /// SPSC: the producer's tail as last seen.
     tail_cache: std::cell::Cell<u64>,
+    /// SPSC: the head this consumer, its only writer, last stored.
+    head_local: std::cell::Cell<u64>,
 }
 
 impl<T: IpcMessage> RingSender<T> {
@@ -717,21 +742,24 @@ impl<T: IpcMessage> RingSender<T> {
     }
 
     fn with(ring: Ring<T>) -> Result<Self> {
+        sys::membarrier_register();
         let entry = ring.register(Side::Producer)?;
         let head = ring.u64_at(HEAD).load(Ordering::Acquire);
+        let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
         Ok(RingSender {
             ring,
             entry,
             head_cache: std::cell::Cell::new(head),
+            tail_local: std::cell::Cell::new(tail),
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_push(&self, value: &T) -> Step<()> {
         let r = &self.ring;
         match r.mode {
             RingMode::Spsc => {
-                let tail = r.u64_at(TAIL).load(Ordering::Relaxed);
+                let tail = self.tail_local.get();
                 if tail - self.head_cache.get() >= r.capacity {
                     self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
                     if tail - self.head_cache.get() >= r.capacity {
@@ -740,6 +768,7 @@ impl<T: IpcMessage> RingSender<T> {
                 }
                 r.write_slot(tail, value);
                 r.u64_at(TAIL).store(tail + 1, Ordering::Release);
+                self.tail_local.set(tail + 1);
                 Step::Done(())
             }
             RingMode::Mpmc => {
@@ -817,6 +846,7 @@ impl<T: IpcMessage> RingSender<T> {
     }
 
     /// Sends with any [`Timeout`].
+    #[inline(never)]
     pub fn send_with(&self, value: &T, timeout: impl Into<Timeout>) -> Result<()> {
         let r = wait_loop(
             &self.ring,
@@ -862,7 +892,7 @@ impl<T: IpcMessage> RingSender<T> {
         let r = &self.ring;
         if r.mode == RingMode::Spsc {
             // One index update for the whole run.
-            let tail = r.u64_at(TAIL).load(Ordering::Relaxed);
+            let tail = self.tail_local.get();
             let mut room = r.capacity - (tail - self.head_cache.get());
             if room < values.len() as u64 {
                 self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
@@ -874,6 +904,7 @@ impl<T: IpcMessage> RingSender<T> {
             }
             if n > 0 {
                 r.u64_at(TAIL).store(tail + n, Ordering::Release);
+                self.tail_local.set(tail + n);
             }
             return n as usize;
         }
@@ -934,22 +965,25 @@ impl<T: IpcMessage> RingReceiver<T> {
     }
 
     fn with(ring: Ring<T>) -> Result<Self> {
+        sys::membarrier_register();
         let entry = ring.register(Side::Consumer)?;
         let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
+        let head = ring.u64_at(HEAD).load(Ordering::Acquire);
         Ok(RingReceiver {
             ring,
             entry,
             tail_cache: std::cell::Cell::new(tail),
+            head_local: std::cell::Cell::new(head),
         })
     }
 
     /// One message, if one is ready. `Some(None)` is a slot a dead producer abandoned (skipped).
-    #[inline]
+    #[inline(always)]
     fn try_pop(&self) -> Step<Option<T>> {
         let r = &self.ring;
         match r.mode {
             RingMode::Spsc => {
-                let head = r.u64_at(HEAD).load(Ordering::Relaxed);
+                let head = self.head_local.get();
                 if head == self.tail_cache.get() {
                     self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
                     if head == self.tail_cache.get() {
@@ -958,6 +992,7 @@ impl<T: IpcMessage> RingReceiver<T> {
                 }
                 let value = r.read_slot(head);
                 r.u64_at(HEAD).store(head + 1, Ordering::Release);
+                self.head_local.set(head + 1);
                 Step::Done(Some(value))
             }
             RingMode::Mpmc => {
@@ -1037,6 +1072,7 @@ impl<T: IpcMessage> RingReceiver<T> {
 
     /// Receives with any [`Timeout`]. Slots abandoned by a producer that died mid-write are
     /// skipped (MPMC).
+    #[inline(never)]
     pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<T> {
         let deadline = timeout.into().deadline();
         loop {
@@ -1074,7 +1110,7 @@ impl<T: IpcMessage> RingReceiver<T> {
         let r = &self.ring;
         let mut n = 0;
         if r.mode == RingMode::Spsc {
-            let head = r.u64_at(HEAD).load(Ordering::Relaxed);
+            let head = self.head_local.get();
             let mut ready = self.tail_cache.get() - head;
             if ready < max as u64 {
                 self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
@@ -1087,6 +1123,7 @@ impl<T: IpcMessage> RingReceiver<T> {
             }
             if take > 0 {
                 r.u64_at(HEAD).store(head + take, Ordering::Release);
+                self.head_local.set(head + take);
                 r.wake(Side::Producer);
             }
             return take as usize;
