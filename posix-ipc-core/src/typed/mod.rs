@@ -9,7 +9,7 @@
 
 mod layout;
 mod queue;
-mod ring;
+pub mod ring;
 mod shared;
 
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
