@@ -107,23 +107,13 @@ impl MessageQueueOptions {
     /// Create the queue if it does not exist (`O_CREAT`). The sizes apply only if it is
     /// created; the real ones are always read back (`mq_getattr`).
     pub fn create(&mut self, create: bool) -> &mut Self {
-        if create {
-            if self.disposition == Disposition::Open {
-                self.disposition = Disposition::OpenOrCreate;
-            }
-        } else {
-            self.disposition = Disposition::Open;
-        }
+        self.disposition = self.disposition.with_create(create);
         self
     }
 
     /// Create a new queue; fail with [`ErrorKind::AlreadyExists`] if the name is taken.
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
-        self.disposition = if create_new {
-            Disposition::CreateNew
-        } else {
-            Disposition::Open
-        };
+        self.disposition = Disposition::with_create_new(create_new);
         self
     }
 

@@ -22,6 +22,25 @@ pub(crate) enum Disposition {
 }
 
 impl Disposition {
+    /// The builders' `create(bool)`: `true` turns "open" into "open or create" (and leaves an
+    /// exclusive create alone); `false` means "open only".
+    pub(crate) fn with_create(self, create: bool) -> Disposition {
+        match (create, self) {
+            (false, _) => Disposition::Open,
+            (true, Disposition::Open) => Disposition::OpenOrCreate,
+            (true, other) => other,
+        }
+    }
+
+    /// The builders' `create_new(bool)`.
+    pub(crate) fn with_create_new(create_new: bool) -> Disposition {
+        if create_new {
+            Disposition::CreateNew
+        } else {
+            Disposition::Open
+        }
+    }
+
     /// From posix_ipc-style flags. `Err` carries the message for an invalid combination.
     pub(crate) fn from_flags(flags: i32) -> Result<Disposition, &'static str> {
         let creat = flags & libc::O_CREAT != 0;

@@ -82,24 +82,14 @@ impl SemaphoreOptions {
     /// Create the semaphore if it does not exist (`O_CREAT`). Mode and initial value apply only
     /// if it is created; [`Semaphore::created`] tells which happened.
     pub fn create(&mut self, create: bool) -> &mut Self {
-        if create {
-            if self.disposition == Disposition::Open {
-                self.disposition = Disposition::OpenOrCreate;
-            }
-        } else {
-            self.disposition = Disposition::Open;
-        }
+        self.disposition = self.disposition.with_create(create);
         self
     }
 
     /// Create a new semaphore and fail with [`ErrorKind::AlreadyExists`] if the name is taken
     /// (`O_CREAT | O_EXCL`). Never adopts an object someone else made.
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
-        self.disposition = if create_new {
-            Disposition::CreateNew
-        } else {
-            Disposition::Open
-        };
+        self.disposition = Disposition::with_create_new(create_new);
         self
     }
 

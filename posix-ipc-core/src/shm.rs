@@ -89,24 +89,14 @@ impl SharedMemoryOptions {
 
     /// Create the segment if it does not exist (`O_CREAT`).
     pub fn create(&mut self, create: bool) -> &mut Self {
-        if create {
-            if self.disposition == Disposition::Open {
-                self.disposition = Disposition::OpenOrCreate;
-            }
-        } else {
-            self.disposition = Disposition::Open;
-        }
+        self.disposition = self.disposition.with_create(create);
         self
     }
 
     /// Create a new segment; fail with [`ErrorKind::AlreadyExists`] if the name is taken
     /// (`O_CREAT | O_EXCL`).
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
-        self.disposition = if create_new {
-            Disposition::CreateNew
-        } else {
-            Disposition::Open
-        };
+        self.disposition = Disposition::with_create_new(create_new);
         self
     }
 
