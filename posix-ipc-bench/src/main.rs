@@ -13,6 +13,8 @@
 //! cross-process workloads on the monotonic wall clock. All figures are nanoseconds per
 //! operation (a send+receive pair, a round trip, or one streamed message).
 
+#[cfg(feature = "iceoryx2")]
+mod ice;
 mod workloads;
 
 use std::io::Write;
@@ -362,7 +364,11 @@ fn main() {
     }
     let start = std::time::Instant::now();
     let mut rows = Vec::new();
-    for w in WORKLOADS {
+    #[cfg(feature = "iceoryx2")]
+    let all = WORKLOADS.iter().chain(workloads::ICE_WORKLOADS);
+    #[cfg(not(feature = "iceoryx2"))]
+    let all = WORKLOADS.iter();
+    for w in all {
         if o.only
             .as_ref()
             .is_some_and(|s| !w.name.contains(s.as_str()))
@@ -574,11 +580,37 @@ fn ring_targets(
             verdict(cpu * 1000.0 / wall < 5.0)
         )?;
     }
-    writeln!(
-        out,
-        "- iceoryx2: not measured in this run (no `iceoryx2` feature yet), so the 5x throughput \
-         and 3x round-trip comparison is not shown."
-    )
+    match (get("iceoryx2_stream_64"), get("iceoryx2_pingpong_64")) {
+        (Some(s), Some(p)) => {
+            let x = s.raw_wall / s.ours_wall;
+            writeln!(
+                out,
+                "- Against iceoryx2 0.10 streaming ({:.1} M msg/s busy-polling): {x:.1}x its rate (needs 5x): {}",
+                1e3 / s.raw_wall,
+                verdict(x >= 5.0)
+            )?;
+            let y = p.raw_wall / p.ours_wall;
+            writeln!(
+                out,
+                "- Against iceoryx2 ping-pong ({:.0} ns round trip busy-polling): {y:.1}x faster (needs 3x): {}",
+                p.raw_wall,
+                verdict(y >= 3.0)
+            )?;
+            if let Some(b) = get("iceoryx2_blocking_pingpong_64") {
+                writeln!(
+                    out,
+                    "- Blocking modes side by side: iceoryx2 with its event service {:.0} ns per round trip, our blocking ring {:.0} ns",
+                    b.raw_wall, b.ours_wall
+                )?;
+            }
+            Ok(())
+        }
+        _ => writeln!(
+            out,
+            "- iceoryx2: not in this run (build the benchmark with `--features iceoryx2` to \
+             compare)."
+        ),
+    }
 }
 
 fn markdown(
@@ -589,7 +621,12 @@ fn markdown(
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let cmd = format!(
-        "cargo run --release -p posix-ipc-bench --{} --markdown > BENCHMARKS.md",
+        "cargo run --release -p posix-ipc-bench{} --{} --markdown > BENCHMARKS.md",
+        if cfg!(feature = "iceoryx2") {
+            " --features iceoryx2"
+        } else {
+            ""
+        },
         if o.quick { " --quick" } else { "" }
     );
     writeln!(out, "# Benchmarks\n")?;
@@ -618,7 +655,11 @@ fn markdown(
     targets(rows, out)?;
     ring_targets(rows, idle, out)?;
     writeln!(out, "\nWorkloads:\n")?;
-    for w in WORKLOADS {
+    #[cfg(feature = "iceoryx2")]
+    let all = WORKLOADS.iter().chain(workloads::ICE_WORKLOADS);
+    #[cfg(not(feature = "iceoryx2"))]
+    let all = WORKLOADS.iter();
+    for w in all {
         if rows.iter().any(|r| r.workload == w.name) {
             writeln!(out, "- `{}`: {}", w.name, w.description)?;
         }

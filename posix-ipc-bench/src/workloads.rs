@@ -254,6 +254,56 @@ pub const WORKLOADS: &[Workload] = &[
         callgrind_iters: None,
     },
 ];
+/// The iceoryx2 rows (feature `iceoryx2`): `ours` is our ring, the `raw` column is iceoryx2.
+#[cfg(feature = "iceoryx2")]
+pub const ICE_WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "iceoryx2_stream_64",
+        kind: XP,
+        description: "ours: the SPSC ring stream above; raw column: iceoryx2 0.10 publish-subscribe streaming the same 64-byte payload between two processes, busy-polling (subscriber buffer 1024, no overflow, retry until delivered)",
+        run: |i, n| match i {
+            Impl::Ours => ring_stream(Impl::Ours, n),
+            _ => crate::ice::stream(n),
+        },
+        iters: 2_000_000,
+        quick_iters: 400_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "iceoryx2_pingpong_64",
+        kind: XP,
+        description: "ours: the SPSC ring ping-pong above; raw column: iceoryx2 publish-subscribe ping-pong, both sides busy-polling",
+        run: |i, n| match i {
+            Impl::Ours => ring_pingpong(Impl::Ours, n),
+            _ => crate::ice::pingpong(n, false),
+        },
+        iters: 100_000,
+        quick_iters: 20_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
+    Workload {
+        name: "iceoryx2_blocking_pingpong_64",
+        kind: XP,
+        description: "ours: the ring's blocking receive (spins briefly, then sleeps on the segment's futex); raw column: iceoryx2 publish-subscribe with its event service, each side sleeping in Listener::blocking_wait until notified",
+        run: |i, n| match i {
+            Impl::Ours => ring_pingpong(Impl::Ours, n),
+            _ => crate::ice::pingpong(n, true),
+        },
+        iters: 20_000,
+        quick_iters: 5_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
+];
+
 /// The 64-byte message of the typed workloads.
 #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
 #[repr(C)]
@@ -266,6 +316,11 @@ const MSG: Msg64 = Msg64 {
 };
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A number no other workload run of this process uses.
+pub(crate) fn next_counter() -> usize {
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
 
 fn unique(tag: &str) -> String {
     format!(
@@ -290,7 +345,7 @@ impl Drop for Cleanup {
     }
 }
 
-fn thread_cpu_ns() -> f64 {
+pub(crate) fn thread_cpu_ns() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -309,13 +364,13 @@ pub struct Sample {
 }
 
 /// Times a cross-process loop: wall clock and this thread's CPU clock.
-struct Timer {
+pub(crate) struct Timer {
     wall: Instant,
     cpu: f64,
 }
 
 impl Timer {
-    fn start() -> Timer {
+    pub(crate) fn start() -> Timer {
         Timer {
             wall: Instant::now(),
             cpu: thread_cpu_ns(),
@@ -323,7 +378,7 @@ impl Timer {
     }
 
     /// Per-operation figures, adding the peer process's CPU time for its loop.
-    fn stop(self, iters: u64, peer_cpu: f64) -> Sample {
+    pub(crate) fn stop(self, iters: u64, peer_cpu: f64) -> Sample {
         let cpu = thread_cpu_ns() - self.cpu;
         Sample {
             cpu: (cpu + peer_cpu) / iters as f64,
@@ -335,7 +390,7 @@ impl Timer {
 /// The measured loop. Never inlined, so callgrind can count exactly its instructions
 /// (`--toggle-collect=*measured_loop*`); the closure is inlined into it.
 #[inline(never)]
-fn measured_loop<F: FnMut()>(iters: u64, mut f: F) {
+pub(crate) fn measured_loop<F: FnMut()>(iters: u64, mut f: F) {
     for _ in 0..iters {
         f();
     }
@@ -544,7 +599,14 @@ fn shared_store(imp: Impl, iters: u64) -> Sample {
 
 // --- cross-process ----------------------------------------------------------------------------
 
-fn spawn_child(role: &str, imp: Impl, a: &str, b: &str, iters: u64, size: usize) -> Child {
+pub(crate) fn spawn_child(
+    role: &str,
+    imp: Impl,
+    a: &str,
+    b: &str,
+    iters: u64,
+    size: usize,
+) -> Child {
     Command::new(std::env::current_exe().expect("own path"))
         .args([
             "--child",
@@ -562,7 +624,7 @@ fn spawn_child(role: &str, imp: Impl, a: &str, b: &str, iters: u64, size: usize)
 }
 
 /// Waits for the child; returns the CPU time (ns) it reported for its loop.
-fn finish(child: Child) -> f64 {
+pub(crate) fn finish(child: Child) -> f64 {
     let out = child.wait_with_output().expect("wait child");
     assert!(
         out.status.success(),
@@ -924,13 +986,19 @@ pub fn ring_idle_wait() -> (f64, f64) {
 }
 
 /// Tells the parent how much CPU time this child's loop took.
-fn report(start_cpu: f64) {
+pub(crate) fn report(start_cpu: f64) {
     println!("cpu {}", thread_cpu_ns() - start_cpu);
 }
 
 /// `--child ROLE IMPL A B ITERS SIZE`: the other process of a cross-process workload.
 pub fn child_main(args: &[String]) {
     let role = args[0].as_str();
+    #[cfg(feature = "iceoryx2")]
+    if role.starts_with("ice-") {
+        let iters: u64 = args[4].parse().expect("iters");
+        crate::ice::child(role, &args[2], &args[3], iters);
+        return;
+    }
     let imp = Impl::parse(&args[1]);
     let (a, b) = (args[2].as_str(), args[3].as_str());
     let iters: u64 = args[4].parse().expect("iters");

@@ -1,0 +1,216 @@
+//! iceoryx2 0.10 publish-subscribe on the ring workloads (feature `iceoryx2`): busy-polling, as
+//! its own benchmarks do, and its event-based blocking mode (a listener woken by a notifier).
+
+use std::hint::black_box;
+
+use iceoryx2::prelude::*;
+
+/// The 64-byte payload, as iceoryx2 wants it.
+#[derive(Debug, Clone, Copy, ZeroCopySend)]
+#[repr(C)]
+pub struct IceMsg {
+    words: [u64; 8],
+}
+
+const MSG: IceMsg = IceMsg {
+    words: [1, 2, 3, 4, 5, 6, 7, 8],
+};
+
+type Node = iceoryx2::node::Node<ipc::Service>;
+type PubSub =
+    iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, IceMsg, ()>;
+
+fn node() -> Node {
+    NodeBuilder::new()
+        .create::<ipc::Service>()
+        .expect("iceoryx2 node")
+}
+
+fn service(node: &Node, name: &str, buffer: usize) -> PubSub {
+    node.service_builder(&name.try_into().expect("service name"))
+        .publish_subscribe::<IceMsg>()
+        .enable_safe_overflow(false)
+        .subscriber_max_buffer_size(buffer)
+        .history_size(0)
+        .max_publishers(1)
+        .max_subscribers(1)
+        .open_or_create()
+        .expect("iceoryx2 service")
+}
+
+fn publisher(s: &PubSub) -> iceoryx2::port::publisher::Publisher<ipc::Service, IceMsg, ()> {
+    s.publisher_builder()
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()
+        .expect("iceoryx2 publisher")
+}
+
+fn subscriber(s: &PubSub) -> iceoryx2::port::subscriber::Subscriber<ipc::Service, IceMsg, ()> {
+    s.subscriber_builder()
+        .create()
+        .expect("iceoryx2 subscriber")
+}
+
+/// Busy-polls until a sample arrives; returns its first word.
+#[inline]
+fn spin_receive(sub: &iceoryx2::port::subscriber::Subscriber<ipc::Service, IceMsg, ()>) -> u64 {
+    loop {
+        if let Some(sample) = sub.receive().expect("iceoryx2 receive") {
+            return sample.payload().words[0];
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// Names of the services a workload uses, unique per run.
+pub fn names(tag: &str) -> (String, String) {
+    let n = super::workloads::next_counter();
+    (
+        format!("pib/{}/{tag}/{n}/a", std::process::id()),
+        format!("pib/{}/{tag}/{n}/b", std::process::id()),
+    )
+}
+
+/// Parent of the stream workload: subscribes, starts the publishing child, receives `iters`.
+pub fn stream(iters: u64) -> super::workloads::Sample {
+    let (a, _) = names("ice-stream");
+    let node = node();
+    let svc = service(&node, &a, 1024);
+    let sub = subscriber(&svc);
+    let child = super::workloads::spawn_child(
+        "ice-produce",
+        super::workloads::Impl::Raw,
+        &a,
+        "-",
+        iters,
+        64,
+    );
+    spin_receive(&sub); // ready
+    let t = super::workloads::Timer::start();
+    super::workloads::measured_loop(iters, || {
+        black_box(spin_receive(&sub));
+    });
+    t.stop(iters, super::workloads::finish(child))
+}
+
+/// Parent of the busy-polling ping-pong.
+pub fn pingpong(iters: u64, blocking: bool) -> super::workloads::Sample {
+    let (a, b) = names(if blocking { "ice-block" } else { "ice-pong" });
+    let node = node();
+    let sa = service(&node, &a, 16);
+    let sb = service(&node, &b, 16);
+    let pa = publisher(&sa);
+    let rb = subscriber(&sb);
+    let role = if blocking {
+        "ice-pong-blocking"
+    } else {
+        "ice-pong"
+    };
+    let child = super::workloads::spawn_child(role, super::workloads::Impl::Raw, &a, &b, iters, 64);
+    let events = blocking.then(|| events(&node, &a, &b));
+    // ready
+    match &events {
+        Some(ev) => blocking_receive(&rb, &ev.1),
+        None => black_box(spin_receive(&rb)),
+    };
+    let t = super::workloads::Timer::start();
+    super::workloads::measured_loop(iters, || {
+        pa.send_copy(MSG).expect("iceoryx2 send");
+        match &events {
+            Some(ev) => {
+                ev.0.notify().expect("notify");
+                black_box(blocking_receive(&rb, &ev.1));
+            }
+            None => {
+                black_box(spin_receive(&rb));
+            }
+        }
+    });
+    t.stop(iters, super::workloads::finish(child))
+}
+
+type Notifier = iceoryx2::port::notifier::Notifier<ipc::Service>;
+type Listener = iceoryx2::port::listener::Listener<ipc::Service>;
+
+/// (notifier on `a`'s event service, listener on `b`'s).
+fn events(node: &Node, a: &str, b: &str) -> (Notifier, Listener) {
+    let ea = node
+        .service_builder(&format!("{a}/ev").as_str().try_into().expect("name"))
+        .event()
+        .open_or_create()
+        .expect("event service");
+    let eb = node
+        .service_builder(&format!("{b}/ev").as_str().try_into().expect("name"))
+        .event()
+        .open_or_create()
+        .expect("event service");
+    (
+        ea.notifier_builder().create().expect("notifier"),
+        eb.listener_builder().create().expect("listener"),
+    )
+}
+
+/// Sleeps on the listener until notified, then takes the sample.
+fn blocking_receive(
+    sub: &iceoryx2::port::subscriber::Subscriber<ipc::Service, IceMsg, ()>,
+    listener: &Listener,
+) -> u64 {
+    loop {
+        if let Some(sample) = sub.receive().expect("iceoryx2 receive") {
+            return sample.payload().words[0];
+        }
+        listener.blocking_wait(|_| {}).expect("blocking wait");
+    }
+}
+
+/// The child side of the iceoryx2 workloads.
+pub fn child(role: &str, a: &str, b: &str, iters: u64) {
+    let node = node();
+    match role {
+        "ice-produce" => {
+            let svc = service(&node, a, 1024);
+            let p = publisher(&svc);
+            // Wait for the subscriber to connect before streaming.
+            while svc.dynamic_config().number_of_subscribers() == 0 {
+                std::hint::spin_loop();
+            }
+            p.send_copy(MSG).expect("ready");
+            let t = super::workloads::thread_cpu_ns();
+            for _ in 0..iters {
+                p.send_copy(MSG).expect("iceoryx2 send");
+            }
+            super::workloads::report(t);
+        }
+        "ice-pong" | "ice-pong-blocking" => {
+            let blocking = role == "ice-pong-blocking";
+            let sa = service(&node, a, 16);
+            let sb = service(&node, b, 16);
+            let ra = subscriber(&sa);
+            let pb = publisher(&sb);
+            while sb.dynamic_config().number_of_subscribers() == 0 {
+                std::hint::spin_loop();
+            }
+            let events = blocking.then(|| events(&node, b, a));
+            pb.send_copy(MSG).expect("ready");
+            if let Some(ev) = &events {
+                ev.0.notify().expect("notify");
+            }
+            let t = super::workloads::thread_cpu_ns();
+            for _ in 0..iters {
+                match &events {
+                    Some(ev) => {
+                        black_box(blocking_receive(&ra, &ev.1));
+                        pb.send_copy(MSG).expect("send");
+                        ev.0.notify().expect("notify");
+                    }
+                    None => {
+                        black_box(spin_receive(&ra));
+                        pb.send_copy(MSG).expect("send");
+                    }
+                }
+            }
+            super::workloads::report(t);
+        }
+        other => panic!("unknown iceoryx2 role {other}"),
+    }
+}
