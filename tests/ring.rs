@@ -40,6 +40,10 @@ struct Other {
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// Offsets from the segment layout documented in `posix_ipc::typed::ring`.
+const TAIL: usize = 128;
+const PRODUCERS: usize = 768;
+
 #[test]
 fn spsc_send_receive_batches_and_full_and_empty() {
     let (name, _g) = guarded(Kind::Shm, "ring-spsc");
@@ -293,20 +297,20 @@ fn child_entry() {
             let tx = RingSender::<Msg>::open(name).unwrap();
             let shm = SharedMemory::open(name).unwrap();
             let map = shm.map().unwrap();
-            let tail_bytes = map.read_vec(64, 8).unwrap();
+            let tail_bytes = map.read_vec(TAIL, 8).unwrap();
             let tail = u64::from_ne_bytes(tail_bytes.try_into().unwrap());
             let me = std::process::id();
             let mut entry = None;
             for i in 0..32 {
-                let pid = map.read_vec(384 + i * 32, 4).unwrap();
+                let pid = map.read_vec(PRODUCERS + i * 32, 4).unwrap();
                 if u32::from_ne_bytes(pid.try_into().unwrap()) == me {
                     entry = Some(i);
                 }
             }
             let entry = entry.expect("registered");
-            map.write_at(384 + entry * 32 + 16, &(tail + 1).to_ne_bytes())
+            map.write_at(PRODUCERS + entry * 32 + 16, &(tail + 1).to_ne_bytes())
                 .unwrap();
-            map.write_at(64, &(tail + 1).to_ne_bytes()).unwrap();
+            map.write_at(TAIL, &(tail + 1).to_ne_bytes()).unwrap();
             std::mem::forget(tx);
             // SAFETY: ends this child at once, like SIGKILL: no destructor runs.
             unsafe { libc::_exit(0) };

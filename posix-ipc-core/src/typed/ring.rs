@@ -31,16 +31,16 @@
 //! | 40 | 8 | slot stride |
 //! | 48 | 8 | offset of slot 0 (4096) |
 //! | 56 | 4 | ready (1 once initialised, stored last) |
-//! | 64 | 8 | tail: count of messages published (SPSC) / claimed (MPMC) |
-//! | 128 | 4 | data futex: incremented when data is published while consumers sleep |
-//! | 132 | 4 | number of sleeping consumers |
-//! | 192 | 8 | head: count of messages consumed (SPSC) / claimed (MPMC) |
-//! | 256 | 4 | space futex: incremented when room is made while producers sleep |
-//! | 260 | 4 | number of sleeping producers |
-//! | 320 | 4 | 1 once any producer has connected |
-//! | 324 | 4 | 1 once any consumer has connected |
-//! | 384 | 32 × 32 | producer table: `{pid u32, pad u32, start_time u64, busy u64, pad u64}` |
-//! | 1408 | 32 × 32 | consumer table, same entries |
+//! | 128 | 8 | tail: count of messages published (SPSC) / claimed (MPMC) |
+//! | 256 | 8 | head: count of messages consumed (SPSC) / claimed (MPMC) |
+//! | 384 | 4 | data futex: incremented when data is published while consumers sleep |
+//! | 388 | 4 | number of sleeping consumers |
+//! | 512 | 4 | space futex: incremented when room is made while producers sleep |
+//! | 516 | 4 | number of sleeping producers |
+//! | 640 | 4 | 1 once any producer has connected |
+//! | 644 | 4 | 1 once any consumer has connected |
+//! | 768 | 32 × 32 | producer table: `{pid u32, pad u32, start_time u64, busy u64, pad u64}` |
+//! | 1792 | 32 × 32 | consumer table, same entries |
 //! | 4096 | capacity × stride | slots |
 //!
 //! SPSC slot `i % capacity` holds the message at index `i`; a producer writes it while
@@ -71,15 +71,17 @@ pub const RING_VERSION: u32 = 1;
 pub const RING_MAX_PEERS: usize = 32;
 
 const MODE: usize = 12;
-const TAIL: usize = 64;
-const DATA_SIGNAL: usize = 128;
-const CONSUMERS_SLEEPING: usize = 132;
-const HEAD: usize = 192;
-const SPACE_SIGNAL: usize = 256;
-const PRODUCERS_SLEEPING: usize = 260;
-const PRODUCERS_JOINED: usize = 320;
-const CONSUMERS_JOINED: usize = 324;
-const PRODUCERS: usize = 384;
+// Each index, and each pair of futex word and sleeper count, has a 128-byte block of its own:
+// CPUs fetch cache lines in adjacent pairs, so 64 bytes apart is not far enough.
+const TAIL: usize = 128;
+const HEAD: usize = 256;
+const DATA_SIGNAL: usize = 384;
+const CONSUMERS_SLEEPING: usize = 388;
+const SPACE_SIGNAL: usize = 512;
+const PRODUCERS_SLEEPING: usize = 516;
+const PRODUCERS_JOINED: usize = 640;
+const CONSUMERS_JOINED: usize = 644;
+const PRODUCERS: usize = 768;
 const CONSUMERS: usize = PRODUCERS + RING_MAX_PEERS * ENTRY;
 const ENTRY: usize = 32;
 const SLOTS: usize = 4096;
