@@ -280,19 +280,46 @@ fn a_release_from_another_thread_wakes_a_waiter() {
     assert_eq!(sem.value().unwrap(), 0);
 }
 
+/// The state letter of thread `tid` of this process (`S` while it sleeps in a wait), or `None`
+/// once it has exited.
+fn thread_state(tid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
 #[test]
 fn huge_timeouts_wait_instead_of_failing_at_once() {
-    // posix_ipc: timeout=1e20 overflows time_t and fails at once (D8).
+    // posix_ipc: timeout=1e20 overflows time_t and fails at once (D8). Here a waiter with a
+    // huge timeout on a zero semaphore must really go to sleep, and succeed once released.
     let (sem, _g) = setup();
-    sem.acquire_timeout(Duration::MAX).unwrap();
-    sem.release().unwrap();
-    sem.acquire_with(Timeout::from_secs_f64(1e20).unwrap())
-        .unwrap();
-    std::thread::scope(|s| {
-        let waiter = s.spawn(|| sem.acquire_timeout(Duration::from_secs(u64::MAX / 2)));
-        sem.release().unwrap();
-        waiter.join().unwrap().unwrap();
-    });
+    sem.acquire().unwrap();
+    for timeout in [
+        Timeout::After(Duration::MAX),
+        Timeout::from_secs_f64(1e20).unwrap(),
+        Timeout::After(Duration::from_secs(u64::MAX / 2)),
+    ] {
+        let sem = &sem;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let waiter = s.spawn(move || {
+                // SAFETY: gettid has no preconditions.
+                tx.send(unsafe { libc::gettid() }).unwrap();
+                sem.acquire_with(timeout)
+            });
+            let tid = rx.recv().unwrap();
+            // Wait (bounded) until the waiter sleeps in the kernel, or has already returned.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while thread_state(tid).is_some_and(|c| c != 'S') && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            assert!(
+                !waiter.is_finished(),
+                "{timeout:?}: the wait returned at once instead of sleeping"
+            );
+            sem.release().unwrap();
+            waiter.join().unwrap().unwrap();
+        });
+    }
 }
 
 #[test]
