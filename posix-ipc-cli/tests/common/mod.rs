@@ -2,14 +2,9 @@
 //! guards and the Python skip/require rule (the same as the root package's `tests/common`).
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use std::io::Write;
-use std::process::Command as StdCommand;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use assert_cmd::Command;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// The binary under test, built by cargo for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_posix-ipc");
@@ -103,94 +98,24 @@ impl Ran {
     }
 }
 
+// Names, cleanup guards and the Python skip/require rule are the root package's test helpers,
+// shared rather than copied; the CLI's names carry a `cli-` tag so its `ls`/`clean` tests can
+// select them by prefix.
+#[path = "../../../tests/common/mod.rs"]
+mod shared;
+
+#[allow(unused_imports, reason = "each test binary uses a different subset")]
+pub use shared::{guard, python_available, run_python, say, Cleanup, Kind};
+
 /// A name no other test, test binary or concurrent run can share:
 /// `/pit-<pid>-cli-<tag>-<counter>`.
 pub fn unique_name(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("/pit-{}-cli-{tag}-{n}", std::process::id())
-}
-
-/// Which kind of object a [`Cleanup`] guard removes.
-#[derive(Clone, Copy, Debug)]
-pub enum Kind {
-    Sem,
-    Shm,
-    Mq,
-}
-
-/// Removes the named object when dropped, also when the test fails (panics).
-pub struct Cleanup {
-    kind: Kind,
-    name: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = match self.kind {
-            Kind::Sem => posix_ipc::unlink_semaphore(&self.name),
-            Kind::Shm => posix_ipc::unlink_shared_memory(&self.name),
-            Kind::Mq => posix_ipc::unlink_message_queue(&self.name),
-        };
-    }
+    shared::unique_name(&format!("cli-{tag}"))
 }
 
 /// A fresh unique name plus the guard that removes the object of that name at the end.
 pub fn guarded(kind: Kind, tag: &str) -> (String, Cleanup) {
-    let name = unique_name(tag);
-    (name.clone(), guard(kind, &name))
-}
-
-/// A guard for a name chosen elsewhere.
-pub fn guard(kind: Kind, name: &str) -> Cleanup {
-    Cleanup {
-        kind,
-        name: name.to_owned(),
-    }
-}
-
-/// Writes a line the test harness does not capture.
-pub fn say(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
-/// Whether `python3` with `posix_ipc` is available. When it is not: fails if
-/// `POSIX_IPC_REQUIRE_PYTHON=1` (CI sets it), otherwise says that `test` was skipped and how to
-/// enable it, and returns false.
-pub fn python_available(test: &str) -> bool {
-    let ok = StdCommand::new("python3")
-        .args(["-c", "import posix_ipc"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        let msg = format!(
-            "SKIPPED {test}: python3 with posix_ipc is not installed; enable with \
-             `python3 -m pip install posix-ipc==1.3.2`"
-        );
-        if std::env::var("POSIX_IPC_REQUIRE_PYTHON").as_deref() == Ok("1") {
-            panic!("{msg} (POSIX_IPC_REQUIRE_PYTHON=1 makes this a failure)");
-        }
-        say(&msg);
-    }
-    ok
-}
-
-/// Runs `script` with python3 and `args` as `sys.argv[1:]`; returns its stdout, panicking with
-/// its stderr if it fails.
-pub fn run_python(script: &str, args: &[&str]) -> String {
-    let out = StdCommand::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "python failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    shared::guarded(kind, &format!("cli-{tag}"))
 }
 
 /// Parses `posix-ipc ... --json` output.
