@@ -23,7 +23,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `b"PIPCRING"` |
-//! | 8 | 4 | version (1) |
+//! | 8 | 4 | version (2) |
 //! | 12 | 4 | mode: 0 SPSC, 1 MPMC |
 //! | 16 | 8 | layout fingerprint of `T` |
 //! | 24 | 8 | `size_of::<T>()` |
@@ -45,11 +45,13 @@
 //!
 //! SPSC slot `i % capacity` holds the message at index `i`; a producer writes it while
 //! `tail - head < capacity`, then stores `tail + 1` (release); a consumer reads it while
-//! `head < tail`, then stores `head + 1`. MPMC slots start with `{seq u64, valid u32, pad u32}`
-//! and the message at offset 16: a producer claims index `i` by a compare-and-swap of the tail
-//! when `seq == i`, writes, sets `valid = 1` and publishes `seq = i + 1`; a consumer claims by a
-//! compare-and-swap of the head when `seq == i + 1`, reads, and releases with
-//! `seq = i + capacity`. `busy` is `u64::MAX` while a peer is claiming and `i + 1` while it
+//! `head < tail`, then stores `head + 1`. MPMC slots start with `{seq u64, stamp u64}` and the
+//! message at offset 16: a producer claims index `i` by a compare-and-swap of the tail when
+//! `seq == i`, writes, stores `stamp = i + 1` (release) and publishes `seq = i + 1`; a consumer
+//! claims by a compare-and-swap of the head when `seq == i + 1`, reads, and releases with
+//! `seq = i + capacity`. A message is valid only if its `stamp == i + 1`: a slot whose producer
+//! died after claiming it is published by a peer with the seq alone, so its stale stamp marks it
+//! as skipped (and only the producer of a lap ever writes the stamp). `busy` is `u64::MAX` while a peer is claiming and `i + 1` while it
 //! works on index `i`. After publishing, a producer bumps the data futex and wakes it if
 //! consumers sleep (and the reverse).
 
@@ -66,7 +68,7 @@ use crate::timeout::{Deadline, Timeout};
 /// Magic bytes at the start of a ring segment.
 pub const RING_MAGIC: [u8; 8] = *b"PIPCRING";
 /// Segment layout version.
-pub const RING_VERSION: u32 = 1;
+pub const RING_VERSION: u32 = 2;
 /// Most producers (and most consumers) a ring can register.
 pub const RING_MAX_PEERS: usize = 32;
 
@@ -299,8 +301,8 @@ impl<T: IpcMessage> Ring<T> {
     }
 
     #[inline]
-    fn slot_valid(&self, index: u64) -> &AtomicU32 {
-        self.u32_at(self.slot_offset(index) + 8)
+    fn slot_stamp(&self, index: u64) -> &AtomicU64 {
+        self.u64_at(self.slot_offset(index) + 8)
     }
 
     #[inline]
@@ -561,9 +563,10 @@ impl<T: IpcMessage> Ring<T> {
                 return false;
             }
         }
-        if side == Side::Producer {
-            self.slot_valid(index).store(0, Ordering::Relaxed);
-        }
+        // The slot's stamp is left alone: it is written only by the producer of this lap, so a
+        // slot published here is skipped unless that producer completed the message before it
+        // died. (Writing a "not valid" mark here raced with a live producer publishing just
+        // after the checks above and lost its message.)
         let repaired = self
             .slot_seq(index)
             .compare_exchange(from, to, Ordering::AcqRel, Ordering::Relaxed)
@@ -801,7 +804,7 @@ impl<T: IpcMessage> RingSender<T> {
                 }
                 busy.store(pos + 1, Ordering::Relaxed);
                 r.write_slot(pos, value);
-                r.slot_valid(pos).store(1, Ordering::Relaxed);
+                r.slot_stamp(pos).store(pos + 1, Ordering::Release);
                 r.slot_seq(pos).store(pos + 1, Ordering::Release);
                 busy.store(0, Ordering::Release);
                 Step::Done(())
@@ -1024,7 +1027,7 @@ impl<T: IpcMessage> RingReceiver<T> {
                     }
                 }
                 busy.store(pos + 1, Ordering::Relaxed);
-                let valid = r.slot_valid(pos).load(Ordering::Relaxed) == 1;
+                let valid = r.slot_stamp(pos).load(Ordering::Acquire) == pos + 1;
                 let value = r.read_slot(pos);
                 r.slot_seq(pos).store(pos + r.capacity, Ordering::Release);
                 busy.store(0, Ordering::Release);
@@ -1211,5 +1214,81 @@ impl<T: IpcMessage> std::fmt::Debug for RingReceiver<T> {
             self.ring.mode,
             self.ring.capacity
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::typed::{Field, Kind, Layout, Primitive, Shape};
+
+    // A one-field message, implemented by hand: the derive lives in another crate.
+    impl IpcMessage for u64 {
+        const PRIORITY: u32 = 0;
+        const MAX_MESSAGE_SIZE: usize = 8192;
+        const LAYOUT: Layout = Layout {
+            name: "u64",
+            size: 8,
+            align: 8,
+            fields: &[Field {
+                name: "0",
+                offset: 0,
+                size: 8,
+                shape: Shape {
+                    kind: Kind::Primitive(Primitive::U64),
+                    count: 1,
+                },
+            }],
+        };
+    }
+
+    /// Removes the segment even when the test fails.
+    struct Unlink(String);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = crate::shm::unlink_shared_memory(&self.0);
+        }
+    }
+
+    fn unique(tag: &str) -> (String, Unlink) {
+        let name = format!("/pit-{}-{tag}", std::process::id());
+        (name.clone(), Unlink(name))
+    }
+
+    /// The interleaving that lost a message in CI: a consumer's repair checked "slot claimed,
+    /// not published, its producer not busy on it", and the live producer published right after
+    /// those checks. Running the repair's effect after the publish replays it deterministically:
+    /// the message must still be delivered, and the repair must report it did nothing.
+    #[test]
+    fn a_repair_that_lost_the_race_to_a_live_producer_leaves_its_message_valid() {
+        let (name, _g) = unique("ring-repair-race");
+        let rx = RingReceiver::<u64>::create(&name, 4, RingMode::Mpmc).unwrap();
+        let tx = RingSender::<u64>::open(&name).unwrap();
+        tx.send(&7).unwrap();
+        tx.send(&8).unwrap();
+        // Slot 0 is published (seq 1) and its producer idle: the stale repair moves 0 -> 1.
+        assert!(!rx.ring.repair(Side::Producer, 0, 0, 1));
+        assert_eq!(rx.try_recv().unwrap(), 7);
+        assert_eq!(rx.try_recv().unwrap(), 8);
+    }
+
+    /// A slot whose producer died after claiming it is published by the repair and skipped,
+    /// and a message from an earlier lap in that slot is never delivered twice.
+    #[test]
+    fn a_slot_repaired_after_its_producer_died_is_skipped_not_replayed() {
+        let (name, _g) = unique("ring-repair-dead");
+        let rx = RingReceiver::<u64>::create(&name, 2, RingMode::Mpmc).unwrap();
+        let tx = RingSender::<u64>::open(&name).unwrap();
+        for v in [1, 2] {
+            tx.send(&v).unwrap();
+            assert_eq!(rx.try_recv().unwrap(), v);
+        }
+        // A producer claims index 2 (slot 0, which still holds message 1 and its stamp) and
+        // dies: the tail moves past it, no busy entry remains.
+        rx.ring.u64_at(TAIL).store(3, Ordering::SeqCst);
+        assert!(rx.ring.repair_producer_slot());
+        tx.send(&3).unwrap();
+        assert_eq!(rx.try_recv().unwrap(), 3, "the dead claim was skipped");
+        assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
     }
 }
