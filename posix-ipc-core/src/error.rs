@@ -21,6 +21,9 @@ pub enum ObjectKind {
     SharedMemory,
     /// A POSIX message queue (`mq_open`).
     MessageQueue,
+    /// A [`RobustMutex`](crate::RobustMutex): a robust process-shared mutex in a
+    /// shared-memory segment.
+    Mutex,
     /// A timeout value given to a blocking call.
     Timeout,
 }
@@ -31,6 +34,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Semaphore => "semaphore",
             ObjectKind::SharedMemory => "shared memory",
             ObjectKind::MessageQueue => "message queue",
+            ObjectKind::Mutex => "robust mutex",
             ObjectKind::Timeout => "timeout",
         })
     }
@@ -182,6 +186,13 @@ pub enum ErrorKind {
     Disconnected,
     /// The platform lacks the feature.
     Unsupported,
+    /// Waiting would never end: this thread already holds the [`RobustMutex`](crate::RobustMutex)
+    /// it tries to lock (`EDEADLK`).
+    Deadlock,
+    /// A [`RobustMutex`](crate::RobustMutex) can no longer be used (`ENOTRECOVERABLE`): a peer
+    /// released it after its previous owner died without marking it consistent. Remove it and
+    /// create it again.
+    NotRecoverable,
     /// Any other operating-system error; the errno is kept.
     Other,
 }
@@ -211,6 +222,8 @@ impl ErrorKind {
             | ErrorKind::NoSpace
             | ErrorKind::Unsupported
             | ErrorKind::Disconnected
+            | ErrorKind::Deadlock
+            | ErrorKind::NotRecoverable
             | ErrorKind::Other => "OSError",
         }
     }
@@ -236,7 +249,10 @@ impl ErrorKind {
             ErrorKind::LimitExceeded | ErrorKind::Overflow | ErrorKind::NoSpace => {
                 io::ErrorKind::Other
             }
-            ErrorKind::Other => io::ErrorKind::Other,
+            // io::ErrorKind::Deadlock is newer than the MSRV (1.82).
+            ErrorKind::Deadlock | ErrorKind::NotRecoverable | ErrorKind::Other => {
+                io::ErrorKind::Other
+            }
         }
     }
 }

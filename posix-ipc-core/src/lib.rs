@@ -39,6 +39,7 @@ mod constants;
 pub mod error;
 pub mod limits;
 mod mq;
+mod mutex;
 pub mod name;
 mod open;
 mod sem;
@@ -57,6 +58,7 @@ pub use constants::{
 pub use constants::{PAGE_SIZE, SEMAPHORE_VALUE_MAX};
 pub use error::{Error, ErrorKind, Object, ObjectKind, Operation, Result, Returned};
 pub use mq::{unlink_message_queue, MessageQueue, MessageQueueOptions, Notification};
+pub use mutex::{RobustGuard, RobustMutex, MUTEX_MAGIC, MUTEX_VERSION};
 pub use sem::{unlink_semaphore, Semaphore, SemaphoreGuard, SemaphoreOptions};
 pub use shm::{
     unlink_shared_memory, ClosedSharedMemory, Mapping, SegmentStat, SharedMemory,

@@ -1,0 +1,374 @@
+//! [`RobustMutex`]: a lock shared by processes that survives the death of its holder.
+//!
+//! A POSIX semaphore used as a lock has no owner: when the process holding it is killed, the
+//! count is never given back and every other process waits forever (posix_ipc issue #53). A
+//! robust mutex has an owner. When its holder dies (killed, crashed, or a thread that exits
+//! without unlocking), the kernel marks it and the next locker gets it at once, told that the
+//! previous owner died so it can check or repair the data the lock protects.
+//!
+//! # Segment layout (for C peers)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"PIPCMUTX"` |
+//! | 8 | 4 | version (1) |
+//! | 12 | 4 | ready: 1 once the mutex is initialised (stored last, release) |
+//! | 16 | 4 | `sizeof(pthread_mutex_t)` of the creator |
+//! | 64 | `sizeof(pthread_mutex_t)` | a `pthread_mutex_t`: `PTHREAD_PROCESS_SHARED`, `PTHREAD_MUTEX_ROBUST`, `PTHREAD_MUTEX_ERRORCHECK` |
+//!
+//! A C program linked with the same C library can `pthread_mutex_lock` the mutex at offset 64
+//! (and must call `pthread_mutex_consistent` when it gets `EOWNERDEAD`).
+
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+use crate::shm::{Mapping, SharedMemory};
+use crate::sys::{self, Locked};
+use crate::timeout::{Deadline, Timeout};
+
+/// Magic bytes at the start of a robust-mutex segment.
+pub const MUTEX_MAGIC: [u8; 8] = *b"PIPCMUTX";
+/// Layout version of a robust-mutex segment.
+pub const MUTEX_VERSION: u32 = 1;
+const READY: usize = 12;
+const MUTEX_SIZE: usize = 16;
+const MUTEX: usize = 64;
+const SEGMENT: usize = 128;
+const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
+
+const _: () = assert!(MUTEX + std::mem::size_of::<libc::pthread_mutex_t>() <= SEGMENT);
+
+/// A mutex in a named shared-memory segment, shared by processes, that is handed to the next
+/// locker when its holder dies.
+///
+/// [`lock`](Self::lock) returns a [`RobustGuard`] that unlocks on drop. If the previous holder
+/// died while holding the lock, the guard says so
+/// ([`previous_owner_died`](RobustGuard::previous_owner_died)): whatever the lock protects may
+/// be half-updated, and the new holder should check or repair it. The mutex itself is usable
+/// again at once (it is marked consistent when it is taken over).
+///
+/// ```
+/// use posix_ipc::RobustMutex;
+///
+/// # let name = format!("/doc-mutex-{}", std::process::id());
+/// let lock = RobustMutex::create(&name)?;
+/// {
+///     let guard = lock.lock()?;
+///     if guard.previous_owner_died() {
+///         // repair the data the lock protects
+///     }
+/// } // unlocked here
+/// lock.unlink()?;
+/// # Ok::<(), posix_ipc::Error>(())
+/// ```
+pub struct RobustMutex {
+    shm: SharedMemory,
+    map: ManuallyDrop<Mapping>,
+    /// Guards of this handle that are alive or were leaked: while non-zero, dropping the handle
+    /// keeps the mapping (the kernel's robust list of the holding thread points into it).
+    held: AtomicUsize,
+}
+
+impl RobustMutex {
+    fn object(name: &str) -> Object {
+        Object {
+            kind: ObjectKind::Mutex,
+            name: Some(name.to_owned()),
+        }
+    }
+
+    fn err(&self, kind: ErrorKind, op: Operation, detail: impl Into<String>) -> Error {
+        Error::new(kind, op, Self::object(self.shm.name()), detail)
+    }
+
+    /// Creates the mutex (exclusively: fails with [`ErrorKind::AlreadyExists`] if the name
+    /// exists), unlocked, in a segment of mode 0600.
+    pub fn create(name: &str) -> Result<RobustMutex> {
+        let shm = SharedMemory::create(name, SEGMENT as u64)?;
+        let made = Self::init(shm);
+        if made.is_err() {
+            let _ = crate::shm::unlink_shared_memory(name);
+        }
+        made
+    }
+
+    fn init(shm: SharedMemory) -> Result<RobustMutex> {
+        let map = shm.map()?;
+        map.write_at(0, &MUTEX_MAGIC)?;
+        map.write_at(8, &MUTEX_VERSION.to_ne_bytes())?;
+        let size = std::mem::size_of::<libc::pthread_mutex_t>() as u32;
+        map.write_at(MUTEX_SIZE, &size.to_ne_bytes())?;
+        let this = RobustMutex {
+            shm,
+            map: ManuallyDrop::new(map),
+            held: AtomicUsize::new(0),
+        };
+        // SAFETY: the segment was just created exclusively and is not marked ready, so no
+        // thread in any process uses the mutex yet; `raw()` is in bounds and aligned.
+        unsafe { sys::robust_mutex_init(this.raw()) }
+            .map_err(|e| crate::error::os(e, Operation::Create, Self::object(this.shm.name())))?;
+        this.ready().store(1, Ordering::Release);
+        Ok(this)
+    }
+
+    /// Opens an existing mutex, waiting up to one second for its creator to finish.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] if there is none; [`ErrorKind::Mismatch`] if the segment is not
+    /// a robust mutex (or was made with another C library's `pthread_mutex_t`);
+    /// [`ErrorKind::NotInitialized`] if its creator did not finish in time.
+    pub fn open(name: &str) -> Result<RobustMutex> {
+        let shm = SharedMemory::open(name)?;
+        let name = shm.name().to_owned();
+        let deadline = Instant::now() + DEFAULT_OPEN_WAIT;
+        let not_ready = || {
+            Error::new(
+                ErrorKind::NotInitialized,
+                Operation::Open,
+                Self::object(&name),
+                format!(
+                    "the mutex was not initialised within {DEFAULT_OPEN_WAIT:?}: its creator \
+                     has not finished (or died); remove it if no creator is running"
+                ),
+            )
+        };
+        let mut backoff = Duration::from_micros(50);
+        while shm.size()? < SEGMENT as u64 {
+            if Instant::now() >= deadline {
+                return Err(not_ready());
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+        let map = shm.map_range(0, SEGMENT)?;
+        let this = RobustMutex {
+            shm,
+            map: ManuallyDrop::new(map),
+            held: AtomicUsize::new(0),
+        };
+        while this.ready().load(Ordering::Acquire) != 1 {
+            if Instant::now() >= deadline {
+                return Err(not_ready());
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+        let mut header = [0u8; 20];
+        this.map.read_at(0, &mut header)?;
+        let version = u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default());
+        let size = u32::from_ne_bytes(header[16..20].try_into().unwrap_or_default());
+        if header[..8] != MUTEX_MAGIC || version != MUTEX_VERSION {
+            return Err(this.err(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                "not a posix-ipc robust mutex (wrong magic or version)",
+            ));
+        }
+        if size as usize != std::mem::size_of::<libc::pthread_mutex_t>() {
+            return Err(this.err(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                format!(
+                    "the mutex was made with a {size}-byte pthread_mutex_t, this C library's is \
+                     {} bytes",
+                    std::mem::size_of::<libc::pthread_mutex_t>()
+                ),
+            ));
+        }
+        Ok(this)
+    }
+
+    /// Opens the mutex, creating it if it does not exist.
+    pub fn open_or_create(name: &str) -> Result<RobustMutex> {
+        loop {
+            match Self::create(name) {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => match Self::open(name) {
+                    // Removed between the two calls: try again.
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    other => return other,
+                },
+                other => return other,
+            }
+        }
+    }
+
+    fn ready(&self) -> &AtomicU32 {
+        // SAFETY: the mapping is SEGMENT bytes, page-aligned, and lives as long as `&self`;
+        // READY is a 4-aligned offset inside it, accessed only atomically by every process.
+        unsafe { &*self.map.as_ptr().add(READY).cast::<AtomicU32>() }
+    }
+
+    fn raw(&self) -> *mut libc::pthread_mutex_t {
+        // The mutex lives at a 64-aligned offset of a page-aligned mapping of SEGMENT bytes
+        // (checked at compile time to hold it). Every access goes through pthread functions,
+        // which synchronise with the other processes; no Rust reference to it is ever made.
+        self.map
+            .as_ptr()
+            .wrapping_add(MUTEX)
+            .cast_mut()
+            .cast::<libc::pthread_mutex_t>()
+    }
+
+    /// Locks, waiting as long as it takes.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Deadlock`] if this thread already holds it; [`ErrorKind::NotRecoverable`]
+    /// if a foreign peer left it unusable.
+    pub fn lock(&self) -> Result<RobustGuard<'_>> {
+        self.lock_with(Timeout::Infinite)
+    }
+
+    /// Locks if no one holds it now; otherwise [`ErrorKind::WouldBlock`].
+    pub fn try_lock(&self) -> Result<RobustGuard<'_>> {
+        self.lock_with(Timeout::Immediate)
+    }
+
+    /// Locks, waiting at most `timeout` (measured on the monotonic clock); then
+    /// [`ErrorKind::TimedOut`].
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<RobustGuard<'_>> {
+        self.lock_with(timeout)
+    }
+
+    /// Locks with any [`Timeout`].
+    pub fn lock_with(&self, timeout: impl Into<Timeout>) -> Result<RobustGuard<'_>> {
+        let m = self.raw();
+        // Each call's contract: `m` is the initialised mutex of this mapping (initialised at
+        // create, checked ready at open), and the mapping outlives the guard, which borrows
+        // `self`; a leaked guard keeps the mapping alive through `held` (see `Drop`).
+        let r = match timeout.into().deadline() {
+            // SAFETY: the contract above holds.
+            Deadline::Now => unsafe { sys::robust_mutex_trylock(m) },
+            // SAFETY: the contract above holds.
+            Deadline::Never => unsafe { sys::robust_mutex_lock(m, None) },
+            // SAFETY: the contract above holds.
+            Deadline::At(at) => unsafe { sys::robust_mutex_lock(m, Some(at)) },
+        };
+        let locked = match r {
+            Ok(l) => l,
+            Err(libc::EBUSY) => {
+                return Err(self.err(
+                    ErrorKind::WouldBlock,
+                    Operation::Acquire,
+                    "another thread or process holds the lock",
+                ))
+            }
+            Err(libc::ETIMEDOUT) => {
+                return Err(self.err(
+                    ErrorKind::TimedOut,
+                    Operation::Acquire,
+                    "another thread or process held the lock for the whole timeout",
+                ))
+            }
+            Err(libc::EDEADLK) => {
+                return Err(self.err(
+                    ErrorKind::Deadlock,
+                    Operation::Acquire,
+                    "this thread already holds the lock; waiting for it would never end",
+                ))
+            }
+            Err(libc::ENOTRECOVERABLE) => {
+                return Err(self.err(
+                    ErrorKind::NotRecoverable,
+                    Operation::Acquire,
+                    "a peer released the lock after its owner died without marking it \
+                     consistent; remove the mutex and create it again",
+                ))
+            }
+            Err(e) => {
+                return Err(crate::error::os(
+                    e,
+                    Operation::Acquire,
+                    Self::object(self.name()),
+                ))
+            }
+        };
+        self.held.fetch_add(1, Ordering::Relaxed);
+        let guard = RobustGuard {
+            mutex: self,
+            owner_died: locked == Locked::OwnerDied,
+            _not_send: PhantomData,
+        };
+        if guard.owner_died {
+            // SAFETY: this thread holds the mutex (it was just returned with EOWNERDEAD).
+            unsafe { sys::robust_mutex_consistent(m) }
+                .map_err(|e| crate::error::os(e, Operation::Acquire, Self::object(self.name())))?;
+        }
+        Ok(guard)
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.shm.name()
+    }
+
+    /// Whether this handle created the mutex.
+    pub fn created(&self) -> bool {
+        self.shm.created()
+    }
+
+    /// Removes the name (`shm_unlink`); handles already open keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.shm.unlink()
+    }
+}
+
+impl Drop for RobustMutex {
+    fn drop(&mut self) {
+        if self.held.load(Ordering::Relaxed) != 0 {
+            // A guard was leaked (`mem::forget`): the mutex stays locked and is on the holding
+            // thread's robust list, which the kernel walks when that thread exits. Keep the
+            // memory mapped so that walk never touches memory reused for something else.
+            return;
+        }
+        // SAFETY: `map` is dropped once, here, and never used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.map) }
+    }
+}
+
+impl std::fmt::Debug for RobustMutex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RobustMutex")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Holds a [`RobustMutex`]; unlocks it when dropped. Not `Send`: a mutex is unlocked by the
+/// thread that locked it.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RobustGuard<'a> {
+    mutex: &'a RobustMutex,
+    owner_died: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl RobustGuard<'_> {
+    /// Whether the previous holder died while holding the lock (`EOWNERDEAD`). The data the
+    /// lock protects may then be half-updated: check or repair it before relying on it.
+    pub fn previous_owner_died(&self) -> bool {
+        self.owner_died
+    }
+}
+
+impl Drop for RobustGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: this guard's thread holds the mutex (guards are not `Send`), which lives in
+        // the mapping the borrowed handle keeps alive.
+        let _ = unsafe { sys::robust_mutex_unlock(self.mutex.raw()) };
+        self.mutex.held.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for RobustGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RobustGuard")
+            .field("mutex", &self.mutex.name())
+            .field("previous_owner_died", &self.owner_died)
+            .finish()
+    }
+}
