@@ -4,6 +4,10 @@
 //! This is the crate to depend on; it re-exports [`posix_ipc_core`]. See the README for the
 //! map from posix_ipc names to Rust names.
 //!
+//! With the `tokio` cargo feature it also re-exports `posix_ipc::asyncio`: async queues and
+//! typed channels on epoll through tokio's `AsyncFd` (`AsyncReceiver` is a `Stream`,
+//! `AsyncSender` a `Sink`), and async semaphore and ring waits.
+//!
 //! ```
 //! use posix_ipc::{MessageQueue, O_CREX};
 //!

@@ -35,6 +35,8 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+#[cfg(feature = "tokio")]
+pub mod asyncio;
 mod constants;
 pub mod error;
 pub mod limits;
@@ -48,6 +50,11 @@ mod sys;
 mod timeout;
 pub mod typed;
 
+#[cfg(feature = "tokio")]
+pub use asyncio::{
+    AsyncMessageQueue, AsyncReceiver, AsyncRingReceiver, AsyncRingSender, AsyncSemaphore,
+    AsyncSemaphoreGuard, AsyncSender,
+};
 pub use constants::{
     AUTHOR, COPYRIGHT, LICENSE, MESSAGE_QUEUES_SUPPORTED, O_CREAT, O_CREX, O_EXCL, O_NONBLOCK,
     O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POSIX_IPC_VERSION, QUEUE_MESSAGES_MAX_DEFAULT,

@@ -1217,6 +1217,60 @@ impl<T: IpcMessage> std::fmt::Debug for RingReceiver<T> {
     }
 }
 
+/// Hooks of the async layer (`crate::asyncio`, feature `tokio`): wait on the segment's futex
+/// without taking or publishing a message, so a task can hand the wait to a thread and do the
+/// non-blocking attempt itself (a dropped future then never loses a message).
+#[cfg(feature = "tokio")]
+impl<T: IpcMessage> RingReceiver<T> {
+    /// Sleeps until a message may be ready, every producer has gone, or `timeout` passes.
+    pub(crate) fn wait_until_readable(&self, timeout: Duration) {
+        wait_until(&self.ring, Side::Consumer, timeout, || self.has_data());
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<T: IpcMessage> RingSender<T> {
+    /// Sleeps until there may be room, every consumer has gone, or `timeout` passes.
+    pub(crate) fn wait_until_writable(&self, timeout: Duration) {
+        wait_until(&self.ring, Side::Producer, timeout, || self.has_room());
+    }
+}
+
+/// The sleeping half of `wait_loop`, without the attempt: returns when `ready()`, when the
+/// other side has gone, after an MPMC repair made progress, or at `timeout`.
+#[cfg(feature = "tokio")]
+fn wait_until<T: IpcMessage>(
+    ring: &Ring<T>,
+    waiting: Side,
+    timeout: Duration,
+    ready: impl Fn() -> bool,
+) {
+    let deadline = Instant::now().checked_add(timeout);
+    let other = match waiting {
+        Side::Consumer => Side::Producer,
+        Side::Producer => Side::Consumer,
+    };
+    loop {
+        if ready() || ring.disconnected(other) {
+            return;
+        }
+        if ring.mode == RingMode::Mpmc {
+            let repaired = match waiting {
+                Side::Consumer => ring.repair_producer_slot(),
+                Side::Producer => ring.repair_consumer_slot(),
+            };
+            if repaired {
+                return;
+            }
+        }
+        let left = deadline.map_or(SLEEP_SLICE, |d| d.saturating_duration_since(Instant::now()));
+        if left.is_zero() {
+            return;
+        }
+        ring.sleep(waiting, left.min(SLEEP_SLICE), &ready);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
