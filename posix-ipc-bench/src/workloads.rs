@@ -217,6 +217,19 @@ pub const WORKLOADS: &[Workload] = &[
         has_posixmq: false,
         callgrind_iters: Some(2_000),
     },
+    #[cfg(feature = "tokio")]
+    Workload {
+        name: "async_queue_stream_64",
+        kind: XP,
+        description: "the typed_stream_64 stream received by an AsyncReceiver awaiting each message (tokio AsyncFd over the non-blocking queue descriptor, current-thread runtime); raw column: the blocking typed Receiver in the same run",
+        run: async_stream,
+        iters: 200_000,
+        quick_iters: 20_000,
+        python: false,
+        python_divisor: 1,
+        has_posixmq: false,
+        callgrind_iters: None,
+    },
     Workload {
         name: "ring_spsc_stream_64",
         kind: XP,
@@ -783,6 +796,37 @@ fn typed_stream(imp: Impl, iters: u64) -> Sample {
     let t = Timer::start();
     measured_loop(iters, || {
         black_box(rx.recv().expect("recv"));
+    });
+    t.stop(iters, finish(child))
+}
+
+/// `typed_stream` with the receiving loop on tokio: `AsyncReceiver::recv().await` per message
+/// on a current-thread runtime, so this thread's CPU clock covers the reactor too. The raw
+/// column is the blocking typed receiver (`typed_stream`, ours) against the same producer.
+#[cfg(feature = "tokio")]
+fn async_stream(imp: Impl, iters: u64) -> Sample {
+    if imp != Impl::Ours {
+        return typed_stream(Impl::Ours, iters);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let _in_runtime = rt.enter();
+    let (data, ctrl) = (unique("adata"), unique("actrl"));
+    let rx = Receiver::<Msg64>::create(&data, 10).expect("create");
+    let rx = posix_ipc::AsyncReceiver::new(rx).expect("register with tokio");
+    let qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
+    let _c = Cleanup(vec![('q', data.clone()), ('q', ctrl.clone())]);
+    let child = spawn_child("typed-produce", imp, &data, &ctrl, iters, 64);
+    let t = rt.block_on(async {
+        rx.recv().await.expect("ready");
+        qc.send(b"go", 0).expect("go");
+        let t = Timer::start();
+        for _ in 0..iters {
+            black_box(rx.recv().await.expect("recv"));
+        }
+        t
     });
     t.stop(iters, finish(child))
 }
