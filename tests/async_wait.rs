@@ -147,7 +147,11 @@ fn cancelled_acquires_leak_no_unit() {
         };
         assert_eq!(sem.semaphore().value().unwrap(), 0);
         drop(guard);
-        assert_eq!(sem.semaphore().value().unwrap(), 1);
+        // The guard gave its unit back (an abandoned pool thread still in its slice may hold
+        // it for a moment, then gives it back too).
+        sem.semaphore()
+            .acquire_timeout(Duration::from_secs(5))
+            .expect("the guard released its unit");
     });
 }
 
