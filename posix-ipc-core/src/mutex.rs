@@ -150,6 +150,17 @@ impl RobustMutex {
             map: ManuallyDrop::new(map),
             held: AtomicUsize::new(0),
         };
+        // Only a creator that has not written the magic yet (zeros) is worth waiting for: a
+        // segment made by something else is a mismatch now, not "not initialised" after a wait.
+        let mut magic = [0u8; 8];
+        this.map.read_at(0, &mut magic)?;
+        if magic != [0; 8] && magic != MUTEX_MAGIC {
+            return Err(this.err(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                "not a posix-ipc robust mutex (wrong magic or version)",
+            ));
+        }
         while this.ready().load(Ordering::Acquire) != 1 {
             if Instant::now() >= deadline {
                 return Err(not_ready());
