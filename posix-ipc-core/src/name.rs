@@ -215,3 +215,157 @@ mod tests {
         }
     }
 }
+
+/// Randomised properties (issue 6): [`Name::new`] against an independent model of the rules.
+#[cfg(test)]
+mod randomised {
+    use std::cell::Cell;
+    use std::io::Write as _;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseResult, TestRunner};
+
+    use super::*;
+
+    /// Runs `test` on `cases` values of `strategy` and prints how many cases were generated
+    /// (the figure quoted in RELIABILITY.md).
+    fn run<S: Strategy>(
+        label: &str,
+        cases: u32,
+        strategy: S,
+        test: impl Fn(S::Value) -> TestCaseResult,
+    ) {
+        let count = Cell::new(0u64);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&strategy, |v| {
+            count.set(count.get() + 1);
+            test(v)
+        });
+        // Written to stderr directly, which libtest does not capture (it captures the
+        // print macros only), so the figures show in every run.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "randomised property {label}: {} cases generated ({cases} configured)",
+            count.get()
+        );
+        if let Err(e) = result {
+            panic!("property {label} failed: {e}");
+        }
+    }
+
+    const KINDS: [ObjectKind; 3] = [
+        ObjectKind::Semaphore,
+        ObjectKind::SharedMemory,
+        ObjectKind::MessageQueue,
+    ];
+
+    /// The rules, written again over bytes from the module documentation: the normalised name
+    /// the model accepts, or `None`.
+    fn model(kind: ObjectKind, name: &str) -> Option<Vec<u8>> {
+        let bytes = name.as_bytes();
+        let body = match bytes.first() {
+            Some(b'/') => &bytes[1..],
+            _ => bytes,
+        };
+        let limit = if kind == ObjectKind::Semaphore {
+            251
+        } else {
+            255
+        };
+        let ok = !body.is_empty()
+            && body.iter().all(|&b| b != 0 && b != b'/')
+            && body != b"."
+            && body != b".."
+            && body.len() <= limit
+            && !(kind == ObjectKind::SharedMemory && body.len() >= 4 && &body[..4] == b"sem.");
+        ok.then(|| [b"/".as_slice(), body].concat())
+    }
+
+    /// Names near every rule: optional and doubled slashes, `.`/`..`, `sem.`, NUL, slashes,
+    /// multi-byte characters, and lengths around 251, 255 and 256 bytes; plus any string.
+    fn names() -> impl Strategy<Value = String> {
+        let prefix = prop::sample::select(vec![
+            "", "/", "//", "/sem.", "sem.", "/.", ".", "/..", "..", "/sem", "/\0",
+        ]);
+        let piece = prop::sample::select(vec![
+            "a", "a", "a", "/", "\0", ".", "..", "é", "€", "😀", "sem.", " ", "\n",
+        ]);
+        let pad = prop_oneof![
+            2 => Just(0usize),
+            1 => 0usize..20,
+            3 => 245usize..=258,
+        ];
+        let built = (
+            prefix,
+            pad,
+            prop::collection::vec(piece, 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(prefix, pad, pieces, pieces_first)| {
+                let pieces = pieces.concat();
+                let pad = "a".repeat(pad);
+                if pieces_first {
+                    format!("{prefix}{pieces}{pad}")
+                } else {
+                    format!("{prefix}{pad}{pieces}")
+                }
+            });
+        prop_oneof![3 => built, 1 => any::<String>()]
+    }
+
+    fn operation() -> impl Strategy<Value = Operation> {
+        prop::sample::select(vec![Operation::Open, Operation::Create, Operation::Unlink])
+    }
+
+    #[test]
+    fn name_validation_matches_the_model_and_round_trips() {
+        run(
+            "names::validation_vs_model",
+            4000,
+            (names(), operation()),
+            |(name, op)| {
+                for kind in KINDS {
+                    let got = Name::new(kind, &name, op);
+                    match (model(kind, &name), got) {
+                        (Some(want), Ok(n)) => {
+                            prop_assert_eq!(n.as_c_str().to_bytes(), want.as_slice());
+                            prop_assert_eq!(n.as_str().as_bytes(), want.as_slice());
+                            prop_assert_eq!(n.to_string(), n.as_str());
+                            // Normalising is idempotent, and the slash-less spelling is the
+                            // same name.
+                            let again = Name::new(kind, n.as_str(), op).map_err(|e| {
+                                TestCaseError::fail(format!("{kind} {n:?} rejected: {e}"))
+                            })?;
+                            prop_assert_eq!(&again, &n);
+                            let bare = Name::new(kind, &n.as_str()[1..], op).map_err(|e| {
+                                TestCaseError::fail(format!("{kind} bare {n:?} rejected: {e}"))
+                            })?;
+                            prop_assert_eq!(&bare, &n);
+                        }
+                        (None, Err(e)) => {
+                            prop_assert_eq!(e.kind(), ErrorKind::InvalidName, "{}", e);
+                            prop_assert_eq!(e.operation(), op);
+                            prop_assert_eq!(e.name(), Some(name.as_str()));
+                            prop_assert!(e.to_string().contains(&kind.to_string()), "{}", e);
+                        }
+                        (Some(_), Err(e)) => {
+                            return Err(TestCaseError::fail(format!(
+                                "{kind} {name:?}: the model accepts it, Name::new says {e}"
+                            )))
+                        }
+                        (None, Ok(n)) => {
+                            return Err(TestCaseError::fail(format!(
+                                "{kind} {name:?}: the model rejects it, Name::new accepted {n:?}"
+                            )))
+                        }
+                    }
+                }
+                Ok(())
+            },
+        );
+    }
+}

@@ -159,3 +159,190 @@ mod tests {
         assert!(Deadline::Never.remaining().is_some());
     }
 }
+
+/// Randomised properties (issue 6): float and `Duration` conversions and deadlines.
+#[cfg(test)]
+mod randomised {
+    use std::cell::Cell;
+    use std::io::Write as _;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseResult, TestRunner};
+
+    use super::*;
+
+    /// Runs `test` on `cases` values of `strategy` and prints how many cases were generated
+    /// (the figure quoted in RELIABILITY.md).
+    fn run<S: Strategy>(
+        label: &str,
+        cases: u32,
+        strategy: S,
+        test: impl Fn(S::Value) -> TestCaseResult,
+    ) {
+        let count = Cell::new(0u64);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&strategy, |v| {
+            count.set(count.get() + 1);
+            test(v)
+        });
+        // Written to stderr directly, which libtest does not capture (it captures the
+        // print macros only), so the figures show in every run.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "randomised property {label}: {} cases generated ({cases} configured)",
+            count.get()
+        );
+        if let Err(e) = result {
+            panic!("property {label} failed: {e}");
+        }
+    }
+
+    /// 2^64 seconds: the first float a `Duration` cannot hold (`Duration::MAX` is just below).
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+
+    /// Every class of float: any bit pattern (all NaNs, subnormals, infinities), proptest's
+    /// float classes, values around one nanosecond and around 2^64 seconds, and the specials.
+    fn floats() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            any::<f64>(),
+            (-3e-9..3e-9f64),
+            (0.0..1e4f64),
+            (1.8e19..1.9e19f64),
+            prop::sample::select(vec![
+                0.0,
+                -0.0,
+                f64::NAN,
+                -f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::MIN_POSITIVE,
+                f64::MIN_POSITIVE / 2.0,
+                5e-324,
+                -5e-324,
+                0.5e-9,
+                TWO_POW_64,
+                Duration::MAX.as_secs_f64(),
+                f64::MAX,
+                1e20,
+            ]),
+        ]
+    }
+
+    #[test]
+    fn float_seconds_convert_as_documented() {
+        run("timeout::from_secs_f64", 4000, floats(), |x| {
+            let got = Timeout::from_secs_f64(x);
+            if x.is_nan() || x < 0.0 {
+                let e = match got {
+                    Err(e) => e,
+                    Ok(t) => return Err(TestCaseError::fail(format!("{x:e} gave {t:?}"))),
+                };
+                prop_assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+                prop_assert_eq!(e.operation(), Operation::Timeout);
+                return Ok(());
+            }
+            let t = got.map_err(|e| TestCaseError::fail(format!("{x:e} refused: {e}")))?;
+            match t {
+                // +inf and anything a Duration cannot hold wait forever.
+                Timeout::Infinite => prop_assert!(x >= TWO_POW_64, "{:e} -> Infinite", x),
+                // Zero (also -0.0) and anything that rounds to 0 ns never block.
+                Timeout::Immediate => prop_assert!(x < 1e-9, "{:e} -> Immediate", x),
+                Timeout::After(d) => {
+                    prop_assert!(x < TWO_POW_64 && !d.is_zero(), "{:e} -> {:?}", x, d);
+                    // Within half a nanosecond of rounding, plus the float's own precision.
+                    let err = (d.as_secs_f64() - x).abs();
+                    prop_assert!(
+                        err <= 0.5e-9 + x * 4.0 * f64::EPSILON,
+                        "{:e} -> {:?} (off by {:e} s)",
+                        x,
+                        d,
+                        err
+                    );
+                }
+            }
+            Ok(())
+        });
+    }
+
+    fn durations() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..100_000, 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..4).prop_map(Duration::from_nanos),
+            (u64::MAX / 2 - 1_000_000..=u64::MAX).prop_map(|s| Duration::new(s, 999_999_999)),
+            prop::sample::select(vec![
+                Duration::ZERO,
+                Duration::MAX,
+                Duration::from_secs(i64::MAX as u64 / 2),
+                Duration::from_secs(i64::MAX as u64),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn durations_convert_and_give_deadlines_without_overflow() {
+        run("timeout::duration_and_deadline", 3000, durations(), |d| {
+            let t = Timeout::from(d);
+            prop_assert_eq!(t, Timeout::from(Some(d)));
+            prop_assert_eq!(Timeout::from(None), Timeout::Infinite);
+            if d.is_zero() {
+                prop_assert_eq!(t, Timeout::Immediate);
+            } else {
+                prop_assert_eq!(t, Timeout::After(d));
+            }
+            // The float spelling of the same wait gives the same kind of timeout, within
+            // the float's precision.
+            match (Timeout::from_secs_f64(d.as_secs_f64()), t) {
+                (Ok(Timeout::After(a)), Timeout::After(b)) => {
+                    let diff = a.abs_diff(b);
+                    prop_assert!(
+                        diff.as_secs_f64() <= 1e-9 + d.as_secs_f64() * 4.0 * f64::EPSILON,
+                        "{:?} vs {:?}",
+                        a,
+                        b
+                    );
+                }
+                (Ok(Timeout::Immediate), Timeout::Immediate) => {}
+                // Near Duration::MAX the float rounds up to 2^64 s: "forever".
+                (Ok(Timeout::Infinite), Timeout::After(b)) => {
+                    prop_assert!(b.as_secs() > u64::MAX / 2, "{:?} -> Infinite", b)
+                }
+                (other, t) => {
+                    return Err(TestCaseError::fail(format!(
+                        "{d:?}: float {other:?}, Duration {t:?}"
+                    )))
+                }
+            }
+            let before = sys::monotonic_now();
+            let deadline = t.deadline();
+            let after = sys::monotonic_now();
+            match deadline {
+                Deadline::Now => prop_assert!(d.is_zero(), "{:?} -> Now", d),
+                Deadline::Never => {
+                    // Only when the deadline cannot be a timespec (about 146 years and up
+                    // from boot with the i64::MAX / 2 margin).
+                    let at = before.checked_add(d);
+                    prop_assert!(
+                        at.is_none_or(|at| at.as_secs() >= i64::MAX as u64 / 2 - 1),
+                        "{:?} -> Never",
+                        d
+                    );
+                    prop_assert_eq!(deadline.remaining(), Some(Duration::MAX));
+                }
+                Deadline::At(at) => {
+                    prop_assert!(!d.is_zero());
+                    prop_assert!(before + d <= at && at <= after + d, "{:?} -> {:?}", d, at);
+                    prop_assert!(at.as_secs() < i64::MAX as u64 / 2);
+                    let left = deadline.remaining();
+                    prop_assert!(left.is_none_or(|left| left <= d), "{:?} left {:?}", d, left);
+                }
+            }
+            Ok(())
+        });
+    }
+}
