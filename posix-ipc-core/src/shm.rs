@@ -497,8 +497,23 @@ impl SharedMemory {
         let page = crate::limits::page_size() as u64;
         let aligned = offset - offset % page;
         let skip = (offset - aligned) as usize;
-        let region = MapRegion::map(self.fd.as_fd(), aligned, len + skip, !self.read_only)
-            .map_err(|e| self.err(e, Operation::Map))?;
+        let region = match MapRegion::map(self.fd.as_fd(), aligned, len + skip, !self.read_only) {
+            Ok(region) => region,
+            Err(crate::sys::GUARD_FULL) => {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    Operation::Map,
+                    object(),
+                    format!(
+                        "this process already has {} shared-memory mappings open, the most \
+                         posix-ipc tracks (each is guarded against a peer truncating its \
+                         segment): drop mappings that are no longer used",
+                        crate::sys::GUARD_SLOTS
+                    ),
+                ))
+            }
+            Err(e) => return Err(self.err(e, Operation::Map)),
+        };
         Ok(Mapping {
             region,
             skip,
@@ -703,11 +718,13 @@ impl Mapping {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidArgument`] if the range reaches past the end.
+    /// [`ErrorKind::InvalidArgument`] if the range reaches past the end;
+    /// [`ErrorKind::Mismatch`] if another process truncated the segment below the mapped range
+    /// (see [`is_truncated`](Self::is_truncated)).
     pub fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<()> {
         let at = self.check(offset, buf.len(), false)?;
         self.region.read(at, buf);
-        Ok(())
+        self.check_truncation()
     }
 
     /// Copies `len` bytes starting at `offset` into a new vector.
@@ -715,10 +732,41 @@ impl Mapping {
         let at = self.check(offset, len, false)?;
         let mut v = vec![0; len];
         self.region.read(at, &mut v);
+        self.check_truncation()?;
         Ok(v)
     }
 
-    /// Copies the whole mapping into a new vector.
+    /// Whether another process truncated the segment below this mapping while it was in use.
+    ///
+    /// Touching a mapped page past the end of a segment would kill the process with `SIGBUS`.
+    /// posix-ipc catches that fault for its own mappings, puts a page of zeros in place of the
+    /// missing one and marks the mapping, so the access completes; from then on every checked
+    /// access ([`read_at`](Self::read_at), [`read_vec`](Self::read_vec),
+    /// [`write_at`](Self::write_at), and the typed layers built on mappings) reports
+    /// [`ErrorKind::Mismatch`]. The mark stays even if the segment grows again: map it anew.
+    pub fn is_truncated(&self) -> bool {
+        self.region.truncated()
+    }
+
+    fn check_truncation(&self) -> Result<()> {
+        if self.region.truncated() {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                Operation::Access,
+                self.name.object(KIND),
+                format!(
+                    "another process truncated the segment below this {}-byte mapping while it \
+                     was in use; the bytes past its new end read as zeros and writes there are \
+                     lost: map it again",
+                    self.len
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Copies the whole mapping into a new vector. Parts a peer truncated away read as zeros
+    /// (check [`is_truncated`](Self::is_truncated), or use [`read_vec`](Self::read_vec)).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut v = vec![0; self.len];
         self.region.read(self.skip, &mut v);
@@ -734,7 +782,7 @@ impl Mapping {
     pub fn write_at(&self, offset: usize, data: &[u8]) -> Result<()> {
         let at = self.check(offset, data.len(), true)?;
         self.region.write(at, data);
-        Ok(())
+        self.check_truncation()
     }
 
     /// Writes the mapping back to the segment now (`msync(MS_SYNC)`). Not needed for other

@@ -418,6 +418,21 @@ impl<T: IpcMessage> Shared<T> {
     pub fn store(&self, value: &T) -> Result<()> {
         let _lock = self.lock()?;
         self.publish(value);
+        self.check_truncation(Operation::Store)
+    }
+
+    /// A peer truncating the segment turns its pages into zeros here (see
+    /// [`Mapping::is_truncated`]): stores are then lost, so they fail.
+    fn check_truncation(&self, op: Operation) -> Result<()> {
+        if self.map.is_truncated() {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                op,
+                Self::object(self.name()),
+                "another process truncated the segment while it was in use: its contents are \
+                 gone (loads return zeros, stores are lost); create it again",
+            ));
+        }
         Ok(())
     }
 
@@ -428,6 +443,7 @@ impl<T: IpcMessage> Shared<T> {
         let mut value = self.copy_out(self.atomic_u64(SEQ).load(Ordering::Acquire));
         let r = f(&mut value);
         self.publish(&value);
+        self.check_truncation(Operation::Store)?;
         Ok(r)
     }
 
