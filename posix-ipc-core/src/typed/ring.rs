@@ -231,14 +231,21 @@ impl<T: IpcMessage> Ring<T> {
                 T::FINGERPRINT
             )));
         }
-        let mode = if u32_of(MODE) == 1 {
-            RingMode::Mpmc
-        } else {
-            RingMode::Spsc
+        let mode = match u32_of(MODE) {
+            0 => RingMode::Spsc,
+            1 => RingMode::Mpmc,
+            other => {
+                return Err(mismatch(format!(
+                    "unknown ring mode {other} in the header (0 is SPSC, 1 is MPMC)"
+                )))
+            }
         };
         let capacity = u64_of(32);
         let stride = Self::stride(mode);
-        if !capacity.is_power_of_two() || u64_of(40) != stride as u64 || u64_of(48) != SLOTS as u64
+        if !capacity.is_power_of_two()
+            || capacity < 2
+            || u64_of(40) != stride as u64
+            || u64_of(48) != SLOTS as u64
         {
             return Err(mismatch(format!(
                 "inconsistent ring header (capacity {capacity}, stride {}, slots at {})",
@@ -246,7 +253,16 @@ impl<T: IpcMessage> Ring<T> {
                 u64_of(48)
             )));
         }
-        let total = SLOTS as u64 + capacity * stride as u64;
+        // A hostile header must not overflow the size computation into a small mapping.
+        let total = capacity
+            .checked_mul(stride as u64)
+            .and_then(|slots| slots.checked_add(SLOTS as u64))
+            .filter(|&t| usize::try_from(t).is_ok())
+            .ok_or_else(|| {
+                mismatch(format!(
+                    "inconsistent ring header: capacity {capacity} x stride {stride} overflows"
+                ))
+            })?;
         let have = shm.size()?;
         if have < total {
             return Err(mismatch(format!(
@@ -651,6 +667,15 @@ fn wait_loop<T: IpcMessage, R>(
                 Side::Consumer => ring.repair_producer_slot(),
                 Side::Producer => ring.repair_consumer_slot(),
             };
+        }
+        if ring.map.is_truncated() {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                op,
+                object(name),
+                "another process truncated the ring's segment while it was in use: its \
+                 messages and state are gone; create it again",
+            ));
         }
         if ring.disconnected(other) {
             // Drain first: a message published before the last peer left is still delivered.
