@@ -2182,13 +2182,8 @@ fn exhaustion(t: &mut Table) {
         let creates = existing.is_none();
         t.with(|c| {
             let c = c.obj(object).named(&name).mention("RLIMIT_NOFILE");
-            let c = if creates { c.fresh(kind, &name) } else { c };
-            if action == "create-mq" || action == "create-sender" {
-                c.known(
-                    "mq open_error decides between RLIMIT_NOFILE and RLIMIT_MSGQUEUE by listing \
-                     /proc/self/fd, which needs a free descriptor: with none left the listing \
-                     fails and the message blames RLIMIT_MSGQUEUE (mq.rs count_open_fds)",
-                )
+            if creates {
+                c.fresh(kind, &name)
             } else {
                 c
             }
@@ -2477,18 +2472,7 @@ fn descriptors(t: &mut Table) {
     ] {
         let name = t.name(kind);
         t.child(Cat::Descriptors, label, closed, "none", action, &[&name]);
-        t.with(|c| {
-            let c = c.named(&name);
-            if action == "mq-send-closed" || action == "mq-recv-closed" {
-                c.known(
-                    "MessageQueue::op_error maps EBADF from mq_send/mq_receive to \
-                     PermissionDenied \"not open for writing/reading\", but the access mode is \
-                     pre-checked, so EBADF there means the descriptor is invalid: Closed (mq.rs)",
-                )
-            } else {
-                c
-            }
-        });
+        t.with(|c| c.named(&name));
     }
 }
 

@@ -296,8 +296,14 @@ impl MessageQueueOptions {
     }
 }
 
-fn count_open_fds() -> Option<u64> {
-    Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as u64)
+/// Whether this process has no descriptor left under `RLIMIT_NOFILE` (`limit`).
+fn descriptors_full(limit: Option<u64>) -> bool {
+    match std::fs::read_dir("/proc/self/fd") {
+        // Not even one descriptor is free to list them with.
+        Err(e) => e.raw_os_error() == Some(libc::EMFILE),
+        // The listing itself holds one descriptor.
+        Ok(dir) => limit.is_some_and(|l| dir.count() as u64 + 1 >= l),
+    }
 }
 
 fn open_error(
@@ -331,10 +337,7 @@ fn open_error(
             }
         }
         (libc::EMFILE, Operation::Create) => {
-            let nofile = limits::rlimit_nofile().map(|l| l.0);
-            let fds = count_open_fds();
-            let descriptors_full = matches!((fds, nofile), (Some(n), Some(l)) if n + 1 >= l);
-            if descriptors_full {
+            if descriptors_full(limits::rlimit_nofile().map(|l| l.0)) {
                 error::os(errno, op, object)
             } else {
                 let rlimit = limits::rlimit_msgqueue()
@@ -560,11 +563,16 @@ impl MessageQueue {
                     format!("the queue stayed {full_or_empty} until the timeout expired"),
                 )
                 .with_errno(errno),
+            // The access mode was checked before the call, so EBADF means the descriptor itself
+            // is no longer valid (closed behind this handle's back).
             libc::EBADF => self
                 .fail(
-                    ErrorKind::PermissionDenied,
+                    ErrorKind::Closed,
                     op,
-                    format!("the queue is not open for {access}"),
+                    format!(
+                        "the queue's descriptor is no longer valid (closed behind this handle's \
+                         back), so it cannot be used for {access}"
+                    ),
                 )
                 .with_errno(errno),
             libc::EMSGSIZE => self
