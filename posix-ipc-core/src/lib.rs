@@ -44,6 +44,8 @@ mod mq;
 mod mutex;
 pub mod name;
 mod open;
+#[cfg(test)]
+mod proptest_run;
 mod sem;
 mod shm;
 mod sys;

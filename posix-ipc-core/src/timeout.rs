@@ -163,43 +163,12 @@ mod tests {
 /// Randomised properties (issue 6): float and `Duration` conversions and deadlines.
 #[cfg(test)]
 mod randomised {
-    use std::cell::Cell;
-    use std::io::Write as _;
 
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestCaseResult, TestRunner};
 
     use super::*;
 
-    /// Runs `test` on `cases` values of `strategy` and prints how many cases were generated
-    /// (the figure quoted in RELIABILITY.md).
-    fn run<S: Strategy>(
-        label: &str,
-        cases: u32,
-        strategy: S,
-        test: impl Fn(S::Value) -> TestCaseResult,
-    ) {
-        let count = Cell::new(0u64);
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        let result = runner.run(&strategy, |v| {
-            count.set(count.get() + 1);
-            test(v)
-        });
-        // Written to stderr directly, which libtest does not capture (it captures the
-        // print macros only), so the figures show in every run.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "randomised property {label}: {} cases generated ({cases} configured)",
-            count.get()
-        );
-        if let Err(e) = result {
-            panic!("property {label} failed: {e}");
-        }
-    }
+    use crate::proptest_run::run;
 
     /// 2^64 seconds: the first float a `Duration` cannot hold (`Duration::MAX` is just below).
     const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;

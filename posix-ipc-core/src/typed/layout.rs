@@ -339,44 +339,13 @@ fn c_field_name(name: &str) -> String {
 /// those; the Python and C exports agree with the layout for arbitrary layouts.
 #[cfg(test)]
 mod randomised {
-    use std::cell::Cell;
-    use std::io::Write as _;
 
     use proptest::prelude::*;
     use proptest::sample::Index;
-    use proptest::test_runner::{Config, TestCaseResult, TestRunner};
 
     use super::*;
 
-    /// Runs `test` on `cases` values of `strategy` and prints how many cases were generated
-    /// (the figure quoted in RELIABILITY.md).
-    fn run<S: Strategy>(
-        label: &str,
-        cases: u32,
-        strategy: S,
-        test: impl Fn(S::Value) -> TestCaseResult,
-    ) {
-        let count = Cell::new(0u64);
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
-        let result = runner.run(&strategy, |v| {
-            count.set(count.get() + 1);
-            test(v)
-        });
-        // Written to stderr directly, which libtest does not capture (it captures the
-        // print macros only), so the figures show in every run.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "randomised property {label}: {} cases generated ({cases} configured)",
-            count.get()
-        );
-        if let Err(e) = result {
-            panic!("property {label} failed: {e}");
-        }
-    }
+    use crate::proptest_run::run;
 
     const PRIMITIVES: [Primitive; 12] = [
         Primitive::U8,
