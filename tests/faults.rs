@@ -502,23 +502,27 @@ fn fs1_signal_storm_no_spurious_errors_and_deadlines_held() {
     let jobs: Vec<Box<dyn FnOnce() + Send + '_>> = vec![
         Box::new(|| {
             for seq in 0..N {
-                tx.send(&msg(seq)).unwrap();
+                tx.send_timeout(&msg(seq), WAIT).unwrap();
             }
         }),
         Box::new(|| {
             for seq in 0..N {
-                let m = rx.recv().unwrap();
+                let m = rx.recv_timeout(WAIT).unwrap();
                 assert_eq!(m.seq, seq, "typed queue under the storm");
             }
         }),
         Box::new(move || {
             for seq in 0..N {
-                ring_tx.send(&msg(seq)).unwrap();
+                ring_tx.send_timeout(&msg(seq), WAIT).unwrap();
             }
         }),
         Box::new(move || {
             for seq in 0..N {
-                assert_eq!(ring_rx.recv().unwrap().seq, seq, "ring under the storm");
+                assert_eq!(
+                    ring_rx.recv_timeout(WAIT).unwrap().seq,
+                    seq,
+                    "ring under the storm"
+                );
             }
         }),
         Box::new(move || {
@@ -551,9 +555,15 @@ fn fs1_signal_storm_no_spurious_errors_and_deadlines_held() {
             s.spawn(move || {
                 targets.enlist();
                 go.wait();
-                job();
+                // A failing job must fail the test, not leave the others waiting at the
+                // barriers: catch its panic, pass the barriers, then re-raise it. (Its peers
+                // wait at most WAIT for it, then fail too.)
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 done.wait();
                 may_exit.wait();
+                if let Err(panic) = outcome {
+                    std::panic::resume_unwind(panic);
+                }
             });
         }
         let guard = mutex.lock().unwrap();
