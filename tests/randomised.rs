@@ -431,16 +431,34 @@ fn mutate_shared(h: &mut [u8], muts: &[Mutation]) {
     }
 }
 
+/// Whether these magic bytes are ours or still being written: every byte is 0 or the magic's.
+/// An opener waits for such a segment's creator (and reports "not initialised" when the wait
+/// ends); any other magic is a foreign segment, refused at once.
+fn magic_in_progress(seg: &[u8], magic: &[u8; 8]) -> bool {
+    seg[0..8].iter().zip(magic).all(|(&b, &m)| b == 0 || b == m)
+}
+
 /// What `Shared::<T>::open` must give for these segment bytes (its documentation and layout
-/// table): too small for a header is "not initialised yet"; a foreign magic or version, another
-/// type's fingerprint or size, or a segment smaller than the header promises is a mismatch; a
-/// header not marked ready is "not initialised". `header_size`, `lock`, `seq` and the reserved
-/// bytes are not checked at open.
+/// table): too small for a header, a blank or partly written magic, or the right magic without
+/// the ready flag is "not initialised yet" (the header is only trusted once ready); a foreign
+/// magic, another version, another type's fingerprint or size, or a segment smaller than the
+/// header promises is a mismatch. `header_size`, `lock`, `seq` and the reserved bytes are not
+/// checked at open.
 fn shared_expect<T: IpcMessage>(seg: &[u8]) -> Expect {
     if seg.len() < 64 {
         return Expect::NotInitialized;
     }
-    if seg[0..8] != SHARED_MAGIC || u32_at(seg, 8) != SHARED_VERSION {
+    if seg[0..8] != SHARED_MAGIC {
+        return if magic_in_progress(seg, &SHARED_MAGIC) {
+            Expect::NotInitialized
+        } else {
+            Expect::Mismatch
+        };
+    }
+    if u32_at(seg, 32) != 1 {
+        return Expect::NotInitialized;
+    }
+    if u32_at(seg, 8) != SHARED_VERSION {
         return Expect::Mismatch;
     }
     if u64_at(seg, 16) != T::FINGERPRINT || u64_at(seg, 24) != std::mem::size_of::<T>() as u64 {
@@ -448,9 +466,6 @@ fn shared_expect<T: IpcMessage>(seg: &[u8]) -> Expect {
     }
     if seg.len() < shared_total::<T>() {
         return Expect::Mismatch;
-    }
-    if u32_at(seg, 32) != 1 {
-        return Expect::NotInitialized;
     }
     Expect::Ok
 }
@@ -586,7 +601,17 @@ fn ring_expect<T: IpcMessage>(seg: &[u8]) -> RingExpect {
     if seg.len() < RING_SLOTS {
         return RingExpect::Is(Expect::NotInitialized);
     }
-    if seg[0..8] != RING_MAGIC || u32_at(seg, 8) != RING_VERSION {
+    if seg[0..8] != RING_MAGIC {
+        return RingExpect::Is(if magic_in_progress(seg, &RING_MAGIC) {
+            Expect::NotInitialized
+        } else {
+            Expect::Mismatch
+        });
+    }
+    if u32_at(seg, 56) != 1 {
+        return RingExpect::Is(Expect::NotInitialized);
+    }
+    if u32_at(seg, 8) != RING_VERSION {
         return RingExpect::Is(Expect::Mismatch);
     }
     if u64_at(seg, 16) != T::FINGERPRINT || u64_at(seg, 24) != std::mem::size_of::<T>() as u64 {
@@ -611,9 +636,6 @@ fn ring_expect<T: IpcMessage>(seg: &[u8]) -> RingExpect {
         };
         if (seg.len() as u64) < total {
             return RingExpect::Is(Expect::Mismatch);
-        }
-        if u32_at(seg, 56) != 1 {
-            return RingExpect::Is(Expect::NotInitialized);
         }
         RingExpect::Is(Expect::Ok)
     };
@@ -670,6 +692,11 @@ fn ring_cases<T: IpcMessage>() -> impl Strategy<Value = SegCase> {
                 // Only the fully random header can get here: keep this property fast (an
                 // unready ring is waited for, a second per open) and test that below.
                 header[56..60].copy_from_slice(&1u32.to_ne_bytes());
+            }
+            if header[0..8] != RING_MAGIC && magic_in_progress(&header, &RING_MAGIC) {
+                // A mutation blanked magic bytes: such a ring is waited for too (the slow
+                // property below has it); here make the magic foreign instead.
+                header[0] = b'X';
             }
             SegCase { header, len, seed }
         })
@@ -800,23 +827,30 @@ fn ring_open_accepts_only_a_consistent_header() {
     tally.verdicts.show("headers::ring_open");
 }
 
-/// A ring segment too small for its control block, or not marked ready: "not initialised"
-/// after the one-second wait for a creator (hence few cases).
+/// A ring segment too small for its control block, with a blank or half-written magic, or not
+/// marked ready: "not initialised" after the one-second wait for a creator (hence few cases).
 #[test]
 fn ring_open_waits_then_reports_an_unfinished_ring() {
     run(
         "headers::ring_not_initialised",
-        4,
+        6,
         (
             prop_oneof![
-                (0usize..RING_SLOTS).prop_map(|len| (len, 1u32)),
-                prop_oneof![Just(0u32), 2u32..].prop_map(|ready| (RING_SLOTS + 4 * 16, ready)),
+                (0usize..RING_SLOTS).prop_map(|len| (len, 1u32, 0u8)),
+                prop_oneof![Just(0u32), 2u32..].prop_map(|ready| (RING_SLOTS + 4 * 16, ready, 0)),
+                // A creator that has sized the segment but not yet written (all of) the magic.
+                (1u8..=255).prop_map(|blank| (RING_SLOTS + 4 * 16, 1, blank)),
             ],
             any::<bool>(),
         ),
-        |((len, ready), sender)| {
+        |((len, ready, blank), sender)| {
             let mut seg = ring_header::<Mid8>(RingMode::Spsc, 4);
             seg[56..60].copy_from_slice(&ready.to_ne_bytes());
+            for (i, byte) in seg[0..8].iter_mut().enumerate() {
+                if blank & (1 << i) != 0 {
+                    *byte = 0;
+                }
+            }
             seg.resize(len.max(64), 0);
             seg.truncate(len);
             prop_assert_eq!(
@@ -864,6 +898,76 @@ fn ring_unknown_mode_is_a_mismatch() {
     let (name, _cleanup) = segment("rnd-ring-mode", &seg);
     let err = RingReceiver::<Mid8>::open(&name).expect_err("a ring with mode word 7 is refused");
     assert_eq!(err.kind(), ErrorKind::Mismatch, "{err}");
+}
+
+/// Regression (found by the bad-input suite): an opener that arrives while the creator has sized
+/// the segment but not yet written its header saw zeros and got `Mismatch` at once. It must
+/// treat that as "not ready": `NotInitialized` when it may not wait, and success once the
+/// creator finishes when it may. Each round plays the creator by hand (size, header, then the
+/// ready flag, as `create` does); the opener first checks the blank segment without waiting,
+/// then tells the creator to go on and opens with the default one-second wait, so it normally
+/// reads the header before it is written. 50 rounds each for `Shared` and the ring.
+#[test]
+fn an_opener_racing_the_creator_waits_for_the_header() {
+    const ROUNDS: usize = 50;
+    for kind in ["shared", "ring"] {
+        for round in 0..ROUNDS {
+            let (header, total, ready) = if kind == "shared" {
+                (shared_header::<Mid8>(), shared_total::<Mid8>(), 32)
+            } else {
+                let h = ring_header::<Mid8>(RingMode::Spsc, 4);
+                (h, RING_SLOTS + 4 * ring_stride::<Mid8>(RingMode::Spsc), 56)
+            };
+            let (name, _cleanup) = guarded(Kind::Shm, &format!("race-{kind}-{round}"));
+            let shm = SharedMemory::create(&name, total as u64).expect("size the segment");
+            let map = shm.map().expect("map");
+            let open = |wait: Duration| {
+                if kind == "shared" {
+                    outcome(&Shared::<Mid8>::open_timeout(&name, wait))
+                } else if wait.is_zero() {
+                    // The ring has no timed open; the sender's open is the same code.
+                    outcome(&RingSender::<Mid8>::open(&name))
+                } else {
+                    outcome(&RingReceiver::<Mid8>::open(&name))
+                }
+            };
+            let (go, gone) = std::sync::mpsc::channel();
+            let (blank, waited) = std::thread::scope(|scope| {
+                let opener = scope.spawn(move || {
+                    let blank = if kind == "shared" || round == 0 {
+                        // The ring's only open waits a second: check it once, not every round.
+                        Some(open(Duration::ZERO))
+                    } else {
+                        None
+                    };
+                    go.send(()).expect("the creator is waiting");
+                    (blank, open(Duration::from_secs(1)))
+                });
+                gone.recv().expect("the opener checked the blank segment");
+                let mut unready = header.clone();
+                unready[ready..ready + 4].fill(0);
+                map.write_at(0, &unready).expect("write the header");
+                map.write_at(ready, &header[ready..ready + 4])
+                    .expect("mark it ready");
+                opener.join().expect("the opener thread")
+            });
+            if let Some(blank) = blank {
+                assert_eq!(
+                    blank,
+                    Expect::NotInitialized,
+                    "{kind} round {round}: a sized, blank segment is still being created"
+                );
+            }
+            assert_eq!(
+                waited,
+                Expect::Ok,
+                "{kind} round {round}: an opener that arrived during creation was refused"
+            );
+        }
+        say(&format!(
+            "startup race ({kind}): {ROUNDS}/{ROUNDS} openers racing the creator succeeded"
+        ));
+    }
 }
 
 // --- 4. typed decoding of raw messages -----------------------------------------------------------

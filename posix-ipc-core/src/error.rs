@@ -193,6 +193,10 @@ pub enum ErrorKind {
     /// released it after its previous owner died without marking it consistent. Remove it and
     /// create it again.
     NotRecoverable,
+    /// An existing object failed the owner or mode check asked for with `verify_owner`,
+    /// `verify_mode` or `verify_private` on an options builder: another user made it, or its
+    /// permission bits grant more than allowed. posix_ipc: `PermissionsError`.
+    Untrusted,
     /// Any other operating-system error; the errno is kept.
     Other,
 }
@@ -205,7 +209,7 @@ impl ErrorKind {
             ErrorKind::NotFound | ErrorKind::AlreadyExists | ErrorKind::Closed => {
                 "ExistentialError"
             }
-            ErrorKind::PermissionDenied => "PermissionsError",
+            ErrorKind::PermissionDenied | ErrorKind::Untrusted => "PermissionsError",
             ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::NotificationBusy => {
                 "BusyError"
             }
@@ -233,7 +237,7 @@ impl ErrorKind {
             ErrorKind::NotFound => io::ErrorKind::NotFound,
             ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
             ErrorKind::Closed => io::ErrorKind::NotConnected,
-            ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
+            ErrorKind::PermissionDenied | ErrorKind::Untrusted => io::ErrorKind::PermissionDenied,
             ErrorKind::WouldBlock | ErrorKind::NotificationBusy => io::ErrorKind::WouldBlock,
             ErrorKind::TimedOut => io::ErrorKind::TimedOut,
             ErrorKind::Interrupted => io::ErrorKind::Interrupted,
@@ -376,7 +380,7 @@ impl Error {
 
     /// True where posix_ipc raises `PermissionsError`.
     pub fn is_permissions(&self) -> bool {
-        self.0.kind == ErrorKind::PermissionDenied
+        self.posix_ipc_exception() == "PermissionsError"
     }
 
     /// True where posix_ipc raises `BusyError`: would block, timed out, notification busy.

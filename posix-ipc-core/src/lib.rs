@@ -51,6 +51,7 @@ mod shm;
 mod sys;
 mod timeout;
 pub mod typed;
+mod verify;
 
 #[cfg(feature = "tokio")]
 pub use asyncio::{

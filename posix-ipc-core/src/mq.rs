@@ -38,6 +38,7 @@ use crate::name::Name;
 use crate::open::{self, Disposition};
 use crate::sys::{self, MqHandle};
 use crate::timeout::{Deadline, Timeout};
+use crate::verify::{verify_methods, Verify};
 
 const KIND: ObjectKind = ObjectKind::MessageQueue;
 
@@ -82,6 +83,7 @@ pub struct MessageQueueOptions {
     read: bool,
     write: bool,
     nonblocking: bool,
+    verify: Verify,
 }
 
 impl Default for MessageQueueOptions {
@@ -94,6 +96,7 @@ impl Default for MessageQueueOptions {
             read: true,
             write: true,
             nonblocking: false,
+            verify: Verify::default(),
         }
     }
 }
@@ -110,6 +113,8 @@ impl MessageQueueOptions {
         self.disposition = self.disposition.with_create(create);
         self
     }
+
+    verify_methods!("queue");
 
     /// Create a new queue; fail with [`ErrorKind::AlreadyExists`] if the name is taken.
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
@@ -232,6 +237,7 @@ impl MessageQueueOptions {
     /// | [`ErrorKind::NotFound`] | opening without create, and no such queue |
     /// | [`ErrorKind::AlreadyExists`] | `create_new`, and the name is taken |
     /// | [`ErrorKind::PermissionDenied`] | the queue belongs to someone else |
+    /// | [`ErrorKind::Untrusted`] | the owner or mode fails a `verify_*` check |
     pub fn open(&self, name: &str) -> Result<MessageQueue> {
         let op = match self.disposition {
             Disposition::Open => Operation::Open,
@@ -270,6 +276,22 @@ impl MessageQueueOptions {
     }
 
     fn finish(&self, handle: MqHandle, name: Name, created: bool) -> Result<MessageQueue> {
+        if !self.verify.is_empty() {
+            let op = if created {
+                Operation::Create
+            } else {
+                Operation::Open
+            };
+            let checked = sys::fstat(handle.borrow())
+                .map_err(|e| error::os(e, Operation::Stat, name.object(KIND)))
+                .and_then(|(_, mode, uid, _)| self.verify.check(uid, mode, name.object(KIND), op));
+            if let Err(err) = checked {
+                if created {
+                    let _ = sys::mq_unlink(name.as_c_str());
+                }
+                return Err(err);
+            }
+        }
         let attr = handle.getattr().map_err(|e| {
             Error::new(
                 ErrorKind::Other,

@@ -125,54 +125,42 @@ impl RobustMutex {
         let shm = SharedMemory::open(name)?;
         let name = shm.name().to_owned();
         let deadline = Instant::now() + DEFAULT_OPEN_WAIT;
-        let not_ready = || {
+        let not_ready = |what: &str| {
             Error::new(
                 ErrorKind::NotInitialized,
                 Operation::Open,
                 Self::object(&name),
                 format!(
-                    "the mutex was not initialised within {DEFAULT_OPEN_WAIT:?}: its creator \
-                     has not finished (or died); remove it if no creator is running"
+                    "{what} after waiting {DEFAULT_OPEN_WAIT:?}: the mutex's creator has not \
+                     finished initialising it (or died doing so); remove it if no creator is \
+                     running"
                 ),
             )
         };
-        let mut backoff = Duration::from_micros(50);
-        while shm.size()? < SEGMENT as u64 {
-            if Instant::now() >= deadline {
-                return Err(not_ready());
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
+        let foreign = |_: &[u8]| {
+            Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                Self::object(&name),
+                "not a posix-ipc robust mutex (wrong magic or version)",
+            )
+        };
+        let spec = crate::typed::HeaderSpec {
+            len: MUTEX,
+            min_size: SEGMENT,
+            magic: &MUTEX_MAGIC,
+            ready: READY,
+        };
+        let header = crate::typed::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let map = shm.map_range(0, SEGMENT)?;
         let this = RobustMutex {
             shm,
             map: ManuallyDrop::new(map),
             held: AtomicUsize::new(0),
         };
-        // Only a creator that has not written the magic yet (zeros) is worth waiting for: a
-        // segment made by something else is a mismatch now, not "not initialised" after a wait.
-        let mut magic = [0u8; 8];
-        this.map.read_at(0, &mut magic)?;
-        if magic != [0; 8] && magic != MUTEX_MAGIC {
-            return Err(this.err(
-                ErrorKind::Mismatch,
-                Operation::Open,
-                "not a posix-ipc robust mutex (wrong magic or version)",
-            ));
-        }
-        while this.ready().load(Ordering::Acquire) != 1 {
-            if Instant::now() >= deadline {
-                return Err(not_ready());
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
-        let mut header = [0u8; 20];
-        this.map.read_at(0, &mut header)?;
         let version = u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default());
         let size = u32::from_ne_bytes(header[16..20].try_into().unwrap_or_default());
-        if header[..8] != MUTEX_MAGIC || version != MUTEX_VERSION {
+        if version != MUTEX_VERSION {
             return Err(this.err(
                 ErrorKind::Mismatch,
                 Operation::Open,

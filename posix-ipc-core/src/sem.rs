@@ -28,6 +28,7 @@ use crate::name::Name;
 use crate::open::{self, Disposition};
 use crate::sys::SemHandle;
 use crate::timeout::{Deadline, Timeout};
+use crate::verify::{verify_methods, Verify};
 
 const KIND: ObjectKind = ObjectKind::Semaphore;
 
@@ -61,6 +62,7 @@ pub struct SemaphoreOptions {
     disposition: Disposition,
     mode: u32,
     initial_value: u32,
+    verify: Verify,
 }
 
 impl Default for SemaphoreOptions {
@@ -69,6 +71,7 @@ impl Default for SemaphoreOptions {
             disposition: Disposition::Open,
             mode: 0o600,
             initial_value: 0,
+            verify: Verify::default(),
         }
     }
 }
@@ -107,6 +110,41 @@ impl SemaphoreOptions {
         self
     }
 
+    verify_methods!("semaphore");
+
+    /// Applies the `verify_*` checks to a semaphore just opened or created.
+    fn verified(&self, sem: Semaphore) -> Result<Semaphore> {
+        if self.verify.is_empty() {
+            return Ok(sem);
+        }
+        let op = if sem.created {
+            Operation::Create
+        } else {
+            Operation::Open
+        };
+        let object = || sem.name.object(KIND);
+        let checked = match crate::sys::sem_owner_mode(&sem.handle, sem.name.as_c_str()) {
+            Ok((uid, mode)) => self.verify.check(uid, mode, object(), op),
+            Err(libc::ESTALE) => Err(Error::new(
+                ErrorKind::Untrusted,
+                op,
+                object(),
+                "its name was removed or given to another semaphore right after it was opened, \
+                 so its owner and mode cannot be vouched for; open it again",
+            )),
+            Err(e) => Err(error::os(e, Operation::Stat, object())),
+        };
+        match checked {
+            Ok(()) => Ok(sem),
+            Err(err) => {
+                if sem.created {
+                    let _ = crate::sys::sem_unlink(sem.name.as_c_str());
+                }
+                Err(err)
+            }
+        }
+    }
+
     fn check_value(&self, object: impl Fn() -> crate::error::Object) -> Result<()> {
         let max = crate::limits::sem_value_max();
         if self.initial_value > max {
@@ -135,6 +173,7 @@ impl SemaphoreOptions {
     /// | [`ErrorKind::AlreadyExists`] | `create_new`, and the name is taken |
     /// | [`ErrorKind::PermissionDenied`] | the semaphore belongs to someone else |
     /// | [`ErrorKind::LimitExceeded`] | too many open files |
+    /// | [`ErrorKind::Untrusted`] | the owner or mode fails a `verify_*` check |
     pub fn open(&self, name: &str) -> Result<Semaphore> {
         let op = match self.disposition {
             Disposition::Open => Operation::Open,
@@ -146,7 +185,7 @@ impl SemaphoreOptions {
             SemHandle::open(name.as_c_str(), extra, self.mode, self.initial_value)
         })
         .map_err(|(errno, op)| error::os(errno, op, name.object(KIND)))?;
-        Ok(Semaphore {
+        self.verified(Semaphore {
             handle,
             name,
             mode: self.mode,
@@ -174,7 +213,7 @@ impl SemaphoreOptions {
                 },
             )
         })?;
-        Ok(Semaphore {
+        self.verified(Semaphore {
             handle,
             name,
             mode: self.mode,

@@ -31,11 +31,13 @@
 
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{self, Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::name::Name;
 use crate::open::{self, Disposition};
 use crate::sys::{self, MapRegion};
+use crate::verify::{verify_methods, Verify};
 
 const KIND: ObjectKind = ObjectKind::SharedMemory;
 
@@ -67,6 +69,7 @@ pub struct SharedMemoryOptions {
     size: u64,
     read_only: bool,
     truncate: bool,
+    verify: Verify,
 }
 
 impl Default for SharedMemoryOptions {
@@ -77,6 +80,7 @@ impl Default for SharedMemoryOptions {
             size: 0,
             read_only: false,
             truncate: false,
+            verify: Verify::default(),
         }
     }
 }
@@ -125,6 +129,8 @@ impl SharedMemoryOptions {
         self.truncate = truncate;
         self
     }
+
+    verify_methods!("segment");
 
     fn validate(&self, object: &dyn Fn() -> Object) -> Result<()> {
         let op = match self.disposition {
@@ -183,6 +189,7 @@ impl SharedMemoryOptions {
     /// | [`ErrorKind::AlreadyExists`] | `create_new`, and the name is taken |
     /// | [`ErrorKind::PermissionDenied`] | the segment belongs to someone else |
     /// | [`ErrorKind::NoSpace`] | `/dev/shm` cannot hold the requested size (nothing is left behind) |
+    /// | [`ErrorKind::Untrusted`] | the owner or mode fails a `verify_*` check |
     pub fn open(&self, name: &str) -> Result<SharedMemory> {
         let op = match self.disposition {
             Disposition::Open => Operation::Open,
@@ -221,6 +228,23 @@ impl SharedMemoryOptions {
             read_only: self.read_only,
             created,
         };
+        if !self.verify.is_empty() {
+            let op = if created {
+                Operation::Create
+            } else {
+                Operation::Open
+            };
+            let checked = shm.stat().and_then(|st| {
+                self.verify
+                    .check(st.uid, st.mode, shm.name.object(KIND), op)
+            });
+            if let Err(err) = checked {
+                if created {
+                    let _ = sys::shm_unlink(shm.name.as_c_str());
+                }
+                return Err(err);
+            }
+        }
         if self.size > 0 {
             if let Err(err) = shm.resize(self.size) {
                 if created {
@@ -763,6 +787,28 @@ impl Mapping {
             ));
         }
         Ok(())
+    }
+
+    /// Loads the 4-byte word at `offset` with `Acquire` ordering: the "ready" flags of the typed
+    /// layers, which their creators store with `Release` after writing everything else.
+    pub(crate) fn load_u32_acquire(&self, offset: usize) -> Result<u32> {
+        let at = self.check(offset, 4, false)?;
+        let ptr = self.region.as_ptr().wrapping_add(at);
+        if ptr as usize % std::mem::align_of::<AtomicU32>() != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                Operation::Access,
+                self.name.object(KIND),
+                format!("offset {offset} is not 4-aligned for an atomic load"),
+            ));
+        }
+        // SAFETY: `check` proved `at..at + 4` lies inside the mapped region, which stays mapped
+        // while `&self` lives; the address was just checked to be 4-aligned. Other processes
+        // touch this word only atomically (or not at all), so reading it through an `AtomicU32`
+        // is sound; a page lost to truncation reads as zeros (the SIGBUS guard).
+        let word = unsafe { &*ptr.cast::<AtomicU32>() }.load(Ordering::Acquire);
+        self.check_truncation()?;
+        Ok(word)
     }
 
     /// Copies the whole mapping into a new vector. Parts a peer truncated away read as zeros

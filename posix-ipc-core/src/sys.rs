@@ -400,6 +400,53 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> SysResult<(u64, u32, u32, u64)> {
     ))
 }
 
+/// The effective user id of this process.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
+/// Owner and permission bits of the semaphore `handle` opened as `name`: `stat` of the file
+/// glibc maps for it (`/dev/shm/sem.<name>`), accepted only if that file's device and inode are
+/// the ones of the mapping that holds the semaphore (from `/proc/self/maps`). So a name swapped
+/// after `sem_open` is caught (`ESTALE`) instead of vouching for an object we do not hold.
+pub(crate) fn sem_owner_mode(handle: &SemHandle, name: &CStr) -> SysResult<(u32, u32)> {
+    let bare = name
+        .to_bytes()
+        .strip_prefix(b"/")
+        .unwrap_or(name.to_bytes());
+    let mut path = b"/dev/shm/sem.".to_vec();
+    path.extend_from_slice(bare);
+    let path = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&path);
+    let st = nix::sys::stat::stat(path).map_err(nix_err)?;
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+    let addr = handle.ptr.as_ptr() as usize;
+    let mapped = maps.lines().find_map(|line| {
+        let mut fields = line.split_ascii_whitespace();
+        let (start, end) = fields.next()?.split_once('-')?;
+        let (start, end) = (
+            usize::from_str_radix(start, 16).ok()?,
+            usize::from_str_radix(end, 16).ok()?,
+        );
+        if !(start..end).contains(&addr) {
+            return None;
+        }
+        let (major, minor) = fields.nth(2)?.split_once(':')?;
+        let inode = fields.next()?.parse::<u64>().ok()?;
+        Some((
+            u32::from_str_radix(major, 16).ok()?,
+            u32::from_str_radix(minor, 16).ok()?,
+            inode,
+        ))
+    });
+    let same = mapped == Some((libc::major(st.st_dev), libc::minor(st.st_dev), st.st_ino));
+    if !same {
+        return Err(libc::ESTALE);
+    }
+    Ok((st.st_uid, st.st_mode & 0o7777))
+}
+
 /// A `MAP_SHARED` mapping of a descriptor, unmapped on drop.
 #[derive(Debug)]
 pub(crate) struct MapRegion {

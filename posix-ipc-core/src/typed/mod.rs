@@ -109,3 +109,67 @@ pub mod __private {
     /// The highest queue priority.
     pub const PRIORITY_MAX: u32 = 32767;
 }
+
+/// How a typed layer (`Shared`, the ring) describes the header it waits for at open.
+pub(crate) struct HeaderSpec<'a> {
+    /// Header length in bytes (mapped and copied).
+    pub len: usize,
+    /// The size below which the segment is still being made (at least `len`).
+    pub min_size: usize,
+    /// The 8 magic bytes at offset 0.
+    pub magic: &'a [u8; 8],
+    /// Offset of the `u32` ready flag the creator stores (`Release`) after the rest.
+    pub ready: usize,
+}
+
+/// Waits until the creator of a typed segment has published its header, and returns a copy.
+///
+/// A segment is made in steps: `shm_open` (size 0), `ftruncate` (all zeros), the header, then
+/// the ready flag. An opener may arrive at any step, so a segment that is too small, still all
+/// zeros at the magic, or partly through writing the magic (every byte either 0 or the magic's)
+/// means "not yet": wait with back-off until `deadline`, then `not_ready`. A magic that cannot
+/// become ours is another program's segment: `foreign(header)` at once, without waiting. The
+/// header is copied only after the ready flag was loaded with `Acquire`, so every field the
+/// creator wrote before it is seen.
+pub(crate) fn published_header(
+    shm: &crate::SharedMemory,
+    spec: &HeaderSpec<'_>,
+    deadline: std::time::Instant,
+    not_ready: &dyn Fn(&str) -> crate::Error,
+    foreign: &dyn Fn(&[u8]) -> crate::Error,
+) -> crate::Result<Vec<u8>> {
+    use std::time::{Duration, Instant};
+    let mut backoff = Duration::from_micros(50);
+    let mut map: Option<crate::Mapping> = None;
+    loop {
+        let waiting_for = if shm.size()? < spec.min_size.max(spec.len) as u64 {
+            "the segment is still smaller than its header"
+        } else {
+            let header = match &map {
+                Some(m) => m,
+                None => map.insert(shm.map_range(0, spec.len)?),
+            };
+            let mut magic = [0u8; 8];
+            header.read_at(0, &mut magic)?;
+            if &magic == spec.magic {
+                if header.load_u32_acquire(spec.ready)? == 1 {
+                    return header.read_vec(0, spec.len);
+                }
+                "the segment is not marked ready"
+            } else if magic
+                .iter()
+                .zip(spec.magic)
+                .all(|(&b, &m)| b == 0 || b == m)
+            {
+                "the segment's header is still blank"
+            } else {
+                return Err(foreign(&header.read_vec(0, spec.len)?));
+            }
+        };
+        if Instant::now() >= deadline {
+            return Err(not_ready(waiting_for));
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(Duration::from_millis(10));
+    }
+}

@@ -190,35 +190,41 @@ impl<T: IpcMessage> Ring<T> {
         let shm = SharedMemory::open(name)?;
         let name = shm.name().to_owned();
         let deadline = Instant::now() + wait;
-        let not_ready = || {
+        let not_ready = |what: &str| {
             Error::new(
                 ErrorKind::NotInitialized,
                 Operation::Open,
                 object(&name),
                 format!(
-                    "the ring was not initialised within {wait:?}: its creator has not finished \
-                     (or died); remove it if no creator is running"
+                    "{what} after waiting {wait:?}: the ring's creator has not finished \
+                     initialising it (or died doing so); remove it if no creator is running"
                 ),
             )
         };
-        let mut backoff = Duration::from_micros(50);
-        while shm.size()? < SLOTS as u64 {
-            if Instant::now() >= deadline {
-                return Err(not_ready());
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
-        let header = shm.map_range(0, 64)?.read_vec(0, 64)?;
-        let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));
-        let u64_of = |o: usize| u64::from_ne_bytes(header[o..o + 8].try_into().unwrap_or([0; 8]));
         let mismatch = |detail: String| {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
         };
-        if header[0..8] != RING_MAGIC || u32_of(8) != RING_VERSION {
-            return Err(mismatch(
-                "not a posix-ipc ring segment (wrong magic or version)".to_string(),
-            ));
+        let foreign = |header: &[u8]| {
+            mismatch(format!(
+                "not a posix-ipc ring segment (magic {:?}): it was made by something else",
+                String::from_utf8_lossy(&header[0..8])
+            ))
+        };
+        let spec = super::HeaderSpec {
+            len: 64,
+            min_size: SLOTS,
+            magic: &RING_MAGIC,
+            ready: READY,
+        };
+        let header = super::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));
+        let u64_of = |o: usize| u64::from_ne_bytes(header[o..o + 8].try_into().unwrap_or([0; 8]));
+        if u32_of(8) != RING_VERSION {
+            return Err(mismatch(format!(
+                "ring layout version {} in the header, but this library speaks version \
+                 {RING_VERSION}: build both sides with the same posix-ipc release",
+                u32_of(8)
+            )));
         }
         let size = std::mem::size_of::<T>() as u64;
         if u64_of(16) != T::FINGERPRINT || u64_of(24) != size {
@@ -279,13 +285,6 @@ impl<T: IpcMessage> Ring<T> {
             stride,
             _type: PhantomData,
         };
-        while ring.u32_at(READY).load(Ordering::Acquire) != 1 {
-            if Instant::now() >= deadline {
-                return Err(not_ready());
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
         Ok(ring)
     }
 

@@ -194,20 +194,10 @@ impl<T: IpcMessage> Shared<T> {
                 ),
             )
         };
-        // A new segment has size 0 until its creator sizes it.
-        let mut backoff = Duration::from_micros(50);
-        while shm.size()? < HEADER as u64 {
-            if Instant::now() >= deadline {
-                return Err(not_ready("the segment is still smaller than its header"));
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
-        let header_map = shm.map_range(0, HEADER)?;
-        let mut header = SharedHeader::zeroed_header();
-        header_map.read_at(0, bytemuck::bytes_of_mut(&mut header))?;
-        if header.magic != SHARED_MAGIC || header.version != SHARED_VERSION {
-            return Err(Error::new(
+        let foreign = |bytes: &[u8]| {
+            let mut header = SharedHeader::zeroed_header();
+            bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes[..HEADER]);
+            Error::new(
                 ErrorKind::Mismatch,
                 Operation::Open,
                 Self::object(&name),
@@ -217,7 +207,19 @@ impl<T: IpcMessage> Shared<T> {
                     String::from_utf8_lossy(&header.magic),
                     header.version
                 ),
-            ));
+            )
+        };
+        let spec = super::HeaderSpec {
+            len: HEADER,
+            min_size: HEADER,
+            magic: &SHARED_MAGIC,
+            ready: READY,
+        };
+        let bytes = super::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let mut header = SharedHeader::zeroed_header();
+        bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes);
+        if header.version != SHARED_VERSION {
+            return Err(foreign(&bytes));
         }
         let size = std::mem::size_of::<T>() as u64;
         if header.fingerprint != T::FINGERPRINT || header.size != size {
@@ -254,13 +256,6 @@ impl<T: IpcMessage> Shared<T> {
             stride: stride_of(std::mem::size_of::<T>()),
             _type: PhantomData,
         };
-        while this.atomic_u32(READY).load(Ordering::Acquire) != 1 {
-            if Instant::now() >= deadline {
-                return Err(not_ready("the segment is not marked ready"));
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
         Ok(this)
     }
 
