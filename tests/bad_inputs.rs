@@ -2211,6 +2211,50 @@ fn verification(t: &mut Table) {
             });
         }
     }
+    // The same, with objects really created by uid 65534 in a child process (the attack the
+    // check exists for: another user squats the name first).
+    for (kind, object, tag) in KINDS {
+        let name = t.name(kind);
+        let action = match kind {
+            Kind::Mq => "create-mq",
+            Kind::Sem => "create-sem",
+            Kind::Shm => "create-shm",
+        };
+        match run_child("nobody", action, std::slice::from_ref(&name)) {
+            Outcome::Ok => {
+                let n = name.clone();
+                t.here(
+                    cat,
+                    format!("verify_private on a {tag} uid 65534 created first"),
+                    untrusted,
+                    move || verified_open(kind, &n, |v| v.private()),
+                );
+                t.with(|c| {
+                    c.obj(object)
+                        .named(&name)
+                        .mention("owned by uid 65534")
+                        .after(still_exists(kind, name.clone()))
+                });
+            }
+            // The machine cannot switch to uid 65534: the runner reports the skip and why.
+            Outcome::Skip(_) => {
+                t.child(
+                    cat,
+                    format!("uid 65534 creates a {tag}"),
+                    OK,
+                    "nobody",
+                    action,
+                    &[&name],
+                );
+            }
+            Outcome::Err { display, .. } => {
+                panic!("verification fixture: uid 65534 could not create {name}: {display}")
+            }
+            Outcome::Test(m) | Outcome::Panic(m) => {
+                panic!("verification fixture: uid 65534 could not create {name}: {m}")
+            }
+        }
+    }
     // Mode 0644 against verify_mode(0600), then allowed by verify_mode(0644); our 0600 objects
     // pass verify_private; another owner fails a verify_owner of ours.
     type Row<'a> = (&'a str, Expect, Vec<String>, VerifyStep, Option<&'a str>);
