@@ -1829,12 +1829,38 @@ fn mismatch(t: &mut Table) {
         "Shared open of a sized all-zero segment (creator between resize and header)",
         err(ErrorKind::NotInitialized),
         move || {
-            let _s = SharedMemory::create(&m, 4096)?;
+            // The exact size a creator makes for Tick: a 64-byte header and two 64-byte slots.
+            let _s = SharedMemory::create(&m, 192)?;
             Shared::<Tick>::open_timeout(&m, Duration::from_millis(5)).map(drop)?;
             Ok(())
         },
     );
     t.with(|c| c.obj(ObjectKind::SharedMemory).named(&n));
+    let n = t.name(Kind::Shm);
+    let m = n.clone();
+    t.here(
+        Cat::Mismatch,
+        "Shared open of an all-zero segment of a size no creator makes (not waited for)",
+        err(ErrorKind::Mismatch),
+        move || {
+            let _s = SharedMemory::create(&m, 4096)?;
+            let started = Instant::now();
+            let got = Shared::<Tick>::open(&m).map(drop);
+            ensure(started.elapsed() < Duration::from_millis(500), || {
+                format!(
+                    "waited {:?} for a creator that cannot exist",
+                    started.elapsed()
+                )
+            })?;
+            got?;
+            Ok(())
+        },
+    );
+    t.with(|c| {
+        c.obj(ObjectKind::SharedMemory)
+            .named(&n)
+            .mention("RawShared")
+    });
     let n = t.name(Kind::Shm);
     let m = n.clone();
     t.here(
@@ -2300,6 +2326,58 @@ fn verification(t: &mut Table) {
             });
         }
     }
+    // A refused check leaves the segment as it was: truncate happens only after the check.
+    let n = t.name(Kind::Shm);
+    let m = n.clone();
+    t.here(
+        cat,
+        "truncate + verify_mode(0600) on a 0644 segment: refused, and not truncated",
+        untrusted,
+        move || {
+            let shm = SharedMemory::options()
+                .create_new(true)
+                .mode(0o644)
+                .size(4096)
+                .open(&m)?;
+            // SAFETY: `shm` is an open descriptor for the call; fchmod touches no memory.
+            let rc = unsafe { libc::fchmod(shm.as_fd().as_raw_fd(), 0o644) };
+            ensure(rc == 0, || "fchmod 0644".to_owned())?;
+            let got = SharedMemory::options()
+                .truncate(true)
+                .verify_mode(0o600)
+                .open(&m)
+                .map(drop);
+            ensure(shm.size()? == 4096, || {
+                "a refused open truncated the segment anyway".to_owned()
+            })?;
+            got?;
+            Ok(())
+        },
+    );
+    t.with(|c| {
+        c.obj(ObjectKind::SharedMemory)
+            .named(&n)
+            .mention("grants 0044")
+    });
+    let n = t.name(Kind::Shm);
+    let m = n.clone();
+    t.here(
+        cat,
+        "truncate + verify_private on our own 0600 segment: truncated after the check",
+        OK,
+        move || {
+            let shm = SharedMemory::create(&m, 4096)?;
+            SharedMemory::options()
+                .truncate(true)
+                .verify_private()
+                .open(&m)
+                .map(drop)?;
+            ensure(shm.size()? == 0, || {
+                "truncate(true) did not truncate".to_owned()
+            })
+        },
+    );
+    t.with(|c| c.named(&n));
     // A creation whose own mode the check refuses is removed again.
     for (kind, object, _) in KINDS {
         let n = t.name(kind);

@@ -432,33 +432,41 @@ fn mutate_shared(h: &mut [u8], muts: &[Mutation]) {
 }
 
 /// Whether these magic bytes are ours or still being written: every byte is 0 or the magic's.
-/// An opener waits for such a segment's creator (and reports "not initialised" when the wait
-/// ends); any other magic is a foreign segment, refused at once.
+/// An opener waits for such a segment's creator if the segment has the size its creator makes
+/// (and reports "not initialised" when the wait ends); any other magic or size is a foreign
+/// segment, refused at once.
 fn magic_in_progress(seg: &[u8], magic: &[u8; 8]) -> bool {
     seg[0..8].iter().zip(magic).all(|(&b, &m)| b == 0 || b == m)
 }
 
 /// What `Shared::<T>::open` must give for these segment bytes (its documentation and layout
-/// table): too small for a header, a blank or partly written magic, or the right magic without
-/// the ready flag is "not initialised yet" (the header is only trusted once ready); a foreign
-/// magic, another version, another type's fingerprint or size, or a segment smaller than the
-/// header promises is a mismatch. `header_size`, `lock`, `seq` and the reserved bytes are not
+/// table): too small for a header, a blank or partly written magic in a segment of the exact
+/// size the creator makes, or the right magic without the ready flag is "not initialised yet"
+/// (the header is only trusted once ready); a foreign magic, a blank one at another size, a
+/// non-zero version other than ours, another type's fingerprint or size, or a segment smaller
+/// than the header promises is a mismatch. `header_size`, `lock`, `seq` and the reserved bytes are not
 /// checked at open.
 fn shared_expect<T: IpcMessage>(seg: &[u8]) -> Expect {
     if seg.len() < 64 {
         return Expect::NotInitialized;
     }
     if seg[0..8] != SHARED_MAGIC {
-        return if magic_in_progress(seg, &SHARED_MAGIC) {
+        // Only a segment of the exact size a creator makes can be one in the making.
+        return if magic_in_progress(seg, &SHARED_MAGIC) && seg.len() == shared_total::<T>() {
             Expect::NotInitialized
         } else {
             Expect::Mismatch
         };
     }
+    // Another layout version is refused at once; version 0 may still be being written.
+    let version = u32_at(seg, 8);
+    if version != 0 && version != SHARED_VERSION {
+        return Expect::Mismatch;
+    }
     if u32_at(seg, 32) != 1 {
         return Expect::NotInitialized;
     }
-    if u32_at(seg, 8) != SHARED_VERSION {
+    if version != SHARED_VERSION {
         return Expect::Mismatch;
     }
     if u64_at(seg, 16) != T::FINGERPRINT || u64_at(seg, 24) != std::mem::size_of::<T>() as u64 {
@@ -602,16 +610,29 @@ fn ring_expect<T: IpcMessage>(seg: &[u8]) -> RingExpect {
         return RingExpect::Is(Expect::NotInitialized);
     }
     if seg[0..8] != RING_MAGIC {
-        return RingExpect::Is(if magic_in_progress(seg, &RING_MAGIC) {
+        // Only a segment of a size a creator makes (control block plus 2 to 2^30 slots, a
+        // power of two, of either stride) can be one in the making.
+        let made = [RingMode::Spsc, RingMode::Mpmc].iter().any(|&mode| {
+            let stride = ring_stride::<T>(mode);
+            let slots = seg.len() - RING_SLOTS;
+            slots % stride == 0
+                && (slots / stride).is_power_of_two()
+                && (2..=1 << 30).contains(&(slots / stride))
+        });
+        return RingExpect::Is(if magic_in_progress(seg, &RING_MAGIC) && made {
             Expect::NotInitialized
         } else {
             Expect::Mismatch
         });
     }
+    let version = u32_at(seg, 8);
+    if version != 0 && version != RING_VERSION {
+        return RingExpect::Is(Expect::Mismatch);
+    }
     if u32_at(seg, 56) != 1 {
         return RingExpect::Is(Expect::NotInitialized);
     }
-    if u32_at(seg, 8) != RING_VERSION {
+    if version != RING_VERSION {
         return RingExpect::Is(Expect::Mismatch);
     }
     if u64_at(seg, 16) != T::FINGERPRINT || u64_at(seg, 24) != std::mem::size_of::<T>() as u64 {
@@ -900,62 +921,90 @@ fn ring_unknown_mode_is_a_mismatch() {
     assert_eq!(err.kind(), ErrorKind::Mismatch, "{err}");
 }
 
+/// The kernel thread id of the calling thread (from `/proc/thread-self`, no `unsafe`).
+fn thread_id() -> u32 {
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    link.file_name()
+        .and_then(|t| t.to_str())
+        .and_then(|t| t.parse().ok())
+        .expect("a thread id")
+}
+
+/// Waits until thread `tid` of this process is asleep (state `S` in its `/proc` stat line): the
+/// opener under test has read the header, found it unfinished and gone to sleep in its back-off.
+/// `false` if the thread ended first (it did not wait) or 5 s passed.
+fn observed_asleep(tid: u32) -> bool {
+    let path = format!("/proc/self/task/{tid}/stat");
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        let Ok(stat) = std::fs::read_to_string(&path) else {
+            return false;
+        };
+        // "tid (comm) S ...": the state follows the last ')'.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        match state {
+            Some('S') => return true,
+            Some('Z') | Some('X') | None => return false,
+            _ => std::thread::yield_now(),
+        }
+    }
+    false
+}
+
 /// Regression (found by the bad-input suite): an opener that arrives while the creator has sized
 /// the segment but not yet written its header saw zeros and got `Mismatch` at once. It must
 /// treat that as "not ready": `NotInitialized` when it may not wait, and success once the
-/// creator finishes when it may. Each round plays the creator by hand (size, header, then the
-/// ready flag, as `create` does); the opener first checks the blank segment without waiting,
-/// then tells the creator to go on and opens with the default one-second wait, so it normally
-/// reads the header before it is written. 50 rounds each for `Shared` and the ring.
+/// creator finishes when it may. Each round plays the creator by hand (the exact size, the
+/// header without its ready word, then the ready word, stored atomically as `create` does).
+/// The header is written only once the opener is seen asleep in its wait (its thread state in
+/// `/proc`), so every round tests the wait, not a lucky ordering. Blank and half-written magic,
+/// for `Shared`, the ring and `RobustMutex`'s cousin layouts share one code path; here `Shared`
+/// and the ring, 25 rounds each.
 #[test]
 fn an_opener_racing_the_creator_waits_for_the_header() {
-    const ROUNDS: usize = 50;
+    const ROUNDS: usize = 25;
     for kind in ["shared", "ring"] {
         for round in 0..ROUNDS {
-            let (header, total, ready) = if kind == "shared" {
-                (shared_header::<Mid8>(), shared_total::<Mid8>(), 32)
-            } else {
-                let h = ring_header::<Mid8>(RingMode::Spsc, 4);
-                (h, RING_SLOTS + 4 * ring_stride::<Mid8>(RingMode::Spsc), 56)
-            };
+            let (header, total, ready) = creator_layout(kind);
             let (name, _cleanup) = guarded(Kind::Shm, &format!("race-{kind}-{round}"));
             let shm = SharedMemory::create(&name, total as u64).expect("size the segment");
             let map = shm.map().expect("map");
-            let open = |wait: Duration| {
-                if kind == "shared" {
-                    outcome(&Shared::<Mid8>::open_timeout(&name, wait))
-                } else if wait.is_zero() {
-                    // The ring has no timed open; the sender's open is the same code.
-                    outcome(&RingSender::<Mid8>::open(&name))
-                } else {
-                    outcome(&RingReceiver::<Mid8>::open(&name))
-                }
+            // Half the rounds: the creator is part way through the magic.
+            if round % 2 == 1 {
+                map.write_at(0, &header[..3])
+                    .expect("the first magic bytes");
+            }
+            let blank = if round == 0 {
+                Some(open_as(kind, &name, Duration::ZERO))
+            } else {
+                None
             };
-            let (go, gone) = std::sync::mpsc::channel();
-            let (blank, waited) = std::thread::scope(|scope| {
-                let opener = scope.spawn(move || {
-                    let blank = if kind == "shared" || round == 0 {
-                        // The ring's only open waits a second: check it once, not every round.
-                        Some(open(Duration::ZERO))
-                    } else {
-                        None
-                    };
-                    go.send(()).expect("the creator is waiting");
-                    (blank, open(Duration::from_secs(1)))
+            let (tids, tid) = std::sync::mpsc::channel();
+            let waited = std::thread::scope(|scope| {
+                let opener = scope.spawn(|| {
+                    tids.send(thread_id()).expect("the creator is waiting");
+                    open_as(kind, &name, Duration::from_secs(5))
                 });
-                gone.recv().expect("the opener checked the blank segment");
-                let mut unready = header.clone();
-                unready[ready..ready + 4].fill(0);
-                map.write_at(0, &unready).expect("write the header");
-                map.write_at(ready, &header[ready..ready + 4])
-                    .expect("mark it ready");
+                let tid = tid.recv().expect("the opener's thread id");
+                assert!(
+                    observed_asleep(tid),
+                    "{kind} round {round}: the opener did not wait for the creator"
+                );
+                let mut plain = header.clone();
+                plain[ready..ready + 4].fill(0);
+                map.write_at(0, &plain[..ready]).expect("write the header");
+                map.write_at(ready + 4, &plain[ready + 4..])
+                    .expect("write the header");
+                store_ready(&map, ready);
                 opener.join().expect("the opener thread")
             });
             if let Some(blank) = blank {
                 assert_eq!(
                     blank,
                     Expect::NotInitialized,
-                    "{kind} round {round}: a sized, blank segment is still being created"
+                    "{kind}: a blank segment of the creator's size is still being created"
                 );
             }
             assert_eq!(
@@ -965,9 +1014,76 @@ fn an_opener_racing_the_creator_waits_for_the_header() {
             );
         }
         say(&format!(
-            "startup race ({kind}): {ROUNDS}/{ROUNDS} openers racing the creator succeeded"
+            "startup race ({kind}): {ROUNDS}/{ROUNDS} openers seen waiting for the creator then \
+             succeeded"
         ));
     }
+}
+
+/// A creator that fails removes its segment; an opener waiting for it must notice the name is
+/// gone (`NotFound`) rather than wait out its deadline on a dead object and blame the creator.
+#[test]
+fn an_opener_waiting_for_a_creator_that_gives_up_gets_not_found() {
+    for kind in ["shared", "ring"] {
+        let (_, total, _) = creator_layout(kind);
+        let (name, _cleanup) = guarded(Kind::Shm, &format!("gone-{kind}"));
+        let shm = SharedMemory::create(&name, total as u64).expect("size the segment");
+        let (tids, tid) = std::sync::mpsc::channel();
+        let got = std::thread::scope(|scope| {
+            let opener = scope.spawn(|| {
+                tids.send(thread_id()).expect("the creator is waiting");
+                if kind == "shared" {
+                    Shared::<Mid8>::open_timeout(&name, Duration::from_secs(30)).map(drop)
+                } else {
+                    RingReceiver::<Mid8>::open(&name).map(drop)
+                }
+            });
+            let tid = tid.recv().expect("the opener's thread id");
+            assert!(observed_asleep(tid), "{kind}: the opener did not wait");
+            shm.unlink().expect("the creator gives up");
+            opener.join().expect("the opener thread")
+        });
+        let err = got.expect_err("the segment was removed");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{kind}: {err}");
+        assert!(err.to_string().contains("removed while waiting"), "{err}");
+    }
+}
+
+/// What a creator of `kind` ("shared" or "ring", for `Mid8`) writes: the header, the exact
+/// segment size, and the offset of the ready word.
+fn creator_layout(kind: &str) -> (Vec<u8>, usize, usize) {
+    if kind == "shared" {
+        (shared_header::<Mid8>(), shared_total::<Mid8>(), 32)
+    } else {
+        let h = ring_header::<Mid8>(RingMode::Spsc, 4);
+        (h, RING_SLOTS + 4 * ring_stride::<Mid8>(RingMode::Spsc), 56)
+    }
+}
+
+fn open_as(kind: &str, name: &str, wait: Duration) -> Expect {
+    if kind == "shared" {
+        outcome(&Shared::<Mid8>::open_timeout(name, wait))
+    } else if wait.is_zero() {
+        // The ring has no timed open: its one-second default (the sender's open is the same).
+        outcome(&RingSender::<Mid8>::open(name))
+    } else {
+        outcome(&RingReceiver::<Mid8>::open(name))
+    }
+}
+
+/// Stores 1 in the ready word at `offset` with `Release`, as the creators do.
+fn store_ready(map: &posix_ipc::Mapping, offset: usize) {
+    assert!(offset % 4 == 0 && offset + 4 <= map.len());
+    // SAFETY: `offset` is 4-aligned and inside the page-aligned mapping, which lives for the
+    // call; the ready word is only ever accessed atomically while openers may read it (the
+    // header writes above leave it out).
+    let word = unsafe {
+        &*map
+            .as_ptr()
+            .add(offset)
+            .cast::<std::sync::atomic::AtomicU32>()
+    };
+    word.store(1, std::sync::atomic::Ordering::Release);
 }
 
 // --- 4. typed decoding of raw messages -----------------------------------------------------------

@@ -114,8 +114,6 @@ impl MessageQueueOptions {
         self
     }
 
-    verify_methods!("queue");
-
     /// Create a new queue; fail with [`ErrorKind::AlreadyExists`] if the name is taken.
     pub fn create_new(&mut self, create_new: bool) -> &mut Self {
         self.disposition = Disposition::with_create_new(create_new);
@@ -159,6 +157,8 @@ impl MessageQueueOptions {
         self.nonblocking = nonblocking;
         self
     }
+
+    verify_methods!("queue");
 
     fn attrs(&self, object: &dyn Fn() -> Object) -> Result<(i64, i64)> {
         let op = Operation::Create;
@@ -284,7 +284,9 @@ impl MessageQueueOptions {
             };
             let checked = sys::fstat(handle.borrow())
                 .map_err(|e| error::os(e, Operation::Stat, name.object(KIND)))
-                .and_then(|(_, mode, uid, _)| self.verify.check(uid, mode, name.object(KIND), op));
+                .and_then(|(_, mode, uid, _)| {
+                    self.verify.check(uid, mode, name.object(KIND), op, created)
+                });
             if let Err(err) = checked {
                 if created {
                     let _ = sys::mq_unlink(name.as_c_str());

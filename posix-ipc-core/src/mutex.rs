@@ -148,8 +148,11 @@ impl RobustMutex {
         let spec = crate::typed::HeaderSpec {
             len: MUTEX,
             min_size: SEGMENT,
+            made_size: &|size| size == SEGMENT as u64,
             magic: &MUTEX_MAGIC,
+            version: MUTEX_VERSION,
             ready: READY,
+            object: Self::object(&name),
         };
         let header = crate::typed::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let map = shm.map_range(0, SEGMENT)?;

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crate::error::{self, Error, ErrorKind, ObjectKind, Operation, Result};
 use crate::name::Name;
 use crate::open::{self, Disposition};
-use crate::sys::SemHandle;
+use crate::sys::{SemHandle, SemLookup};
 use crate::timeout::{Deadline, Timeout};
 use crate::verify::{verify_methods, Verify};
 
@@ -123,25 +123,48 @@ impl SemaphoreOptions {
             Operation::Open
         };
         let object = || sem.name.object(KIND);
-        let checked = match crate::sys::sem_owner_mode(&sem.handle, sem.name.as_c_str()) {
-            Ok((uid, mode)) => self.verify.check(uid, mode, object(), op),
-            Err(libc::ESTALE) => Err(Error::new(
+        let lookup = |detail: String, errno: i32| {
+            Error::new(ErrorKind::Unsupported, op, object(), detail).with_errno(errno)
+        };
+        let left = if sem.created {
+            "; the semaphore this call created is left in place (remove it with \
+             unlink_semaphore if it is not wanted)"
+        } else {
+            ""
+        };
+        match crate::sys::sem_owner_mode(&sem.handle, sem.name.as_c_str()) {
+            Ok((uid, mode)) => match self.verify.check(uid, mode, object(), op, sem.created) {
+                Ok(()) => Ok(sem),
+                Err(err) => {
+                    if sem.created {
+                        // The check ran on the inode this handle maps, which the name still
+                        // names: it is the one this call created.
+                        let _ = crate::sys::sem_unlink(sem.name.as_c_str());
+                    }
+                    Err(err)
+                }
+            },
+            // Never unlink here: the name may now belong to someone else's semaphore.
+            Err(SemLookup::Gone) => Err(Error::new(
                 ErrorKind::Untrusted,
                 op,
                 object(),
                 "its name was removed or given to another semaphore right after it was opened, \
                  so its owner and mode cannot be vouched for; open it again",
             )),
-            Err(e) => Err(error::os(e, Operation::Stat, object())),
-        };
-        match checked {
-            Ok(()) => Ok(sem),
-            Err(err) => {
-                if sem.created {
-                    let _ = crate::sys::sem_unlink(sem.name.as_c_str());
-                }
-                Err(err)
-            }
+            Err(SemLookup::NoMaps(errno)) => Err(lookup(
+                format!(
+                    "cannot verify its owner and mode: /proc/self/maps is unreadable, and it is \
+                     needed to match the semaphore to its file in /dev/shm{left}"
+                ),
+                errno,
+            )),
+            Err(SemLookup::Stat(errno)) => Err(lookup(
+                format!(
+                    "cannot verify its owner and mode: its file in /dev/shm cannot be read{left}"
+                ),
+                errno,
+            )),
         }
     }
 

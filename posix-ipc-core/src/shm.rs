@@ -174,7 +174,10 @@ impl SharedMemoryOptions {
         } else {
             libc::O_RDWR
         };
-        access | if self.truncate { libc::O_TRUNC } else { 0 }
+        // With a verify_* check, O_TRUNC would wipe an object before it is checked: truncate
+        // after the check instead (`finish`).
+        let truncate = self.truncate && self.verify.is_empty();
+        access | if truncate { libc::O_TRUNC } else { 0 }
     }
 
     /// Opens (or creates) the segment `name` (`shm_open`), then applies the size.
@@ -236,13 +239,17 @@ impl SharedMemoryOptions {
             };
             let checked = shm.stat().and_then(|st| {
                 self.verify
-                    .check(st.uid, st.mode, shm.name.object(KIND), op)
+                    .check(st.uid, st.mode, shm.name.object(KIND), op, created)
             });
             if let Err(err) = checked {
                 if created {
                     let _ = sys::shm_unlink(shm.name.as_c_str());
                 }
                 return Err(err);
+            }
+            if self.truncate {
+                sys::ftruncate(shm.fd.as_fd(), 0)
+                    .map_err(|e| error::os(e, Operation::Resize, shm.name.object(KIND)))?;
             }
         }
         if self.size > 0 {
@@ -803,9 +810,11 @@ impl Mapping {
             ));
         }
         // SAFETY: `check` proved `at..at + 4` lies inside the mapped region, which stays mapped
-        // while `&self` lives; the address was just checked to be 4-aligned. Other processes
-        // touch this word only atomically (or not at all), so reading it through an `AtomicU32`
-        // is sound; a page lost to truncation reads as zeros (the SIGBUS guard).
+        // while `&self` lives; the address was just checked to be 4-aligned, and any initialised
+        // 4 bytes are a valid u32. The only callers load the typed layers' ready words, which
+        // their creators leave out of every plain header write (`ftruncate` zeroed them) and
+        // store only atomically, so this load races with no non-atomic access in this process;
+        // a page lost to truncation reads as zeros (the SIGBUS guard).
         let word = unsafe { &*ptr.cast::<AtomicU32>() }.load(Ordering::Acquire);
         self.check_truncation()?;
         Ok(word)

@@ -406,11 +406,23 @@ pub(crate) fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Why [`sem_owner_mode`] could not vouch for a semaphore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SemLookup {
+    /// The name no longer refers to the semaphore this handle holds (removed, or replaced).
+    Gone,
+    /// `/proc/self/maps` could not be read (this errno), so the mapping cannot be matched.
+    NoMaps(i32),
+    /// `stat` of the semaphore's file failed with this errno (other than `ENOENT`).
+    Stat(i32),
+}
+
 /// Owner and permission bits of the semaphore `handle` opened as `name`: `stat` of the file
 /// glibc maps for it (`/dev/shm/sem.<name>`), accepted only if that file's device and inode are
-/// the ones of the mapping that holds the semaphore (from `/proc/self/maps`). So a name swapped
-/// after `sem_open` is caught (`ESTALE`) instead of vouching for an object we do not hold.
-pub(crate) fn sem_owner_mode(handle: &SemHandle, name: &CStr) -> SysResult<(u32, u32)> {
+/// the ones of the mapping that holds the semaphore (from `/proc/self/maps`). So a name removed
+/// or swapped after `sem_open` is caught ([`SemLookup::Gone`]) instead of vouching for an
+/// object we do not hold.
+pub(crate) fn sem_owner_mode(handle: &SemHandle, name: &CStr) -> Result<(u32, u32), SemLookup> {
     let bare = name
         .to_bytes()
         .strip_prefix(b"/")
@@ -418,9 +430,13 @@ pub(crate) fn sem_owner_mode(handle: &SemHandle, name: &CStr) -> SysResult<(u32,
     let mut path = b"/dev/shm/sem.".to_vec();
     path.extend_from_slice(bare);
     let path = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&path);
-    let st = nix::sys::stat::stat(path).map_err(nix_err)?;
+    let st = match nix::sys::stat::stat(path) {
+        Ok(st) => st,
+        Err(nix::errno::Errno::ENOENT) => return Err(SemLookup::Gone),
+        Err(e) => return Err(SemLookup::Stat(nix_err(e))),
+    };
     let maps = std::fs::read_to_string("/proc/self/maps")
-        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        .map_err(|e| SemLookup::NoMaps(e.raw_os_error().unwrap_or(libc::EIO)))?;
     let addr = handle.ptr.as_ptr() as usize;
     let mapped = maps.lines().find_map(|line| {
         let mut fields = line.split_ascii_whitespace();
@@ -440,9 +456,8 @@ pub(crate) fn sem_owner_mode(handle: &SemHandle, name: &CStr) -> SysResult<(u32,
             inode,
         ))
     });
-    let same = mapped == Some((libc::major(st.st_dev), libc::minor(st.st_dev), st.st_ino));
-    if !same {
-        return Err(libc::ESTALE);
+    if mapped != Some((libc::major(st.st_dev), libc::minor(st.st_dev), st.st_ino)) {
+        return Err(SemLookup::Gone);
     }
     Ok((st.st_uid, st.st_mode & 0o7777))
 }

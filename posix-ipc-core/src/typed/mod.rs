@@ -110,26 +110,37 @@ pub mod __private {
     pub const PRIORITY_MAX: u32 = 32767;
 }
 
-/// How a typed layer (`Shared`, the ring) describes the header it waits for at open.
+/// How a typed layer (`Shared`, the ring, the robust mutex) describes the header it waits for
+/// at open.
 pub(crate) struct HeaderSpec<'a> {
     /// Header length in bytes (mapped and copied).
     pub len: usize,
     /// The size below which the segment is still being made (at least `len`).
     pub min_size: usize,
+    /// Whether a creator of this kind makes a segment of exactly this many bytes: a blank
+    /// segment of any other size is not one being made, but someone else's.
+    pub made_size: &'a dyn Fn(u64) -> bool,
     /// The 8 magic bytes at offset 0.
     pub magic: &'a [u8; 8],
-    /// Offset of the `u32` ready flag the creator stores (`Release`) after the rest.
+    /// The layout version, a `u32` at offset 8, written with the magic.
+    pub version: u32,
+    /// Offset of the `u32` ready flag the creator stores (`Release`) after the rest. Creators
+    /// never write it otherwise (`ftruncate` zeroed it), so it is only accessed atomically.
     pub ready: usize,
+    /// The object, for the error when its name goes away during the wait.
+    pub object: crate::error::Object,
 }
 
 /// Waits until the creator of a typed segment has published its header, and returns a copy.
 ///
-/// A segment is made in steps: `shm_open` (size 0), `ftruncate` (all zeros), the header, then
-/// the ready flag. An opener may arrive at any step, so a segment that is too small, still all
-/// zeros at the magic, or partly through writing the magic (every byte either 0 or the magic's)
-/// means "not yet": wait with back-off until `deadline`, then `not_ready`. A magic that cannot
-/// become ours is another program's segment: `foreign(header)` at once, without waiting. The
-/// header is copied only after the ready flag was loaded with `Acquire`, so every field the
+/// A segment is made in steps: `shm_open` (size 0), `ftruncate` to its exact size (all zeros),
+/// the header, then the ready flag. An opener may arrive at any step, so a segment that is too
+/// small, or of the size its creator makes with the magic still blank or partly written (every
+/// byte either 0 or the magic's), means "not yet": wait with back-off until `deadline`, then
+/// `not_ready`. A magic that cannot become ours, a blank segment of another size, or our magic
+/// with another non-zero version is not worth waiting for: `foreign(header)` at once. If the
+/// name is removed during the wait (a creator that failed cleans up), the answer is `NotFound`.
+/// The header is copied only after the ready flag was loaded with `Acquire`, so every field the
 /// creator wrote before it is seen.
 pub(crate) fn published_header(
     shm: &crate::SharedMemory,
@@ -142,24 +153,40 @@ pub(crate) fn published_header(
     let mut backoff = Duration::from_micros(50);
     let mut map: Option<crate::Mapping> = None;
     loop {
-        let waiting_for = if shm.size()? < spec.min_size.max(spec.len) as u64 {
+        let stat = shm.stat()?;
+        if !stat.linked {
+            return Err(crate::Error::new(
+                crate::ErrorKind::NotFound,
+                crate::error::Operation::Open,
+                spec.object.clone(),
+                "its name was removed while waiting for its creator to finish (a creator that \
+                 fails removes what it made): open it again once it exists",
+            ));
+        }
+        let waiting_for = if stat.size < spec.min_size.max(spec.len) as u64 {
             "the segment is still smaller than its header"
         } else {
             let header = match &map {
                 Some(m) => m,
                 None => map.insert(shm.map_range(0, spec.len)?),
             };
-            let mut magic = [0u8; 8];
-            header.read_at(0, &mut magic)?;
-            if &magic == spec.magic {
+            let mut start = [0u8; 12];
+            header.read_at(0, &mut start)?;
+            let magic = &start[..8];
+            let version = u32::from_ne_bytes([start[8], start[9], start[10], start[11]]);
+            if magic == spec.magic {
+                if version != 0 && version != spec.version {
+                    return Err(foreign(&header.read_vec(0, spec.len)?));
+                }
                 if header.load_u32_acquire(spec.ready)? == 1 {
                     return header.read_vec(0, spec.len);
                 }
                 "the segment is not marked ready"
-            } else if magic
-                .iter()
-                .zip(spec.magic)
-                .all(|(&b, &m)| b == 0 || b == m)
+            } else if (spec.made_size)(stat.size)
+                && magic
+                    .iter()
+                    .zip(spec.magic)
+                    .all(|(&b, &m)| b == 0 || b == m)
             {
                 "the segment's header is still blank"
             } else {

@@ -167,7 +167,10 @@ impl<T: IpcMessage> Ring<T> {
         header[32..40].copy_from_slice(&capacity.to_ne_bytes());
         header[40..48].copy_from_slice(&(stride as u64).to_ne_bytes());
         header[48..56].copy_from_slice(&(SLOTS as u64).to_ne_bytes());
-        map.write_at(0, &header)?;
+        // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
+        // it is stored once, atomically, below).
+        map.write_at(0, &header[..READY])?;
+        map.write_at(READY + 4, &header[READY + 4..])?;
         let ring = Ring {
             shm,
             map,
@@ -205,16 +208,38 @@ impl<T: IpcMessage> Ring<T> {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
         };
         let foreign = |header: &[u8]| {
+            if header[0..8] == RING_MAGIC {
+                let version = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+                return mismatch(format!(
+                    "ring layout version {version} in the header, but this library speaks \
+                     version {RING_VERSION}: build both sides with the same posix-ipc release"
+                ));
+            }
             mismatch(format!(
                 "not a posix-ipc ring segment (magic {:?}): it was made by something else",
                 String::from_utf8_lossy(&header[0..8])
             ))
         };
+        // A creator sizes the segment to the control block plus a power of two (2 to 2^30) of
+        // slots of one of the two strides.
+        let made_size = |size: u64| {
+            [RingMode::Spsc, RingMode::Mpmc].iter().any(|&mode| {
+                let stride = Self::stride(mode) as u64;
+                let slots = size.saturating_sub(SLOTS as u64);
+                size > SLOTS as u64
+                    && slots % stride == 0
+                    && (slots / stride).is_power_of_two()
+                    && (2..=1 << 30).contains(&(slots / stride))
+            })
+        };
         let spec = super::HeaderSpec {
             len: 64,
             min_size: SLOTS,
+            made_size: &made_size,
             magic: &RING_MAGIC,
+            version: RING_VERSION,
             ready: READY,
+            object: object(&name),
         };
         let header = super::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));

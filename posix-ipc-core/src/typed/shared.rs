@@ -154,7 +154,11 @@ impl<T: IpcMessage> Shared<T> {
             seq: 0,
             reserved: [0; 16],
         };
-        map.write_at(0, bytemuck::bytes_of(&header))?;
+        // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
+        // it is stored once, atomically, below).
+        let bytes = bytemuck::bytes_of(&header);
+        map.write_at(0, &bytes[..READY])?;
+        map.write_at(READY + 4, &bytes[READY + 4..])?;
         let this = Shared {
             shm,
             map,
@@ -197,23 +201,36 @@ impl<T: IpcMessage> Shared<T> {
         let foreign = |bytes: &[u8]| {
             let mut header = SharedHeader::zeroed_header();
             bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes[..HEADER]);
-            Error::new(
-                ErrorKind::Mismatch,
-                Operation::Open,
-                Self::object(&name),
+            let detail = if header.magic == SHARED_MAGIC {
+                format!(
+                    "it is a posix-ipc shared struct of layout version {}, but this library \
+                     speaks version {SHARED_VERSION}: build both sides with the same posix-ipc \
+                     release",
+                    header.version
+                )
+            } else {
                 format!(
                     "not a posix-ipc shared struct (magic {:?}, version {}): it was made by \
                      something else; use RawShared for a header-less segment",
                     String::from_utf8_lossy(&header.magic),
                     header.version
-                ),
+                )
+            };
+            Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                Self::object(&name),
+                detail,
             )
         };
         let spec = super::HeaderSpec {
             len: HEADER,
             min_size: HEADER,
+            made_size: &|size| size == Self::total() as u64,
             magic: &SHARED_MAGIC,
+            version: SHARED_VERSION,
             ready: READY,
+            object: Self::object(&name),
         };
         let bytes = super::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let mut header = SharedHeader::zeroed_header();
