@@ -269,3 +269,32 @@ fn layout_exports_describe_the_segment() {
         "{c}"
     );
 }
+
+/// The typed handles have no `verify_*` builder; `stat()` reads owner and mode from the
+/// descriptor the handle holds, so a check after open is about the object in use.
+#[test]
+fn stat_of_a_typed_handle_reports_the_real_owner_and_mode() {
+    let (name, _g) = guarded(Kind::Shm, "shared-stat");
+    let origin = Position {
+        x: 0.0,
+        y: 0.0,
+        stamp: 0,
+    };
+    let mine = Shared::<Position>::create(&name, &origin).unwrap();
+    let st = mine.stat().unwrap();
+    assert!(st.is_private(), "a new segment is 0600 and ours: {st:?}");
+    let opened = Shared::<Position>::open(&name).unwrap();
+    // Another user takes it over (as if it had created it), and group read is granted.
+    let raw = SharedMemory::open(&name).unwrap();
+    std::os::unix::fs::fchown(&raw, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(
+        format!("/dev/shm/{}", name.trim_start_matches('/')),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    let st = opened.stat().unwrap();
+    assert_eq!((st.uid, st.mode), (65534, 0o640));
+    assert!(!st.is_private());
+    let raw_typed = RawShared::<Position>::open(&name).unwrap();
+    assert_eq!(raw_typed.stat().unwrap().uid, 65534);
+}

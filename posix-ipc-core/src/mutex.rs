@@ -308,6 +308,14 @@ impl RobustMutex {
         self.shm.name()
     }
 
+    /// Owner, mode and size of the segment, from `fstat` of the descriptor this handle holds
+    /// (so they describe the object in use, even if its name was since given to another).
+    /// Check who made a segment before trusting it with
+    /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.shm.stat()
+    }
+
     /// Whether this handle created the mutex.
     pub fn created(&self) -> bool {
         self.shm.created()

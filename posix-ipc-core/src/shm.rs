@@ -618,6 +618,14 @@ pub struct SegmentStat {
     pub linked: bool,
 }
 
+impl SegmentStat {
+    /// Whether this process's effective user owns the segment and nobody else may read or
+    /// write it (no group or other bits): what `verify_private` checks at open.
+    pub fn is_private(&self) -> bool {
+        self.uid == sys::effective_uid() && self.mode & 0o077 == 0
+    }
+}
+
 /// A segment whose descriptor was closed by [`SharedMemory::close_fd`]: it can still be
 /// unlinked by name.
 #[derive(Debug, Clone)]

@@ -987,6 +987,14 @@ impl<T: IpcMessage> RingSender<T> {
         self.ring.shm.name()
     }
 
+    /// Owner, mode and size of the segment, from `fstat` of the descriptor this handle holds
+    /// (so they describe the object in use, even if its name was since given to another).
+    /// Check who made a segment before trusting it with
+    /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.ring.shm.stat()
+    }
+
     /// Removes the segment's name; connected peers keep working.
     pub fn unlink(&self) -> Result<()> {
         self.ring.shm.unlink()
@@ -1211,6 +1219,14 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// The segment's name.
     pub fn name(&self) -> &str {
         self.ring.shm.name()
+    }
+
+    /// Owner, mode and size of the segment, from `fstat` of the descriptor this handle holds
+    /// (so they describe the object in use, even if its name was since given to another).
+    /// Check who made a segment before trusting it with
+    /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.ring.shm.stat()
     }
 
     /// Removes the segment's name; connected peers keep working.

@@ -464,6 +464,14 @@ impl<T: IpcMessage> Shared<T> {
         self.shm.name()
     }
 
+    /// Owner, mode and size of the segment, from `fstat` of the descriptor this handle holds
+    /// (so they describe the object in use, even if its name was since given to another).
+    /// Check who made a segment before trusting it with
+    /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.shm.stat()
+    }
+
     /// Removes the segment's name (`shm_unlink`); mapped users keep working.
     pub fn unlink(&self) -> Result<()> {
         self.shm.unlink()
@@ -579,6 +587,14 @@ impl<T: IpcMessage> RawShared<T> {
     /// The segment's name.
     pub fn name(&self) -> &str {
         self.shm.name()
+    }
+
+    /// Owner, mode and size of the segment, from `fstat` of the descriptor this handle holds
+    /// (so they describe the object in use, even if its name was since given to another).
+    /// Check who made a segment before trusting it with
+    /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.shm.stat()
     }
 
     /// Removes the segment's name.
