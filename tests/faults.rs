@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -76,30 +76,31 @@ fn kill_point(iteration: u64, max: u64) -> u64 {
         % max
 }
 
-/// Reads the child's stdout until a line ending in `word` (the harness prefixes child output).
-fn wait_line(child: &mut Child, word: &str) -> BufReader<std::process::ChildStdout> {
-    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = reader.read_line(&mut line).expect("read child stdout");
-        if n == 0 {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            panic!("the child exited before printing {word:?}; stderr:\n{err}");
-        }
-        if line.trim_end().ends_with(word) {
-            return reader;
-        }
-    }
-}
-
 fn kill(child: &mut Child) {
     child.kill().expect("SIGKILL the child");
     let status = child.wait().expect("reap the child");
     assert!(!status.success(), "the child was killed, not finished");
+}
+
+/// A child that sends `msg(0)`, `msg(1)`, ... until it is killed, after saying "ready".
+fn produce(send: impl Fn(&Msg) -> posix_ipc::Result<()>) -> ! {
+    println!("ready");
+    let mut seq = 0;
+    loop {
+        send(&msg(seq)).unwrap();
+        seq += 1;
+    }
+}
+
+/// A child that receives and prints "got <seq>" for each intact message until it is killed,
+/// after saying "ready".
+fn consume(recv: impl Fn() -> posix_ipc::Result<Msg>) -> ! {
+    println!("ready");
+    loop {
+        let m = recv().unwrap();
+        assert!(intact(&m));
+        println!("got {}", m.seq);
+    }
 }
 
 // --- child processes ----------------------------------------------------------------------------
@@ -114,35 +115,19 @@ fn child_entry() {
     match role.as_str() {
         "mq-produce" => {
             let tx = Sender::<Msg>::open(&name).unwrap();
-            println!("ready");
-            for seq in 0.. {
-                tx.send(&msg(seq)).unwrap();
-            }
+            produce(|m| tx.send(m))
         }
         "mq-consume" => {
             let rx = Receiver::<Msg>::open(&name).unwrap();
-            println!("ready");
-            loop {
-                let m = rx.recv().unwrap();
-                assert!(intact(&m));
-                println!("got {}", m.seq);
-            }
+            consume(|| rx.recv())
         }
         "ring-produce" => {
             let tx = RingSender::<Msg>::open(&name).unwrap();
-            println!("ready");
-            for seq in 0.. {
-                tx.send(&msg(seq)).unwrap();
-            }
+            produce(|m| tx.send(m))
         }
         "ring-consume" => {
             let rx = RingReceiver::<Msg>::open(&name).unwrap();
-            println!("ready");
-            loop {
-                let m = rx.recv().unwrap();
-                assert!(intact(&m));
-                println!("got {}", m.seq);
-            }
+            consume(|| rx.recv())
         }
         "shared-write" => {
             let s = Shared::<Big>::open(&name).unwrap();
@@ -189,7 +174,7 @@ fn fk1_queue_producer_killed_mid_send_loses_and_duplicates_nothing() {
         let (name, _g) = guarded(Kind::Mq, "fk1");
         let rx = Receiver::<Msg>::create(&name, 4).unwrap();
         let mut child = common::spawn_child("child_entry", "mq-produce", &[&name]);
-        let _out = wait_line(&mut child, "ready");
+        common::wait_line(&mut child, "ready");
         let k = kill_point(it, 40);
         let mut next = 0;
         while next < k {
@@ -224,8 +209,8 @@ fn fk1_queue_producer_killed_mid_send_loses_and_duplicates_nothing() {
 // --- FK2: a queue consumer killed mid-receive ---------------------------------------------------
 
 /// Seqs a consumer child printed before it died.
-fn printed(reader: BufReader<std::process::ChildStdout>) -> Vec<u64> {
-    reader
+fn printed(child: &mut Child) -> Vec<u64> {
+    BufReader::new(child.stdout.take().expect("piped stdout"))
         .lines()
         .map_while(|l| l.ok())
         .filter_map(|l| l.split("got ").nth(1).and_then(|s| s.trim().parse().ok()))
@@ -254,13 +239,13 @@ fn fk2_queue_consumer_killed_mid_receive_loses_at_most_the_message_in_flight() {
         let (name, _g) = guarded(Kind::Mq, "fk2");
         let tx = Sender::<Msg>::create(&name, 4).unwrap();
         let mut child = common::spawn_child("child_entry", "mq-consume", &[&name]);
-        let reader = wait_line(&mut child, "ready");
+        common::wait_line(&mut child, "ready");
         let sent = kill_point(it, 40);
         for seq in 0..sent {
             tx.send_timeout(&msg(seq), WAIT).unwrap();
         }
         kill(&mut child);
-        let mut seen = printed(reader);
+        let mut seen = printed(&mut child);
         let rx = Receiver::<Msg>::from_queue(MessageQueue::open(&name).unwrap()).unwrap();
         while let Ok(m) = rx.try_recv() {
             assert!(intact(&m));
@@ -286,7 +271,7 @@ fn ring_producer_killed_mid_send_never_tears_loses_or_hangs() {
             let (name, _g) = guarded(Kind::Shm, "fk1-ring");
             let rx = RingReceiver::<Msg>::create(&name, 16, mode).unwrap();
             let mut child = common::spawn_child("child_entry", "ring-produce", &[&name]);
-            let _out = wait_line(&mut child, "ready");
+            common::wait_line(&mut child, "ready");
             let k = kill_point(it, 2000);
             let mut next = 0u64;
             let mut killed = false;
@@ -325,13 +310,13 @@ fn ring_consumer_killed_mid_receive_loses_at_most_one_and_never_blocks_the_produ
         let (name, _g) = guarded(Kind::Shm, "fk2-ring");
         let tx = RingSender::<Msg>::create(&name, 8, RingMode::Mpmc).unwrap();
         let mut child = common::spawn_child("child_entry", "ring-consume", &[&name]);
-        let reader = wait_line(&mut child, "ready");
+        common::wait_line(&mut child, "ready");
         let sent = kill_point(it, 200);
         for seq in 0..sent {
             tx.send_timeout(&msg(seq), WAIT).unwrap();
         }
         kill(&mut child);
-        let mut seen = printed(reader);
+        let mut seen = printed(&mut child);
         let rx = RingReceiver::<Msg>::open(&name).unwrap();
         while let Ok(m) = rx.try_recv() {
             assert!(intact(&m));
@@ -361,7 +346,7 @@ fn fk3_shared_writer_killed_mid_store_never_yields_a_torn_read() {
         let (name, _g) = guarded(Kind::Shm, "fk3");
         let s = Shared::create(&name, &big(0)).unwrap();
         let mut child = common::spawn_child("child_entry", "shared-write", &[&name]);
-        let _out = wait_line(&mut child, "ready");
+        common::wait_line(&mut child, "ready");
         let target = kill_point(it, 500);
         loop {
             let v = s.load();
@@ -397,7 +382,7 @@ fn fk4_shared_struct_lock_holder_killed_the_next_writer_recovers() {
         let (name, _g) = guarded(Kind::Shm, "fk4-shared");
         let s = Shared::create(&name, &big(1)).unwrap();
         let mut child = common::spawn_child("child_entry", "shared-hold", &[&name]);
-        let _out = wait_line(&mut child, "holding");
+        common::wait_line(&mut child, "holding");
         kill(&mut child);
         let start = Instant::now();
         s.update(|v| *v = big(v.seq + 1)).unwrap();
@@ -422,7 +407,7 @@ fn fk4_robust_mutex_holder_killed_the_next_locker_gets_owner_died() {
         let (name, _g) = guarded(Kind::Shm, "fk4-mutex");
         let m = RobustMutex::create(&name).unwrap();
         let mut child = common::spawn_child("child_entry", "mutex-hold", &[&name]);
-        let _out = wait_line(&mut child, "locked");
+        common::wait_line(&mut child, "locked");
         assert_eq!(m.try_lock().unwrap_err().kind(), ErrorKind::WouldBlock);
         kill(&mut child);
         let start = Instant::now();

@@ -347,24 +347,6 @@ fn child_entry() {
     }
 }
 
-fn wait_ready(child: &mut std::process::Child) {
-    use std::io::BufRead;
-    // The test harness prints its own text first: "running 1 test", then "test child_entry ... "
-    // with our "ready" on the same line.
-    let out = child.stdout.as_mut().expect("piped stdout");
-    let mut reader = std::io::BufReader::new(out);
-    loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "the child exited before ready"
-        );
-        if line.trim_end().ends_with("ready") {
-            return;
-        }
-    }
-}
-
 #[test]
 fn two_producer_and_two_consumer_processes_lose_and_duplicate_nothing() {
     let (name, _g) = guarded(Kind::Shm, "ring-mpmc-procs");
@@ -374,7 +356,7 @@ fn two_producer_and_two_consumer_processes_lose_and_duplicate_nothing() {
         .map(|_| common::spawn_child("child_entry", "consume", &[&name]))
         .collect();
     for c in &mut consumers {
-        wait_ready(c);
+        common::wait_line(c, "ready");
     }
     drop(rx); // the two consumer processes take everything
               // A producer handle held until both producer processes have registered, so the consumers
@@ -390,7 +372,7 @@ fn two_producer_and_two_consumer_processes_lose_and_duplicate_nothing() {
         })
         .collect();
     for p in &mut producers {
-        wait_ready(p);
+        common::wait_line(p, "ready");
     }
     drop(holder);
     for p in producers {
@@ -421,7 +403,7 @@ fn killing_a_producer_mid_stream_never_hangs_or_tears_a_message() {
         let (name, _g) = guarded(Kind::Shm, "ring-kill");
         let rx = RingReceiver::<Msg>::create(&name, 64, mode).unwrap();
         let mut child = common::spawn_child("child_entry", "produce", &[&name, "0", "100000000"]);
-        wait_ready(&mut child);
+        common::wait_line(&mut child, "ready");
         let mut next = 0u64;
         let mut killed = false;
         loop {

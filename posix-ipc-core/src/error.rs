@@ -88,7 +88,7 @@ pub enum Operation {
     Notify,
     /// Resizing a segment (`ftruncate`, `posix_fallocate`).
     Resize,
-    /// Reading a segment's size (`fstat`).
+    /// Reading an object's size, owner or mode (`fstat`, `stat`).
     Stat,
     /// Mapping a segment (`mmap`).
     Map,
@@ -118,7 +118,7 @@ impl fmt::Display for Operation {
             Operation::SetAttributes => "set the attributes of",
             Operation::Notify => "request notification from",
             Operation::Resize => "resize",
-            Operation::Stat => "read the size of",
+            Operation::Stat => "read the attributes of",
             Operation::Map => "map",
             Operation::Access => "access",
             Operation::Timeout => "use",

@@ -94,6 +94,35 @@ pub fn child_role() -> Option<(String, Vec<String>)> {
     Some((role, args))
 }
 
+/// Reads the child's stdout until a line ending in `word` (the harness prints its own text
+/// first, "test child_entry ... ", on the same line), one byte at a time so nothing after that
+/// line is taken out of the pipe: the rest stays in `child.stdout` for the caller. Panics,
+/// with the child's stderr, if the child exits first.
+pub fn wait_line(child: &mut std::process::Child, word: &str) {
+    use std::io::Read;
+    let out = child.stdout.as_mut().expect("piped stdout");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        let n = out.read(&mut byte).expect("read the child's stdout");
+        if n == 0 {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("the child exited before printing {word:?}; stderr:\n{err}");
+        }
+        if byte[0] != b'\n' {
+            line.push(byte[0]);
+            continue;
+        }
+        if String::from_utf8_lossy(&line).trim_end().ends_with(word) {
+            return;
+        }
+        line.clear();
+    }
+}
+
 /// Waits for a child and asserts it succeeded, showing its output otherwise.
 pub fn expect_success(child: std::process::Child, what: &str) -> Output {
     let out = child.wait_with_output().expect("wait for child");
