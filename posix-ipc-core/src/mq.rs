@@ -277,11 +277,7 @@ impl MessageQueueOptions {
 
     fn finish(&self, handle: MqHandle, name: Name, created: bool) -> Result<MessageQueue> {
         if !self.verify.is_empty() {
-            let op = if created {
-                Operation::Create
-            } else {
-                Operation::Open
-            };
+            let op = Verify::operation(created);
             let checked = sys::fstat(handle.borrow())
                 .map_err(|e| error::os(e, Operation::Stat, name.object(KIND)))
                 .and_then(|(_, mode, uid, _)| {

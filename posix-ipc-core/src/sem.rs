@@ -117,11 +117,7 @@ impl SemaphoreOptions {
         if self.verify.is_empty() {
             return Ok(sem);
         }
-        let op = if sem.created {
-            Operation::Create
-        } else {
-            Operation::Open
-        };
+        let op = Verify::operation(sem.created);
         let object = || sem.name.object(KIND);
         let lookup = |detail: String, errno: i32| {
             Error::new(ErrorKind::Unsupported, op, object(), detail).with_errno(errno)

@@ -232,11 +232,7 @@ impl SharedMemoryOptions {
             created,
         };
         if !self.verify.is_empty() {
-            let op = if created {
-                Operation::Create
-            } else {
-                Operation::Open
-            };
+            let op = Verify::operation(created);
             let checked = shm.stat().and_then(|st| {
                 self.verify
                     .check(st.uid, st.mode, shm.name.object(KIND), op, created)

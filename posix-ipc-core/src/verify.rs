@@ -42,6 +42,15 @@ impl Verify {
         self.allowed_mode = Some((0o600, "verify_private"));
     }
 
+    /// The operation to name in an error: creating, if this call created the object.
+    pub(crate) fn operation(created: bool) -> Operation {
+        if created {
+            Operation::Create
+        } else {
+            Operation::Open
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.owner.is_none() && self.allowed_mode.is_none()
     }
