@@ -902,7 +902,7 @@ fn sizes(t: &mut Table) {
             },
         );
         t.with(|c| {
-            c.obj(ObjectKind::SharedMemory)
+            c.obj(ObjectKind::Ring)
                 .named(&n)
                 .fresh(Kind::Shm, &n)
                 .mention("power of two")
@@ -1333,7 +1333,7 @@ fn timeouts(t: &mut Table) {
             Ok(())
         },
     );
-    t.with(|c| c.obj(ObjectKind::SharedMemory).named(&n));
+    t.with(|c| c.obj(ObjectKind::Ring).named(&n));
     let n = t.name(Kind::Shm);
     let m = n.clone();
     t.here(
@@ -1347,7 +1347,7 @@ fn timeouts(t: &mut Table) {
             Ok(())
         },
     );
-    t.with(|c| c.obj(ObjectKind::SharedMemory).named(&n));
+    t.with(|c| c.obj(ObjectKind::Ring).named(&n));
     let n = t.name(Kind::Shm);
     let m = n.clone();
     t.here(
@@ -1363,7 +1363,7 @@ fn timeouts(t: &mut Table) {
             Ok(())
         },
     );
-    t.with(|c| c.obj(ObjectKind::SharedMemory).named(&n));
+    t.with(|c| c.obj(ObjectKind::Ring).named(&n));
     for (label, timeout, kind) in [
         ("try_lock", Timeout::Immediate, ErrorKind::WouldBlock),
         (
@@ -1873,7 +1873,7 @@ fn mismatch(t: &mut Table) {
             Ok(())
         },
     );
-    t.with(|c| c.obj(ObjectKind::SharedMemory).named(&n));
+    t.with(|c| c.obj(ObjectKind::Ring).named(&n));
     let n = t.name(Kind::Shm);
     let m = n.clone();
     t.here(
@@ -1886,11 +1886,7 @@ fn mismatch(t: &mut Table) {
             Ok(())
         },
     );
-    t.with(|c| {
-        c.obj(ObjectKind::SharedMemory)
-            .named(&n)
-            .mention("fingerprint")
-    });
+    t.with(|c| c.obj(ObjectKind::Ring).named(&n).mention("fingerprint"));
     for (label, cap, mode) in [
         ("capacity 8", 8usize, RingMode::Spsc),
         ("mode Mpmc", 4, RingMode::Mpmc),
@@ -1907,11 +1903,7 @@ fn mismatch(t: &mut Table) {
                 Ok(())
             },
         );
-        t.with(|c| {
-            c.obj(ObjectKind::SharedMemory)
-                .named(&n)
-                .mention("capacity")
-        });
+        t.with(|c| c.obj(ObjectKind::Ring).named(&n).mention("capacity"));
     }
     let n = t.name(Kind::Shm);
     let m = n.clone();
@@ -1928,7 +1920,7 @@ fn mismatch(t: &mut Table) {
         },
     );
     t.with(|c| {
-        c.obj(ObjectKind::SharedMemory)
+        c.obj(ObjectKind::Ring)
             .named(&n)
             .mention("not a posix-ipc ring")
     });
@@ -2556,7 +2548,7 @@ fn exhaustion(t: &mut Table) {
             "create-ring",
             None,
             Kind::Shm,
-            ObjectKind::SharedMemory,
+            ObjectKind::Ring,
         ),
     ];
     for (label, action, existing, kind, object) in nofile {
@@ -2945,7 +2937,7 @@ fn misc(t: &mut Table) {
             Ok(())
         },
     );
-    t.with(|c| c.obj(ObjectKind::SharedMemory).named(&n));
+    t.with(|c| c.obj(ObjectKind::Ring).named(&n));
     let n = t.name(Kind::Shm);
     let m = n.clone();
     t.here(

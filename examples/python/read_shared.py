@@ -4,7 +4,7 @@
 Usage: read_shared.py NAME VALUE_FORMAT [HEADER_FORMAT]
 
 VALUE_FORMAT is `T::python_format()` (for example `<ddQ`); HEADER_FORMAT is
-`Shared::<T>::python_header_format()` (default `<8sIIQQIIQ16s`). Prints the header's version
+`Shared::<T>::python_header_format()` (default `<8sIIQQIIQII8s`). Prints the header's version
 counter and the current value, read consistently: the slot `seq & 1` is copied and accepted only
 if `seq` did not change meanwhile (the same seqlock rule the Rust side follows).
 """
@@ -18,11 +18,11 @@ import posix_ipc
 
 def main():
     name, fmt = sys.argv[1], sys.argv[2]
-    header_fmt = sys.argv[3] if len(sys.argv) > 3 else "<8sIIQQIIQ16s"
+    header_fmt = sys.argv[3] if len(sys.argv) > 3 else "<8sIIQQIIQII8s"
     shm = posix_ipc.SharedMemory(name, read_only=True)
     m = mmap.mmap(shm.fd, shm.size, prot=mmap.PROT_READ)
     shm.close_fd()
-    magic, version, header_size, _fp, size, ready, _lock, _seq, _ = struct.unpack_from(header_fmt, m, 0)
+    magic, version, header_size, _fp, size, ready, _lock, _seq, *_ = struct.unpack_from(header_fmt, m, 0)
     if magic != b"PIPCSHM\0" or version != 1 or not ready:
         sys.exit(f"not a ready posix-ipc shared struct: {magic!r} v{version} ready={ready}")
     if size != struct.calcsize(fmt):

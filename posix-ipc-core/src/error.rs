@@ -26,6 +26,9 @@ pub enum ObjectKind {
     Mutex,
     /// A timeout value given to a blocking call.
     Timeout,
+    /// A typed ring channel ([`RingSender`](crate::RingSender)/[`RingReceiver`](crate::RingReceiver))
+    /// in a shared-memory segment.
+    Ring,
 }
 
 impl fmt::Display for ObjectKind {
@@ -36,6 +39,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::MessageQueue => "message queue",
             ObjectKind::Mutex => "robust mutex",
             ObjectKind::Timeout => "timeout",
+            ObjectKind::Ring => "ring",
         })
     }
 }
@@ -155,6 +159,11 @@ pub enum ErrorKind {
     NotificationBusy,
     /// A signal interrupted a blocking call (`EINTR`). posix_ipc: `SignalError`.
     Interrupted,
+    /// A blocking call was stopped from outside: its handle's
+    /// [`CancelToken`](crate::CancelToken) was cancelled, or a signal that
+    /// [`signals::stop_on_signals`](crate::signals::stop_on_signals) watches arrived. Nothing was
+    /// sent, received or acquired by the call. posix_ipc: `SignalError`.
+    Cancelled,
     /// The name is malformed or too long (checked before any system call). posix_ipc:
     /// `ValueError`.
     InvalidName,
@@ -213,7 +222,7 @@ impl ErrorKind {
             ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::NotificationBusy => {
                 "BusyError"
             }
-            ErrorKind::Interrupted => "SignalError",
+            ErrorKind::Interrupted | ErrorKind::Cancelled => "SignalError",
             ErrorKind::InvalidName
             | ErrorKind::InvalidArgument
             | ErrorKind::MessageTooLarge
@@ -240,7 +249,7 @@ impl ErrorKind {
             ErrorKind::PermissionDenied | ErrorKind::Untrusted => io::ErrorKind::PermissionDenied,
             ErrorKind::WouldBlock | ErrorKind::NotificationBusy => io::ErrorKind::WouldBlock,
             ErrorKind::TimedOut => io::ErrorKind::TimedOut,
-            ErrorKind::Interrupted => io::ErrorKind::Interrupted,
+            ErrorKind::Interrupted | ErrorKind::Cancelled => io::ErrorKind::Interrupted,
             ErrorKind::InvalidName
             | ErrorKind::InvalidArgument
             | ErrorKind::MessageTooLarge
@@ -388,9 +397,26 @@ impl Error {
         self.posix_ipc_exception() == "BusyError"
     }
 
-    /// True where posix_ipc raises `SignalError`: a signal interrupted the wait.
+    /// True where posix_ipc raises `SignalError`: a signal interrupted the wait, or the wait
+    /// was cancelled ([`ErrorKind::Cancelled`]).
     pub fn is_signal(&self) -> bool {
-        self.0.kind == ErrorKind::Interrupted
+        matches!(self.0.kind, ErrorKind::Interrupted | ErrorKind::Cancelled)
+    }
+
+    /// The same error about another kind of object of the same name (a typed layer reporting
+    /// what failed underneath it as the object the caller holds, a ring rather than "shared
+    /// memory").
+    pub(crate) fn about(mut self, kind: ObjectKind) -> Error {
+        self.0.object.kind = kind;
+        self
+    }
+
+    /// The same failure reported about `object` (the one the caller holds), with `context`
+    /// saying what failed underneath it.
+    pub(crate) fn reframed(mut self, object: Object, context: &str) -> Error {
+        self.0.object = object;
+        self.0.detail = format!("{context}: {}", self.0.detail);
+        self
     }
 }
 
@@ -466,6 +492,11 @@ impl From<Error> for io::Error {
     }
 }
 
+/// Appended to every "already exists" error of a create: after a crash, that is the usual cause.
+pub(crate) const LEFTOVER_HINT: &str = "; it may be left over from a crashed run: see who holds \
+     it with `posix-ipc ls --holders`, remove leftovers with `posix-ipc clean --stale` (or \
+     `posix_ipc::lifecycle::clean_stale`), or open it with open_or_create";
+
 /// Turns an `errno` from a call on `object` into an [`Error`] with a default explanation.
 /// Modules override the explanation where they know more (limits, access modes).
 pub(crate) fn os(errno: i32, operation: Operation, object: Object) -> Error {
@@ -477,7 +508,10 @@ pub(crate) fn os(errno: i32, operation: Operation, object: Object) -> Error {
         ),
         libc::EEXIST => (
             ErrorKind::AlreadyExists,
-            format!("a {kind_name} with this name already exists"),
+            format!(
+                "a {kind_name} with this name already exists{}",
+                LEFTOVER_HINT
+            ),
         ),
         libc::EACCES | libc::EPERM | libc::EROFS => (
             ErrorKind::PermissionDenied,

@@ -37,17 +37,21 @@
 
 #[cfg(feature = "tokio")]
 pub mod asyncio;
+pub mod cancel;
 mod constants;
 pub mod error;
+pub mod lifecycle;
 pub mod limits;
 mod mq;
 mod mutex;
 pub mod name;
 mod open;
+pub mod owned;
 #[cfg(test)]
 mod proptest_run;
 mod sem;
 mod shm;
+pub mod signals;
 mod sys;
 mod timeout;
 pub mod typed;
@@ -58,6 +62,7 @@ pub use asyncio::{
     AsyncMessageQueue, AsyncReceiver, AsyncRingReceiver, AsyncRingSender, AsyncSemaphore,
     AsyncSemaphoreGuard, AsyncSender,
 };
+pub use cancel::CancelToken;
 pub use constants::{
     AUTHOR, COPYRIGHT, LICENSE, MESSAGE_QUEUES_SUPPORTED, O_CREAT, O_CREX, O_EXCL, O_NONBLOCK,
     O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POSIX_IPC_VERSION, QUEUE_MESSAGES_MAX_DEFAULT,
@@ -69,6 +74,7 @@ pub use constants::{PAGE_SIZE, SEMAPHORE_VALUE_MAX};
 pub use error::{Error, ErrorKind, Object, ObjectKind, Operation, Result, Returned};
 pub use mq::{unlink_message_queue, MessageQueue, MessageQueueOptions, Notification};
 pub use mutex::{RobustGuard, RobustMutex, MUTEX_MAGIC, MUTEX_VERSION};
+pub use owned::{Owned, Removable};
 pub use sem::{unlink_semaphore, Semaphore, SemaphoreGuard, SemaphoreOptions};
 pub use shm::{
     unlink_shared_memory, ClosedSharedMemory, Mapping, SegmentStat, SharedMemory,
@@ -76,5 +82,6 @@ pub use shm::{
 };
 pub use timeout::Timeout;
 pub use typed::{
-    IpcField, IpcMessage, RawShared, Receiver, RingMode, RingReceiver, RingSender, Sender, Shared,
+    IpcField, IpcMessage, RawShared, Receiver, RingMode, RingReceiver, RingSender, SegmentKind,
+    Sender, Shared, TypedQueue,
 };

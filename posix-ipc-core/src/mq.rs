@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::cancel::{self, CancelToken, Stops};
 use crate::constants::QUEUE_PRIORITY_MAX;
 use crate::error::{self, Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::limits;
@@ -57,6 +58,33 @@ pub struct MessageQueue {
     read: bool,
     write: bool,
     created: bool,
+    cancel: Option<CancelToken>,
+}
+
+/// How long a wait with a peer check (the typed layer's liveness) sleeps before it looks at the
+/// other side's processes again.
+pub(crate) const PEER_SLICE: Duration = Duration::from_millis(100);
+
+/// How a send or receive of the typed layer waits.
+pub(crate) struct Wait<'a> {
+    /// When to give up.
+    pub(crate) deadline: Deadline,
+    /// Whether `EINTR` (a signal handler ran) retries instead of failing with `Interrupted`.
+    pub(crate) retry_eintr: bool,
+    /// Asked every [`PEER_SLICE`] of waiting: the `Disconnected` error once every peer of the
+    /// other side has gone.
+    pub(crate) disconnected: Option<&'a dyn Fn() -> Option<Error>>,
+}
+
+impl Wait<'_> {
+    /// posix_ipc's behaviour: a signal interrupts, no peer check.
+    pub(crate) fn plain(deadline: Deadline) -> Wait<'static> {
+        Wait {
+            deadline,
+            retry_eintr: false,
+            disconnected: None,
+        }
+    }
 }
 
 /// Options for opening or creating a queue, in the style of `std::fs::OpenOptions`.
@@ -312,6 +340,7 @@ impl MessageQueueOptions {
             read: self.read,
             write: self.write,
             created,
+            cancel: None,
         })
     }
 }
@@ -388,7 +417,10 @@ fn open_error(
             ErrorKind::AlreadyExists,
             op,
             object,
-            "a queue with the specified name already exists",
+            format!(
+                "a queue with the specified name already exists{}",
+                error::LEFTOVER_HINT
+            ),
         )
         .with_errno(errno),
         _ => error::os(errno, op, object),
@@ -538,6 +570,16 @@ impl MessageQueue {
             .open(name)
     }
 
+    /// As [`create`](Self::create), owned: the queue is removed when the owner is dropped (see
+    /// [`Owned`](crate::Owned)).
+    pub fn create_owned(
+        name: &str,
+        max_messages: usize,
+        max_message_size: usize,
+    ) -> Result<crate::Owned<MessageQueue>> {
+        Self::create(name, max_messages, max_message_size).map(crate::Owned::new)
+    }
+
     /// Creates a queue under a random unused name.
     pub fn create_random(max_messages: usize, max_message_size: usize) -> Result<MessageQueue> {
         MessageQueue::options()
@@ -680,43 +722,21 @@ impl MessageQueue {
         priority: u32,
         timeout: impl Into<Timeout>,
     ) -> Result<()> {
-        self.send_deadline(message, priority, timeout.into().deadline())
+        self.send_waiting(message, priority, &Wait::plain(timeout.into().deadline()))
     }
 
-    /// Sends with a deadline fixed by the caller (the typed layer retries after `EINTR` with the
-    /// same deadline).
+    /// Sends as the typed layer asks (`wait`: deadline, `EINTR` policy, peer check).
     #[inline]
-    pub(crate) fn send_deadline(
+    pub(crate) fn send_waiting(
         &self,
         message: &[u8],
         priority: u32,
-        deadline: Deadline,
+        wait: &Wait<'_>,
     ) -> Result<()> {
         self.check_send(message, priority)?;
-        let op = Operation::Send;
-        match deadline {
-            Deadline::Never => self
-                .handle
-                .send(message, priority, None)
-                .map_err(|e| self.op_error(e, op, false)),
-            Deadline::Now => self
-                .handle
-                .send(message, priority, Some(Duration::ZERO))
-                .map_err(|e| self.op_error(e, op, false)),
-            Deadline::At(_) => loop {
-                match self.handle.send(message, priority, Some(Duration::ZERO)) {
-                    Ok(()) => return Ok(()),
-                    Err(libc::ETIMEDOUT) => {}
-                    Err(e) => return Err(self.op_error(e, op, false)),
-                }
-                let Some(left) = deadline.remaining() else {
-                    return Err(self.op_error(libc::ETIMEDOUT, op, true));
-                };
-                self.handle
-                    .poll(true, left)
-                    .map_err(|e| self.op_error(e, op, true))?;
-            },
-        }
+        self.transfer(Operation::Send, wait, |at| {
+            self.handle.send(message, priority, at)
+        })
     }
 
     /// Receives the oldest message of the highest priority, waiting while the queue is empty
@@ -781,16 +801,12 @@ impl MessageQueue {
         buf: &mut [u8],
         timeout: impl Into<Timeout>,
     ) -> Result<(usize, u32)> {
-        self.receive_deadline(buf, timeout.into().deadline())
+        self.receive_waiting(buf, &Wait::plain(timeout.into().deadline()))
     }
 
-    /// Receives with a deadline fixed by the caller.
+    /// Receives as the typed layer asks (`wait`: deadline, `EINTR` policy, peer check).
     #[inline]
-    pub(crate) fn receive_deadline(
-        &self,
-        buf: &mut [u8],
-        deadline: Deadline,
-    ) -> Result<(usize, u32)> {
+    pub(crate) fn receive_waiting(&self, buf: &mut [u8], wait: &Wait<'_>) -> Result<(usize, u32)> {
         let op = Operation::Receive;
         if !self.read {
             return Err(self.fail(
@@ -811,28 +827,132 @@ impl MessageQueue {
                 ),
             ));
         }
-        match deadline {
-            Deadline::Never => self
-                .handle
-                .receive(buf, None)
-                .map_err(|e| self.op_error(e, op, false)),
-            Deadline::Now => self
-                .handle
-                .receive(buf, Some(Duration::ZERO))
-                .map_err(|e| self.op_error(e, op, false)),
-            Deadline::At(_) => loop {
-                match self.handle.receive(buf, Some(Duration::ZERO)) {
-                    Ok(r) => return Ok(r),
-                    Err(libc::ETIMEDOUT) => {}
-                    Err(e) => return Err(self.op_error(e, op, false)),
+        self.transfer(op, wait, |at| self.handle.receive(buf, at))
+    }
+
+    /// The waiting strategy shared by send and receive. `attempt(None)` is the blocking call,
+    /// `attempt(Some(t))` the timed one with the absolute `CLOCK_REALTIME` deadline `t`
+    /// (`Duration::ZERO`: do not wait).
+    ///
+    /// - No token, no peer check: one blocking call (or `mq_timed*` for "now"), as always.
+    /// - A finite timeout, or a token: non-blocking attempts, and between them a `ppoll` on the
+    ///   queue and the tokens' eventfds, measured on the monotonic clock; the peer check runs
+    ///   when a slice of [`PEER_SLICE`] passes without progress.
+    /// - No token, no timeout, a peer check: one `mq_timed*` call per message whose deadline,
+    ///   [`PEER_SLICE`] ahead on the wall clock, only bounds how long a dead peer goes
+    ///   unnoticed (a wall-clock jump backwards delays that, nothing else).
+    #[inline]
+    fn transfer<R>(
+        &self,
+        op: Operation,
+        wait: &Wait<'_>,
+        mut attempt: impl FnMut(Option<Duration>) -> sys::SysResult<R>,
+    ) -> Result<R> {
+        let stops = Stops::of(self.cancel.as_ref());
+        match wait.deadline {
+            Deadline::Now => {
+                let mut r = attempt(Some(Duration::ZERO));
+                while wait.retry_eintr && r.as_ref().err() == Some(&libc::EINTR) {
+                    r = attempt(Some(Duration::ZERO));
                 }
-                let Some(left) = deadline.remaining() else {
-                    return Err(self.op_error(libc::ETIMEDOUT, op, true));
+                return match r {
+                    Ok(r) => Ok(r),
+                    // Empty (or full), and nobody left on the other side: say so.
+                    Err(e @ (libc::ETIMEDOUT | libc::EAGAIN)) => Err(wait
+                        .disconnected
+                        .and_then(|gone| gone())
+                        .unwrap_or_else(|| self.op_error(e, op, false))),
+                    Err(e) => Err(self.op_error(e, op, false)),
                 };
-                self.handle
-                    .poll(false, left)
-                    .map_err(|e| self.op_error(e, op, true))?;
+            }
+            Deadline::Never if !stops.active() => match wait.disconnected {
+                None => loop {
+                    match attempt(None) {
+                        Err(libc::EINTR) if wait.retry_eintr => continue,
+                        r => return r.map_err(|e| self.op_error(e, op, false)),
+                    }
+                },
+                Some(gone) => loop {
+                    match attempt(Some(sys::realtime_now() + PEER_SLICE)) {
+                        Ok(r) => return Ok(r),
+                        Err(libc::ETIMEDOUT) => {
+                            if let Some(err) = gone() {
+                                return self.last_attempt(op, err, &mut attempt);
+                            }
+                        }
+                        Err(libc::EINTR) if wait.retry_eintr => {}
+                        Err(e) => return Err(self.op_error(e, op, false)),
+                    }
+                },
             },
+            _ => {}
+        }
+        self.transfer_polling(op, wait, stops, &mut attempt)
+    }
+
+    #[cold]
+    fn transfer_polling<R>(
+        &self,
+        op: Operation,
+        wait: &Wait<'_>,
+        stops: Stops<'_>,
+        attempt: &mut dyn FnMut(Option<Duration>) -> sys::SysResult<R>,
+    ) -> Result<R> {
+        let timed = matches!(wait.deadline, Deadline::At(_));
+        let (fds, sliced) = stops.event_fds();
+        let mut peers_checked = sys::monotonic_now();
+        loop {
+            match attempt(Some(Duration::ZERO)) {
+                Ok(r) => return Ok(r),
+                Err(libc::ETIMEDOUT) => {}
+                Err(libc::EINTR) if wait.retry_eintr => {}
+                Err(e) => return Err(self.op_error(e, op, false)),
+            }
+            stops.check(op, || self.object())?;
+            if let Some(gone) = wait.disconnected {
+                let now = sys::monotonic_now();
+                if now.saturating_sub(peers_checked) >= PEER_SLICE {
+                    peers_checked = now;
+                    if let Some(err) = gone() {
+                        return self.last_attempt(op, err, attempt);
+                    }
+                }
+            }
+            let Some(left) = wait.deadline.remaining() else {
+                return Err(self.op_error(libc::ETIMEDOUT, op, true));
+            };
+            let mut slice = left;
+            if wait.disconnected.is_some() {
+                slice = slice.min(PEER_SLICE);
+            }
+            if sliced {
+                slice = slice.min(cancel::SLICE);
+            }
+            match sys::poll_with(self.handle.raw(), op == Operation::Send, &fds, slice) {
+                Ok(_) => {}
+                Err(libc::EINTR) => {
+                    stops.check(op, || self.object())?;
+                    if !wait.retry_eintr {
+                        return Err(self.op_error(libc::EINTR, op, timed));
+                    }
+                }
+                Err(e) => return Err(self.op_error(e, op, true)),
+            }
+        }
+    }
+
+    /// Every peer of the other side has gone: one last attempt (a receive drains what is
+    /// left; a send may find room), else `gone`.
+    fn last_attempt<R>(
+        &self,
+        op: Operation,
+        gone: Error,
+        attempt: &mut dyn FnMut(Option<Duration>) -> sys::SysResult<R>,
+    ) -> Result<R> {
+        match attempt(Some(Duration::ZERO)) {
+            Ok(r) => Ok(r),
+            Err(libc::ETIMEDOUT) | Err(libc::EAGAIN) => Err(gone),
+            Err(e) => Err(self.op_error(e, op, false)),
         }
     }
 
@@ -911,6 +1031,59 @@ impl MessageQueue {
     /// Whether this handle created the queue.
     pub fn created(&self) -> bool {
         self.created
+    }
+
+    /// The validated name.
+    pub(crate) fn name_ref(&self) -> &Name {
+        &self.name
+    }
+
+    /// Device and inode of the queue this handle holds (`fstat` of its descriptor).
+    pub(crate) fn identity(&self) -> Result<(u64, u64)> {
+        sys::fstat_id(self.handle.borrow())
+            .map_err(|e| error::os(e, Operation::Stat, self.object()))
+    }
+
+    /// Attaches a [`CancelToken`]: from now on a send or receive of this handle that waits ends
+    /// with [`ErrorKind::Cancelled`] as soon as the token is cancelled (the wait becomes a
+    /// `ppoll` on the queue and the token's eventfd). Replaces an earlier token.
+    pub fn with_cancel(mut self, token: &CancelToken) -> MessageQueue {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// The token attached with [`with_cancel`](Self::with_cancel), if any.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.cancel.as_ref()
+    }
+
+    /// A second handle on the same open queue (`fcntl(F_DUPFD_CLOEXEC)`): same name, access
+    /// and token; its own descriptor, closed on its own drop. Blocking mode (`set_block`) is
+    /// shared, as it belongs to the open queue description.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LimitExceeded`] if the process has no descriptor left.
+    pub fn try_clone(&self) -> Result<MessageQueue> {
+        let handle = self
+            .handle
+            .try_clone()
+            .map_err(|e| error::os(e, Operation::Open, self.object()))?;
+        Ok(MessageQueue {
+            notify: NotifyState {
+                mqd: handle.raw(),
+                token: Mutex::new(None),
+            },
+            handle,
+            name: self.name.clone(),
+            mode: self.mode,
+            max_messages: self.max_messages,
+            max_message_size: self.max_message_size,
+            read: self.read,
+            write: self.write,
+            created: false,
+            cancel: self.cancel.clone(),
+        })
     }
 
     /// Asks the kernel to notify this process when the queue goes from empty to non-empty
@@ -1011,6 +1184,19 @@ impl MessageQueue {
     }
 }
 
+impl crate::owned::Removable for MessageQueue {
+    fn created_object(&self) -> bool {
+        self.created
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        vec![crate::owned::OwnedName::new(
+            KIND,
+            &self.name,
+            self.identity().ok(),
+        )]
+    }
+}
+
 /// This handle's pending callback registration. Declared before the descriptor in
 /// [`MessageQueue`], so it is dropped (and cancels) while the descriptor is still open.
 struct NotifyState {
@@ -1029,6 +1215,8 @@ impl Drop for NotifyState {
 }
 
 fn unlink_name(name: &Name) -> Result<()> {
+    // A typed queue's companion goes with it (only the one that describes this queue).
+    let id = identity_of(name);
     sys::mq_unlink(name.as_c_str()).map_err(|e| match e {
         libc::ENOENT => Error::new(
             ErrorKind::NotFound,
@@ -1038,7 +1226,28 @@ fn unlink_name(name: &Name) -> Result<()> {
         )
         .with_errno(e),
         _ => error::os(e, Operation::Unlink, name.object(KIND)),
-    })
+    })?;
+    if let Some(id) = id {
+        crate::typed::companion::Companion::unlink_for(name.as_str(), id);
+    }
+    Ok(())
+}
+
+/// Device and inode of the queue `name` names now (opened without blocking, for reading or
+/// else for writing), `None` if there is none or it cannot be opened.
+pub(crate) fn identity_of(name: &Name) -> Option<(u64, u64)> {
+    let open = |read: bool| {
+        MessageQueue::options()
+            .read(read)
+            .write(!read)
+            .nonblocking(true)
+            .open(name.as_str())
+    };
+    let mq = match open(true) {
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => open(false),
+        other => other,
+    };
+    mq.ok().and_then(|mq| mq.identity().ok())
 }
 
 /// Removes the queue `name` (`mq_unlink`), posix_ipc's `unlink_message_queue`.

@@ -24,10 +24,12 @@ use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::shm::{Mapping, SharedMemory};
 use crate::sys::{self, Locked};
 use crate::timeout::{Deadline, Timeout};
+use crate::typed::header::{self, SegmentKind};
 
 /// Magic bytes at the start of a robust-mutex segment.
 pub const MUTEX_MAGIC: [u8; 8] = *b"PIPCMUTX";
@@ -70,6 +72,7 @@ pub struct RobustMutex {
     /// Guards of this handle that are alive or were leaked: while non-zero, dropping the handle
     /// keeps the mapping (the kernel's robust list of the holding thread points into it).
     held: AtomicUsize,
+    cancel: Option<CancelToken>,
 }
 
 impl RobustMutex {
@@ -105,6 +108,7 @@ impl RobustMutex {
             shm,
             map: ManuallyDrop::new(map),
             held: AtomicUsize::new(0),
+            cancel: None,
         };
         // SAFETY: the segment was just created exclusively and is not marked ready, so no
         // thread in any process uses the mutex yet; `raw()` is in bounds and aligned.
@@ -137,29 +141,39 @@ impl RobustMutex {
                 ),
             )
         };
-        let foreign = |_: &[u8]| {
+        let foreign = |bytes: &[u8], size: u64| {
+            let detail = if bytes[..8] == MUTEX_MAGIC {
+                format!(
+                    "a posix-ipc robust mutex of layout version {}, but this library speaks \
+                     version {MUTEX_VERSION}: build both sides with the same posix-ipc release",
+                    u32::from_ne_bytes(bytes[8..12].try_into().unwrap_or_default())
+                )
+            } else {
+                header::foreign_detail(bytes, size, SegmentKind::RobustMutex)
+            };
             Error::new(
                 ErrorKind::Mismatch,
                 Operation::Open,
                 Self::object(&name),
-                "not a posix-ipc robust mutex (wrong magic or version)",
+                detail,
             )
         };
-        let spec = crate::typed::HeaderSpec {
+        let spec = header::HeaderSpec {
             len: MUTEX,
             min_size: SEGMENT,
             made_size: &|size| size == SEGMENT as u64,
-            magic: &MUTEX_MAGIC,
+            kind: SegmentKind::RobustMutex,
             version: MUTEX_VERSION,
             ready: READY,
             object: Self::object(&name),
         };
-        let header = crate::typed::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let header = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let map = shm.map_range(0, SEGMENT)?;
         let this = RobustMutex {
             shm,
             map: ManuallyDrop::new(map),
             held: AtomicUsize::new(0),
+            cancel: None,
         };
         let version = u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default());
         let size = u32::from_ne_bytes(header[16..20].try_into().unwrap_or_default());
@@ -239,12 +253,30 @@ impl RobustMutex {
     /// Locks with any [`Timeout`].
     pub fn lock_with(&self, timeout: impl Into<Timeout>) -> Result<RobustGuard<'_>> {
         let m = self.raw();
+        let deadline = timeout.into().deadline();
+        let stops = Stops::of(self.cancel.as_ref());
         // Each call's contract: `m` is the initialised mutex of this mapping (initialised at
         // create, checked ready at open), and the mapping outlives the guard, which borrows
         // `self`; a leaked guard keeps the mapping alive through `held` (see `Drop`).
-        let r = match timeout.into().deadline() {
+        let r = match deadline {
             // SAFETY: the contract above holds.
             Deadline::Now => unsafe { sys::robust_mutex_trylock(m) },
+            _ if stops.active() => loop {
+                // With a token: wait in slices (glibc's lock cannot be woken from outside).
+                stops.check(Operation::Acquire, || Self::object(self.name()))?;
+                let now = sys::monotonic_now();
+                let slice_end = now + crate::cancel::SLICE;
+                let until = match deadline {
+                    Deadline::At(at) if at <= now => break Err(libc::ETIMEDOUT),
+                    Deadline::At(at) => at.min(slice_end),
+                    _ => slice_end,
+                };
+                // SAFETY: the contract above holds.
+                match unsafe { sys::robust_mutex_lock(m, Some(until)) } {
+                    Err(libc::ETIMEDOUT) => {}
+                    other => break other,
+                }
+            },
             // SAFETY: the contract above holds.
             Deadline::Never => unsafe { sys::robust_mutex_lock(m, None) },
             // SAFETY: the contract above holds.
@@ -321,6 +353,20 @@ impl RobustMutex {
         self.shm.created()
     }
 
+    /// As [`create`](Self::create), owned: the mutex's segment is removed when the owner is
+    /// dropped (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str) -> Result<crate::Owned<RobustMutex>> {
+        Self::create(name).map(crate::Owned::new)
+    }
+
+    /// Attaches a [`CancelToken`]: a lock that waits ends with [`ErrorKind::Cancelled`] within
+    /// 10 ms of the token being cancelled (the wait is made in 10 ms slices while a token is
+    /// attached). Replaces an earlier token.
+    pub fn with_cancel(mut self, token: &CancelToken) -> RobustMutex {
+        self.cancel = Some(token.clone());
+        self
+    }
+
     /// Removes the name (`shm_unlink`); handles already open keep working.
     pub fn unlink(&self) -> Result<()> {
         self.shm.unlink()
@@ -337,6 +383,15 @@ impl Drop for RobustMutex {
         }
         // SAFETY: `map` is dropped once, here, and never used afterwards.
         unsafe { ManuallyDrop::drop(&mut self.map) }
+    }
+}
+
+impl crate::owned::Removable for RobustMutex {
+    fn created_object(&self) -> bool {
+        self.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.shm)
     }
 }
 

@@ -23,6 +23,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::cancel::{self, CancelToken, Stops};
 use crate::error::{self, Error, ErrorKind, ObjectKind, Operation, Result};
 use crate::name::Name;
 use crate::open::{self, Disposition};
@@ -41,6 +42,7 @@ pub struct Semaphore {
     name: Name,
     mode: u32,
     created: bool,
+    cancel: Option<CancelToken>,
 }
 
 /// Options for opening or creating a semaphore, in the style of `std::fs::OpenOptions`.
@@ -209,6 +211,7 @@ impl SemaphoreOptions {
             name,
             mode: self.mode,
             created,
+            cancel: None,
         })
     }
 
@@ -237,6 +240,7 @@ impl SemaphoreOptions {
             name,
             mode: self.mode,
             created: true,
+            cancel: None,
         })
     }
 }
@@ -301,6 +305,12 @@ impl Semaphore {
             .create(true)
             .initial_value(initial_value)
             .open(name)
+    }
+
+    /// As [`create`](Self::create), owned: the semaphore is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, initial_value: u32) -> Result<crate::Owned<Semaphore>> {
+        Self::create(name, initial_value).map(crate::Owned::new)
     }
 
     /// Creates a semaphore under a random unused name (posix_ipc `Semaphore(None, O_CREX)`).
@@ -384,12 +394,61 @@ impl Semaphore {
     /// [`Timeout::After`] (a `Duration` or `Option<Duration>` converts).
     #[inline]
     pub fn acquire_with(&self, timeout: impl Into<Timeout>) -> Result<()> {
-        let r = match timeout.into().deadline() {
+        let deadline = timeout.into().deadline();
+        let stops = Stops::of(self.cancel.as_ref());
+        if stops.active() && deadline != Deadline::Now {
+            return self.acquire_stoppable(deadline, stops);
+        }
+        let r = match deadline {
             Deadline::Never => self.handle.wait(),
             Deadline::Now => self.handle.try_wait(),
             Deadline::At(at) => self.handle.wait_until(at),
         };
         r.map_err(|e| self.err(e, Operation::Acquire))
+    }
+
+    /// A wait that a [`CancelToken`] may stop: `sem_clockwait` in slices of 10 ms (glibc's
+    /// semaphore wait cannot be woken from outside), looking at the tokens between slices.
+    #[cold]
+    fn acquire_stoppable(&self, deadline: Deadline, stops: Stops<'_>) -> Result<()> {
+        let op = Operation::Acquire;
+        loop {
+            match self.handle.try_wait() {
+                Ok(()) => return Ok(()),
+                Err(libc::EAGAIN) | Err(libc::EINTR) => {}
+                Err(e) => return Err(self.err(e, op)),
+            }
+            stops.check(op, || self.name.object(KIND))?;
+            let now = crate::sys::monotonic_now();
+            let slice_end = now + cancel::SLICE;
+            let until = match deadline {
+                Deadline::At(at) if at <= now => return Err(self.err(libc::ETIMEDOUT, op)),
+                Deadline::At(at) => at.min(slice_end),
+                _ => slice_end,
+            };
+            match self.handle.wait_until(until) {
+                Ok(()) => return Ok(()),
+                Err(libc::ETIMEDOUT) => {}
+                Err(libc::EINTR) => {
+                    stops.check(op, || self.name.object(KIND))?;
+                    return Err(self.err(libc::EINTR, op));
+                }
+                Err(e) => return Err(self.err(e, op)),
+            }
+        }
+    }
+
+    /// Attaches a [`CancelToken`]: from now on a wait of this handle ends with
+    /// [`ErrorKind::Cancelled`] when the token is cancelled (noticed within 10 ms; see
+    /// [`cancel`](crate::cancel)). Replaces an earlier token.
+    pub fn with_cancel(mut self, token: &CancelToken) -> Semaphore {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// The token attached with [`with_cancel`](Self::with_cancel), if any.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.cancel.as_ref()
     }
 
     /// Acquires (waiting as long as it takes) and returns a guard that releases on drop: the
@@ -461,6 +520,16 @@ impl Semaphore {
         self.handle
             .close()
             .map_err(|e| error::os(e, Operation::Close, object))
+    }
+}
+
+impl crate::owned::Removable for Semaphore {
+    fn created_object(&self) -> bool {
+        self.created
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        let id = crate::sys::stat_id(&crate::lifecycle::semaphore_path(&self.name)).ok();
+        vec![crate::owned::OwnedName::new(KIND, &self.name, id)]
     }
 }
 

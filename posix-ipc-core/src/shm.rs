@@ -287,7 +287,10 @@ fn open_error(errno: i32, op: Operation, name: &Name, truncate: bool) -> Error {
             ErrorKind::AlreadyExists,
             op,
             name.object(KIND),
-            "shared memory with the specified name already exists",
+            format!(
+                "shared memory with the specified name already exists{}",
+                error::LEFTOVER_HINT
+            ),
         )
         .with_errno(errno),
         _ => error::os(errno, op, name.object(KIND)),
@@ -355,6 +358,12 @@ impl SharedMemory {
     /// Opens the segment, creating it if missing; then gives it `size` bytes if `size > 0`.
     pub fn open_or_create(name: &str, size: u64) -> Result<SharedMemory> {
         SharedMemory::options().create(true).size(size).open(name)
+    }
+
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, size: u64) -> Result<crate::Owned<SharedMemory>> {
+        Self::create(name, size).map(crate::Owned::new)
     }
 
     /// Creates a segment of `size` bytes under a random unused name.
@@ -585,6 +594,26 @@ impl SharedMemory {
         unlink_name(&self.name)
     }
 
+    /// A second handle on the same segment (`fcntl(F_DUPFD_CLOEXEC)`): its own descriptor, the
+    /// same name and access; it did not create the segment.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LimitExceeded`] if the process has no descriptor left.
+    pub fn try_clone(&self) -> Result<SharedMemory> {
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| self.err(e.raw_os_error().unwrap_or(libc::EMFILE), Operation::Open))?;
+        Ok(SharedMemory {
+            fd,
+            name: self.name.clone(),
+            mode: self.mode,
+            read_only: self.read_only,
+            created: false,
+        })
+    }
+
     /// Closes the descriptor (posix_ipc's `close_fd()`), keeping what is needed to unlink.
     /// Mappings stay valid. Dropping the handle also closes it.
     pub fn close_fd(self) -> Result<ClosedSharedMemory> {
@@ -597,6 +626,19 @@ impl SharedMemory {
             Ok(()) => Ok(closed),
             Err(e) => Err(error::os(e, Operation::Close, closed.name.object(KIND))),
         }
+    }
+}
+
+impl crate::owned::Removable for SharedMemory {
+    fn created_object(&self) -> bool {
+        self.created
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        vec![crate::owned::OwnedName::new(
+            KIND,
+            &self.name,
+            sys::fstat_id(self.fd.as_fd()).ok(),
+        )]
     }
 }
 

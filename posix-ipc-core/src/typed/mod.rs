@@ -7,13 +7,18 @@
 //! then a valid value, so a buggy or hostile peer can corrupt values but never cause undefined
 //! behaviour here.
 
+pub mod companion;
+pub(crate) mod header;
 mod layout;
+pub(crate) mod peers;
 mod queue;
 pub mod ring;
 mod shared;
 
+pub use companion::{COMPANION_MAGIC, COMPANION_SUFFIX, COMPANION_VERSION};
+pub use header::SegmentKind;
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
-pub use queue::{Iter, Receiver, Sender, TryIter};
+pub use queue::{Iter, Receiver, Sender, TryIter, TypedQueue};
 pub use ring::{RingMode, RingReceiver, RingSender, RING_MAGIC, RING_MAX_PEERS, RING_VERSION};
 pub use shared::{RawShared, Shared, SharedHeader, SHARED_MAGIC, SHARED_VERSION};
 
@@ -108,95 +113,4 @@ pub mod __private {
     pub const HARD_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
     /// The highest queue priority.
     pub const PRIORITY_MAX: u32 = 32767;
-}
-
-/// How a typed layer (`Shared`, the ring, the robust mutex) describes the header it waits for
-/// at open.
-pub(crate) struct HeaderSpec<'a> {
-    /// Header length in bytes (mapped and copied).
-    pub len: usize,
-    /// The size below which the segment is still being made (at least `len`).
-    pub min_size: usize,
-    /// Whether a creator of this kind makes a segment of exactly this many bytes: a blank
-    /// segment of any other size is not one being made, but someone else's.
-    pub made_size: &'a dyn Fn(u64) -> bool,
-    /// The 8 magic bytes at offset 0.
-    pub magic: &'a [u8; 8],
-    /// The layout version, a `u32` at offset 8, written with the magic.
-    pub version: u32,
-    /// Offset of the `u32` ready flag the creator stores (`Release`) after the rest. Creators
-    /// never write it otherwise (`ftruncate` zeroed it), so it is only accessed atomically.
-    pub ready: usize,
-    /// The object, for the error when its name goes away during the wait.
-    pub object: crate::error::Object,
-}
-
-/// Waits until the creator of a typed segment has published its header, and returns a copy.
-///
-/// A segment is made in steps: `shm_open` (size 0), `ftruncate` to its exact size (all zeros),
-/// the header, then the ready flag. An opener may arrive at any step, so a segment that is too
-/// small, or of the size its creator makes with the magic still blank or partly written (every
-/// byte either 0 or the magic's), means "not yet": wait with back-off until `deadline`, then
-/// `not_ready`. A magic that cannot become ours, a blank segment of another size, or our magic
-/// with another non-zero version is not worth waiting for: `foreign(header)` at once. If the
-/// name is removed during the wait (a creator that failed cleans up), the answer is `NotFound`.
-/// The header is copied only after the ready flag was loaded with `Acquire`, so every field the
-/// creator wrote before it is seen.
-pub(crate) fn published_header(
-    shm: &crate::SharedMemory,
-    spec: &HeaderSpec<'_>,
-    deadline: std::time::Instant,
-    not_ready: &dyn Fn(&str) -> crate::Error,
-    foreign: &dyn Fn(&[u8]) -> crate::Error,
-) -> crate::Result<Vec<u8>> {
-    use std::time::{Duration, Instant};
-    let mut backoff = Duration::from_micros(50);
-    let mut map: Option<crate::Mapping> = None;
-    loop {
-        let stat = shm.stat()?;
-        if !stat.linked {
-            return Err(crate::Error::new(
-                crate::ErrorKind::NotFound,
-                crate::error::Operation::Open,
-                spec.object.clone(),
-                "its name was removed while waiting for its creator to finish (a creator that \
-                 fails removes what it made): open it again once it exists",
-            ));
-        }
-        let waiting_for = if stat.size < spec.min_size.max(spec.len) as u64 {
-            "the segment is still smaller than its header"
-        } else {
-            let header = match &map {
-                Some(m) => m,
-                None => map.insert(shm.map_range(0, spec.len)?),
-            };
-            let mut start = [0u8; 12];
-            header.read_at(0, &mut start)?;
-            let magic = &start[..8];
-            let version = u32::from_ne_bytes([start[8], start[9], start[10], start[11]]);
-            if magic == spec.magic {
-                if version != 0 && version != spec.version {
-                    return Err(foreign(&header.read_vec(0, spec.len)?));
-                }
-                if header.load_u32_acquire(spec.ready)? == 1 {
-                    return header.read_vec(0, spec.len);
-                }
-                "the segment is not marked ready"
-            } else if (spec.made_size)(stat.size)
-                && magic
-                    .iter()
-                    .zip(spec.magic)
-                    .all(|(&b, &m)| b == 0 || b == m)
-            {
-                "the segment's header is still blank"
-            } else {
-                return Err(foreign(&header.read_vec(0, spec.len)?));
-            }
-        };
-        if Instant::now() >= deadline {
-            return Err(not_ready(waiting_for));
-        }
-        std::thread::sleep(backoff);
-        backoff = (backoff * 2).min(Duration::from_millis(10));
-    }
 }

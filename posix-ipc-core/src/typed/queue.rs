@@ -1,29 +1,53 @@
-//! Typed message-queue channels: [`Sender<T>`] and [`Receiver<T>`] over a [`MessageQueue`].
+//! Typed message-queue channels: [`Sender<T>`] and [`Receiver<T>`] over a [`MessageQueue`],
+//! and [`TypedQueue<T>`], the queue itself for a process that creates and removes it without
+//! using either end.
 //!
-//! The queue's message size is the type's size: creating sets it, opening checks it, so a
-//! producer and a consumer built with different types fail at open time with both sizes named,
-//! not later with garbage. A received message of the wrong length (a foreign or buggy sender)
-//! is an [`ErrorKind::WrongLength`] error that hands back the bytes and priority; the receiver
-//! keeps working.
+//! The queue's message size is the type's size: creating sets it, opening checks it. A queue
+//! made by this typed API also has a *companion* segment (see
+//! [`companion`](super::companion)) that records the message type's layout fingerprint and who
+//! is connected, so that:
 //!
-//! Blocking calls retry after a signal interrupts them (`EINTR`), keeping the original deadline.
+//! - opening it for another type of the same size fails at once with
+//!   [`ErrorKind::Mismatch`], naming both types and fingerprints;
+//! - a receiver waiting on an empty queue gets [`ErrorKind::Disconnected`] once every typed
+//!   sender has gone (dropped, or killed with SIGKILL) and the queue is drained, and
+//!   [`Receiver::iter`] then ends; a sender blocked on a full queue gets it once every typed
+//!   receiver has gone. A peer's departure is noticed within 100 ms.
+//!
+//! A queue made by posix_ipc, by C or by [`MessageQueue`] has no companion: it works exactly as
+//! before, with the size check only and no peer tracking (peers that are not typed handles of
+//! this crate are never counted either way). Messages are the same bytes in both cases.
+//!
+//! A received message of the wrong length (a foreign or buggy sender) is an
+//! [`ErrorKind::WrongLength`] error that hands back the bytes and priority; the receiver keeps
+//! working. Blocking calls retry after a signal interrupts them (`EINTR`), keeping the original
+//! deadline, unless a [`CancelToken`] (or [`signals`](crate::signals)) stops them.
+//!
+//! Both ends are `Send` and `Sync`: several threads may send (or receive) through one handle,
+//! the kernel serialises the calls. [`Sender::try_clone`] gives another handle on the same
+//! queue (its own descriptor, the same registration).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::companion::{Companion, Registration, Side};
 use super::IpcMessage;
-use crate::error::{Error, ErrorKind, Operation, Result, Returned};
-use crate::mq::{MessageQueue, MessageQueueOptions};
-use crate::timeout::{Deadline, Timeout};
+use crate::cancel::CancelToken;
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result, Returned};
+use crate::mq::{MessageQueue, MessageQueueOptions, Wait};
+use crate::name::Name;
+use crate::owned::{Owned, OwnedName, Removable};
+use crate::timeout::Timeout;
 
-fn check_queue<T: IpcMessage>(mq: &MessageQueue) -> Result<()> {
+fn check_size<T: IpcMessage>(mq: &MessageQueue) -> Result<()> {
     let size = std::mem::size_of::<T>();
     if mq.max_message_size() != size {
         return Err(Error::new(
             ErrorKind::Mismatch,
             Operation::Open,
-            crate::Object {
-                kind: crate::ObjectKind::MessageQueue,
+            Object {
+                kind: ObjectKind::MessageQueue,
                 name: Some(mq.name().to_owned()),
             },
             format!(
@@ -46,14 +70,155 @@ fn options<T: IpcMessage>(max_messages: usize) -> MessageQueueOptions {
     o
 }
 
-/// Retries `f` after `EINTR` with the same deadline.
-#[inline]
-fn retry<R>(deadline: Deadline, mut f: impl FnMut(Deadline) -> Result<R>) -> Result<R> {
-    loop {
-        match f(deadline) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            other => return other,
+/// What both ends (and [`TypedQueue`]) hold: the queue, and the companion registration if the
+/// queue has a companion.
+struct Channel<T> {
+    mq: MessageQueue,
+    peer: Option<Arc<Registration>>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: IpcMessage> Channel<T> {
+    /// Creates the companion, then the queue (exclusively), then publishes the companion.
+    fn create(
+        name: &str,
+        max_messages: usize,
+        read: bool,
+        write: bool,
+    ) -> Result<(MessageQueue, Companion)> {
+        let queue = Name::new(ObjectKind::MessageQueue, name, Operation::Create)?;
+        let companion = Companion::create::<T>(queue.as_str(), 0o600)?;
+        let made = options::<T>(max_messages)
+            .create_new(true)
+            .read(read)
+            .write(write)
+            .open(queue.as_str())
+            .and_then(|mq| {
+                companion.publish(&mq)?;
+                Ok(mq)
+            });
+        match made {
+            Ok(mq) => Ok((mq, companion)),
+            Err(e) => {
+                // The queue (if made) and the companion go together.
+                let _ = crate::shm::unlink_shared_memory(companion.name());
+                if e.kind() != ErrorKind::AlreadyExists {
+                    let _ = crate::mq::unlink_message_queue(queue.as_str());
+                }
+                Err(e)
+            }
         }
+    }
+
+    fn new_end(mq: MessageQueue, companion: Option<Companion>, side: Option<Side>) -> Channel<T> {
+        let peer = companion.map(|c| match side {
+            Some(side) => Arc::new(Registration::new(c, side)),
+            None => Arc::new(Registration::observer(c)),
+        });
+        Channel {
+            mq,
+            peer,
+            _type: PhantomData,
+        }
+    }
+
+    /// Wraps an open queue: the size check, then the companion's type check if it has one.
+    fn wrap(mq: MessageQueue, side: Option<Side>) -> Result<Channel<T>> {
+        check_size::<T>(&mq)?;
+        let companion = Companion::open::<T>(&mq)?;
+        Ok(Self::new_end(mq, companion, side))
+    }
+
+    /// Creates for `side`, or opens what exists (the companion decides the type check).
+    fn open_or_create(
+        name: &str,
+        max_messages: usize,
+        read: bool,
+        write: bool,
+        side: Option<Side>,
+    ) -> Result<Channel<T>> {
+        let mut last = None;
+        for _ in 0..16 {
+            match Self::create(name, max_messages, read, write) {
+                Ok((mq, c)) => return Ok(Self::new_end(mq, Some(c), side)),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            match MessageQueue::options().read(read).write(write).open(name) {
+                Ok(mq) => return Self::wrap(mq, side),
+                // Removed between the two calls: create again.
+                Err(e) if e.kind() == ErrorKind::NotFound => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::Other,
+                Operation::Open,
+                Object {
+                    kind: ObjectKind::MessageQueue,
+                    name: Some(name.to_owned()),
+                },
+                "the queue keeps being created and removed by others: try again",
+            )
+        }))
+    }
+
+    fn try_clone(&self) -> Result<Channel<T>> {
+        Ok(Channel {
+            mq: self.mq.try_clone()?,
+            peer: self.peer.clone(),
+            _type: PhantomData,
+        })
+    }
+
+    fn wait<'a>(&'a self, timeout: Timeout, gone: &'a dyn Fn() -> Option<Error>) -> Wait<'a> {
+        Wait {
+            deadline: timeout.deadline(),
+            retry_eintr: true,
+            disconnected: self.peer.as_ref().map(|_| gone),
+        }
+    }
+
+    fn other_side_gone(&self, op: Operation) -> Option<Error> {
+        self.peer
+            .as_ref()
+            .and_then(|p| p.other_side_gone(self.mq.name(), op))
+    }
+
+    fn unlink(&self) -> Result<()> {
+        let id = self.mq.identity().ok();
+        self.mq.unlink()?;
+        if let Some(id) = id {
+            Companion::unlink_for(self.mq.name(), id);
+        }
+        Ok(())
+    }
+
+    fn owned_names(&self) -> Vec<OwnedName> {
+        let id = self.mq.identity().ok();
+        let mut names = vec![OwnedName::new(
+            ObjectKind::MessageQueue,
+            self.mq.name_ref(),
+            id,
+        )];
+        if let Some(p) = &self.peer {
+            if let Ok(c) = Name::new(
+                ObjectKind::SharedMemory,
+                p.companion.name(),
+                Operation::Unlink,
+            ) {
+                let cid = p.companion.identity();
+                names.push(OwnedName::new(ObjectKind::SharedMemory, &c, cid));
+            }
+        }
+        names
+    }
+
+    fn live(&self, side: Side) -> Option<Vec<u32>> {
+        self.peer
+            .as_ref()
+            .map(|p| p.companion.table(side).live_pids())
     }
 }
 
@@ -69,58 +234,82 @@ fn retry<R>(deadline: Deadline, mut f: impl FnMut(Deadline) -> Result<R>) -> Res
 ///
 /// # let name = format!("/doc-typed-{}", std::process::id());
 /// let tx = Sender::<Tick>::create(&name, 4)?;          // message size = size_of::<Tick>()
-/// let rx = Receiver::<Tick>::open(&name)?;             // checks the queue's real size
+/// let rx = Receiver::<Tick>::open(&name)?;             // checks the queue's type
 /// tx.send(&Tick { seq: 1, value: 0.5 })?;              // priority 3, from the type
 /// assert_eq!(rx.recv_with_priority()?, (Tick { seq: 1, value: 0.5 }, 3));
-/// tx.queue().unlink()?;
+/// tx.unlink()?;                                        // the queue and its companion
 /// # Ok::<(), posix_ipc::Error>(())
 /// ```
 pub struct Sender<T> {
-    mq: MessageQueue,
-    _type: PhantomData<fn(T)>,
+    ch: Channel<T>,
 }
 
 impl<T: IpcMessage> Sender<T> {
-    /// Creates a new queue for `T` (message size `size_of::<T>()`, `max_messages` slots),
-    /// opened for writing only; fails if the name exists.
+    /// Creates a new queue for `T` (message size `size_of::<T>()`, `max_messages` slots) and
+    /// its companion, opened for writing only; fails with [`ErrorKind::AlreadyExists`] if the
+    /// name exists (the error says how to find and remove a leftover).
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let mq = options::<T>(max_messages)
-            .create_new(true)
-            .read(false)
-            .open(name)?;
-        Self::from_queue(mq)
+        let (mq, c) = Channel::<T>::create(name, max_messages, false, true)?;
+        Ok(Sender {
+            ch: Channel::new_end(mq, Some(c), Some(Side::Producer)),
+        })
+    }
+
+    /// As [`create`](Self::create), owned: the queue and its companion are removed when the
+    /// owner is dropped (see [`Owned`]).
+    pub fn create_owned(name: &str, max_messages: usize) -> Result<Owned<Self>> {
+        Self::create(name, max_messages).map(Owned::new)
     }
 
     /// Opens an existing queue for writing, checking that it was made for `T`.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Mismatch`] naming both sizes if the queue's message size is not
-    /// `size_of::<T>()`.
+    /// [`ErrorKind::Mismatch`] naming both types if the queue was made for another type (its
+    /// companion's fingerprint, or for a queue without companion its message size).
     pub fn open(name: &str) -> Result<Self> {
         Self::from_queue(MessageQueue::options().read(false).open(name)?)
     }
 
-    /// Opens the queue, creating it for `T` if it does not exist; checks its message size.
+    /// Opens the queue, creating it (and its companion) for `T` if it does not exist.
     pub fn open_or_create(name: &str, max_messages: usize) -> Result<Self> {
-        let mq = options::<T>(max_messages)
-            .create(true)
-            .read(false)
-            .open(name)?;
-        Self::from_queue(mq)
+        Channel::open_or_create(name, max_messages, false, true, Some(Side::Producer))
+            .map(|ch| Sender { ch })
     }
 
-    /// Wraps an open queue after checking its message size against `T`.
+    /// Wraps an open queue after checking it against `T` (size; and type, if the queue has a
+    /// companion, which this handle then registers with).
     pub fn from_queue(mq: MessageQueue) -> Result<Self> {
-        check_queue::<T>(&mq)?;
+        Channel::wrap(mq, Some(Side::Producer)).map(|ch| Sender { ch })
+    }
+
+    /// Attaches a [`CancelToken`]: a send that waits for room ends with
+    /// [`ErrorKind::Cancelled`] as soon as the token is cancelled.
+    pub fn with_cancel(mut self, token: &CancelToken) -> Self {
+        self.ch.mq = self.ch.mq.with_cancel(token);
+        self
+    }
+
+    /// Another sender on the same queue: its own descriptor, the same registration (the queue
+    /// counts one producer until every clone is dropped) and token.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LimitExceeded`] if the process has no descriptor left.
+    pub fn try_clone(&self) -> Result<Self> {
         Ok(Sender {
-            mq,
-            _type: PhantomData,
+            ch: self.ch.try_clone()?,
         })
     }
 
     /// Sends with the type's priority ([`IpcMessage::PRIORITY`]), waiting while the queue is
     /// full.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Disconnected`] if the queue stays full and every typed receiver has gone;
+    /// [`ErrorKind::Cancelled`] if a token stops the wait. The message was not sent in either
+    /// case.
     #[inline]
     pub fn send(&self, msg: &T) -> Result<()> {
         self.send_with(msg, T::PRIORITY, Timeout::Infinite)
@@ -147,63 +336,101 @@ impl<T: IpcMessage> Sender<T> {
     #[inline]
     pub fn send_with(&self, msg: &T, priority: u32, timeout: impl Into<Timeout>) -> Result<()> {
         let bytes = bytemuck::bytes_of(msg);
-        retry(timeout.into().deadline(), |d| {
-            self.mq.send_deadline(bytes, priority, d)
-        })
+        let gone = || self.ch.other_side_gone(Operation::Send);
+        let wait = self.ch.wait(timeout.into(), &gone);
+        self.ch.mq.send_waiting(bytes, priority, &wait)
+    }
+
+    /// Whether the queue has a companion, so that this sender checks the type and tracks the
+    /// receivers (false for a queue made by posix_ipc, C or [`MessageQueue`]).
+    pub fn is_tracked(&self) -> bool {
+        self.ch.peer.is_some()
+    }
+
+    /// The pids of the typed receivers connected now (`None` without a companion).
+    pub fn receivers(&self) -> Option<Vec<u32>> {
+        self.ch.live(Side::Consumer)
+    }
+
+    /// Whether this handle created the queue.
+    pub fn created(&self) -> bool {
+        self.ch.mq.created()
+    }
+
+    /// Removes the queue's name and its companion's (`mq_unlink`, `shm_unlink`); connected
+    /// handles keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.ch.unlink()
     }
 
     /// The underlying queue.
     pub fn queue(&self) -> &MessageQueue {
-        &self.mq
+        &self.ch.mq
     }
 
-    /// Gives back the underlying queue.
+    /// Gives back the underlying queue (the registration ends).
     pub fn into_queue(self) -> MessageQueue {
-        self.mq
+        self.ch.mq
     }
 }
 
 /// The receiving end of a typed queue. See [`Sender`] for an example.
 pub struct Receiver<T> {
-    mq: MessageQueue,
-    _type: PhantomData<fn() -> T>,
+    ch: Channel<T>,
 }
 
 impl<T: IpcMessage> Receiver<T> {
-    /// Creates a new queue for `T`, opened for reading only; fails if the name exists.
+    /// Creates a new queue for `T` and its companion, opened for reading only; fails with
+    /// [`ErrorKind::AlreadyExists`] if the name exists.
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let mq = options::<T>(max_messages)
-            .create_new(true)
-            .write(false)
-            .open(name)?;
-        Self::from_queue(mq)
+        let (mq, c) = Channel::<T>::create(name, max_messages, true, false)?;
+        Ok(Receiver {
+            ch: Channel::new_end(mq, Some(c), Some(Side::Consumer)),
+        })
+    }
+
+    /// As [`create`](Self::create), owned: the queue and its companion are removed when the
+    /// owner is dropped (see [`Owned`]).
+    pub fn create_owned(name: &str, max_messages: usize) -> Result<Owned<Self>> {
+        Self::create(name, max_messages).map(Owned::new)
     }
 
     /// Opens an existing queue for reading, checking that it was made for `T`.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Mismatch`] naming both sizes if the queue's message size is not
-    /// `size_of::<T>()`.
+    /// [`ErrorKind::Mismatch`] naming both types if the queue was made for another type.
     pub fn open(name: &str) -> Result<Self> {
         Self::from_queue(MessageQueue::options().write(false).open(name)?)
     }
 
-    /// Opens the queue, creating it for `T` if it does not exist; checks its message size.
+    /// Opens the queue, creating it (and its companion) for `T` if it does not exist.
     pub fn open_or_create(name: &str, max_messages: usize) -> Result<Self> {
-        let mq = options::<T>(max_messages)
-            .create(true)
-            .write(false)
-            .open(name)?;
-        Self::from_queue(mq)
+        Channel::open_or_create(name, max_messages, true, false, Some(Side::Consumer))
+            .map(|ch| Receiver { ch })
     }
 
-    /// Wraps an open queue after checking its message size against `T`.
+    /// Wraps an open queue after checking it against `T` (size; and type, if the queue has a
+    /// companion, which this handle then registers with).
     pub fn from_queue(mq: MessageQueue) -> Result<Self> {
-        check_queue::<T>(&mq)?;
+        Channel::wrap(mq, Some(Side::Consumer)).map(|ch| Receiver { ch })
+    }
+
+    /// Attaches a [`CancelToken`]: a receive that waits ends with [`ErrorKind::Cancelled`] as
+    /// soon as the token is cancelled.
+    pub fn with_cancel(mut self, token: &CancelToken) -> Self {
+        self.ch.mq = self.ch.mq.with_cancel(token);
+        self
+    }
+
+    /// Another receiver on the same queue: its own descriptor, the same registration and token.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LimitExceeded`] if the process has no descriptor left.
+    pub fn try_clone(&self) -> Result<Self> {
         Ok(Receiver {
-            mq,
-            _type: PhantomData,
+            ch: self.ch.try_clone()?,
         })
     }
 
@@ -211,8 +438,10 @@ impl<T: IpcMessage> Receiver<T> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::WrongLength`] if the message is not `size_of::<T>()` bytes long; the bytes
-    /// and priority are in [`Error::returned`](crate::Error::returned).
+    /// [`ErrorKind::WrongLength`] if the message is not `size_of::<T>()` bytes long (the bytes
+    /// and priority are in [`Error::returned`](crate::Error::returned));
+    /// [`ErrorKind::Disconnected`] once the queue is empty and every typed sender has gone;
+    /// [`ErrorKind::Cancelled`] if a token stops the wait (nothing was taken).
     #[inline]
     pub fn recv(&self) -> Result<T> {
         self.recv_with(Timeout::Infinite).map(|(t, _)| t)
@@ -240,19 +469,21 @@ impl<T: IpcMessage> Receiver<T> {
     #[inline]
     pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<(T, u32)> {
         let mut value = T::zeroed();
-        let (len, priority) = retry(timeout.into().deadline(), |d| {
-            self.mq
-                .receive_deadline(bytemuck::bytes_of_mut(&mut value), d)
-        })?;
+        let gone = || self.ch.other_side_gone(Operation::Receive);
+        let wait = self.ch.wait(timeout.into(), &gone);
+        let (len, priority) = self
+            .ch
+            .mq
+            .receive_waiting(bytemuck::bytes_of_mut(&mut value), &wait)?;
         let size = std::mem::size_of::<T>();
         if len != size {
             let bytes = bytemuck::bytes_of(&value)[..len].to_vec();
             return Err(Error::new(
                 ErrorKind::WrongLength,
                 Operation::Receive,
-                crate::Object {
-                    kind: crate::ObjectKind::MessageQueue,
-                    name: Some(self.mq.name().to_owned()),
+                Object {
+                    kind: ObjectKind::MessageQueue,
+                    name: Some(self.ch.mq.name().to_owned()),
                 },
                 format!(
                     "received a {len}-byte message with priority {priority}, but {} is {size} \
@@ -265,38 +496,190 @@ impl<T: IpcMessage> Receiver<T> {
         Ok((value, priority))
     }
 
-    /// A blocking iterator over received messages (each item a `Result`; it never ends on its
-    /// own).
+    /// A blocking iterator over received messages. Each item is a `Result`; it ends when the
+    /// queue is drained and every typed sender has gone ([`ErrorKind::Disconnected`]), and
+    /// after yielding a [`ErrorKind::Cancelled`] error. Without a companion it ends only that
+    /// way (posix_ipc and C senders are not tracked).
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter { rx: self }
+        Iter {
+            rx: self,
+            done: false,
+        }
     }
 
-    /// An iterator over the messages queued now; it ends when the queue is empty. Errors other
-    /// than "empty" are yielded.
+    /// An iterator over the messages queued now; it ends when the queue is empty (or empty with
+    /// every sender gone). Other errors are yielded.
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { rx: self }
     }
 
-    /// The underlying queue.
-    pub fn queue(&self) -> &MessageQueue {
-        &self.mq
+    /// Whether the queue has a companion, so that this receiver checks the type and tracks the
+    /// senders (false for a queue made by posix_ipc, C or [`MessageQueue`]).
+    pub fn is_tracked(&self) -> bool {
+        self.ch.peer.is_some()
     }
 
-    /// Gives back the underlying queue.
+    /// The pids of the typed senders connected now (`None` without a companion).
+    pub fn senders(&self) -> Option<Vec<u32>> {
+        self.ch.live(Side::Producer)
+    }
+
+    /// Whether this handle created the queue.
+    pub fn created(&self) -> bool {
+        self.ch.mq.created()
+    }
+
+    /// Removes the queue's name and its companion's; connected handles keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.ch.unlink()
+    }
+
+    /// The underlying queue.
+    pub fn queue(&self) -> &MessageQueue {
+        &self.ch.mq
+    }
+
+    /// Gives back the underlying queue (the registration ends).
     pub fn into_queue(self) -> MessageQueue {
-        self.mq
+        self.ch.mq
     }
 }
+
+/// A typed queue as an object, neither end: for the process that creates it, starts the
+/// producers and consumers, and removes it at the end (it is not counted as a sender or a
+/// receiver, so the ends still see each other leave).
+///
+/// ```
+/// use posix_ipc::{IpcMessage, TypedQueue};
+///
+/// #[derive(Clone, Copy, Debug, IpcMessage)]
+/// #[repr(C)]
+/// struct Job { id: u64 }
+///
+/// # let name = format!("/doc-typedq-{}", std::process::id());
+/// let queue = TypedQueue::<Job>::create_owned(&name, 8)?;   // removed when dropped
+/// let tx = queue.sender()?;                                  // as Sender::open(name)
+/// let rx = queue.receiver()?;
+/// tx.send(&Job { id: 7 })?;
+/// drop(tx);                                                  // the only sender leaves
+/// assert_eq!(rx.recv()?.id, 7);
+/// assert_eq!(rx.recv().unwrap_err().kind(), posix_ipc::ErrorKind::Disconnected);
+/// # Ok::<(), posix_ipc::Error>(())
+/// ```
+pub struct TypedQueue<T> {
+    ch: Channel<T>,
+}
+
+impl<T: IpcMessage> TypedQueue<T> {
+    /// Creates the queue for `T` and its companion (exclusively), without joining either side.
+    pub fn create(name: &str, max_messages: usize) -> Result<Self> {
+        let (mq, c) = Channel::<T>::create(name, max_messages, true, true)?;
+        Ok(TypedQueue {
+            ch: Channel::new_end(mq, Some(c), None),
+        })
+    }
+
+    /// As [`create`](Self::create), owned: removed when the owner is dropped.
+    pub fn create_owned(name: &str, max_messages: usize) -> Result<Owned<Self>> {
+        Self::create(name, max_messages).map(Owned::new)
+    }
+
+    /// Opens an existing queue and checks it against `T`, without joining either side.
+    pub fn open(name: &str) -> Result<Self> {
+        Channel::wrap(MessageQueue::open(name)?, None).map(|ch| TypedQueue { ch })
+    }
+
+    /// A sender on this queue (opened by name, like [`Sender::open`]).
+    pub fn sender(&self) -> Result<Sender<T>> {
+        Sender::open(self.name())
+    }
+
+    /// A receiver on this queue (opened by name, like [`Receiver::open`]).
+    pub fn receiver(&self) -> Result<Receiver<T>> {
+        Receiver::open(self.name())
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        self.ch.mq.name()
+    }
+
+    /// Whether the queue has a companion (type check and peer tracking).
+    pub fn is_tracked(&self) -> bool {
+        self.ch.peer.is_some()
+    }
+
+    /// The pids of the typed senders connected now (`None` without a companion).
+    pub fn senders(&self) -> Option<Vec<u32>> {
+        self.ch.live(Side::Producer)
+    }
+
+    /// The pids of the typed receivers connected now (`None` without a companion).
+    pub fn receivers(&self) -> Option<Vec<u32>> {
+        self.ch.live(Side::Consumer)
+    }
+
+    /// Whether this handle created the queue.
+    pub fn created(&self) -> bool {
+        self.ch.mq.created()
+    }
+
+    /// Removes the queue's name and its companion's.
+    pub fn unlink(&self) -> Result<()> {
+        self.ch.unlink()
+    }
+
+    /// The underlying queue (read-write).
+    pub fn queue(&self) -> &MessageQueue {
+        &self.ch.mq
+    }
+}
+
+macro_rules! removable_channel {
+    ($($t:ident),*) => {
+        $(
+            impl<T: IpcMessage> Removable for $t<T> {
+                fn created_object(&self) -> bool {
+                    self.ch.mq.created()
+                }
+                fn owned_names(&self) -> Vec<OwnedName> {
+                    self.ch.owned_names()
+                }
+            }
+
+            impl<T: IpcMessage> std::fmt::Debug for $t<T> {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    write!(f, "{}<{}>({:?})", stringify!($t), T::LAYOUT.name, self.ch.mq.name())
+                }
+            }
+        )*
+    };
+}
+removable_channel!(Sender, Receiver, TypedQueue);
 
 /// Blocking iterator from [`Receiver::iter`].
 pub struct Iter<'a, T> {
     rx: &'a Receiver<T>,
+    done: bool,
 }
 
 impl<T: IpcMessage> Iterator for Iter<'_, T> {
     type Item = Result<T>;
     fn next(&mut self) -> Option<Result<T>> {
-        Some(self.rx.recv())
+        if self.done {
+            return None;
+        }
+        match self.rx.recv() {
+            Err(e) if e.kind() == ErrorKind::Disconnected => {
+                self.done = true;
+                None
+            }
+            Err(e) if e.kind() == ErrorKind::Cancelled => {
+                self.done = true;
+                Some(Err(e))
+            }
+            other => Some(other),
+        }
     }
 }
 
@@ -309,7 +692,7 @@ impl<T: IpcMessage> Iterator for TryIter<'_, T> {
     type Item = Result<T>;
     fn next(&mut self) -> Option<Result<T>> {
         match self.rx.try_recv() {
-            Err(e) if e.kind() == ErrorKind::WouldBlock => None,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Disconnected) => None,
             other => Some(other),
         }
     }
@@ -320,17 +703,5 @@ impl<'a, T: IpcMessage> IntoIterator for &'a Receiver<T> {
     type IntoIter = Iter<'a, T>;
     fn into_iter(self) -> Iter<'a, T> {
         self.iter()
-    }
-}
-
-impl<T: IpcMessage> std::fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sender<{}>({:?})", T::LAYOUT.name, self.mq.name())
-    }
-}
-
-impl<T: IpcMessage> std::fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Receiver<{}>({:?})", T::LAYOUT.name, self.mq.name())
     }
 }

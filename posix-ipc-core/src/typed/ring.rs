@@ -59,7 +59,10 @@ use std::marker::PhantomData;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::header::{self, SegmentKind};
+use super::peers::{Table, ENTRY, MAX_PEERS};
 use super::IpcMessage;
+use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::shm::{Mapping, SharedMemory};
 use crate::sys;
@@ -70,7 +73,7 @@ pub const RING_MAGIC: [u8; 8] = *b"PIPCRING";
 /// Segment layout version.
 pub const RING_VERSION: u32 = 2;
 /// Most producers (and most consumers) a ring can register.
-pub const RING_MAX_PEERS: usize = 32;
+pub const RING_MAX_PEERS: usize = MAX_PEERS;
 
 const MODE: usize = 12;
 // Each index, and each pair of futex word and sleeper count, has a 128-byte block of its own:
@@ -85,7 +88,6 @@ const PRODUCERS_JOINED: usize = 640;
 const CONSUMERS_JOINED: usize = 644;
 const PRODUCERS: usize = 768;
 const CONSUMERS: usize = PRODUCERS + RING_MAX_PEERS * ENTRY;
-const ENTRY: usize = 32;
 const SLOTS: usize = 4096;
 const MPMC_SLOT_HEADER: usize = 16;
 const READY: usize = 56;
@@ -120,9 +122,33 @@ struct Ring<T> {
     _type: PhantomData<T>,
 }
 
+/// Where the peer tables end: a mapping of this many bytes shows the whole control block.
+pub(crate) const PEER_TABLES_END: usize = CONSUMERS + RING_MAX_PEERS * ENTRY;
+
+/// The producer and consumer tables of a mapped ring segment (for `lifecycle`).
+pub(crate) fn peer_tables(map: &Mapping) -> (Table<'_>, Table<'_>) {
+    (
+        Table {
+            map,
+            base: PRODUCERS,
+            joined: PRODUCERS_JOINED,
+        },
+        Table {
+            map,
+            base: CONSUMERS,
+            joined: CONSUMERS_JOINED,
+        },
+    )
+}
+
+/// An error of the segment underneath, reported as the ring's.
+fn as_ring(e: Error) -> Error {
+    e.about(ObjectKind::Ring)
+}
+
 fn object(name: &str) -> Object {
     Object {
-        kind: ObjectKind::SharedMemory,
+        kind: ObjectKind::Ring,
         name: Some(name.to_owned()),
     }
 }
@@ -147,7 +173,7 @@ impl<T: IpcMessage> Ring<T> {
         }
         let stride = Self::stride(mode);
         let total = SLOTS as u64 + capacity as u64 * stride as u64;
-        let shm = SharedMemory::create(name, total)?;
+        let shm = SharedMemory::create(name, total).map_err(as_ring)?;
         let made = Self::init(shm, capacity as u64, mode, stride);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
@@ -156,7 +182,7 @@ impl<T: IpcMessage> Ring<T> {
     }
 
     fn init(shm: SharedMemory, capacity: u64, mode: RingMode, stride: usize) -> Result<Self> {
-        let map = shm.map()?;
+        let map = shm.map().map_err(as_ring)?;
         let mut header = [0u8; 64];
         header[0..8].copy_from_slice(&RING_MAGIC);
         header[8..12].copy_from_slice(&RING_VERSION.to_ne_bytes());
@@ -190,7 +216,7 @@ impl<T: IpcMessage> Ring<T> {
     }
 
     fn open(name: &str, wait: Duration) -> Result<Self> {
-        let shm = SharedMemory::open(name)?;
+        let shm = SharedMemory::open(name).map_err(as_ring)?;
         let name = shm.name().to_owned();
         let deadline = Instant::now() + wait;
         let not_ready = |what: &str| {
@@ -207,7 +233,7 @@ impl<T: IpcMessage> Ring<T> {
         let mismatch = |detail: String| {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
         };
-        let foreign = |header: &[u8]| {
+        let foreign = |header: &[u8], size: u64| {
             if header[0..8] == RING_MAGIC {
                 let version = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
                 return mismatch(format!(
@@ -215,10 +241,7 @@ impl<T: IpcMessage> Ring<T> {
                      version {RING_VERSION}: build both sides with the same posix-ipc release"
                 ));
             }
-            mismatch(format!(
-                "not a posix-ipc ring segment (magic {:?}): it was made by something else",
-                String::from_utf8_lossy(&header[0..8])
-            ))
+            mismatch(header::foreign_detail(header, size, SegmentKind::Ring))
         };
         // A creator sizes the segment to the control block plus a power of two (2 to 2^30) of
         // slots of one of the two strides.
@@ -232,16 +255,16 @@ impl<T: IpcMessage> Ring<T> {
                     && (2..=1 << 30).contains(&(slots / stride))
             })
         };
-        let spec = super::HeaderSpec {
+        let spec = header::HeaderSpec {
             len: 64,
             min_size: SLOTS,
             made_size: &made_size,
-            magic: &RING_MAGIC,
+            kind: SegmentKind::Ring,
             version: RING_VERSION,
             ready: READY,
             object: object(&name),
         };
-        let header = super::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let header = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_of = |o: usize| u64::from_ne_bytes(header[o..o + 8].try_into().unwrap_or([0; 8]));
         if u32_of(8) != RING_VERSION {
@@ -300,7 +323,7 @@ impl<T: IpcMessage> Ring<T> {
                 "the segment is {have} bytes, smaller than the {total} its header promises"
             )));
         }
-        let map = shm.map_range(0, total as usize)?;
+        let map = shm.map_range(0, total as usize).map_err(as_ring)?;
         let ring = Ring {
             shm,
             map,
@@ -311,6 +334,21 @@ impl<T: IpcMessage> Ring<T> {
             _type: PhantomData,
         };
         Ok(ring)
+    }
+
+    /// Another mapping of the same segment, through a second descriptor.
+    fn try_clone(&self) -> Result<Self> {
+        let shm = self.shm.try_clone().map_err(as_ring)?;
+        let map = shm.map_range(0, self.map.len()).map_err(as_ring)?;
+        Ok(Ring {
+            shm,
+            map,
+            mode: self.mode,
+            capacity: self.capacity,
+            mask: self.mask,
+            stride: self.stride,
+            _type: PhantomData,
+        })
     }
 
     #[inline]
@@ -402,64 +440,28 @@ impl<T: IpcMessage> Ring<T> {
         }
     }
 
-    fn table(&self, side: Side) -> usize {
+    /// The peer table of `side`.
+    fn peers(&self, side: Side) -> Table<'_> {
+        let (producers, consumers) = peer_tables(&self.map);
         match side {
-            Side::Producer => PRODUCERS,
-            Side::Consumer => CONSUMERS,
+            Side::Producer => producers,
+            Side::Consumer => consumers,
         }
-    }
-
-    fn entry_pid(&self, side: Side, i: usize) -> &AtomicU32 {
-        self.u32_at(self.table(side) + i * ENTRY)
-    }
-
-    fn entry_start(&self, side: Side, i: usize) -> &AtomicU64 {
-        self.u64_at(self.table(side) + i * ENTRY + 8)
     }
 
     fn entry_busy(&self, side: Side, i: usize) -> &AtomicU64 {
-        self.u64_at(self.table(side) + i * ENTRY + 16)
-    }
-
-    /// Whether the peer in entry `i` is alive: its pid runs and, once recorded, with the same
-    /// start time (so a reused pid does not count).
-    fn entry_alive(&self, side: Side, i: usize) -> bool {
-        let pid = self.entry_pid(side, i).load(Ordering::Acquire);
-        if pid == 0 {
-            return false;
-        }
-        let start = self.entry_start(side, i).load(Ordering::Acquire);
-        match sys::process_start_time(pid) {
-            Some(now) => start == 0 || now == start,
-            None => false,
-        }
-    }
-
-    fn live_peers(&self, side: Side) -> Vec<u32> {
-        (0..RING_MAX_PEERS)
-            .filter(|&i| self.entry_alive(side, i))
-            .map(|i| self.entry_pid(side, i).load(Ordering::Relaxed))
-            .collect()
-    }
-
-    fn joined(&self, side: Side) -> &AtomicU32 {
-        self.u32_at(match side {
-            Side::Producer => PRODUCERS_JOINED,
-            Side::Consumer => CONSUMERS_JOINED,
-        })
+        self.peers(side).busy(i)
     }
 
     /// Registers this process on `side`; returns its entry.
     fn register(&self, side: Side) -> Result<usize> {
-        let me = sys::getpid();
-        let start = sys::process_start_time(me).unwrap_or(0);
         let what = if side == Side::Producer {
             "producer"
         } else {
             "consumer"
         };
         if self.mode == RingMode::Spsc {
-            let live = self.live_peers(side);
+            let live = self.peers(side).live_pids();
             if let Some(pid) = live.first() {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -472,35 +474,18 @@ impl<T: IpcMessage> Ring<T> {
                 ));
             }
         }
-        for i in 0..RING_MAX_PEERS {
-            let pid = self.entry_pid(side, i);
-            let current = pid.load(Ordering::Acquire);
-            let free = current == 0
-                || (!self.entry_alive(side, i)
-                    && self.entry_busy(side, i).load(Ordering::Acquire) == 0);
-            if free
-                && pid
-                    .compare_exchange(current, me, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                self.entry_busy(side, i).store(0, Ordering::Relaxed);
-                self.entry_start(side, i).store(start, Ordering::Release);
-                self.joined(side).store(1, Ordering::Release);
-                return Ok(i);
-            }
-        }
-        Err(Error::new(
-            ErrorKind::LimitExceeded,
-            Operation::Open,
-            object(self.shm.name()),
-            format!("the ring already has {RING_MAX_PEERS} live {what}s, its limit"),
-        ))
+        self.peers(side).register().ok_or_else(|| {
+            Error::new(
+                ErrorKind::LimitExceeded,
+                Operation::Open,
+                object(self.shm.name()),
+                format!("the ring already has {RING_MAX_PEERS} live {what}s, its limit"),
+            )
+        })
     }
 
     fn deregister(&self, side: Side, i: usize) {
-        self.entry_busy(side, i).store(0, Ordering::Relaxed);
-        self.entry_start(side, i).store(0, Ordering::Relaxed);
-        self.entry_pid(side, i).store(0, Ordering::Release);
+        self.peers(side).deregister(i);
         // Wake the other side so a blocked peer notices the disconnection now.
         let (signal, _) = self.signal_of(match side {
             Side::Producer => Side::Consumer,
@@ -512,7 +497,7 @@ impl<T: IpcMessage> Ring<T> {
 
     /// Whether `side` had peers and none is alive now.
     fn disconnected(&self, side: Side) -> bool {
-        self.joined(side).load(Ordering::Acquire) == 1 && self.live_peers(side).is_empty()
+        self.peers(side).disconnected()
     }
 
     /// (futex word, sleeper count) a waiter on `side` uses.
@@ -547,8 +532,11 @@ impl<T: IpcMessage> Ring<T> {
 
     /// Sleeps on `side`'s futex until woken or `slice` passes, unless `ready()` becomes true
     /// after announcing the sleep (no lost wake-up: see `wake`).
-    fn sleep(&self, side: Side, slice: Duration, ready: impl Fn() -> bool) {
+    ///
+    /// The futex word is registered with `stops`' tokens meanwhile: a cancel bumps and wakes it.
+    fn sleep(&self, side: Side, slice: Duration, ready: impl Fn() -> bool, stops: Stops<'_>) {
         let (signal, sleeping) = self.signal_of(side);
+        let _watch = stops.watch(self.u32_at(signal), true);
         self.u32_at(sleeping).fetch_add(1, Ordering::SeqCst);
         // Every waker either skips its fence (it is registered: this barrier fences its CPU) or
         // pays it; if the barrier fails, sleep in short slices so a missed wake-up costs at
@@ -559,7 +547,7 @@ impl<T: IpcMessage> Ring<T> {
             slice.min(Duration::from_millis(1))
         };
         let seen = self.u32_at(signal).load(Ordering::SeqCst);
-        if !ready() {
+        if !ready() && !stops.cancelled() {
             sys::futex_wait(self.u32_at(signal), seen, slice);
         }
         self.u32_at(sleeping).fetch_sub(1, Ordering::SeqCst);
@@ -597,9 +585,10 @@ impl<T: IpcMessage> Ring<T> {
     /// Moves the slot of `index` from `seq == from` to `to` if no live peer of `side` is
     /// claiming or working on `index`, and clears dead entries of `side`.
     fn repair(&self, side: Side, index: u64, from: u64, to: u64) -> bool {
+        let peers = self.peers(side);
         for i in 0..RING_MAX_PEERS {
-            let busy = self.entry_busy(side, i).load(Ordering::SeqCst);
-            if (busy == u64::MAX || busy == index + 1) && self.entry_alive(side, i) {
+            let busy = peers.busy(i).load(Ordering::SeqCst);
+            if (busy == u64::MAX || busy == index + 1) && peers.alive(i) {
                 return false;
             }
         }
@@ -611,18 +600,7 @@ impl<T: IpcMessage> Ring<T> {
             .slot_seq(index)
             .compare_exchange(from, to, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok();
-        for i in 0..RING_MAX_PEERS {
-            let pid = self.entry_pid(side, i).load(Ordering::Acquire);
-            if pid != 0 && !self.entry_alive(side, i) {
-                self.entry_busy(side, i).store(0, Ordering::Relaxed);
-                let _ = self.entry_pid(side, i).compare_exchange(
-                    pid,
-                    0,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                );
-            }
-        }
+        peers.clear_dead();
         repaired
     }
 }
@@ -653,6 +631,7 @@ fn wait_loop<T: IpcMessage, R>(
     waiting: Side,
     deadline: Deadline,
     op: Operation,
+    stops: Stops<'_>,
     mut attempt: impl FnMut() -> Step<R>,
     ready: impl Fn() -> bool,
 ) -> Result<R> {
@@ -708,11 +687,12 @@ fn wait_loop<T: IpcMessage, R>(
                 Step::Wait => Err(disconnected(name, op, disconnect_text(waiting))),
             };
         }
+        stops.check(op, || object(name))?;
         let slice = match deadline.remaining() {
             None => return Err(timed_out(name, op, what)),
             Some(left) => left.min(SLEEP_SLICE),
         };
-        ring.sleep(waiting, slice, &ready);
+        ring.sleep(waiting, slice, &ready, stops);
     }
 }
 
@@ -754,6 +734,7 @@ fn disconnect_text(waiting: Side) -> &'static str {
 pub struct RingSender<T: IpcMessage> {
     ring: Ring<T>,
     entry: usize,
+    cancel: Option<CancelToken>,
     /// SPSC: the consumer's head as last seen (saves reading the shared line every send).
     head_cache: std::cell::Cell<u64>,
     /// SPSC: the tail this producer, its only writer, last stored.
@@ -764,6 +745,7 @@ pub struct RingSender<T: IpcMessage> {
 pub struct RingReceiver<T: IpcMessage> {
     ring: Ring<T>,
     entry: usize,
+    cancel: Option<CancelToken>,
     /// SPSC: the producer's tail as last seen.
     tail_cache: std::cell::Cell<u64>,
     /// SPSC: the head this consumer, its only writer, last stored.
@@ -775,6 +757,38 @@ impl<T: IpcMessage> RingSender<T> {
     /// registers as its producer.
     pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
         Self::with(Ring::create(name, capacity, mode)?)
+    }
+
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, capacity: usize, mode: RingMode) -> Result<crate::Owned<Self>> {
+        Self::create(name, capacity, mode).map(crate::Owned::new)
+    }
+
+    /// Attaches a [`CancelToken`]: a call that waits (spinning, then sleeping on the ring's
+    /// futex) ends with [`ErrorKind::Cancelled`] as soon as the token is cancelled (the token
+    /// wakes the futex). Replaces an earlier token.
+    pub fn with_cancel(mut self, token: &CancelToken) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// Another producer on the same ring, with its own registration (the ring counts it as one
+    /// more producer) and the same token. Only an MPMC ring admits several.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] for an SPSC ring; [`ErrorKind::LimitExceeded`] if the ring
+    /// already has 32 live producers or the process has no descriptor left.
+    pub fn try_clone(&self) -> Result<Self> {
+        let mut clone = Self::with(self.ring.try_clone()?)?;
+        clone.cancel = self.cancel.clone();
+        Ok(clone)
+    }
+
+    /// Whether this handle created the ring.
+    pub fn created(&self) -> bool {
+        self.ring.shm.created()
     }
 
     /// Opens an existing ring, checking its header against `T`, and registers as a producer.
@@ -803,6 +817,7 @@ impl<T: IpcMessage> RingSender<T> {
         Ok(RingSender {
             ring,
             entry,
+            cancel: None,
             head_cache: std::cell::Cell::new(head),
             tail_local: std::cell::Cell::new(tail),
         })
@@ -907,6 +922,7 @@ impl<T: IpcMessage> RingSender<T> {
             Side::Producer,
             timeout.into().deadline(),
             Operation::Send,
+            Stops::of(self.cancel.as_ref()),
             || self.try_push(value),
             || self.has_room(),
         );
@@ -992,12 +1008,12 @@ impl<T: IpcMessage> RingSender<T> {
     /// Check who made a segment before trusting it with
     /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
     pub fn stat(&self) -> Result<crate::SegmentStat> {
-        self.ring.shm.stat()
+        self.ring.shm.stat().map_err(as_ring)
     }
 
     /// Removes the segment's name; connected peers keep working.
     pub fn unlink(&self) -> Result<()> {
-        self.ring.shm.unlink()
+        self.ring.shm.unlink().map_err(as_ring)
     }
 }
 
@@ -1012,6 +1028,38 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// registers as its consumer.
     pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
         Self::with(Ring::create(name, capacity, mode)?)
+    }
+
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, capacity: usize, mode: RingMode) -> Result<crate::Owned<Self>> {
+        Self::create(name, capacity, mode).map(crate::Owned::new)
+    }
+
+    /// Attaches a [`CancelToken`]: a call that waits (spinning, then sleeping on the ring's
+    /// futex) ends with [`ErrorKind::Cancelled`] as soon as the token is cancelled (the token
+    /// wakes the futex). Replaces an earlier token.
+    pub fn with_cancel(mut self, token: &CancelToken) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// Another consumer on the same ring, with its own registration (the ring counts it as one
+    /// more consumer) and the same token. Only an MPMC ring admits several.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] for an SPSC ring; [`ErrorKind::LimitExceeded`] if the ring
+    /// already has 32 live consumers or the process has no descriptor left.
+    pub fn try_clone(&self) -> Result<Self> {
+        let mut clone = Self::with(self.ring.try_clone()?)?;
+        clone.cancel = self.cancel.clone();
+        Ok(clone)
+    }
+
+    /// Whether this handle created the ring.
+    pub fn created(&self) -> bool {
+        self.ring.shm.created()
     }
 
     /// Opens an existing ring, checking its header against `T`, and registers as a consumer.
@@ -1034,6 +1082,7 @@ impl<T: IpcMessage> RingReceiver<T> {
         Ok(RingReceiver {
             ring,
             entry,
+            cancel: None,
             tail_cache: std::cell::Cell::new(tail),
             head_local: std::cell::Cell::new(head),
         })
@@ -1143,6 +1192,7 @@ impl<T: IpcMessage> RingReceiver<T> {
                 Side::Consumer,
                 deadline,
                 Operation::Receive,
+                Stops::of(self.cancel.as_ref()),
                 || self.try_pop(),
                 || self.has_data(),
             )?;
@@ -1226,18 +1276,36 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// Check who made a segment before trusting it with
     /// [`SegmentStat::is_private`](crate::SegmentStat::is_private) or the `uid`/`mode` fields.
     pub fn stat(&self) -> Result<crate::SegmentStat> {
-        self.ring.shm.stat()
+        self.ring.shm.stat().map_err(as_ring)
     }
 
     /// Removes the segment's name; connected peers keep working.
     pub fn unlink(&self) -> Result<()> {
-        self.ring.shm.unlink()
+        self.ring.shm.unlink().map_err(as_ring)
     }
 }
 
 impl<T: IpcMessage> Drop for RingReceiver<T> {
     fn drop(&mut self) {
         self.ring.deregister(Side::Consumer, self.entry);
+    }
+}
+
+impl<T: IpcMessage> crate::owned::Removable for RingSender<T> {
+    fn created_object(&self) -> bool {
+        self.ring.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.ring.shm)
+    }
+}
+
+impl<T: IpcMessage> crate::owned::Removable for RingReceiver<T> {
+    fn created_object(&self) -> bool {
+        self.ring.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.ring.shm)
     }
 }
 
@@ -1332,7 +1400,7 @@ fn wait_until<T: IpcMessage>(
         if left.is_zero() {
             return;
         }
-        ring.sleep(waiting, left.min(SLEEP_SLICE), &ready);
+        ring.sleep(waiting, left.min(SLEEP_SLICE), &ready, Stops::of(None));
     }
 }
 

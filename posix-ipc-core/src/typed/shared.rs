@@ -6,10 +6,13 @@ use std::marker::PhantomData;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use super::header::{self, SegmentKind};
 use super::IpcMessage;
+use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::shm::{Mapping, SharedMemory};
 use crate::sys;
+use crate::timeout::{Deadline, Timeout};
 
 /// The 8 magic bytes at the start of a `Shared<T>` segment.
 pub const SHARED_MAGIC: [u8; 8] = *b"PIPCSHM\0";
@@ -19,6 +22,10 @@ const HEADER: usize = 64;
 const READY: usize = 32;
 const LOCK: usize = 36;
 const SEQ: usize = 40;
+/// Readers sleeping in `wait_change` (a count).
+const CHANGE_WAITERS: usize = 48;
+/// The futex word `wait_change` sleeps on: bumped by a store that finds waiters.
+const CHANGES: usize = 52;
 /// Set in the lock word while a writer sleeps on it (pids stay below 2^22 on Linux).
 const WAITERS: u32 = 1 << 31;
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
@@ -43,8 +50,12 @@ pub struct SharedHeader {
     pub lock: u32,
     /// Completed stores; the current value is in slot `seq & 1`.
     pub seq: u64,
+    /// Readers sleeping in [`Shared::wait_change`] now.
+    pub change_waiters: u32,
+    /// Bumped (and futex-woken) by a store that finds `change_waiters` non-zero.
+    pub changes: u32,
     /// Zero.
-    pub reserved: [u8; 16],
+    pub reserved: [u8; 8],
 }
 
 const _: () = assert!(std::mem::size_of::<SharedHeader>() == HEADER);
@@ -52,9 +63,9 @@ const _: () = assert!(std::mem::size_of::<SharedHeader>() == HEADER);
 impl SharedHeader {
     /// Python `struct` format of the header (native order, as written).
     pub const PYTHON_FORMAT: &'static str = if cfg!(target_endian = "little") {
-        "<8sIIQQIIQ16s"
+        "<8sIIQQIIQII8s"
     } else {
-        ">8sIIQQIIQ16s"
+        ">8sIIQQIIQII8s"
     };
 }
 
@@ -80,7 +91,9 @@ fn stride_of(size: usize) -> usize {
 /// | 32 | 4 | `ready` | 0 while the creator initialises, 1 once published (stored last) |
 /// | 36 | 4 | `lock` | 0, or the pid of the writer holding the write lock, with bit 31 set while another writer sleeps on it (a futex word) |
 /// | 40 | 8 | `seq` | number of completed stores; the current value is in slot `seq & 1` |
-/// | 48 | 16 | reserved | zero |
+/// | 48 | 4 | `change_waiters` | readers sleeping in [`wait_change`](Self::wait_change) |
+/// | 52 | 4 | `changes` | a futex word those readers sleep on, bumped by a store that finds waiters |
+/// | 56 | 8 | reserved | zero |
 /// | 64 | `stride` | slot 0 | a `T` |
 /// | 64 + `stride` | `stride` | slot 1 | a `T` |
 ///
@@ -92,6 +105,11 @@ fn stride_of(size: usize) -> usize {
 /// meanwhile, otherwise it retries. So a reader never accepts a torn value, never waits for a
 /// writer, and a writer killed mid-store leaves the published value intact. A writer that dies
 /// holding the lock is detected (its pid no longer exists) and the lock is taken over.
+///
+/// A reader that must react to changes sleeps in [`wait_change`](Self::wait_change) instead of
+/// polling: a store that finds `change_waiters` non-zero bumps `changes` and wakes it. A C
+/// writer that does not know this protocol still works: the readers then notice its stores
+/// within 100 ms.
 ///
 /// ```
 /// use posix_ipc::{IpcMessage, Shared};
@@ -114,6 +132,7 @@ pub struct Shared<T> {
     shm: SharedMemory,
     map: Mapping,
     stride: usize,
+    cancel: Option<CancelToken>,
     _type: PhantomData<T>,
 }
 
@@ -152,17 +171,21 @@ impl<T: IpcMessage> Shared<T> {
             ready: 0,
             lock: 0,
             seq: 0,
-            reserved: [0; 16],
+            change_waiters: 0,
+            changes: 0,
+            reserved: [0; 8],
         };
         // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
         // it is stored once, atomically, below).
         let bytes = bytemuck::bytes_of(&header);
         map.write_at(0, &bytes[..READY])?;
         map.write_at(READY + 4, &bytes[READY + 4..])?;
+        sys::membarrier_register();
         let this = Shared {
             shm,
             map,
             stride: stride_of(std::mem::size_of::<T>()),
+            cancel: None,
             _type: PhantomData,
         };
         this.copy_in(0, initial);
@@ -198,7 +221,7 @@ impl<T: IpcMessage> Shared<T> {
                 ),
             )
         };
-        let foreign = |bytes: &[u8]| {
+        let foreign = |bytes: &[u8], size: u64| {
             let mut header = SharedHeader::zeroed_header();
             bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes[..HEADER]);
             let detail = if header.magic == SHARED_MAGIC {
@@ -209,12 +232,11 @@ impl<T: IpcMessage> Shared<T> {
                     header.version
                 )
             } else {
-                format!(
-                    "not a posix-ipc shared struct (magic {:?}, version {}): it was made by \
-                     something else; use RawShared for a header-less segment",
-                    String::from_utf8_lossy(&header.magic),
-                    header.version
-                )
+                let mut d = header::foreign_detail(bytes, size, SegmentKind::Shared);
+                if SegmentKind::from_magic(bytes).is_none() {
+                    d.push_str("; use RawShared for a header-less segment");
+                }
+                d
             };
             Error::new(
                 ErrorKind::Mismatch,
@@ -223,20 +245,20 @@ impl<T: IpcMessage> Shared<T> {
                 detail,
             )
         };
-        let spec = super::HeaderSpec {
+        let spec = header::HeaderSpec {
             len: HEADER,
-            min_size: HEADER,
+            min_size: Self::total(),
             made_size: &|size| size == Self::total() as u64,
-            magic: &SHARED_MAGIC,
+            kind: SegmentKind::Shared,
             version: SHARED_VERSION,
             ready: READY,
             object: Self::object(&name),
         };
-        let bytes = super::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let bytes = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
         let mut header = SharedHeader::zeroed_header();
         bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes);
         if header.version != SHARED_VERSION {
-            return Err(foreign(&bytes));
+            return Err(foreign(&bytes, shm.size()?));
         }
         let size = std::mem::size_of::<T>() as u64;
         if header.fingerprint != T::FINGERPRINT || header.size != size {
@@ -267,10 +289,12 @@ impl<T: IpcMessage> Shared<T> {
             ));
         }
         let map = shm.map_range(0, Self::total())?;
+        sys::membarrier_register();
         let this = Shared {
             shm,
             map,
             stride: stride_of(std::mem::size_of::<T>()),
+            cancel: None,
             _type: PhantomData,
         };
         Ok(this)
@@ -373,6 +397,7 @@ impl<T: IpcMessage> Shared<T> {
         // The lock word holds the holder's pid, with WAITERS set once someone sleeps on it, so
         // an uncontended unlock is one atomic swap and no system call.
         let word = self.atomic_u32(LOCK);
+        let stops = Stops::of(self.cancel.as_ref());
         let me = sys::getpid();
         let mut mine = me;
         let mut spins = 0u32;
@@ -412,7 +437,13 @@ impl<T: IpcMessage> Shared<T> {
                 continue;
             }
             // Bounded sleep: a holder that dies without unlocking is noticed on the next turn.
-            sys::futex_wait(word, current | WAITERS, Duration::from_millis(10));
+            stops.check(Operation::Store, || Self::object(self.name()))?;
+            {
+                let _watch = stops.watch(word, false);
+                if !stops.cancelled() {
+                    sys::futex_wait(word, current | WAITERS, Duration::from_millis(10));
+                }
+            }
             // Having slept, take the lock as "contended" so our unlock wakes the next sleeper.
             mine = me | WAITERS;
         }
@@ -423,6 +454,124 @@ impl<T: IpcMessage> Shared<T> {
         let next = seq.load(Ordering::Relaxed).wrapping_add(1);
         self.copy_in(next, value);
         seq.store(next, Ordering::Release);
+        // The writer's half of the handshake with `wait_change` (as the ring's `wake`): the seq
+        // store is ordered before the load of the waiter count by the waiter's membarrier when
+        // this process is registered, by a full fence otherwise.
+        if sys::membarrier_registered() {
+            std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+        if self.atomic_u32(CHANGE_WAITERS).load(Ordering::Relaxed) != 0 {
+            let changes = self.atomic_u32(CHANGES);
+            changes.fetch_add(1, Ordering::SeqCst);
+            sys::futex_wake(changes, i32::MAX);
+        }
+    }
+
+    /// A consistent copy of the current value with its version (the number of stores that
+    /// produced it).
+    pub fn load_versioned(&self) -> (T, u64) {
+        let seq = self.atomic_u64(SEQ);
+        loop {
+            let before = seq.load(Ordering::Acquire);
+            let value = self.copy_out(before);
+            fence(Ordering::Acquire);
+            if seq.load(Ordering::Relaxed) == before {
+                return (value, before);
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Waits until a store newer than version `since` is published, then returns the value
+    /// and its version, without polling: the reader sleeps on a futex in the segment that
+    /// stores wake (see the layout). Returns at once if the version already differs from
+    /// `since`, so no store is missed between two calls:
+    ///
+    /// ```
+    /// # use posix_ipc::{IpcMessage, Shared, Timeout};
+    /// # #[derive(Clone, Copy, IpcMessage)] #[repr(C)] struct Config { rate: u64 }
+    /// # let name = format!("/doc-waitchange-{}", std::process::id());
+    /// let config = Shared::create_owned(&name, &Config { rate: 10 })?;
+    /// let (mut current, mut version) = config.load_versioned();
+    /// config.store(&Config { rate: 20 })?;                       // another process, usually
+    /// (current, version) = config.wait_change(version, Timeout::Infinite)?;
+    /// assert_eq!((current.rate, version), (20, 1));
+    /// # Ok::<(), posix_ipc::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TimedOut`] (or [`ErrorKind::WouldBlock`] for [`Timeout::Immediate`]) if no
+    /// store came in time; [`ErrorKind::Cancelled`] if a token stops the wait (at once: the
+    /// token wakes the futex); [`ErrorKind::Mismatch`] if a peer truncated the segment.
+    pub fn wait_change(&self, since: u64, timeout: impl Into<Timeout>) -> Result<(T, u64)> {
+        let deadline = timeout.into().deadline();
+        let stops = Stops::of(self.cancel.as_ref());
+        let op = Operation::Load;
+        let seq = self.atomic_u64(SEQ);
+        let waiters = self.atomic_u32(CHANGE_WAITERS);
+        let changes = self.atomic_u32(CHANGES);
+        loop {
+            if seq.load(Ordering::Acquire) != since {
+                self.check_truncation(op)?;
+                return Ok(self.load_versioned());
+            }
+            if deadline == Deadline::Now {
+                return Err(Error::new(
+                    ErrorKind::WouldBlock,
+                    op,
+                    Self::object(self.name()),
+                    format!("no store after version {since} yet"),
+                ));
+            }
+            stops.check(op, || Self::object(self.name()))?;
+            self.check_truncation(op)?;
+            let Some(left) = deadline.remaining() else {
+                return Err(Error::new(
+                    ErrorKind::TimedOut,
+                    op,
+                    Self::object(self.name()),
+                    format!("no store after version {since} before the timeout expired"),
+                ));
+            };
+            let _watch = stops.watch(changes, true);
+            waiters.fetch_add(1, Ordering::SeqCst);
+            // As the ring's `sleep`: the barrier fences every registered writer's CPU, so a
+            // store published before it is seen below, and one after it sees the waiter; if
+            // the barrier fails, sleep in 1 ms slices. Writers that do not follow the protocol
+            // (C, older releases) are noticed within the 100 ms slice.
+            let slice = if sys::membarrier_global() {
+                left.min(Duration::from_millis(100))
+            } else {
+                left.min(Duration::from_millis(1))
+            };
+            let seen = changes.load(Ordering::SeqCst);
+            if seq.load(Ordering::SeqCst) == since && !stops.cancelled() {
+                sys::futex_wait(changes, seen, slice);
+            }
+            waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Attaches a [`CancelToken`]: a [`wait_change`](Self::wait_change) ends at once, and a
+    /// store waiting for the write lock within 10 ms, with [`ErrorKind::Cancelled`] when the
+    /// token is cancelled. Replaces an earlier token.
+    pub fn with_cancel(mut self, token: &CancelToken) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, initial: &T) -> Result<crate::Owned<Self>> {
+        Self::create(name, initial).map(crate::Owned::new)
+    }
+
+    /// Whether this handle created the segment.
+    pub fn created(&self) -> bool {
+        self.shm.created()
     }
 
     /// Stores `value` (under the cross-process write lock; readers are never blocked).
@@ -543,6 +692,12 @@ impl<T: IpcMessage> RawShared<T> {
         }
     }
 
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, initial: &T) -> Result<crate::Owned<Self>> {
+        Self::create(name, initial).map(crate::Owned::new)
+    }
+
     /// Opens an existing segment and views the `T` at offset 0, checking the segment is large
     /// enough.
     pub fn open(name: &str) -> Result<Self> {
@@ -606,5 +761,23 @@ impl<T: IpcMessage> RawShared<T> {
 impl<T: IpcMessage> std::fmt::Debug for RawShared<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RawShared<{}>({:?})", T::LAYOUT.name, self.shm.name())
+    }
+}
+
+impl<T: IpcMessage> crate::owned::Removable for Shared<T> {
+    fn created_object(&self) -> bool {
+        self.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.shm)
+    }
+}
+
+impl<T: IpcMessage> crate::owned::Removable for RawShared<T> {
+    fn created_object(&self) -> bool {
+        self.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.shm)
     }
 }

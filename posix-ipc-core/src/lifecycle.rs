@@ -1,0 +1,871 @@
+//! Finding the objects that exist, who holds them, what this crate's segments contain, and
+//! which objects are left over from crashed runs.
+//!
+//! POSIX objects outlive their processes. After a crash (or a `kill -9`) the next run finds its
+//! names taken; [`list`] tells what exists, who still has each object open or mapped (from
+//! `/proc/*/fd` and `/proc/*/maps`), and for this crate's own segments (rings, `Shared<T>`,
+//! `RobustMutex`, typed-queue companions) what their header says: kind, message size and layout
+//! fingerprint, capacity and queued count, the live producers and consumers of the peer tables,
+//! the lock holder. [`clean_stale`] removes exactly the objects that no live process holds, and
+//! says for each why it is stale. `posix-ipc ls --holders` and `posix-ipc clean --stale` are
+//! these two calls.
+//!
+//! ```
+//! use posix_ipc_core::lifecycle::{self, Filter, State};
+//! use posix_ipc_core::{ObjectKind, SharedMemory};
+//!
+//! # let name = format!("/doc-lifecycle-{}", std::process::id());
+//! let shm = SharedMemory::create(&name, 4096)?;
+//! let info = lifecycle::inspect(ObjectKind::SharedMemory, &name, true)?;
+//! assert!(matches!(info.state, State::InUse(_)));           // this process holds it
+//! drop(shm);                                                  // closed, name still there
+//! let stale = lifecycle::clean_stale(&Filter::new().prefix(&name), true)?; // dry run
+//! assert_eq!(stale.len(), 1);
+//! println!("{}: {}", stale[0].object.name, stale[0].reason);  // "no process has it open or mapped"
+//! lifecycle::clean_stale(&Filter::new().prefix(&name), false)?;
+//! assert!(SharedMemory::open(&name).is_err());
+//! # Ok::<(), posix_ipc_core::Error>(())
+//! ```
+//!
+//! # What can and cannot be seen
+//!
+//! Holders are found by device and inode, so an object is matched exactly, whatever path a
+//! process reached it by. A process whose `/proc/PID/fd` this user may not read (another user's,
+//! without privileges) cannot be inspected; [`Listing::notes`] names them, and its holdings are
+//! not seen: an object only such a process holds would look stale. The default [`Filter`] lists
+//! only this user's objects, which other users' processes can open only if their mode allows.
+//! Queues are listed from the mqueue filesystem, which must be mounted at `/dev/mqueue`
+//! ([`mount_mqueue`] does it where this process may).
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+use crate::name::Name;
+use crate::sys;
+use crate::typed::companion::{Companion, CompanionHeader, Side, COMPANION_SUFFIX};
+use crate::typed::header::SegmentKind;
+use crate::typed::peers::Table;
+use crate::{MessageQueue, Semaphore, SharedMemory};
+
+/// Where glibc keeps shared-memory segments and named semaphores.
+pub const SHM_DIR: &str = "/dev/shm";
+/// Where the mqueue filesystem is mounted by convention.
+pub const MQUEUE_DIR: &str = "/dev/mqueue";
+
+/// The file of a segment in [`SHM_DIR`].
+pub(crate) fn segment_path(name: &Name) -> PathBuf {
+    PathBuf::from(SHM_DIR).join(name.as_str().trim_start_matches('/'))
+}
+
+/// The file of a semaphore in [`SHM_DIR`] (`sem.NAME`).
+pub(crate) fn semaphore_path(name: &Name) -> PathBuf {
+    PathBuf::from(SHM_DIR).join(format!("sem.{}", name.as_str().trim_start_matches('/')))
+}
+
+/// Which objects [`list`] and [`clean_stale`] consider.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    prefix: Option<String>,
+    all_users: bool,
+    holders: bool,
+}
+
+impl Filter {
+    /// This user's objects of every name; holders not looked up.
+    pub fn new() -> Filter {
+        Filter::default()
+    }
+
+    /// Only names starting with `prefix` (the leading slash is optional).
+    pub fn prefix(mut self, prefix: &str) -> Filter {
+        let p = prefix.strip_prefix('/').unwrap_or(prefix);
+        self.prefix = Some(format!("/{p}"));
+        self
+    }
+
+    /// Also other users' objects (default: only those owned by this process's effective user).
+    pub fn all_users(mut self, all: bool) -> Filter {
+        self.all_users = all;
+        self
+    }
+
+    /// Look up which processes hold each object, and judge whether it is stale
+    /// ([`ObjectInfo::state`]). [`clean_stale`] always does.
+    pub fn holders(mut self, holders: bool) -> Filter {
+        self.holders = holders;
+        self
+    }
+
+    fn matches(&self, name: &str, uid: u32) -> bool {
+        self.prefix.as_deref().is_none_or(|p| name.starts_with(p))
+            && (self.all_users || uid == sys::effective_uid())
+    }
+}
+
+/// A process that holds an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Holder {
+    /// Its process id.
+    pub pid: u32,
+    /// Its command name (`/proc/PID/comm`).
+    pub command: String,
+    /// Whether it has a descriptor of the object open.
+    pub open: bool,
+    /// Whether it has the object mapped.
+    pub mapped: bool,
+}
+
+/// Whether an object is in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Not judged: holders were not looked up ([`Filter::holders`]).
+    Unchecked,
+    /// A live process holds it (or is registered in its peer tables); why.
+    InUse(String),
+    /// No live process holds it: left over; why.
+    Stale(String),
+}
+
+/// What this crate's header of a segment says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentInfo {
+    /// Which kind of posix-ipc segment.
+    pub kind: SegmentKind,
+    /// Its layout version.
+    pub version: u32,
+    /// Whether its creator finished it (the ready flag).
+    pub ready: bool,
+    /// The message or value type's size in bytes (`Shared`, ring, companion).
+    pub type_size: Option<u64>,
+    /// The type's layout fingerprint.
+    pub fingerprint: Option<u64>,
+    /// The type's name (companion).
+    pub type_name: Option<String>,
+    /// Ring: SPSC or MPMC.
+    pub ring_mode: Option<crate::RingMode>,
+    /// Ring: slots.
+    pub capacity: Option<u64>,
+    /// Ring: messages in it now; `Shared`: stores so far.
+    pub count: Option<u64>,
+    /// Live producers (ring, companion), by pid.
+    pub producers: Vec<u32>,
+    /// Live consumers (ring, companion), by pid.
+    pub consumers: Vec<u32>,
+    /// Entries of peers that are gone (ring, companion), by pid.
+    pub dead_peers: Vec<u32>,
+    /// `Shared`: the pid holding the write lock; `RobustMutex`: the pid of the thread holding
+    /// it.
+    pub lock_holder: Option<u32>,
+    /// Whether that lock holder is gone (the next locker takes over).
+    pub lock_holder_dead: bool,
+    /// Companion: its queue's name, and whether that queue exists (with the identity recorded).
+    pub queue: Option<(String, bool)>,
+}
+
+/// One object.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ObjectInfo {
+    /// Semaphore, shared memory or message queue.
+    pub kind: ObjectKind,
+    /// Its name, with the leading slash.
+    pub name: String,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner's user id.
+    pub uid: u32,
+    /// Size in bytes (segments).
+    pub size: Option<u64>,
+    /// Current value (semaphores, when this user may open it).
+    pub value: Option<u32>,
+    /// Messages queued now (queues, when this user may open it).
+    pub messages: Option<usize>,
+    /// Capacity in messages (queues).
+    pub max_messages: Option<usize>,
+    /// Largest message in bytes (queues).
+    pub max_message_size: Option<usize>,
+    /// Bytes of message data queued now (`QSIZE` of the mqueue file).
+    pub queue_bytes: Option<u64>,
+    /// For this crate's segments, what the header says.
+    pub segment: Option<SegmentInfo>,
+    /// Processes holding it (when asked for).
+    pub holders: Vec<Holder>,
+    /// Whether it is in use or stale (when holders were asked for).
+    pub state: State,
+    id: (u64, u64),
+}
+
+impl ObjectInfo {
+    /// The kind in the CLI's words: `shm`, `sem`, `mq`, or for this crate's segments `ring`,
+    /// `shared`, `mutex`, `mq-companion`.
+    pub fn kind_label(&self) -> &'static str {
+        match (&self.segment, self.kind) {
+            (Some(seg), _) => seg.kind.short(),
+            (None, ObjectKind::Semaphore) => "sem",
+            (None, ObjectKind::MessageQueue) => "mq",
+            (None, _) => "shm",
+        }
+    }
+}
+
+/// The result of [`list`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Listing {
+    /// The objects, sorted by kind and name.
+    pub objects: Vec<ObjectInfo>,
+    /// What could not be listed or inspected, in words.
+    pub notes: Vec<String>,
+}
+
+/// One object [`clean_stale`] removed (or would remove).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Removal {
+    /// The object, as listed.
+    pub object: ObjectInfo,
+    /// Why it is stale.
+    pub reason: String,
+    /// The removal's outcome (`Ok` for a dry run).
+    pub outcome: Result<()>,
+}
+
+/// Whether the mqueue filesystem is mounted at [`MQUEUE_DIR`] (from `/proc/self/mountinfo`).
+pub fn mqueue_mounted() -> bool {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    info.lines().any(|line| {
+        let mut halves = line.splitn(2, " - ");
+        let (Some(left), Some(right)) = (halves.next(), halves.next()) else {
+            return false;
+        };
+        left.split(' ').nth(4) == Some(MQUEUE_DIR) && right.split(' ').next() == Some("mqueue")
+    })
+}
+
+/// Mounts the mqueue filesystem at [`MQUEUE_DIR`] if it is not mounted (creating the
+/// directory), so queues can be listed.
+///
+/// # Errors
+///
+/// [`ErrorKind::PermissionDenied`] (or another kind) if this process may not mount it; the
+/// message says how to do it as root.
+pub fn mount_mqueue() -> Result<()> {
+    if mqueue_mounted() {
+        return Ok(());
+    }
+    let _ = fs::create_dir_all(MQUEUE_DIR);
+    match sys::mount_mqueue(MQUEUE_DIR) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(crate::error::os(
+            e,
+            Operation::Open,
+            Object {
+                kind: ObjectKind::MessageQueue,
+                name: None,
+            },
+        )
+        .reframed(
+            Object {
+                kind: ObjectKind::MessageQueue,
+                name: None,
+            },
+            &format!(
+                "message queues cannot be listed: the mqueue filesystem is not mounted at \
+                 {MQUEUE_DIR} and mounting it failed (as root run `mkdir -p {MQUEUE_DIR} && \
+                 mount -t mqueue none {MQUEUE_DIR}`, or add `none {MQUEUE_DIR} mqueue defaults \
+                 0 0` to /etc/fstab)"
+            ),
+        )),
+    }
+}
+
+/// Lists the objects `filter` selects: segments and semaphores from [`SHM_DIR`], queues from
+/// [`MQUEUE_DIR`] (if mounted: see [`mount_mqueue`]), with their sizes, values and depths, the
+/// headers of this crate's segments and, if asked, their holders and state.
+pub fn list(filter: &Filter) -> Listing {
+    let mut listing = Listing::default();
+    let mut found = Vec::new();
+    match fs::read_dir(SHM_DIR) {
+        Ok(dir) => {
+            for item in dir.flatten() {
+                let Ok(md) = item.metadata() else { continue };
+                if !md.is_file() {
+                    continue;
+                }
+                let file = item.file_name().to_string_lossy().into_owned();
+                let (kind, name) = match file.strip_prefix("sem.") {
+                    Some(sem) => (ObjectKind::Semaphore, format!("/{sem}")),
+                    None => (ObjectKind::SharedMemory, format!("/{file}")),
+                };
+                if filter.matches(&name, md.uid()) {
+                    found.push(bare(kind, name, &md));
+                }
+            }
+        }
+        Err(e) => listing.notes.push(format!(
+            "shared memory and semaphores not listed: cannot read {SHM_DIR}: {e}"
+        )),
+    }
+    if mqueue_mounted() {
+        match fs::read_dir(MQUEUE_DIR) {
+            Ok(dir) => {
+                for item in dir.flatten() {
+                    let Ok(md) = item.metadata() else { continue };
+                    if !md.is_file() {
+                        continue;
+                    }
+                    let name = format!("/{}", item.file_name().to_string_lossy());
+                    if filter.matches(&name, md.uid()) {
+                        let mut info = bare(ObjectKind::MessageQueue, name, &md);
+                        info.queue_bytes = queue_bytes(&info.name);
+                        info.size = None;
+                        found.push(info);
+                    }
+                }
+            }
+            Err(e) => listing.notes.push(format!(
+                "message queues not listed: cannot read {MQUEUE_DIR}: {e}"
+            )),
+        }
+    } else {
+        listing.notes.push(format!(
+            "message queues not listed: the mqueue filesystem is not mounted at {MQUEUE_DIR} \
+             (as root: `mkdir -p {MQUEUE_DIR} && mount -t mqueue none {MQUEUE_DIR}`)"
+        ));
+    }
+    // Holders first: the inspection below opens and maps objects itself.
+    if filter.holders {
+        let ids: HashSet<(u64, u64)> = found.iter().map(|o| o.id).collect();
+        let scan = scan_processes(&ids);
+        if !scan.unreadable.is_empty() {
+            let shown: Vec<String> = scan
+                .unreadable
+                .iter()
+                .take(5)
+                .map(|(pid, comm)| format!("{pid} ({comm})"))
+                .collect();
+            listing.notes.push(format!(
+                "{} process(es) could not be inspected (their /proc/PID/fd is not readable by \
+                 this user): {}{}; objects only they hold are not seen as held",
+                scan.unreadable.len(),
+                shown.join(", "),
+                if scan.unreadable.len() > 5 {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ));
+        }
+        for o in &mut found {
+            o.holders = scan.by_id.get(&o.id).cloned().unwrap_or_default();
+        }
+    }
+    let queues: HashMap<String, (u64, u64)> = found
+        .iter()
+        .filter(|o| o.kind == ObjectKind::MessageQueue)
+        .map(|o| (o.name.clone(), o.id))
+        .collect();
+    for o in &mut found {
+        fill_details(o, &queues);
+    }
+    if filter.holders {
+        let held: HashMap<String, bool> = found
+            .iter()
+            .filter(|o| o.kind == ObjectKind::MessageQueue)
+            .map(|o| (o.name.clone(), !o.holders.is_empty()))
+            .collect();
+        for o in &mut found {
+            o.state = judge(o, &held);
+        }
+    }
+    found.sort_by(|a, b| (order(a.kind), &a.name).cmp(&(order(b.kind), &b.name)));
+    listing.objects = found;
+    listing
+}
+
+/// One object by kind and name, with its details and (if `holders`) its holders and state.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`] if no such object exists; [`ErrorKind::InvalidName`] for a
+/// malformed name; [`ErrorKind::Unsupported`] for a queue when the mqueue filesystem is not
+/// mounted (see [`mount_mqueue`]).
+pub fn inspect(kind: ObjectKind, name: &str, holders: bool) -> Result<ObjectInfo> {
+    let op = Operation::Stat;
+    let valid = Name::new(kind, name, op)?;
+    let path = match kind {
+        ObjectKind::Semaphore => semaphore_path(&valid),
+        ObjectKind::MessageQueue => {
+            if !mqueue_mounted() {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    op,
+                    valid.object(kind),
+                    format!(
+                        "the mqueue filesystem is not mounted at {MQUEUE_DIR}, so the queue's \
+                         holders cannot be found (see posix_ipc::lifecycle::mount_mqueue)"
+                    ),
+                ));
+            }
+            PathBuf::from(MQUEUE_DIR).join(valid.as_str().trim_start_matches('/'))
+        }
+        _ => segment_path(&valid),
+    };
+    let md = fs::metadata(&path).map_err(|e| {
+        crate::error::os(
+            e.raw_os_error().unwrap_or(libc::EIO),
+            op,
+            valid.object(kind),
+        )
+    })?;
+    let listing = list(
+        &Filter::new()
+            .prefix(valid.as_str())
+            .all_users(true)
+            .holders(holders),
+    );
+    listing
+        .objects
+        .into_iter()
+        .find(|o| o.kind == kind && o.name == valid.as_str() && o.id == (md.dev(), md.ino()))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                op,
+                valid.object(kind),
+                "it was removed while it was being inspected",
+            )
+        })
+}
+
+/// Removes every object `filter` selects that is stale: no live process has it open or
+/// mapped, and, for this crate's segments, no live process is registered in its peer tables.
+/// Returns what it removed (or, with `dry_run`, would remove) and why each is stale. Other
+/// users' objects are considered only with [`Filter::all_users`]. A name that refers to
+/// another object by the time it is removed (made again meanwhile) is left alone.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] for a prefix of just `/` with `all_users` (every object of
+/// every user): name a prefix, or clean this user's objects only.
+pub fn clean_stale(filter: &Filter, dry_run: bool) -> Result<Vec<Removal>> {
+    if filter.all_users && filter.prefix.as_deref().is_none_or(|p| p == "/") {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            Operation::Unlink,
+            Object {
+                kind: ObjectKind::SharedMemory,
+                name: None,
+            },
+            "refusing to clean every user's objects without a name prefix: give a prefix",
+        ));
+    }
+    let listing = list(&filter.clone().holders(true));
+    let mut removed = Vec::new();
+    for o in listing.objects {
+        let State::Stale(reason) = o.state.clone() else {
+            continue;
+        };
+        let outcome = if dry_run { Ok(()) } else { remove_if_same(&o) };
+        removed.push(Removal {
+            object: o,
+            reason,
+            outcome,
+        });
+    }
+    Ok(removed)
+}
+
+fn remove_if_same(o: &ObjectInfo) -> Result<()> {
+    let name = Name::new(o.kind, &o.name, Operation::Unlink)?;
+    let now = crate::owned::current_id(o.kind, &name);
+    let still = match o.kind {
+        // A queue's identity is only known through the mqueue filesystem here.
+        ObjectKind::MessageQueue => {
+            let path = PathBuf::from(MQUEUE_DIR).join(o.name.trim_start_matches('/'));
+            sys::stat_id(&path).ok() == Some(o.id) || now == Some(o.id)
+        }
+        _ => now == Some(o.id),
+    };
+    if !still {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            Operation::Unlink,
+            name.object(o.kind),
+            "the name was removed, or given to a new object, after it was judged stale: left \
+             alone",
+        ));
+    }
+    match o.kind {
+        ObjectKind::Semaphore => crate::unlink_semaphore(&o.name),
+        ObjectKind::MessageQueue => {
+            // Remove the queue only: its companion, if stale too, is judged on its own.
+            sys::mq_unlink(name.as_c_str())
+                .map_err(|e| crate::error::os(e, Operation::Unlink, name.object(o.kind)))
+        }
+        _ => crate::unlink_shared_memory(&o.name),
+    }
+}
+
+fn order(kind: ObjectKind) -> u8 {
+    match kind {
+        ObjectKind::SharedMemory => 0,
+        ObjectKind::Semaphore => 1,
+        _ => 2,
+    }
+}
+
+fn bare(kind: ObjectKind, name: String, md: &fs::Metadata) -> ObjectInfo {
+    ObjectInfo {
+        kind,
+        name,
+        mode: md.mode() & 0o7777,
+        uid: md.uid(),
+        size: (kind == ObjectKind::SharedMemory).then_some(md.len()),
+        value: None,
+        messages: None,
+        max_messages: None,
+        max_message_size: None,
+        queue_bytes: None,
+        segment: None,
+        holders: Vec::new(),
+        state: State::Unchecked,
+        id: (md.dev(), md.ino()),
+    }
+}
+
+/// `QSIZE` of a queue's file in the mqueue filesystem: bytes of message data queued now.
+pub fn queue_bytes(name: &str) -> Option<u64> {
+    let text = fs::read_to_string(Path::new(MQUEUE_DIR).join(name.trim_start_matches('/'))).ok()?;
+    let rest = text.trim_start().strip_prefix("QSIZE:")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+struct Scan {
+    by_id: HashMap<(u64, u64), Vec<Holder>>,
+    unreadable: Vec<(u32, String)>,
+}
+
+/// Walks `/proc/*/fd` and `/proc/*/maps` for descriptors and mappings of the objects `ids`.
+fn scan_processes(ids: &HashSet<(u64, u64)>) -> Scan {
+    let mut scan = Scan {
+        by_id: HashMap::new(),
+        unreadable: Vec::new(),
+    };
+    let Ok(proc_dir) = fs::read_dir("/proc") else {
+        return scan;
+    };
+    for entry in proc_dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let base = entry.path();
+        let comm = fs::read_to_string(base.join("comm"))
+            .map(|c| c.trim_end().to_string())
+            .unwrap_or_default();
+        let mut held: HashMap<(u64, u64), (bool, bool)> = HashMap::new();
+        match fs::read_dir(base.join("fd")) {
+            Ok(fds) => {
+                for fd in fds.flatten() {
+                    if let Ok(id) = sys::stat_id(&fd.path()) {
+                        if ids.contains(&id) {
+                            held.entry(id).or_default().0 = true;
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                scan.unreadable.push((pid, comm));
+                continue;
+            }
+            // Gone meanwhile, or a kernel thread.
+            Err(_) => continue,
+        }
+        if let Ok(maps) = fs::read_to_string(base.join("maps")) {
+            for line in maps.lines() {
+                if let Some(id) = map_line_id(line) {
+                    if ids.contains(&id) {
+                        held.entry(id).or_default().1 = true;
+                    }
+                }
+            }
+        }
+        for (id, (open, mapped)) in held {
+            scan.by_id.entry(id).or_default().push(Holder {
+                pid,
+                command: comm.clone(),
+                open,
+                mapped,
+            });
+        }
+    }
+    for holders in scan.by_id.values_mut() {
+        holders.sort_by_key(|h| h.pid);
+    }
+    scan
+}
+
+/// The (device, inode) of the file a `/proc/PID/maps` line maps, if any.
+fn map_line_id(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_ascii_whitespace();
+    let (_range, _perms, _offset, dev, inode) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let inode: u64 = inode.parse().ok()?;
+    if inode == 0 {
+        return None;
+    }
+    let (major, minor) = dev.split_once(':')?;
+    let major = u32::from_str_radix(major, 16).ok()?;
+    let minor = u32::from_str_radix(minor, 16).ok()?;
+    Some((libc::makedev(major, minor), inode))
+}
+
+/// Values, depths and this crate's headers (opens and maps the objects briefly).
+fn fill_details(o: &mut ObjectInfo, queues: &HashMap<String, (u64, u64)>) {
+    match o.kind {
+        ObjectKind::Semaphore => {
+            o.value = Semaphore::open(&o.name).and_then(|s| s.value()).ok();
+        }
+        ObjectKind::MessageQueue => {
+            let mq = MessageQueue::options()
+                .read(true)
+                .write(false)
+                .nonblocking(true)
+                .open(&o.name);
+            let mq = match mq {
+                Err(e) if e.is_permissions() => MessageQueue::options()
+                    .read(false)
+                    .write(true)
+                    .nonblocking(true)
+                    .open(&o.name),
+                other => other,
+            };
+            if let Ok(mq) = mq {
+                o.messages = mq.current_messages().ok();
+                o.max_messages = Some(mq.max_messages());
+                o.max_message_size = Some(mq.max_message_size());
+            }
+        }
+        _ => o.segment = read_segment(&o.name, o.size.unwrap_or(0), queues),
+    }
+}
+
+fn read_segment(
+    name: &str,
+    size: u64,
+    queues: &HashMap<String, (u64, u64)>,
+) -> Option<SegmentInfo> {
+    if size < 12 {
+        return None;
+    }
+    let shm = SharedMemory::options().read_only(true).open(name).ok()?;
+    let len = usize::try_from(size.min(4096)).ok()?;
+    let map = shm.map_range(0, len).ok()?;
+    let head = map.read_vec(0, len.min(128)).ok()?;
+    let kind = SegmentKind::from_magic(&head)?;
+    let u32_at = |o: usize| {
+        head.get(o..o + 4)
+            .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or([0; 4])))
+    };
+    let u64_at = |o: usize| {
+        head.get(o..o + 8)
+            .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
+    };
+    let mut info = SegmentInfo {
+        kind,
+        version: u32_at(8).unwrap_or(0),
+        ready: false,
+        type_size: None,
+        fingerprint: None,
+        type_name: None,
+        ring_mode: None,
+        capacity: None,
+        count: None,
+        producers: Vec::new(),
+        consumers: Vec::new(),
+        dead_peers: Vec::new(),
+        lock_holder: None,
+        lock_holder_dead: false,
+        queue: None,
+    };
+    let tables = |producers: Table<'_>, consumers: Table<'_>, info: &mut SegmentInfo| {
+        info.producers = producers.live_pids();
+        info.consumers = consumers.live_pids();
+        let live: HashSet<u32> = info
+            .producers
+            .iter()
+            .chain(&info.consumers)
+            .copied()
+            .collect();
+        info.dead_peers = producers
+            .recorded_pids()
+            .into_iter()
+            .chain(consumers.recorded_pids())
+            .filter(|p| !live.contains(p))
+            .collect();
+    };
+    match kind {
+        SegmentKind::Shared => {
+            info.ready = u32_at(32) == Some(1);
+            info.fingerprint = u64_at(16);
+            info.type_size = u64_at(24);
+            info.count = u64_at(40);
+            let lock = u32_at(36).unwrap_or(0) & !(1 << 31);
+            if lock != 0 {
+                info.lock_holder = Some(lock);
+                info.lock_holder_dead = !sys::process_alive(lock);
+            }
+        }
+        SegmentKind::Ring => {
+            info.ready = u32_at(56) == Some(1);
+            info.ring_mode = match u32_at(12) {
+                Some(0) => Some(crate::RingMode::Spsc),
+                Some(1) => Some(crate::RingMode::Mpmc),
+                _ => None,
+            };
+            info.fingerprint = u64_at(16);
+            info.type_size = u64_at(24);
+            info.capacity = u64_at(32);
+            if len >= crate::typed::ring::PEER_TABLES_END {
+                let tail = crate::typed::header::atomic_u64(&map, 128).load(Ordering::Acquire);
+                let headi = crate::typed::header::atomic_u64(&map, 256).load(Ordering::Acquire);
+                info.count = Some(tail.saturating_sub(headi));
+                let (p, c) = crate::typed::ring::peer_tables(&map);
+                tables(p, c, &mut info);
+            }
+        }
+        SegmentKind::RobustMutex => {
+            info.ready = u32_at(12) == Some(1);
+            // glibc's robust mutex keeps the owner's thread id in its lock word (the first
+            // int of pthread_mutex_t, at offset 64), with the waiter and owner-died bits.
+            if let Some(word) = map
+                .read_vec(64, 4)
+                .ok()
+                .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or([0; 4])))
+            {
+                let tid = word & 0x3fff_ffff;
+                if tid != 0 {
+                    let pid = thread_group(tid);
+                    info.lock_holder = Some(pid.unwrap_or(tid));
+                    info.lock_holder_dead = pid.is_none();
+                }
+            }
+        }
+        SegmentKind::QueueCompanion => {
+            info.ready = u32_at(12) == Some(1);
+            if head.len() >= crate::typed::companion::HEADER {
+                let h = CompanionHeader::parse(&head);
+                info.fingerprint = Some(h.fingerprint);
+                info.type_size = Some(h.size);
+                info.type_name = Some(h.type_name);
+                let queue = name
+                    .strip_suffix(COMPANION_SUFFIX)
+                    .unwrap_or(name)
+                    .to_string();
+                let exists = queues.get(&queue).map_or_else(
+                    || {
+                        Name::new(ObjectKind::MessageQueue, &queue, Operation::Stat)
+                            .ok()
+                            .and_then(|n| crate::mq::identity_of(&n))
+                            == Some(h.queue_id)
+                    },
+                    |id| *id == h.queue_id,
+                );
+                info.queue = Some((queue, exists));
+            }
+            if len >= crate::typed::companion::SEGMENT {
+                let c = Companion::tables_of(&map);
+                tables(c(Side::Producer), c(Side::Consumer), &mut info);
+            }
+        }
+    }
+    Some(info)
+}
+
+/// The process (thread group) a thread id belongs to, if it runs.
+fn thread_group(tid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn judge(o: &ObjectInfo, queue_held: &HashMap<String, bool>) -> State {
+    let pids = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    if !o.holders.is_empty() {
+        let who: Vec<String> = o
+            .holders
+            .iter()
+            .map(|h| format!("{} ({})", h.pid, h.command))
+            .collect();
+        return State::InUse(format!("held by pid {}", who.join(", ")));
+    }
+    if let Some(seg) = &o.segment {
+        let live: Vec<u32> = seg
+            .producers
+            .iter()
+            .chain(&seg.consumers)
+            .copied()
+            .collect();
+        if !live.is_empty() {
+            return State::InUse(format!("peers registered and alive: pid {}", pids(&live)));
+        }
+        if let Some((queue, exists)) = &seg.queue {
+            if *exists && queue_held.get(queue).copied().unwrap_or(false) {
+                return State::InUse(format!("its queue {queue} is in use"));
+            }
+            if !exists {
+                return State::Stale(format!(
+                    "companion of queue {queue}, which no longer exists (or was made again \
+                     without it); no process has it open or mapped"
+                ));
+            }
+        }
+    }
+    let mut reason = "no process has it open or mapped".to_string();
+    match o.kind {
+        ObjectKind::MessageQueue => {
+            if let Some(n) = o.messages.filter(|&n| n > 0) {
+                reason.push_str(&format!(" (it still holds {n} message(s), lost with it)"));
+            }
+        }
+        ObjectKind::Semaphore => {
+            if let Some(v) = o.value {
+                reason.push_str(&format!(" (value {v})"));
+            }
+        }
+        _ => {
+            if let Some(seg) = &o.segment {
+                if !seg.dead_peers.is_empty() {
+                    reason.push_str(&format!(
+                        "; the peers it records are gone: pid {}",
+                        pids(&seg.dead_peers)
+                    ));
+                }
+                if !seg.ready {
+                    reason.push_str("; its creator never finished it");
+                }
+            }
+        }
+    }
+    State::Stale(reason)
+}

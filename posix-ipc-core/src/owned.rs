@@ -1,0 +1,252 @@
+//! [`Owned`]: a handle that removes the name of the object it created when it is dropped.
+//!
+//! Named objects outlive the processes that use them: that is what lets a consumer start after
+//! its producer, and what leaves `/dev/shm` full of leftovers after a crash. The handle that
+//! created an object can own it instead: wrap it with [`Owned::new`], or use a `create_owned`
+//! constructor (every kind has one). The name is then removed when the owner is dropped: at the
+//! end of its scope, on an early return with `?`, while a panic unwinds, and, with
+//! [`signals::stop_on_signals`](crate::signals::stop_on_signals) on, after Ctrl-C or SIGTERM
+//! (the first signal stops blocked calls so the program unwinds normally; a second one removes
+//! the names of every live owner and ends the process).
+//!
+//! Only what the handle itself created is ever removed: an owner around a handle that merely
+//! opened an existing object (`open`, or `open_or_create` that found one) removes nothing, and
+//! a name that meanwhile refers to another object (removed and made again by someone else) is
+//! left alone. SIGKILL and `panic = "abort"` run no destructor: find and remove those
+//! leftovers with [`lifecycle::clean_stale`](crate::lifecycle::clean_stale) or
+//! `posix-ipc clean --stale`.
+//!
+//! ```
+//! use posix_ipc_core::{MessageQueue, Owned};
+//!
+//! # let name = format!("/doc-owned-{}", std::process::id());
+//! {
+//!     let mq = MessageQueue::create_owned(&name, 2, 64)?;   // Owned<MessageQueue>
+//!     mq.send(b"job", 0)?;                                   // derefs to the handle
+//!     let peer = MessageQueue::open(&name)?;                 // others use it meanwhile
+//!     assert_eq!(peer.receive()?.0, b"job");
+//! }                                                          // removed here
+//! assert!(MessageQueue::open(&name).unwrap_err().is_existential());
+//! # Ok::<(), posix_ipc_core::Error>(())
+//! ```
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, PoisonError};
+
+use crate::error::{ObjectKind, Result};
+use crate::name::Name;
+use crate::sys;
+
+/// A name an owner removes, with the identity (device, inode) of the object it named when the
+/// owner was made: a name that no longer refers to that object is not removed.
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct OwnedName {
+    pub(crate) kind: ObjectKind,
+    pub(crate) name: Name,
+    pub(crate) id: Option<(u64, u64)>,
+}
+
+impl OwnedName {
+    pub(crate) fn new(kind: ObjectKind, name: &Name, id: Option<(u64, u64)>) -> OwnedName {
+        OwnedName {
+            kind,
+            name: name.clone(),
+            id,
+        }
+    }
+
+    /// Removes the name if it still refers to the object it named. Returns whether it did.
+    pub(crate) fn remove(&self) -> Result<bool> {
+        let still_ours = match (self.id, current_id(self.kind, &self.name)) {
+            (_, None) => return Ok(false),
+            (Some(id), Some(now)) => id == now,
+            (None, Some(_)) => true,
+        };
+        if !still_ours {
+            return Ok(false);
+        }
+        match self.kind {
+            ObjectKind::Semaphore => crate::sem::unlink_semaphore(self.name.as_str())?,
+            ObjectKind::MessageQueue => crate::mq::unlink_message_queue(self.name.as_str())?,
+            _ => crate::shm::unlink_shared_memory(self.name.as_str())?,
+        }
+        Ok(true)
+    }
+}
+
+/// Device and inode of what `name` refers to now, `None` if nothing.
+pub(crate) fn current_id(kind: ObjectKind, name: &Name) -> Option<(u64, u64)> {
+    match kind {
+        ObjectKind::MessageQueue => crate::mq::identity_of(name),
+        ObjectKind::Semaphore => sys::stat_id(&crate::lifecycle::semaphore_path(name)).ok(),
+        _ => sys::stat_id(&crate::lifecycle::segment_path(name)).ok(),
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The handles an [`Owned`] can hold: every handle of this crate that names an object.
+pub trait Removable: sealed::Sealed {
+    /// Whether this handle created the object (only then does an owner remove it).
+    fn created_object(&self) -> bool;
+    /// The names removing the object removes (a typed queue: the queue and its companion).
+    #[doc(hidden)]
+    fn owned_names(&self) -> Vec<OwnedName>;
+}
+
+macro_rules! removable {
+    ($($t:ty $(where $g:ident)?),* $(,)?) => {
+        $(
+            impl<$($g: crate::IpcMessage)?> sealed::Sealed for $t {}
+        )*
+    };
+}
+removable!(
+    crate::Semaphore,
+    crate::SharedMemory,
+    crate::MessageQueue,
+    crate::RobustMutex,
+    crate::Sender<T> where T,
+    crate::Receiver<T> where T,
+    crate::TypedQueue<T> where T,
+    crate::Shared<T> where T,
+    crate::RawShared<T> where T,
+    crate::RingSender<T> where T,
+    crate::RingReceiver<T> where T,
+);
+
+/// Owners alive in this process, for the second-signal exit of [`crate::signals`].
+static LIVE: Mutex<Vec<(u64, Vec<OwnedName>)>> = Mutex::new(Vec::new());
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Removes the names of every live owner (the second stop signal). Returns how many it removed.
+pub(crate) fn remove_all() -> usize {
+    let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    live.iter()
+        .flat_map(|(_, names)| names)
+        .filter(|n| n.remove().unwrap_or(false))
+        .count()
+}
+
+/// A handle that removes the object it created when dropped. Derefs to the handle.
+///
+/// See the [module documentation](self) for when it removes and when it does not.
+pub struct Owned<H: Removable> {
+    handle: ManuallyDrop<H>,
+    /// Its entry in the live list (`None`: it owns nothing).
+    entry: Option<u64>,
+    names: Vec<OwnedName>,
+}
+
+impl<H: Removable> Owned<H> {
+    /// Takes ownership of `handle`'s object if `handle` created it; otherwise the owner removes
+    /// nothing ([`owns`](Self::owns) is false).
+    pub fn new(handle: H) -> Owned<H> {
+        if !handle.created_object() {
+            return Owned {
+                handle: ManuallyDrop::new(handle),
+                entry: None,
+                names: Vec::new(),
+            };
+        }
+        let names = handle.owned_names();
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((id, names.clone()));
+        Owned {
+            handle: ManuallyDrop::new(handle),
+            entry: Some(id),
+            names,
+        }
+    }
+
+    /// Whether dropping this owner removes the object (the handle created it).
+    pub fn owns(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    /// The names this owner removes.
+    pub fn names(&self) -> Vec<&str> {
+        self.names.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    /// Gives up ownership: the handle is returned and the object stays.
+    pub fn into_inner(mut self) -> H {
+        self.forget_entry();
+        self.names.clear();
+        // SAFETY: `handle` is taken exactly once, here; `self` is forgotten right after, so
+        // `Drop` never touches it again.
+        let handle = unsafe { ManuallyDrop::take(&mut self.handle) };
+        std::mem::forget(self);
+        handle
+    }
+
+    /// Removes the object now, reporting an error (dropping removes it too, silently), then
+    /// closes the handle. Returns whether anything was removed.
+    pub fn remove(mut self) -> Result<bool> {
+        self.forget_entry();
+        let names = std::mem::take(&mut self.names);
+        let mut removed = false;
+        let mut first_error = None;
+        for n in &names {
+            match n.remove() {
+                Ok(r) => removed |= r,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        drop(self);
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+
+    fn forget_entry(&mut self) {
+        if let Some(id) = self.entry.take() {
+            LIVE.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+impl<H: Removable> Drop for Owned<H> {
+    fn drop(&mut self) {
+        self.forget_entry();
+        for n in &self.names {
+            let _ = n.remove();
+        }
+        // SAFETY: dropped exactly once, here (`into_inner` forgets `self` after taking it).
+        unsafe { ManuallyDrop::drop(&mut self.handle) };
+    }
+}
+
+impl<H: Removable> Deref for Owned<H> {
+    type Target = H;
+    fn deref(&self) -> &H {
+        &self.handle
+    }
+}
+
+impl<H: Removable> DerefMut for Owned<H> {
+    fn deref_mut(&mut self) -> &mut H {
+        &mut self.handle
+    }
+}
+
+impl<H: Removable + fmt::Debug> fmt::Debug for Owned<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Owned")
+            .field("handle", &*self.handle)
+            .field("owns", &self.owns())
+            .finish()
+    }
+}

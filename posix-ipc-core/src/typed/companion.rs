@@ -1,0 +1,508 @@
+//! The companion segment of a typed queue: what the kernel does not keep for a message queue.
+//!
+//! A POSIX queue knows only its sizes. So that a typed [`Sender`](crate::Sender) and
+//! [`Receiver`](crate::Receiver) can check the message *type* (not only its size) and tell when
+//! every peer of the other side has gone, the typed API keeps a small segment beside the queue,
+//! named after it: queue `/readings`, companion `/readings.pipc-q` (in `/dev/shm`). It is
+//! created before the queue and removed with it by the typed API; the messages themselves go
+//! through the queue exactly as before, byte for byte, so Python and C peers are unaffected.
+//!
+//! A queue without a companion (made by posix_ipc, by C, by [`MessageQueue`] or by
+//! [`Sender::from_queue`](crate::Sender::from_queue) around such a queue) is opened with the
+//! size check only and without peer tracking, as before. A companion that describes another
+//! queue (its recorded device and inode are not those of the queue opened: left over from an
+//! earlier queue of that name) is ignored the same way.
+//!
+//! # Layout (for C and Python peers; native-endian)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"PIPCTYPQ"` |
+//! | 8 | 4 | version (1) |
+//! | 12 | 4 | ready: 1 once the queue exists and its identity is recorded (stored last) |
+//! | 16 | 8 | layout fingerprint of the message type |
+//! | 24 | 8 | `size_of` the message type |
+//! | 32 | 8 | `st_dev` of the queue (`fstat` of its descriptor) |
+//! | 40 | 8 | `st_ino` of the queue |
+//! | 48 | 4 | 1 once any producer has connected |
+//! | 52 | 4 | 1 once any consumer has connected |
+//! | 64 | 64 | the message type's name, UTF-8, NUL-padded |
+//! | 128 | 32 × 32 | producer table (see the ring's layout) |
+//! | 1152 | 32 × 32 | consumer table |
+//!
+//! The segment is 4096 bytes.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::header::{self, atomic_u32, atomic_u64, HeaderSpec, SegmentKind};
+use super::peers::{Table, ENTRY, MAX_PEERS};
+use super::IpcMessage;
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+use crate::mq::MessageQueue;
+use crate::shm::{Mapping, SharedMemory};
+
+/// Magic bytes at the start of a typed queue's companion segment.
+pub const COMPANION_MAGIC: [u8; 8] = *b"PIPCTYPQ";
+/// Layout version of the companion segment.
+pub const COMPANION_VERSION: u32 = 1;
+/// What the companion's name adds to its queue's name.
+pub const COMPANION_SUFFIX: &str = ".pipc-q";
+
+const READY: usize = 12;
+const FINGERPRINT: usize = 16;
+const SIZE: usize = 24;
+const QUEUE_DEV: usize = 32;
+const QUEUE_INO: usize = 40;
+const PRODUCERS_JOINED: usize = 48;
+const CONSUMERS_JOINED: usize = 52;
+const TYPE_NAME: usize = 64;
+const TYPE_NAME_LEN: usize = 64;
+pub(crate) const HEADER: usize = 128;
+const PRODUCERS: usize = 128;
+const CONSUMERS: usize = PRODUCERS + MAX_PEERS * ENTRY;
+pub(crate) const SEGMENT: usize = 4096;
+const OPEN_WAIT: Duration = Duration::from_secs(1);
+
+const _: () = assert!(CONSUMERS + MAX_PEERS * ENTRY <= SEGMENT);
+
+/// Which side of a typed queue a handle is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Producer,
+    Consumer,
+}
+
+/// An open companion segment.
+pub(crate) struct Companion {
+    shm: SharedMemory,
+    map: Mapping,
+}
+
+fn queue_object(queue: &str) -> Object {
+    Object {
+        kind: ObjectKind::MessageQueue,
+        name: Some(queue.to_owned()),
+    }
+}
+
+/// What the header of a companion says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompanionHeader {
+    pub(crate) fingerprint: u64,
+    pub(crate) size: u64,
+    pub(crate) queue_id: (u64, u64),
+    pub(crate) type_name: String,
+}
+
+impl CompanionHeader {
+    pub(crate) fn parse(h: &[u8]) -> CompanionHeader {
+        let u64_at = |o: usize| u64::from_ne_bytes(h[o..o + 8].try_into().unwrap_or([0; 8]));
+        let name = &h[TYPE_NAME..TYPE_NAME + TYPE_NAME_LEN];
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        CompanionHeader {
+            fingerprint: u64_at(FINGERPRINT),
+            size: u64_at(SIZE),
+            queue_id: (u64_at(QUEUE_DEV), u64_at(QUEUE_INO)),
+            type_name: String::from_utf8_lossy(&name[..end]).into_owned(),
+        }
+    }
+}
+
+impl Companion {
+    /// The companion's name for the (normalised) queue name `queue`.
+    pub(crate) fn name_for(queue: &str) -> String {
+        format!("{queue}{COMPANION_SUFFIX}")
+    }
+
+    fn spec(queue: &str) -> HeaderSpec<'static> {
+        HeaderSpec {
+            len: HEADER,
+            min_size: SEGMENT,
+            made_size: &made_size,
+            kind: SegmentKind::QueueCompanion,
+            version: COMPANION_VERSION,
+            ready: READY,
+            object: queue_object(queue),
+        }
+    }
+
+    fn invalid_name(queue: &str, op: Operation, why: &Error) -> Error {
+        Error::new(
+            ErrorKind::InvalidName,
+            op,
+            queue_object(queue),
+            format!(
+                "a typed queue keeps a companion segment named after it, {:?}, and that name is \
+                 not valid ({}): use a name of at most {} bytes that does not start with \
+                 \"sem.\", or make the queue with MessageQueue and wrap it with from_queue \
+                 (size check only, no peer tracking)",
+                Self::name_for(queue),
+                why.detail(),
+                crate::name::NAME_MAX - COMPANION_SUFFIX.len()
+            ),
+        )
+    }
+
+    /// Creates the companion of the queue `queue` (not created yet) for `T`, exclusively. An
+    /// existing companion with no queue is a leftover (its queue was removed without it, or
+    /// its creator died) and is replaced; with a queue, the queue exists: `AlreadyExists`.
+    pub(crate) fn create<T: IpcMessage>(queue: &str, mode: u32) -> Result<Companion> {
+        let cname = Self::name_for(queue);
+        for _ in 0..16 {
+            let made = SharedMemory::options()
+                .create_new(true)
+                .mode(mode)
+                .size(SEGMENT as u64)
+                .open(&cname);
+            match made {
+                Ok(shm) => {
+                    let map = match shm.map() {
+                        Ok(m) => m,
+                        Err(e) => {
+                            let _ = shm.unlink();
+                            let context = format!("mapping its companion segment {cname:?}");
+                            return Err(e.reframed(queue_object(queue), &context));
+                        }
+                    };
+                    let mut head = [0u8; HEADER];
+                    head[0..8].copy_from_slice(&COMPANION_MAGIC);
+                    head[8..12].copy_from_slice(&COMPANION_VERSION.to_ne_bytes());
+                    head[FINGERPRINT..FINGERPRINT + 8]
+                        .copy_from_slice(&T::FINGERPRINT.to_ne_bytes());
+                    head[SIZE..SIZE + 8]
+                        .copy_from_slice(&(std::mem::size_of::<T>() as u64).to_ne_bytes());
+                    let type_name = T::LAYOUT.name.as_bytes();
+                    let n = type_name.len().min(TYPE_NAME_LEN - 1);
+                    head[TYPE_NAME..TYPE_NAME + n].copy_from_slice(&type_name[..n]);
+                    // Everything but the ready word (stored atomically by `publish`).
+                    map.write_at(0, &head[..READY])?;
+                    map.write_at(READY + 4, &head[READY + 4..])?;
+                    return Ok(Companion { shm, map });
+                }
+                Err(e) if e.kind() == ErrorKind::InvalidName => {
+                    return Err(Self::invalid_name(queue, Operation::Create, &e))
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    if !Self::existing_is_leftover(queue, &cname)? {
+                        return Err(exists(queue));
+                    }
+                    let _ = crate::shm::unlink_shared_memory(&cname);
+                }
+                Err(e) => {
+                    let context = format!("creating its companion segment {cname:?}");
+                    return Err(e.reframed(queue_object(queue), &context));
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::AlreadyExists,
+            Operation::Create,
+            queue_object(queue),
+            format!(
+                "other processes keep creating the companion {cname:?} of this typed queue \
+                 while this one replaces a leftover: try again"
+            ),
+        ))
+    }
+
+    /// Whether the existing companion `cname` is a leftover: its queue does not exist once the
+    /// companion is ready (or its creator never finished it).
+    fn existing_is_leftover(queue: &str, cname: &str) -> Result<bool> {
+        if queue_exists(queue) {
+            return Ok(false);
+        }
+        let Ok(shm) = SharedMemory::options().read_only(true).open(cname) else {
+            // Gone meanwhile (a replacer was faster): try to create it again.
+            return Ok(true);
+        };
+        let spec = Self::spec(queue);
+        let waited = header::published_header(
+            &shm,
+            &spec,
+            Instant::now() + OPEN_WAIT,
+            &|_| {
+                Error::new(
+                    ErrorKind::NotInitialized,
+                    Operation::Open,
+                    queue_object(queue),
+                    "",
+                )
+            },
+            &|bytes, size| {
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    Operation::Create,
+                    queue_object(queue),
+                    format!(
+                        "the name of its companion segment, {cname:?}, is taken by another \
+                         segment ({}); remove that segment or choose another queue name",
+                        header::foreign_detail(bytes, size, SegmentKind::QueueCompanion)
+                    ),
+                )
+            },
+        );
+        match waited {
+            // Its creator made the queue meanwhile: it exists.
+            Ok(_) if queue_exists(queue) => Ok(false),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotInitialized => Ok(!queue_exists(queue)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records the queue's identity and marks the companion ready (release): openers may use
+    /// it from now on.
+    pub(crate) fn publish(&self, mq: &MessageQueue) -> Result<()> {
+        let (dev, ino) = mq.identity()?;
+        atomic_u64(&self.map, QUEUE_DEV).store(dev, Ordering::Relaxed);
+        atomic_u64(&self.map, QUEUE_INO).store(ino, Ordering::Relaxed);
+        atomic_u32(&self.map, READY).store(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Opens the companion of the open queue `mq` and checks that it was made for `T`.
+    ///
+    /// `Ok(None)`: the queue has no (valid) companion: it was not made by the typed API, or the
+    /// companion describes another queue of the same name, or its creator died before
+    /// finishing it. Then only the size check applies.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Mismatch`] if the queue was made for another type, naming both types and
+    /// fingerprints.
+    pub(crate) fn open<T: IpcMessage>(mq: &MessageQueue) -> Result<Option<Companion>> {
+        let queue = mq.name();
+        let cname = Self::name_for(queue);
+        let shm = match SharedMemory::open(&cname) {
+            Ok(shm) => shm,
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                match SharedMemory::options().read_only(true).open(&cname) {
+                    Ok(shm) => shm,
+                    Err(_) => return Ok(None),
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidName) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        let spec = Self::spec(queue);
+        let nothing = |_: &str| {
+            Error::new(
+                ErrorKind::NotInitialized,
+                Operation::Open,
+                queue_object(queue),
+                "",
+            )
+        };
+        let foreign = |_: &[u8], _: u64| {
+            Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                queue_object(queue),
+                "",
+            )
+        };
+        let bytes = match header::published_header(
+            &shm,
+            &spec,
+            Instant::now() + OPEN_WAIT,
+            &nothing,
+            &foreign,
+        ) {
+            Ok(b) => b,
+            // Not ours, never finished, or removed meanwhile: no companion for this queue.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotInitialized | ErrorKind::Mismatch | ErrorKind::NotFound
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        let head = CompanionHeader::parse(&bytes);
+        if head.queue_id != mq.identity()? {
+            return Ok(None);
+        }
+        let size = std::mem::size_of::<T>() as u64;
+        if head.fingerprint != T::FINGERPRINT || head.size != size {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                Operation::Open,
+                queue_object(queue),
+                format!(
+                    "the queue was made for {} ({} bytes, layout fingerprint {:#018x}), but {} \
+                     is {size} bytes with fingerprint {:#018x}: open it with the type it was made \
+                     for, or remove it (the queue and its companion {cname:?}) and create it again",
+                    if head.type_name.is_empty() {
+                        "another type"
+                    } else {
+                        &head.type_name
+                    },
+                    head.size,
+                    head.fingerprint,
+                    T::LAYOUT.name,
+                    T::FINGERPRINT
+                ),
+            ));
+        }
+        let map = shm.map_range(0, SEGMENT)?;
+        Ok(Some(Companion { shm, map }))
+    }
+
+    /// Removes the companion of `queue` if it describes the queue with identity `id`.
+    pub(crate) fn unlink_for(queue: &str, id: (u64, u64)) {
+        let cname = Self::name_for(queue);
+        let Ok(shm) = SharedMemory::options().read_only(true).open(&cname) else {
+            return;
+        };
+        let Ok(map) = shm.map_range(0, HEADER) else {
+            return;
+        };
+        let Ok(bytes) = map.read_vec(0, HEADER) else {
+            return;
+        };
+        if bytes[..8] == COMPANION_MAGIC && CompanionHeader::parse(&bytes).queue_id == id {
+            let _ = shm.unlink();
+        }
+    }
+
+    /// The table of one side.
+    pub(crate) fn table(&self, side: Side) -> Table<'_> {
+        Self::tables_of(&self.map)(side)
+    }
+
+    /// The tables of a mapped companion segment (for `lifecycle`).
+    pub(crate) fn tables_of<'m>(map: &'m Mapping) -> impl Fn(Side) -> Table<'m> {
+        move |side| match side {
+            Side::Producer => Table {
+                map,
+                base: PRODUCERS,
+                joined: PRODUCERS_JOINED,
+            },
+            Side::Consumer => Table {
+                map,
+                base: CONSUMERS,
+                joined: CONSUMERS_JOINED,
+            },
+        }
+    }
+
+    /// Whether this handle may register (the companion is mapped writable).
+    pub(crate) fn writable(&self) -> bool {
+        self.map.is_writable()
+    }
+
+    /// The companion segment's name.
+    pub(crate) fn name(&self) -> &str {
+        self.shm.name()
+    }
+
+    /// Device and inode of the companion segment this handle maps.
+    pub(crate) fn identity(&self) -> Option<(u64, u64)> {
+        crate::sys::fstat_id(std::os::fd::AsFd::as_fd(&self.shm)).ok()
+    }
+}
+
+fn made_size(size: u64) -> bool {
+    size == SEGMENT as u64
+}
+
+/// Whether a queue of that name exists (an open refused for permissions means it does).
+fn queue_exists(queue: &str) -> bool {
+    match MessageQueue::options()
+        .read(true)
+        .write(false)
+        .nonblocking(true)
+        .open(queue)
+    {
+        Ok(_) => true,
+        Err(e) => e.kind() != ErrorKind::NotFound,
+    }
+}
+
+fn exists(queue: &str) -> Error {
+    Error::new(
+        ErrorKind::AlreadyExists,
+        Operation::Create,
+        queue_object(queue),
+        format!(
+            "a queue with the specified name already exists{}",
+            crate::error::LEFTOVER_HINT
+        ),
+    )
+    .with_errno(libc::EEXIST)
+}
+
+/// A handle's entry in a companion's table, shared by its clones; freed on drop.
+pub(crate) struct Registration {
+    pub(crate) companion: Companion,
+    side: Side,
+    entry: Option<usize>,
+}
+
+impl Registration {
+    /// Registers on `side` if the companion is writable and has a free entry (otherwise the
+    /// handle works, but the other side cannot see it).
+    pub(crate) fn new(companion: Companion, side: Side) -> Registration {
+        let entry = if companion.writable() {
+            companion.table(side).register()
+        } else {
+            None
+        };
+        Registration {
+            companion,
+            side,
+            entry,
+        }
+    }
+
+    /// A registration on neither side ([`TypedQueue`](crate::TypedQueue)): the companion is
+    /// kept for its tables, nothing is registered.
+    pub(crate) fn observer(companion: Companion) -> Registration {
+        Registration {
+            companion,
+            side: Side::Producer,
+            entry: None,
+        }
+    }
+
+    /// The `Disconnected` error if every peer of the other side has gone.
+    pub(crate) fn other_side_gone(&self, queue: &str, op: Operation) -> Option<Error> {
+        let other = match self.side {
+            Side::Producer => Side::Consumer,
+            Side::Consumer => Side::Producer,
+        };
+        if !self.companion.table(other).disconnected() {
+            return None;
+        }
+        let detail = match self.side {
+            Side::Consumer => {
+                "every producer (typed Sender) has gone, closed or died, and the queue is \
+                 drained: no message will come"
+            }
+            Side::Producer => {
+                "every consumer (typed Receiver) has gone, closed or died, and the queue is \
+                 full: no message will be taken"
+            }
+        };
+        Some(Error::new(
+            ErrorKind::Disconnected,
+            op,
+            queue_object(queue),
+            detail,
+        ))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(i) = self.entry {
+            self.companion.table(self.side).deregister(i);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The named-segment header protocol every typed segment of this crate follows.
+//!
+//! A `Shared<T>`, a ring, a `RobustMutex` and a typed queue's companion all start with 8 magic
+//! bytes and a `u32` layout version, and carry a `u32` ready flag that their creator stores
+//! (with release ordering) after everything else. This module knows the four magics, so that
+//! opening a segment of one kind as another fails at once with
+//! [`ErrorKind::Mismatch`](crate::ErrorKind::Mismatch) naming what it really is, and so that
+//! [`lifecycle`](crate::lifecycle) can tell what a segment in `/dev/shm` is.
+
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+use crate::shm::Mapping;
+
+/// What kind of posix-ipc segment a shared-memory object is, from its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SegmentKind {
+    /// A [`Shared<T>`](crate::Shared): magic `PIPCSHM\0`.
+    Shared,
+    /// A ring of [`RingSender`](crate::RingSender)/[`RingReceiver`](crate::RingReceiver):
+    /// magic `PIPCRING`.
+    Ring,
+    /// A [`RobustMutex`](crate::RobustMutex): magic `PIPCMUTX`.
+    RobustMutex,
+    /// The companion segment of a typed queue ([`Sender`](crate::Sender)/
+    /// [`Receiver`](crate::Receiver)): its type's fingerprint and its peers. Magic `PIPCTYPQ`.
+    QueueCompanion,
+}
+
+impl SegmentKind {
+    /// Every kind, with its magic.
+    pub const ALL: [(SegmentKind, [u8; 8]); 4] = [
+        (SegmentKind::Shared, super::SHARED_MAGIC),
+        (SegmentKind::Ring, super::RING_MAGIC),
+        (SegmentKind::RobustMutex, crate::mutex::MUTEX_MAGIC),
+        (
+            SegmentKind::QueueCompanion,
+            super::companion::COMPANION_MAGIC,
+        ),
+    ];
+
+    /// The kind whose magic is `magic`.
+    pub fn from_magic(magic: &[u8]) -> Option<SegmentKind> {
+        Self::ALL
+            .iter()
+            .find(|(_, m)| magic.get(..8) == Some(&m[..]))
+            .map(|(k, _)| *k)
+    }
+
+    /// The magic bytes of this kind.
+    pub fn magic(self) -> [u8; 8] {
+        Self::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or([0; 8], |(_, m)| *m)
+    }
+
+    /// A short name: `shared`, `ring`, `mutex`, `mq-companion` (the CLI's `KIND` column).
+    pub fn short(self) -> &'static str {
+        match self {
+            SegmentKind::Shared => "shared",
+            SegmentKind::Ring => "ring",
+            SegmentKind::RobustMutex => "mutex",
+            SegmentKind::QueueCompanion => "mq-companion",
+        }
+    }
+
+    /// What it is, in words: "a posix-ipc ring (RingSender/RingReceiver)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            SegmentKind::Shared => "a posix-ipc shared struct (Shared<T>)",
+            SegmentKind::Ring => "a posix-ipc ring (RingSender/RingReceiver)",
+            SegmentKind::RobustMutex => "a posix-ipc robust mutex (RobustMutex)",
+            SegmentKind::QueueCompanion => {
+                "the companion segment of a posix-ipc typed queue (Sender/Receiver)"
+            }
+        }
+    }
+}
+
+/// Why a segment that is not of the kind `want` was refused: names what it is instead.
+pub(crate) fn foreign_detail(header: &[u8], size: u64, want: SegmentKind) -> String {
+    let open_as = match want {
+        SegmentKind::Shared => "open it with Shared<T>",
+        SegmentKind::Ring => "open it with RingSender/RingReceiver",
+        SegmentKind::RobustMutex => "open it with RobustMutex",
+        SegmentKind::QueueCompanion => "open the queue with Sender/Receiver",
+    };
+    match SegmentKind::from_magic(header) {
+        Some(kind) if kind != want => {
+            let other = match kind {
+                SegmentKind::Shared => "open it with Shared<T>",
+                SegmentKind::Ring => "open it with RingSender/RingReceiver",
+                SegmentKind::RobustMutex => "open it with RobustMutex",
+                SegmentKind::QueueCompanion => "open its queue with Sender/Receiver",
+            };
+            format!(
+                "it is {}, not {}: {other}, or use another name",
+                kind.describe(),
+                want.describe()
+            )
+        }
+        _ if header.iter().all(|&b| b == 0) => format!(
+            "not {} ({size} bytes, blank header): it was made by something else \
+             (RawShared<T>, SharedMemory, posix_ipc or C) or is still empty; {open_as} only \
+             segments its creator made",
+            want.describe()
+        ),
+        _ => format!(
+            "not {} (magic {:?}, {size} bytes): it was made by something else",
+            want.describe(),
+            String::from_utf8_lossy(&header[..header.len().min(8)])
+        ),
+    }
+}
+
+/// How a typed layer (`Shared`, the ring, the robust mutex, the queue companion) describes the
+/// header it waits for at open.
+pub(crate) struct HeaderSpec<'a> {
+    /// Header length in bytes (mapped and copied).
+    pub len: usize,
+    /// The size below which the segment is still being made (at least `len`).
+    pub min_size: usize,
+    /// Whether a creator of this kind makes a segment of exactly this many bytes: a blank
+    /// segment of any other size is not one being made, but someone else's.
+    pub made_size: &'a dyn Fn(u64) -> bool,
+    /// Which kind this is (its magic, for the error about another kind).
+    pub kind: SegmentKind,
+    /// The layout version, a `u32` at offset 8, written with the magic.
+    pub version: u32,
+    /// Offset of the `u32` ready flag the creator stores (`Release`) after the rest. Creators
+    /// never write it otherwise (`ftruncate` zeroed it), so it is only accessed atomically.
+    pub ready: usize,
+    /// The object, for the error when its name goes away during the wait.
+    pub object: crate::error::Object,
+}
+
+/// Waits until the creator of a typed segment has published its header, and returns a copy.
+///
+/// A segment is made in steps: `shm_open` (size 0), `ftruncate` to its exact size (all zeros),
+/// the header, then the ready flag. An opener may arrive at any step, so an empty segment, or
+/// one of the size its creator makes with the magic still blank or partly written (every byte
+/// either 0 or the magic's), means "not yet": wait with back-off until `deadline`, then
+/// `not_ready`. Anything else is not worth waiting for and is `foreign(header, size)` at once:
+/// a segment of another posix-ipc kind (whatever its size), a magic that cannot become ours, a
+/// non-empty segment too small for the header or blank at a size no creator makes, or our
+/// magic with another non-zero version. If the name is removed during the wait (a creator that
+/// failed cleans up), the answer is `NotFound`. The header is copied only after the ready flag
+/// was loaded with `Acquire`, so every field the creator wrote before it is seen.
+pub(crate) fn published_header(
+    shm: &crate::SharedMemory,
+    spec: &HeaderSpec<'_>,
+    deadline: std::time::Instant,
+    not_ready: &dyn Fn(&str) -> crate::Error,
+    foreign: &dyn Fn(&[u8], u64) -> crate::Error,
+) -> crate::Result<Vec<u8>> {
+    use std::time::{Duration, Instant};
+    let magic_of_ours = spec.kind.magic();
+    let mut backoff = Duration::from_micros(50);
+    let mut map: Option<crate::Mapping> = None;
+    loop {
+        let stat = shm.stat()?;
+        if !stat.linked {
+            return Err(crate::Error::new(
+                crate::ErrorKind::NotFound,
+                crate::error::Operation::Open,
+                spec.object.clone(),
+                "its name was removed while waiting for its creator to finish (a creator that \
+                 fails removes what it made): open it again once it exists",
+            ));
+        }
+        let waiting_for = if stat.size == 0 {
+            "the segment is still empty"
+        } else if stat.size < spec.min_size.max(spec.len) as u64 {
+            // Creators size the segment in one step before writing anything: a smaller one is
+            // not being made by one of them.
+            let len = usize::try_from(stat.size).unwrap_or(spec.len).min(spec.len);
+            let mut bytes = shm.map_range(0, len)?.read_vec(0, len)?;
+            bytes.resize(spec.len, 0);
+            return Err(foreign(&bytes, stat.size));
+        } else {
+            let header = match &map {
+                Some(m) => m,
+                None => map.insert(shm.map_range(0, spec.len)?),
+            };
+            let mut start = [0u8; 12];
+            header.read_at(0, &mut start)?;
+            let magic = &start[..8];
+            let version = u32::from_ne_bytes([start[8], start[9], start[10], start[11]]);
+            if magic == magic_of_ours {
+                if version != 0 && version != spec.version {
+                    return Err(foreign(&header.read_vec(0, spec.len)?, stat.size));
+                }
+                if header.load_u32_acquire(spec.ready)? == 1 {
+                    return header.read_vec(0, spec.len);
+                }
+                "the segment is not marked ready"
+            } else if (spec.made_size)(stat.size)
+                && magic
+                    .iter()
+                    .zip(&magic_of_ours)
+                    .all(|(&b, &m)| b == 0 || b == m)
+            {
+                "the segment's header is still blank"
+            } else {
+                return Err(foreign(&header.read_vec(0, spec.len)?, stat.size));
+            }
+        };
+        if Instant::now() >= deadline {
+            return Err(not_ready(waiting_for));
+        }
+        std::thread::sleep(backoff);
+        backoff = (backoff * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// The `u32` at `offset` of a mapping of a typed segment, as an atomic.
+///
+/// # Panics
+///
+/// If `offset` is not 4-aligned or the word is not inside the mapping: callers pass offsets of
+/// their own layout, checked against the mapping's size when it was opened, so this is a bug.
+#[inline]
+pub(crate) fn atomic_u32(map: &Mapping, offset: usize) -> &AtomicU32 {
+    assert!(
+        offset % 4 == 0 && offset + 4 <= map.len(),
+        "u32 at {offset} of a {}-byte mapping",
+        map.len()
+    );
+    let ptr = map.as_ptr().wrapping_add(offset);
+    assert!(ptr as usize % 4 == 0);
+    // SAFETY: the word lies inside the mapping (asserted), which stays mapped while `map` is
+    // borrowed, and is 4-aligned (asserted). Every process following the layout accesses these
+    // header words only atomically (or through futex), so a shared `&AtomicU32` is sound; a
+    // peer breaking that rule can only produce wrong values (any 4 bytes are a valid u32).
+    unsafe { &*ptr.cast::<AtomicU32>() }
+}
+
+/// The `u64` at `offset` of a mapping of a typed segment, as an atomic (see [`atomic_u32`]).
+///
+/// # Panics
+///
+/// As [`atomic_u32`], for 8-byte alignment.
+#[inline]
+pub(crate) fn atomic_u64(map: &Mapping, offset: usize) -> &AtomicU64 {
+    assert!(
+        offset % 8 == 0 && offset + 8 <= map.len(),
+        "u64 at {offset} of a {}-byte mapping",
+        map.len()
+    );
+    let ptr = map.as_ptr().wrapping_add(offset);
+    assert!(ptr as usize % 8 == 0);
+    // SAFETY: as in `atomic_u32`, for an 8-aligned word inside the mapping.
+    unsafe { &*ptr.cast::<AtomicU64>() }
+}

@@ -1,0 +1,135 @@
+//! Peer tables: who is connected to a typed segment, so the other side can tell when every
+//! peer has gone (closed, or killed with SIGKILL).
+//!
+//! A table is [`MAX_PEERS`] entries of 32 bytes, `{pid u32, pad u32, start_time u64, busy u64,
+//! pad u64}`, plus a `u32` "joined" flag elsewhere in the header, set to 1 once any peer has
+//! registered. A peer is alive while its pid runs with the start time recorded at registration
+//! (field 22 of `/proc/PID/stat`, so a reused pid does not count). `busy` is the ring's MPMC
+//! claim marker; other users leave it 0. The ring and the typed queue's companion use it.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::header::{atomic_u32, atomic_u64};
+use crate::shm::Mapping;
+use crate::sys;
+
+/// Entries per table.
+pub(crate) const MAX_PEERS: usize = 32;
+/// Bytes per entry.
+pub(crate) const ENTRY: usize = 32;
+
+/// One side's table in a mapped segment.
+#[derive(Clone, Copy)]
+pub(crate) struct Table<'a> {
+    pub(crate) map: &'a Mapping,
+    /// Offset of entry 0.
+    pub(crate) base: usize,
+    /// Offset of the joined flag.
+    pub(crate) joined: usize,
+}
+
+impl<'a> Table<'a> {
+    pub(crate) fn pid(&self, i: usize) -> &'a AtomicU32 {
+        atomic_u32(self.map, self.base + i * ENTRY)
+    }
+
+    pub(crate) fn start(&self, i: usize) -> &'a AtomicU64 {
+        atomic_u64(self.map, self.base + i * ENTRY + 8)
+    }
+
+    pub(crate) fn busy(&self, i: usize) -> &'a AtomicU64 {
+        atomic_u64(self.map, self.base + i * ENTRY + 16)
+    }
+
+    fn joined_flag(&self) -> &'a AtomicU32 {
+        atomic_u32(self.map, self.joined)
+    }
+
+    /// Whether the peer in entry `i` is alive: its pid runs and, once recorded, with the same
+    /// start time.
+    pub(crate) fn alive(&self, i: usize) -> bool {
+        let pid = self.pid(i).load(Ordering::Acquire);
+        if pid == 0 {
+            return false;
+        }
+        let start = self.start(i).load(Ordering::Acquire);
+        match sys::process_start_time(pid) {
+            Some(now) => start == 0 || now == start,
+            None => false,
+        }
+    }
+
+    /// The pids of the live peers (one per entry: a process with two handles appears twice).
+    pub(crate) fn live_pids(&self) -> Vec<u32> {
+        (0..MAX_PEERS)
+            .filter(|&i| self.alive(i))
+            .map(|i| self.pid(i).load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// The pids recorded in the table, alive or not.
+    pub(crate) fn recorded_pids(&self) -> Vec<u32> {
+        (0..MAX_PEERS)
+            .map(|i| self.pid(i).load(Ordering::Acquire))
+            .filter(|&p| p != 0)
+            .collect()
+    }
+
+    /// Whether any peer ever registered.
+    pub(crate) fn ever_joined(&self) -> bool {
+        self.joined_flag().load(Ordering::Acquire) == 1
+    }
+
+    /// Whether this side had peers and none is alive now.
+    pub(crate) fn disconnected(&self) -> bool {
+        self.ever_joined() && !(0..MAX_PEERS).any(|i| self.alive(i))
+    }
+
+    /// Takes a free entry (never used, or left by a dead peer that is not mid-claim) for this
+    /// process; `None` if all [`MAX_PEERS`] hold live peers.
+    pub(crate) fn register(&self) -> Option<usize> {
+        let me = sys::getpid();
+        let start = sys::process_start_time(me).unwrap_or(0);
+        for i in 0..MAX_PEERS {
+            let pid = self.pid(i);
+            let current = pid.load(Ordering::Acquire);
+            let free =
+                current == 0 || (!self.alive(i) && self.busy(i).load(Ordering::Acquire) == 0);
+            if free
+                && pid
+                    .compare_exchange(current, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                self.busy(i).store(0, Ordering::Relaxed);
+                self.start(i).store(start, Ordering::Release);
+                self.joined_flag().store(1, Ordering::Release);
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Frees entry `i` if this process holds it (a forked child that inherited a handle leaves
+    /// its parent's entry alone).
+    pub(crate) fn deregister(&self, i: usize) {
+        if self.pid(i).load(Ordering::Acquire) != sys::getpid() {
+            return;
+        }
+        self.busy(i).store(0, Ordering::Relaxed);
+        self.start(i).store(0, Ordering::Relaxed);
+        self.pid(i).store(0, Ordering::Release);
+    }
+
+    /// Clears the entries of dead peers that are not mid-claim.
+    pub(crate) fn clear_dead(&self) {
+        for i in 0..MAX_PEERS {
+            let pid = self.pid(i).load(Ordering::Acquire);
+            if pid != 0 && !self.alive(i) {
+                self.busy(i).store(0, Ordering::Relaxed);
+                let _ = self
+                    .pid(i)
+                    .compare_exchange(pid, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+        }
+    }
+}
