@@ -5,13 +5,14 @@ use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use posix_ipc::lifecycle::{self, Filter, ObjectInfo, MQUEUE_DIR};
 use posix_ipc::{
     limits, unlink_message_queue, unlink_semaphore, unlink_shared_memory, ErrorKind, MessageQueue,
-    Semaphore, SharedMemory, Timeout,
+    ObjectKind, Semaphore, SharedMemory, Timeout,
 };
 use serde_json::{json, Value};
 
-use crate::objects::{self, Entry, Kind, Owners};
+use crate::objects::{self, Owners};
 use crate::output::{input_data, print_table, stdout_failure, to_hex, Failure, Progress};
 use crate::{Cli, Command, MqCommand, SemCommand, ShmCommand};
 
@@ -22,11 +23,23 @@ pub fn run(cli: Cli) -> Outcome {
     let quiet = cli.quiet;
     match cli.command {
         Command::Limits { json } => limits_cmd(json),
-        Command::Ls { json, prefix } => ls(json, prefix.as_deref()),
+        Command::Ls {
+            json,
+            prefix,
+            holders,
+        } => ls(json, prefix.as_deref(), holders),
         Command::Mq(cmd) => mq(cmd, quiet),
         Command::Sem(cmd) => sem(cmd, quiet),
         Command::Shm(cmd) => shm(cmd, quiet),
-        Command::Clean { prefix, dry_run } => clean(&prefix, dry_run, quiet),
+        Command::Clean {
+            prefix,
+            stale: true,
+            all_users,
+            dry_run,
+        } => clean_stale(prefix.as_deref(), all_users, dry_run, quiet),
+        Command::Clean {
+            prefix, dry_run, ..
+        } => clean(prefix.as_deref().unwrap_or(""), dry_run, quiet),
         Command::Watch {
             interval,
             iterations,
@@ -82,7 +95,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 fn limits_cmd(json: bool) -> Outcome {
     let l = limits::Limits::read();
-    let mounted = objects::mqueue_mounted();
+    let mounted = lifecycle::mqueue_mounted();
     if json {
         return print_json(&json!({
             "MESSAGE_QUEUES_SUPPORTED": posix_ipc::MESSAGE_QUEUES_SUPPORTED,
@@ -163,42 +176,87 @@ fn limits_cmd(json: bool) -> Outcome {
         (
             "mqueue filesystem",
             if mounted {
-                format!("mounted at {}", objects::MQUEUE_DIR)
+                format!("mounted at {}", MQUEUE_DIR)
             } else {
-                format!("not mounted at {}", objects::MQUEUE_DIR)
+                format!("not mounted at {}", MQUEUE_DIR)
             },
         ),
     ])
 }
 
-fn ls(json: bool, prefix: Option<&str>) -> Outcome {
-    let prefix = prefix.map_or_else(|| "/".to_string(), slashed);
-    let (entries, notes) = objects::list(&prefix);
-    for note in &notes {
+/// Lists with the library (holders looked up: the STATE column needs them), after mounting the
+/// mqueue filesystem if needed; prints the notes on stderr.
+fn listing(prefix: Option<&str>, holders: bool) -> lifecycle::Listing {
+    let mut filter = Filter::new().all_users(true).holders(holders);
+    if let Some(p) = prefix {
+        filter = filter.prefix(p);
+    }
+    let mount = objects::ensure_mqueue();
+    let mut listing = lifecycle::list(&filter);
+    if let Err(why) = mount {
+        // The library's own note says the same, less precisely.
+        listing
+            .notes
+            .retain(|n| !n.starts_with("message queues not listed"));
+        listing.notes.push(why);
+    }
+    for note in &listing.notes {
         eprintln!("posix-ipc: {note}");
     }
+    listing
+}
+
+fn ls(json: bool, prefix: Option<&str>, holders: bool) -> Outcome {
+    let listing = listing(prefix, true);
     let owners = Owners::read();
     if json {
-        let list: Vec<Value> = entries.iter().map(|e| e.to_json(&owners)).collect();
+        let list: Vec<Value> = listing
+            .objects
+            .iter()
+            .map(|o| objects::to_json(o, &owners))
+            .collect();
         return print_json(&Value::Array(list));
     }
-    let mut rows = vec![vec![
-        "KIND".to_string(),
-        "NAME".to_string(),
-        "SIZE/VALUE/MESSAGES".to_string(),
-        "MODE".to_string(),
-        "OWNER".to_string(),
-    ]];
-    rows.extend(entries.iter().map(|e| {
-        vec![
-            e.kind.short().to_string(),
-            e.name.clone(),
-            e.detail(),
-            format!("{:04o}", e.mode),
-            owners.name(e.uid),
-        ]
+    let mut header = vec![
+        "KIND",
+        "NAME",
+        "SIZE/VALUE/MESSAGES",
+        "MODE",
+        "OWNER",
+        "STATE",
+    ];
+    if holders {
+        header.push("HOLDERS");
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    rows.extend(listing.objects.iter().map(|o| {
+        let mut row = vec![
+            o.kind_label().to_string(),
+            o.name.clone(),
+            objects::detail(o),
+            format!("{:04o}", o.mode),
+            owners.name(o.uid),
+            objects::state_word(&o.state).to_string(),
+        ];
+        if holders {
+            row.push(objects::holders_text(&o.holders));
+        }
+        row
     }));
     print_table(&mut io::stdout().lock(), &rows).map_err(stdout_failure)
+}
+
+/// `info` of one object through the library: kind, details, header, holders, state.
+fn info(kind: ObjectKind, name: &str, json: bool) -> Outcome {
+    if kind == ObjectKind::MessageQueue {
+        let _ = objects::ensure_mqueue();
+    }
+    let o = lifecycle::inspect(kind, name, true)?;
+    let owners = Owners::read();
+    if json {
+        return print_json(&objects::to_json(&o, &owners));
+    }
+    print_pairs(&objects::info_pairs(&o, &owners))
 }
 
 fn mq(cmd: MqCommand, quiet: bool) -> Outcome {
@@ -312,38 +370,7 @@ fn mq(cmd: MqCommand, quiet: bool) -> Outcome {
                 Ok(()) => flushed,
             }
         }
-        MqCommand::Info { name, json } => {
-            let q = objects::open_queue_for_attributes(&name)?;
-            let current = q.current_messages()?;
-            let stat = objects::queue_file_stat(q.name());
-            let bytes = objects::queue_bytes(q.name());
-            let owners = Owners::read();
-            if json {
-                return print_json(&json!({
-                    "kind": "mq",
-                    "name": q.name(),
-                    "max_messages": q.max_messages(),
-                    "max_message_size": q.max_message_size(),
-                    "messages": current,
-                    "queue_bytes": bytes,
-                    "mode": stat.map(|s| format!("{:04o}", s.0)),
-                    "uid": stat.map(|s| s.1),
-                    "owner": stat.map(|s| owners.name(s.1)),
-                }));
-            }
-            print_pairs(&[
-                ("name", q.name().to_string()),
-                ("max_messages", q.max_messages().to_string()),
-                ("max_message_size", q.max_message_size().to_string()),
-                ("current_messages", current.to_string()),
-                ("queued bytes", opt(bytes)),
-                ("mode", opt(stat.map(|s| format!("{:04o}", s.0)))),
-                (
-                    "owner",
-                    opt(stat.map(|s| format!("{} (uid {})", owners.name(s.1), s.1))),
-                ),
-            ])
-        }
+        MqCommand::Info { name, json } => info(ObjectKind::MessageQueue, &name, json),
         MqCommand::Rm { name } => {
             unlink_message_queue(&name)?;
             say(quiet, &format!("removed message queue {}", slashed(&name)))
@@ -464,30 +491,7 @@ fn shm(cmd: ShmCommand, quiet: bool) -> Outcome {
             .and_then(|()| out.flush())
             .map_err(stdout_failure)
         }
-        ShmCommand::Info { name, json } => {
-            let m = SharedMemory::options().read_only(true).open(&name)?;
-            let stat = m.stat()?;
-            let owners = Owners::read();
-            if json {
-                return print_json(&json!({
-                    "kind": "shm",
-                    "name": m.name(),
-                    "size": stat.size,
-                    "mode": format!("{:04o}", stat.mode & 0o7777),
-                    "uid": stat.uid,
-                    "owner": owners.name(stat.uid),
-                }));
-            }
-            print_pairs(&[
-                ("name", m.name().to_string()),
-                ("size", format!("{} bytes", stat.size)),
-                ("mode", format!("{:04o}", stat.mode & 0o7777)),
-                (
-                    "owner",
-                    format!("{} (uid {})", owners.name(stat.uid), stat.uid),
-                ),
-            ])
-        }
+        ShmCommand::Info { name, json } => info(ObjectKind::SharedMemory, &name, json),
         ShmCommand::Rm { name } => {
             unlink_shared_memory(&name)?;
             say(quiet, &format!("removed shared memory {}", slashed(&name)))
@@ -495,11 +499,11 @@ fn shm(cmd: ShmCommand, quiet: bool) -> Outcome {
     }
 }
 
-fn remove(entry: &Entry) -> posix_ipc::Result<()> {
-    match entry.kind {
-        Kind::Shm => unlink_shared_memory(&entry.name),
-        Kind::Sem => unlink_semaphore(&entry.name),
-        Kind::Mq => unlink_message_queue(&entry.name),
+fn remove(o: &ObjectInfo) -> posix_ipc::Result<()> {
+    match o.kind {
+        ObjectKind::Semaphore => unlink_semaphore(&o.name),
+        ObjectKind::MessageQueue => unlink_message_queue(&o.name),
+        _ => unlink_shared_memory(&o.name),
     }
 }
 
@@ -508,28 +512,26 @@ fn clean(prefix: &str, dry_run: bool, quiet: bool) -> Outcome {
     if prefix == "/" {
         return Err(Failure::Usage(
             "refusing to remove every object: give --prefix at least one character after the \
-             slash"
+             slash (or --stale to remove only leftovers)"
                 .to_string(),
         ));
     }
-    let (entries, notes) = objects::list(&prefix);
-    for note in &notes {
-        eprintln!("posix-ipc: {note}");
-    }
+    let listing = listing(Some(&prefix), false);
     let mut first_failure: Option<u8> = None;
     let mut removed = 0usize;
-    for entry in &entries {
-        let what = format!("{} {}", entry.kind.long(), entry.name);
+    for o in &listing.objects {
+        let what = format!("{} {}", objects::long_kind(o), o.name);
         if dry_run {
             out_line(&format!("would remove {what}"))?;
             continue;
         }
-        match remove(entry) {
+        match remove(o) {
             Ok(()) => {
                 removed += 1;
                 say(quiet, &format!("removed {what}"))?;
             }
-            // Someone else removed it between the listing and now: the goal is reached.
+            // Removed between the listing and now (by someone else, or with its queue): the
+            // goal is reached.
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => {
                 let failure = Failure::from(e);
@@ -538,7 +540,7 @@ fn clean(prefix: &str, dry_run: bool, quiet: bool) -> Outcome {
             }
         }
     }
-    if !dry_run && entries.is_empty() {
+    if !dry_run && listing.objects.is_empty() {
         say(
             quiet,
             &format!("nothing to remove: no object name starts with {prefix}"),
@@ -548,6 +550,50 @@ fn clean(prefix: &str, dry_run: bool, quiet: bool) -> Outcome {
     }
     match first_failure {
         // Each failure has its line already: exit with the first one's code.
+        Some(code) => Err(Failure::Reported(code)),
+        None => Ok(()),
+    }
+}
+
+fn clean_stale(prefix: Option<&str>, all_users: bool, dry_run: bool, quiet: bool) -> Outcome {
+    let mut filter = Filter::new().all_users(all_users);
+    if let Some(p) = prefix {
+        filter = filter.prefix(p);
+    }
+    if let Err(why) = objects::ensure_mqueue() {
+        eprintln!("posix-ipc: {why}");
+    }
+    let removals = lifecycle::clean_stale(&filter, dry_run)?;
+    let mut first_failure: Option<u8> = None;
+    let mut removed = 0usize;
+    let none = removals.is_empty();
+    for r in removals {
+        let what = format!("{} {}", objects::long_kind(&r.object), r.object.name);
+        match r.outcome {
+            Ok(()) if dry_run => out_line(&format!("would remove {what}: {}", r.reason))?,
+            Ok(()) => {
+                removed += 1;
+                say(quiet, &format!("removed {what}: {}", r.reason))?;
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                say(quiet, &format!("left {what}: {}", e.detail()))?;
+            }
+            Err(e) => {
+                let failure = Failure::from(e);
+                eprintln!("posix-ipc: {failure}");
+                first_failure.get_or_insert(failure.code());
+            }
+        }
+    }
+    if none {
+        say(
+            quiet,
+            "nothing stale: every object listed is held by a live process",
+        )?;
+    } else if !dry_run {
+        say(quiet, &format!("removed {removed} stale object(s)"))?;
+    }
+    match first_failure {
         Some(code) => Err(Failure::Reported(code)),
         None => Ok(()),
     }
@@ -568,8 +614,8 @@ fn watch(interval: f64, iterations: Option<u64>, prefix: Option<&str>) -> Outcom
     let mut frame = 0u64;
     loop {
         frame += 1;
-        let mut names: Vec<String> = fs::read_dir(objects::MQUEUE_DIR)
-            .map_err(|e| Failure::Other(format!("cannot read {}: {e}", objects::MQUEUE_DIR)))?
+        let mut names: Vec<String> = fs::read_dir(MQUEUE_DIR)
+            .map_err(|e| Failure::Other(format!("cannot read {}: {e}", MQUEUE_DIR)))?
             .flatten()
             .map(|item| format!("/{}", item.file_name().to_string_lossy()))
             .filter(|name| name.starts_with(&prefix))

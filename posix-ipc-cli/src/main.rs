@@ -61,7 +61,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List every shared-memory segment, semaphore and message queue visible to this user.
+    /// List every shared-memory segment, semaphore and message queue visible to this user:
+    /// kind (posix-ipc rings, shared structs, robust mutexes and typed-queue companions by
+    /// name), size or depth, and whether a live process holds it (STATE: in use or stale).
     Ls {
         /// One JSON array of objects.
         #[arg(long)]
@@ -69,6 +71,9 @@ pub enum Command {
         /// Only names starting with this prefix.
         #[arg(long, value_name = "P")]
         prefix: Option<String>,
+        /// Also show which processes hold each object (pid and command).
+        #[arg(long)]
+        holders: bool,
     },
     /// Message queues: create, send, recv, info, rm.
     #[command(subcommand)]
@@ -79,11 +84,20 @@ pub enum Command {
     /// Shared-memory segments: create, write, read, info, rm.
     #[command(subcommand)]
     Shm(ShmCommand),
-    /// Remove every object whose name starts with a prefix, listing what it removes.
+    /// Remove every object whose name starts with a prefix, or (--stale) the objects that no
+    /// live process holds, saying why each is stale.
     Clean {
-        /// The name prefix (the leading slash is optional); must name more than "/".
-        #[arg(long, value_name = "P")]
-        prefix: String,
+        /// The name prefix (the leading slash is optional); must name more than "/" unless
+        /// --stale is given.
+        #[arg(long, value_name = "P", required_unless_present = "stale")]
+        prefix: Option<String>,
+        /// Remove only leftovers: objects no live process has open or mapped (and, for
+        /// posix-ipc segments, whose peer tables name no live process).
+        #[arg(long)]
+        stale: bool,
+        /// With --stale: also other users' objects (default: only this user's).
+        #[arg(long, requires = "stale")]
+        all_users: bool,
         /// List what would be removed, remove nothing.
         #[arg(long)]
         dry_run: bool,

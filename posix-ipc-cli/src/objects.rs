@@ -1,120 +1,27 @@
-//! Finding the POSIX objects that exist: segments and semaphores are files in `/dev/shm`
-//! (a semaphore `/NAME` is `/dev/shm/sem.NAME`), queues are files of the mqueue filesystem,
-//! mounted at `/dev/mqueue` by convention.
+//! Showing the objects the library's `lifecycle` module finds: their kind (including this
+//! crate's segment kinds), details, holders and state, as table cells and JSON.
 
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use posix_ipc::{MessageQueue, Semaphore};
+use posix_ipc::lifecycle::{self, Holder, ObjectInfo, SegmentInfo, State, MQUEUE_DIR, SHM_DIR};
+use posix_ipc::{MessageQueue, ObjectKind, SegmentKind};
 use serde_json::{json, Value};
 
-/// Where glibc puts shared-memory segments and named semaphores.
-pub const SHM_DIR: &str = "/dev/shm";
-/// Where the mqueue filesystem is mounted by convention.
-pub const MQUEUE_DIR: &str = "/dev/mqueue";
-
-/// The three kinds of object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    /// A shared-memory segment.
-    Shm,
-    /// A named semaphore.
-    Sem,
-    /// A message queue.
-    Mq,
-}
-
-impl Kind {
-    /// The short name used on the command line and in JSON.
-    pub fn short(self) -> &'static str {
-        match self {
-            Kind::Shm => "shm",
-            Kind::Sem => "sem",
-            Kind::Mq => "mq",
-        }
-    }
-
-    /// The long name used in sentences.
-    pub fn long(self) -> &'static str {
-        match self {
-            Kind::Shm => "shared memory",
-            Kind::Sem => "semaphore",
-            Kind::Mq => "message queue",
-        }
-    }
-}
-
-/// One object found in the file systems.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// Its kind.
-    pub kind: Kind,
-    /// Its name, with the leading slash.
-    pub name: String,
-    /// Permission bits.
-    pub mode: u32,
-    /// Owner's user id.
-    pub uid: u32,
-    /// Size in bytes (segments).
-    pub size: Option<u64>,
-    /// Current value (semaphores), when this user may open it.
-    pub value: Option<u32>,
-    /// Messages in the queue now (queues), when this user may open it.
-    pub messages: Option<usize>,
-    /// Capacity in messages (queues).
-    pub max_messages: Option<usize>,
-    /// Largest message in bytes (queues).
-    pub max_message_size: Option<usize>,
-    /// Bytes of message data in the queue now (`QSIZE` of the mqueue file).
-    pub queue_bytes: Option<u64>,
-}
-
-impl Entry {
-    /// The size, value or queue depth in words.
-    pub fn detail(&self) -> String {
-        match self.kind {
-            Kind::Shm => format!("{} bytes", self.size.unwrap_or(0)),
-            Kind::Sem => match self.value {
-                Some(v) => format!("value {v}"),
-                None => "value ?".to_string(),
-            },
-            Kind::Mq => match (self.messages, self.max_messages, self.max_message_size) {
-                (Some(n), Some(max), Some(size)) => {
-                    format!("{n}/{max} messages, max {size} bytes")
-                }
-                _ => format!("{} bytes queued", self.queue_bytes.unwrap_or(0)),
-            },
-        }
-    }
-
-    /// The entry as a JSON object.
-    pub fn to_json(&self, owners: &Owners) -> Value {
-        let mut v = json!({
-            "kind": self.kind.short(),
-            "name": self.name,
-            "mode": format!("{:04o}", self.mode),
-            "uid": self.uid,
-            "owner": owners.name(self.uid),
-        });
-        let map = v.as_object_mut().expect("json! made an object");
-        match self.kind {
-            Kind::Shm => {
-                map.insert("size".into(), json!(self.size));
-            }
-            Kind::Sem => {
-                map.insert("value".into(), json!(self.value));
-            }
-            Kind::Mq => {
-                map.insert("messages".into(), json!(self.messages));
-                map.insert("max_messages".into(), json!(self.max_messages));
-                map.insert("max_message_size".into(), json!(self.max_message_size));
-                map.insert("queue_bytes".into(), json!(self.queue_bytes));
-            }
-        }
-        v
+/// The long name of an object's kind, for sentences ("message queue /jobs").
+pub fn long_kind(o: &ObjectInfo) -> &'static str {
+    match (&o.segment, o.kind) {
+        (Some(s), _) => match s.kind {
+            SegmentKind::Ring => "ring",
+            SegmentKind::Shared => "shared struct",
+            SegmentKind::RobustMutex => "robust mutex",
+            _ => "typed-queue companion",
+        },
+        (None, ObjectKind::Semaphore) => "semaphore",
+        (None, ObjectKind::MessageQueue) => "message queue",
+        (None, _) => "shared memory",
     }
 }
 
@@ -143,49 +50,280 @@ impl Owners {
     }
 }
 
-/// Whether the mqueue filesystem is mounted at `/dev/mqueue` (from `/proc/self/mountinfo`).
-pub fn mqueue_mounted() -> bool {
-    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    info.lines().any(|line| {
-        let mut halves = line.splitn(2, " - ");
-        let (Some(left), Some(right)) = (halves.next(), halves.next()) else {
-            return false;
-        };
-        left.split(' ').nth(4) == Some(MQUEUE_DIR) && right.split(' ').next() == Some("mqueue")
-    })
-}
-
 /// Makes sure queues can be listed: mounts the mqueue filesystem at `/dev/mqueue` when it is
 /// missing and this process may mount it. Returns why queues cannot be listed otherwise.
 pub fn ensure_mqueue() -> Result<(), String> {
-    if mqueue_mounted() {
-        return Ok(());
+    lifecycle::mount_mqueue().map_err(|e| e.detail().to_string())
+}
+
+fn pids(list: &[u32]) -> String {
+    list.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What this crate's header says, in a few words.
+pub fn segment_summary(s: &SegmentInfo) -> String {
+    let mut parts = Vec::new();
+    if !s.ready {
+        parts.push("not ready".to_string());
     }
-    let _ = fs::create_dir_all(MQUEUE_DIR);
-    let _ = Command::new("mount")
-        .args(["-t", "mqueue", "none", MQUEUE_DIR])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if mqueue_mounted() {
-        Ok(())
-    } else {
-        Err(format!(
-            "message queues not listed: the mqueue filesystem is not mounted at {MQUEUE_DIR} and \
-             this user may not mount it; as root run `mkdir -p {MQUEUE_DIR} && mount -t mqueue \
-             none {MQUEUE_DIR}` (or add `none {MQUEUE_DIR} mqueue defaults 0 0` to /etc/fstab)"
-        ))
+    match s.kind {
+        SegmentKind::Ring => {
+            if let Some(mode) = s.ring_mode {
+                parts.push(format!("{mode:?}"));
+            }
+            if let (Some(cap), Some(size)) = (s.capacity, s.type_size) {
+                parts.push(format!("{cap} x {size} B"));
+            }
+            if let Some(n) = s.count {
+                parts.push(format!("{n} queued"));
+            }
+            parts.push(format!(
+                "producers [{}] consumers [{}]",
+                pids(&s.producers),
+                pids(&s.consumers)
+            ));
+        }
+        SegmentKind::Shared => {
+            if let Some(size) = s.type_size {
+                parts.push(format!("{size} B value"));
+            }
+            if let Some(n) = s.count {
+                parts.push(format!("{n} stores"));
+            }
+            if let Some(pid) = s.lock_holder {
+                parts.push(format!(
+                    "locked by {pid}{}",
+                    if s.lock_holder_dead { " (dead)" } else { "" }
+                ));
+            }
+        }
+        SegmentKind::RobustMutex => match s.lock_holder {
+            Some(pid) => parts.push(format!(
+                "held by {pid}{}",
+                if s.lock_holder_dead {
+                    " (dead: next locker takes over)"
+                } else {
+                    ""
+                }
+            )),
+            None => parts.push("unlocked".to_string()),
+        },
+        _ => {
+            if let Some((queue, exists)) = &s.queue {
+                parts.push(format!(
+                    "of {queue}{}",
+                    if *exists { "" } else { " (gone)" }
+                ));
+            }
+            if let Some(t) = &s.type_name {
+                parts.push(t.clone());
+            }
+            parts.push(format!(
+                "producers [{}] consumers [{}]",
+                pids(&s.producers),
+                pids(&s.consumers)
+            ));
+        }
     }
+    parts.join(", ")
+}
+
+/// The size, value or queue depth in words (with the header summary for our segments).
+pub fn detail(o: &ObjectInfo) -> String {
+    match o.kind {
+        ObjectKind::Semaphore => match o.value {
+            Some(v) => format!("value {v}"),
+            None => "value ?".to_string(),
+        },
+        ObjectKind::MessageQueue => match (o.messages, o.max_messages, o.max_message_size) {
+            (Some(n), Some(max), Some(size)) => format!("{n}/{max} messages, max {size} bytes"),
+            _ => format!("{} bytes queued", o.queue_bytes.unwrap_or(0)),
+        },
+        _ => {
+            let size = format!("{} bytes", o.size.unwrap_or(0));
+            match &o.segment {
+                Some(s) => format!("{size}: {}", segment_summary(s)),
+                None => size,
+            }
+        }
+    }
+}
+
+/// "in use", "stale" or "-" (not judged).
+pub fn state_word(state: &State) -> &'static str {
+    match state {
+        State::InUse(_) => "in use",
+        State::Stale(_) => "stale",
+        _ => "-",
+    }
+}
+
+/// The state with its reason.
+pub fn state_text(state: &State) -> String {
+    match state {
+        State::InUse(why) => format!("in use: {why}"),
+        State::Stale(why) => format!("stale: {why}"),
+        _ => "not checked".to_string(),
+    }
+}
+
+/// `1234 (demo), 1240 (demo)`, or `-`.
+pub fn holders_text(holders: &[Holder]) -> String {
+    if holders.is_empty() {
+        return "-".to_string();
+    }
+    holders
+        .iter()
+        .map(|h| format!("{} ({})", h.pid, h.command))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn segment_json(s: &SegmentInfo) -> Value {
+    json!({
+        "kind": s.kind.short(),
+        "version": s.version,
+        "ready": s.ready,
+        "type_size": s.type_size,
+        "fingerprint": s.fingerprint.map(|f| format!("{f:#018x}")),
+        "type_name": s.type_name,
+        "ring_mode": s.ring_mode.map(|m| format!("{m:?}")),
+        "capacity": s.capacity,
+        "count": s.count,
+        "producers": s.producers,
+        "consumers": s.consumers,
+        "dead_peers": s.dead_peers,
+        "lock_holder": s.lock_holder,
+        "lock_holder_dead": s.lock_holder_dead,
+        "queue": s.queue.as_ref().map(|(q, _)| q),
+        "queue_exists": s.queue.as_ref().map(|(_, e)| e),
+    })
+}
+
+/// The object as a JSON object.
+pub fn to_json(o: &ObjectInfo, owners: &Owners) -> Value {
+    let mut v = json!({
+        "kind": o.kind_label(),
+        "name": o.name,
+        "mode": format!("{:04o}", o.mode),
+        "uid": o.uid,
+        "owner": owners.name(o.uid),
+    });
+    let map = v.as_object_mut().expect("json! made an object");
+    match o.kind {
+        ObjectKind::Semaphore => {
+            map.insert("value".into(), json!(o.value));
+        }
+        ObjectKind::MessageQueue => {
+            map.insert("messages".into(), json!(o.messages));
+            map.insert("max_messages".into(), json!(o.max_messages));
+            map.insert("max_message_size".into(), json!(o.max_message_size));
+            map.insert("queue_bytes".into(), json!(o.queue_bytes));
+        }
+        _ => {
+            map.insert("size".into(), json!(o.size));
+        }
+    }
+    if let Some(s) = &o.segment {
+        map.insert("segment".into(), segment_json(s));
+    }
+    match &o.state {
+        State::InUse(why) | State::Stale(why) => {
+            map.insert("state".into(), json!(state_word(&o.state)));
+            map.insert("reason".into(), json!(why));
+            let holders: Vec<Value> = o
+                .holders
+                .iter()
+                .map(|h| json!({"pid": h.pid, "command": h.command, "open": h.open, "mapped": h.mapped}))
+                .collect();
+            map.insert("holders".into(), Value::Array(holders));
+        }
+        _ => {}
+    }
+    v
+}
+
+/// The object as name/value lines for `info`.
+pub fn info_pairs(o: &ObjectInfo, owners: &Owners) -> Vec<(&'static str, String)> {
+    let mut pairs = vec![
+        ("name", o.name.clone()),
+        ("kind", format!("{} ({})", o.kind_label(), long_kind(o))),
+    ];
+    match o.kind {
+        ObjectKind::MessageQueue => {
+            let opt = |v: Option<usize>| v.map_or("?".to_string(), |v| v.to_string());
+            pairs.push(("max_messages", opt(o.max_messages)));
+            pairs.push(("max_message_size", opt(o.max_message_size)));
+            pairs.push(("current_messages", opt(o.messages)));
+            pairs.push((
+                "queued bytes",
+                o.queue_bytes.map_or("?".to_string(), |v| v.to_string()),
+            ));
+        }
+        ObjectKind::Semaphore => {
+            pairs.push(("value", o.value.map_or("?".to_string(), |v| v.to_string())))
+        }
+        _ => pairs.push(("size", format!("{} bytes", o.size.unwrap_or(0)))),
+    }
+    if let Some(s) = &o.segment {
+        pairs.push(("layout version", s.version.to_string()));
+        pairs.push(("ready", s.ready.to_string()));
+        if let Some(t) = &s.type_name {
+            pairs.push(("type", t.clone()));
+        }
+        if let Some(size) = s.type_size {
+            pairs.push(("type size", format!("{size} bytes")));
+        }
+        if let Some(f) = s.fingerprint {
+            pairs.push(("fingerprint", format!("{f:#018x}")));
+        }
+        if let Some(m) = s.ring_mode {
+            pairs.push(("ring mode", format!("{m:?}")));
+        }
+        if let Some(c) = s.capacity {
+            pairs.push(("capacity", c.to_string()));
+        }
+        if let Some(n) = s.count {
+            let what = if s.kind == SegmentKind::Shared {
+                "stores"
+            } else {
+                "queued"
+            };
+            pairs.push((what, n.to_string()));
+        }
+        if matches!(s.kind, SegmentKind::Ring | SegmentKind::QueueCompanion) {
+            pairs.push(("producers", format!("[{}]", pids(&s.producers))));
+            pairs.push(("consumers", format!("[{}]", pids(&s.consumers))));
+            if !s.dead_peers.is_empty() {
+                pairs.push(("gone peers", format!("[{}]", pids(&s.dead_peers))));
+            }
+        }
+        if let Some((q, exists)) = &s.queue {
+            pairs.push((
+                "queue",
+                format!("{q}{}", if *exists { "" } else { " (no longer exists)" }),
+            ));
+        }
+        if let Some(pid) = s.lock_holder {
+            pairs.push((
+                "lock holder",
+                format!("{pid}{}", if s.lock_holder_dead { " (dead)" } else { "" }),
+            ));
+        }
+    }
+    pairs.push(("mode", format!("{:04o}", o.mode)));
+    pairs.push(("owner", format!("{} (uid {})", owners.name(o.uid), o.uid)));
+    pairs.push(("holders", holders_text(&o.holders)));
+    pairs.push(("state", state_text(&o.state)));
+    pairs
 }
 
 /// `QSIZE` of a queue's file: bytes of message data queued now.
 pub fn queue_bytes(name: &str) -> Option<u64> {
-    let text = fs::read_to_string(Path::new(MQUEUE_DIR).join(name.trim_start_matches('/'))).ok()?;
-    let rest = text.trim_start().strip_prefix("QSIZE:")?;
-    rest.split_whitespace().next()?.parse().ok()
+    lifecycle::queue_bytes(name)
 }
 
 /// Opens a queue only to read its attributes: read-only, else write-only, never blocking.
@@ -216,93 +354,4 @@ pub fn semaphore_file_mode(name: &str) -> Option<u32> {
     let file = format!("sem.{}", name.trim_start_matches('/'));
     let md = fs::metadata(Path::new(SHM_DIR).join(file)).ok()?;
     Some(md.mode() & 0o7777)
-}
-
-fn queue_entry(name: String, mode: u32, uid: u32) -> Entry {
-    let queue_bytes = queue_bytes(&name);
-    let attrs = open_queue_for_attributes(&name).ok().map(|mq| {
-        (
-            mq.current_messages().ok(),
-            mq.max_messages(),
-            mq.max_message_size(),
-        )
-    });
-    Entry {
-        kind: Kind::Mq,
-        mode,
-        uid,
-        size: None,
-        value: None,
-        messages: attrs.and_then(|a| a.0),
-        max_messages: attrs.map(|a| a.1),
-        max_message_size: attrs.map(|a| a.2),
-        queue_bytes,
-        name,
-    }
-}
-
-/// Every object whose name starts with `prefix` (with its leading slash). Returns the entries,
-/// sorted by kind and name, and notes on what could not be listed.
-pub fn list(prefix: &str) -> (Vec<Entry>, Vec<String>) {
-    let mut entries = Vec::new();
-    let mut notes = Vec::new();
-    match fs::read_dir(SHM_DIR) {
-        Ok(dir) => {
-            for item in dir.flatten() {
-                let Ok(md) = item.metadata() else { continue };
-                if !md.is_file() {
-                    continue;
-                }
-                let file = item.file_name().to_string_lossy().into_owned();
-                let (kind, name) = match file.strip_prefix("sem.") {
-                    Some(sem) => (Kind::Sem, format!("/{sem}")),
-                    None => (Kind::Shm, format!("/{file}")),
-                };
-                if !name.starts_with(prefix) {
-                    continue;
-                }
-                let value = match kind {
-                    Kind::Sem => Semaphore::open(&name).and_then(|s| s.value()).ok(),
-                    _ => None,
-                };
-                entries.push(Entry {
-                    kind,
-                    name,
-                    mode: md.mode() & 0o7777,
-                    uid: md.uid(),
-                    size: (kind == Kind::Shm).then_some(md.len()),
-                    value,
-                    messages: None,
-                    max_messages: None,
-                    max_message_size: None,
-                    queue_bytes: None,
-                });
-            }
-        }
-        Err(e) => notes.push(format!(
-            "shared memory and semaphores not listed: cannot read {SHM_DIR}: {e}"
-        )),
-    }
-    match ensure_mqueue() {
-        Ok(()) => match fs::read_dir(MQUEUE_DIR) {
-            Ok(dir) => {
-                for item in dir.flatten() {
-                    let Ok(md) = item.metadata() else { continue };
-                    if !md.is_file() {
-                        continue;
-                    }
-                    let name = format!("/{}", item.file_name().to_string_lossy());
-                    if name.starts_with(prefix) {
-                        entries.push(queue_entry(name, md.mode() & 0o7777, md.uid()));
-                    }
-                }
-            }
-            Err(e) => notes.push(format!(
-                "message queues not listed: cannot read {MQUEUE_DIR}: {e}"
-            )),
-        },
-        Err(note) => notes.push(note),
-    }
-    entries.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    (entries, notes)
 }

@@ -160,9 +160,9 @@ fn mq_create_send_recv_info_rm() {
     assert_eq!(q.current_messages().unwrap(), 4);
 
     let info = run(&["mq", "info", &name]).ok().stdout;
-    assert!(info.contains("max_messages      5"), "{info}");
-    assert!(info.contains("current_messages  4"), "{info}");
-    assert!(info.contains("mode              0640"), "{info}");
+    assert!(has_pair(&info, &["max_messages", "5"]), "{info}");
+    assert!(has_pair(&info, &["current_messages", "4"]), "{info}");
+    assert!(has_pair(&info, &["mode", "0640"]), "{info}");
     let v = json(&run(&["mq", "info", &name, "--json"]).ok().stdout);
     assert_eq!(v["messages"], 4);
     assert_eq!(v["max_message_size"], 64);
@@ -456,8 +456,8 @@ fn shm_create_write_read_info_rm() {
     assert!(out.stdout.is_empty());
 
     let info = run(&["shm", "info", &name]).ok().stdout;
-    assert!(info.contains("size   32 bytes"), "{info}");
-    assert!(info.contains("mode   0640"), "{info}");
+    assert!(has_pair(&info, &["size", "32", "bytes"]), "{info}");
+    assert!(has_pair(&info, &["mode", "0640"]), "{info}");
     let v = json(&run(&["shm", "info", &name, "--json"]).ok().stdout);
     assert_eq!(v["size"], 32);
     assert_eq!(v["kind"], "shm");
@@ -492,6 +492,13 @@ fn shm_errors_have_distinct_exit_codes() {
     run(&["shm", "read", &name, "--len", "9"]).code(2);
 }
 
+/// Whether a line of `info`'s output has exactly these words (the columns are aligned to the
+/// longest key, so the spacing is not fixed).
+fn has_pair(info: &str, words: &[&str]) -> bool {
+    info.lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == words)
+}
+
 // ---------------------------------------------------------------------------------------------
 // ls, clean, watch
 
@@ -522,12 +529,15 @@ fn ls_shows_every_kind_with_size_value_depth_mode_owner() {
     };
     assert_eq!(
         row(&shm),
-        format!("shm {shm} 100 bytes 0644 root").replace("root", &owner())
+        format!("shm {shm} 100 bytes 0644 root in use").replace("root", &owner())
     );
-    assert_eq!(row(&sem), format!("sem {sem} value 4 0600 {}", owner()));
+    assert_eq!(
+        row(&sem),
+        format!("sem {sem} value 4 0600 {} in use", owner())
+    );
     assert_eq!(
         row(&mq),
-        format!("mq {mq} 1/3 messages, max 50 bytes 0600 {}", owner())
+        format!("mq {mq} 1/3 messages, max 50 bytes 0600 {} in use", owner())
     );
 
     let prefix = format!("/pit-{}-cli-ls-", std::process::id());

@@ -573,18 +573,28 @@ fn scan_processes(ids: &HashSet<(u64, u64)>) -> Scan {
             continue;
         };
         let base = entry.path();
+        // Kernel threads (no command line) hold no POSIX objects.
+        if fs::read(base.join("cmdline")).is_ok_and(|c| c.is_empty()) {
+            continue;
+        }
         let comm = fs::read_to_string(base.join("comm"))
             .map(|c| c.trim_end().to_string())
             .unwrap_or_default();
         let mut held: HashMap<(u64, u64), (bool, bool)> = HashMap::new();
         match fs::read_dir(base.join("fd")) {
             Ok(fds) => {
+                let mut denied = false;
                 for fd in fds.flatten() {
-                    if let Ok(id) = sys::stat_id(&fd.path()) {
-                        if ids.contains(&id) {
-                            held.entry(id).or_default().0 = true;
-                        }
+                    match sys::stat_id(&fd.path()) {
+                        Ok(id) if ids.contains(&id) => held.entry(id).or_default().0 = true,
+                        Ok(_) => {}
+                        Err(libc::EACCES) | Err(libc::EPERM) => denied = true,
+                        Err(_) => {}
                     }
+                }
+                if denied {
+                    scan.unreadable.push((pid, comm));
+                    continue;
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
