@@ -17,12 +17,11 @@
 #[allow(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
-use posix_ipc::{AsyncReceiver, IpcMessage};
-use reading::{arg, Reading, Summary, FLAG_END, FLAG_URGENT, URGENT_PRIORITY};
+use posix_ipc::AsyncReceiver;
+use reading::{arg, Reading, Tally};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,50 +37,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!("async consumer: waiting on {queue} for {producers} producer(s)");
 
-    let mut s = Summary::default();
-    let mut seen: HashMap<u32, Vec<bool>> = HashMap::new();
-    let mut last: HashMap<(u32, u32), u64> = HashMap::new();
-    let (mut ended, mut start) = (0, None);
+    let mut tally = Tally::default();
     let mut readings = rx.with_priority();
-    while ended < producers {
+    while tally.ended() < producers {
         // The receive is cancellation-safe: when the timeout wins, no reading is lost.
         let Ok(next) = tokio::time::timeout(idle, readings.next()).await else {
-            return Err(format!("nothing arrived for {idle:?}; {} received", s.received).into());
+            return Err(format!(
+                "nothing arrived for {idle:?}; {} received",
+                tally.received()
+            )
+            .into());
         };
         let (r, priority) = next.expect("the stream of a queue never ends")?;
-        let now = Instant::now();
-        s.seconds = now.duration_since(*start.get_or_insert(now)).as_secs_f64();
-        if r.flags & FLAG_END != 0 {
-            ended += 1;
-            s.sent += r.seq;
-            continue;
-        }
-        s.received += 1;
-        let expected = if r.flags & FLAG_URGENT != 0 {
-            URGENT_PRIORITY
-        } else {
-            Reading::PRIORITY
-        };
-        s.wrong_priority += u64::from(priority != expected);
-        let flags = seen.entry(r.producer).or_default();
-        let i = r.seq as usize;
-        if flags.len() <= i {
-            flags.resize(i + 1, false);
-        }
-        s.duplicated += u64::from(flags[i]);
-        flags[i] = true;
-        if let Some(prev) = last.insert((r.producer, priority), r.seq) {
-            s.out_of_order += u64::from(r.seq <= prev);
-        }
-        if s.received % 10_000 == 0 {
-            println!("progress {}", s.received);
+        if !tally.observe(&r, priority) && tally.received() % 10_000 == 0 {
+            println!("progress {}", tally.received());
         }
     }
-    let unique: u64 = seen
-        .values()
-        .map(|f| f.iter().filter(|x| **x).count() as u64)
-        .sum();
-    s.lost = s.sent.saturating_sub(unique);
+    let s = tally.finish(None);
     println!("{}", s.line());
     println!("throughput {:.0} readings/s", s.rate());
     if args.iter().any(|a| a == "--unlink") {

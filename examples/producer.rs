@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Sender::<Reading>::open(&queue)?
     };
     let start = std::time::Instant::now();
-    produce(&tx, id, count)?;
+    produce(&tx, id, count, |_| {})?;
     let secs = start.elapsed().as_secs_f64();
     println!(
         "producer {id}: sent {count} readings and an end marker to {queue} in {secs:.3} s ({:.0} msg/s)",

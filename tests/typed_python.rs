@@ -60,7 +60,7 @@ fn rust_typed_sender_to_python_consumer() {
     let tx = Sender::<Reading>::create(&name, 10).unwrap();
     let format = Reading::python_format();
     let child = python("consumer.py", &[&name, "1", &format]);
-    produce(&tx, 3, 2000).unwrap();
+    produce(&tx, 3, 2000, |_| {}).unwrap();
     let out = common::expect_success(child, "python consumer");
     let line = String::from_utf8_lossy(&out.stdout);
     let summary = Summary::parse(line.trim()).unwrap_or_else(|| panic!("bad line {line}"));
