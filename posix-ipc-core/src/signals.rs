@@ -49,7 +49,7 @@
 //! [`lifecycle::clean_stale`](crate::lifecycle::clean_stale) or `posix-ipc clean --stale`.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::cancel::{signal_name, CancelToken};
@@ -60,6 +60,12 @@ use crate::sys;
 static GLOBAL: OnceLock<CancelToken> = OnceLock::new();
 /// The write end of the pipe the handler wakes the signal thread through (-1 before install).
 static PIPE: AtomicI32 = AtomicI32::new(-1);
+/// The token's reset count (plus one) when the stop now pending was delivered; 0: none yet. A
+/// signal that finds the same count (the program has not reset the token since) is the second.
+static PENDING: AtomicU32 = AtomicU32::new(0);
+/// Set in the byte written to the pipe for a second signal.
+const SECOND: u8 = 0x80;
+
 /// Serialises installation.
 static INSTALL: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
@@ -152,30 +158,31 @@ fn keep(fd: OwnedFd) -> RawFd {
 /// is put back as it was.
 extern "C" fn on_signal(sig: libc::c_int) {
     let saved = sys::errno();
+    let mut second = false;
     if let Some(token) = GLOBAL.get() {
+        let now = token.resets().wrapping_add(1).max(1);
+        second = PENDING.swap(now, Ordering::SeqCst) == now;
         token.cancel_from_signal_handler(sig);
     }
     let pipe = PIPE.load(Ordering::SeqCst);
     if pipe >= 0 {
-        // The signal number fits a byte on Linux (at most 64).
-        sys::write_byte(pipe, sig as u8);
+        // The signal number fits in 7 bits on Linux (at most 64).
+        sys::write_byte(
+            pipe,
+            (sig as u8 & !SECOND) | if second { SECOND } else { 0 },
+        );
     }
     sys::set_errno(saved);
 }
 
 fn signal_thread(read: OwnedFd) {
-    // The token's reset count when the stop now pending was delivered: a signal that arrives
-    // while that stop is still pending (not reset since) is the second one.
-    let mut pending: Option<u32> = None;
-    while let Some(sig) = sys::read_byte(read.as_fd()) {
-        let Some(token) = GLOBAL.get() else { continue };
-        let resets = token.resets();
-        let second = pending == Some(resets);
-        pending = Some(resets);
-        token.wake();
-        if second {
+    while let Some(byte) = sys::read_byte(read.as_fd()) {
+        if let Some(token) = GLOBAL.get() {
+            token.wake();
+        }
+        if byte & SECOND != 0 {
+            let sig = i32::from(byte & !SECOND);
             let removed = crate::owned::remove_all();
-            let sig = i32::from(sig);
             eprintln!(
                 "posix-ipc: second stop signal ({}): removed {removed} owned object(s); exiting",
                 signal_name(sig)

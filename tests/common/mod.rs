@@ -182,3 +182,41 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Waits (at most 10 s) until thread `tid` of process `pid` is asleep in the kernel (state `S`
+/// in `/proc/PID/task/TID/stat`): the wait it was about to start has begun. Returns whether it
+/// did.
+pub fn wait_until_sleeping(pid: u32, tid: i32) -> bool {
+    let path = format!("/proc/{pid}/task/{tid}/stat");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(stat) = std::fs::read_to_string(&path) {
+            if stat
+                .rsplit(')')
+                .next()
+                .map(str::trim_start)
+                .is_some_and(|s| s.starts_with('S'))
+            {
+                return true;
+            }
+        }
+        std::thread::yield_now();
+    }
+    false
+}
+
+/// The kernel thread id of the calling thread.
+pub fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Whether a process with this pid runs (and is not a zombie).
+pub fn process_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .map(str::trim_start)
+            .is_some_and(|s| s.starts_with('Z') || s.starts_with('X'))
+    })
+}
