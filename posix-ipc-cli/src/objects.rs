@@ -101,6 +101,9 @@ pub fn segment_summary(s: &SegmentInfo) -> String {
             }
         }
         SegmentKind::RobustMutex => match s.lock_holder {
+            None if s.lock_holder_dead => {
+                parts.push("its holder died: the next locker takes it over".to_string())
+            }
             Some(pid) => parts.push(format!(
                 "held by {pid}{}",
                 if s.lock_holder_dead {
@@ -307,11 +310,16 @@ pub fn info_pairs(o: &ObjectInfo, owners: &Owners) -> Vec<(&'static str, String)
                 format!("{q}{}", if *exists { "" } else { " (no longer exists)" }),
             ));
         }
-        if let Some(pid) = s.lock_holder {
-            pairs.push((
+        match s.lock_holder {
+            Some(pid) => pairs.push((
                 "lock holder",
                 format!("{pid}{}", if s.lock_holder_dead { " (dead)" } else { "" }),
-            ));
+            )),
+            None if s.lock_holder_dead => pairs.push((
+                "lock holder",
+                "died holding it; the next locker takes it over".to_string(),
+            )),
+            None => {}
         }
     }
     pairs.push(("mode", format!("{:04o}", o.mode)));

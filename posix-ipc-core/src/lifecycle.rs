@@ -163,7 +163,8 @@ pub struct SegmentInfo {
     /// `Shared`: the pid holding the write lock; `RobustMutex`: the pid of the thread holding
     /// it.
     pub lock_holder: Option<u32>,
-    /// Whether that lock holder is gone (the next locker takes over).
+    /// Whether the lock's holder is gone (the next locker takes over). For a `RobustMutex` whose
+    /// holder died, the kernel has cleared its id: `lock_holder` is then `None`.
     pub lock_holder_dead: bool,
     /// Companion: its queue's name, and whether that queue exists (with the identity recorded).
     pub queue: Option<(String, bool)>,
@@ -776,6 +777,9 @@ fn read_segment(
                     let pid = thread_group(tid);
                     info.lock_holder = Some(pid.unwrap_or(tid));
                     info.lock_holder_dead = pid.is_none();
+                } else if word & 0x4000_0000 != 0 {
+                    // FUTEX_OWNER_DIED: the kernel cleared the thread id of a holder that died.
+                    info.lock_holder_dead = true;
                 }
             }
         }
