@@ -608,6 +608,101 @@ fn clean_lists_then_removes_everything_under_a_prefix_and_nothing_else() {
     );
 }
 
+#[derive(Clone, Copy, posix_ipc::IpcMessage)]
+#[repr(C)]
+struct Tick {
+    seq: u64,
+}
+
+#[test]
+fn ls_names_our_segment_kinds_their_state_and_holders() {
+    use posix_ipc::{RingMode, RingReceiver, RingSender, RobustMutex, Shared, TypedQueue};
+    let prefix = format!("/pit-{}-cli-kinds-", std::process::id());
+    let (ring, _g1) = guarded(Kind::Shm, "kinds-ring");
+    let (shared, _g2) = guarded(Kind::Shm, "kinds-shared");
+    let (mutex, _g3) = guarded(Kind::Shm, "kinds-mutex");
+    let (queue, _g4) = guarded(Kind::Mq, "kinds-q");
+    let (idle, _g5) = guarded(Kind::Shm, "kinds-idle");
+    let _rx = RingReceiver::<Tick>::create(&ring, 4, RingMode::Mpmc).unwrap();
+    let tx = RingSender::<Tick>::open(&ring).unwrap();
+    tx.send(&Tick { seq: 1 }).unwrap();
+    let _s = Shared::create(&shared, &Tick { seq: 0 }).unwrap();
+    let _m = RobustMutex::create(&mutex).unwrap();
+    let _q = TypedQueue::<Tick>::create(&queue, 2).unwrap();
+    drop(SharedMemory::create(&idle, 64).unwrap());
+    // A second process holds the queue: a blocked `posix-ipc mq recv`.
+    let mut blocked = StdCommand::new(BIN)
+        .args(["mq", "recv", &queue])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = blocked.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = run(&["ls", "--prefix", &prefix, "--holders"]).ok().stdout;
+        if text.contains(&format!("{pid} (posix-ipc)")) || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in\n{text}"))
+            .to_string()
+    };
+    let me = std::process::id().to_string();
+    let r = row(&ring);
+    assert!(r.starts_with("ring "), "{r}");
+    assert!(r.contains("Mpmc") && r.contains("4 x 8 B") && r.contains("1 queued"), "{r}");
+    assert!(r.contains(&format!("producers [{me}] consumers [{me}]")), "{r}");
+    assert!(r.contains("in use") && r.contains(&format!("{me} (cli-")), "{r}");
+    assert!(row(&shared).starts_with("shared "), "{text}");
+    assert!(row(&mutex).starts_with("mutex ") && row(&mutex).contains("unlocked"), "{text}");
+    let c = row(&format!("{queue}.pipc-q"));
+    assert!(c.starts_with("mq-companion ") && c.contains("Tick"), "{c}");
+    let q = row(&queue);
+    assert!(q.starts_with("mq ") && q.contains(&format!("{pid} (posix-ipc)")), "{q}");
+    assert!(row(&idle).contains("stale"), "nobody holds it: {text}");
+
+    let v = json(&run(&["shm", "info", &ring, "--json"]).ok().stdout);
+    assert_eq!(v["kind"], "ring");
+    assert_eq!(v["segment"]["capacity"], 4);
+    assert_eq!(v["segment"]["count"], 1);
+    assert_eq!(v["state"], "in use");
+    assert!(v["holders"].as_array().unwrap().iter().any(|h| h["pid"] == std::process::id()));
+    let info = run(&["shm", "info", &ring]).ok().stdout;
+    assert!(has_pair(&info, &["kind", "ring", "(ring)"]), "{info}");
+    assert!(has_pair(&info, &["capacity", "4"]), "{info}");
+    let info = run(&["mq", "info", &queue]).ok().stdout;
+    assert!(info.contains(&format!("{pid} (posix-ipc)")), "{info}");
+
+    // clean --stale removes exactly what nobody holds, and says why.
+    let out = run(&["clean", "--stale", "--prefix", &prefix, "--dry-run"]).ok();
+    assert_eq!(
+        out.stdout,
+        format!("would remove shared memory {idle}: no process has it open or mapped\n")
+    );
+    assert!(SharedMemory::open(&idle).is_ok(), "a dry run removes nothing");
+    let out = run(&["clean", "--stale", "--prefix", &prefix]).ok();
+    assert!(out.stdout.starts_with(&format!("removed shared memory {idle}: ")), "{}", out.stdout);
+    assert!(out.stdout.ends_with("removed 1 stale object(s)\n"), "{}", out.stdout);
+    assert!(SharedMemory::open(&idle).is_err());
+    // The blocked receiver dies: its queue is stale now (the test still maps the companion).
+    blocked.kill().unwrap();
+    blocked.wait().unwrap();
+    drop(_q);
+    let out = run(&["clean", "--stale", "--prefix", &queue]).ok();
+    assert!(
+        out.stdout.contains(&format!("removed message queue {queue}: no process has it open")),
+        "{}",
+        out.stdout
+    );
+    assert!(MessageQueue::open(&queue).is_err());
+    assert!(run(&["ls", "--prefix", &ring]).ok().stdout.contains("in use"), "ours stays");
+}
+
 #[test]
 fn watch_shows_queue_depth_and_rate_then_stops_by_itself() {
     let prefix = format!("/pit-{}-cli-watch-", std::process::id());
