@@ -7,8 +7,10 @@ use syn::DeriveInput;
 
 use crate::{ast, valid};
 
-/// The whole derive: parse, validate, expand. With errors, only the errors are emitted (all of
-/// them, each on its token), so the user sees no cascade of follow-up errors.
+/// The whole derive: parse, validate, expand. With errors, the errors are emitted (all of
+/// them, each on its token) together with a fallback impl (thiserror's pattern), so that code
+/// using the type (`Sender::<T>::open`, `tx.send(&t)`) does not add a cascade of follow-up
+/// errors ("the trait bound `T: IpcMessage` is not satisfied", E0599) to the real one.
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let mut errors = Vec::new();
     let msg = ast::parse(input, &mut errors);
@@ -17,9 +19,69 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         for e in errors {
             first.combine(e);
         }
-        return first.to_compile_error();
+        let errors = first.to_compile_error();
+        let fallback = fallback(&msg);
+        return quote!(#errors #fallback);
     }
     expand(&msg, &checked)
+}
+
+/// Stand-in impls emitted next to the derive's errors, for a non-generic struct only (an enum,
+/// a union or a generic type cannot take them without more errors of their own). They are never
+/// part of a program: the `compile_error!`s beside them stop the compilation, so the `unsafe
+/// impl`s below, which no check stands behind, are never compiled into anything.
+fn fallback(msg: &ast::Message<'_>) -> TokenStream {
+    let input = msg.input;
+    if !matches!(input.data, syn::Data::Struct(_)) || !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    let name = ident.to_string();
+    let krate = msg
+        .attrs
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::posix_ipc), |p| quote!(#p));
+    let p = quote!(#krate::typed::__private);
+    quote! {
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            #[automatically_derived]
+            unsafe impl #p::bytemuck::Zeroable for #ident {}
+            // `for<'__f>` makes the bounds non-trivial: on a struct that is not `Copy` the impls
+            // simply do not apply, instead of adding "`Copy` is not satisfied" errors.
+            #[automatically_derived]
+            unsafe impl #p::bytemuck::Pod for #ident
+            where
+                for<'__f> #ident: #p::core::marker::Copy,
+            {
+            }
+            #[automatically_derived]
+            impl #krate::typed::IpcField for #ident
+            where
+                for<'__f> #ident: #p::core::marker::Copy,
+            {
+                const SHAPE: #krate::typed::Shape = #krate::typed::Shape {
+                    kind: #krate::typed::Kind::Struct(&<#ident as #krate::typed::IpcMessage>::LAYOUT),
+                    count: 1,
+                };
+            }
+            #[automatically_derived]
+            impl #krate::typed::IpcMessage for #ident
+            where
+                for<'__f> #ident: #p::core::marker::Copy,
+            {
+                const PRIORITY: u32 = 0;
+                const MAX_MESSAGE_SIZE: usize = #p::DEFAULT_MAX_MESSAGE_SIZE;
+                const LAYOUT: #krate::typed::Layout = #krate::typed::Layout {
+                    name: #name,
+                    size: #p::core::mem::size_of::<#ident>(),
+                    align: #p::core::mem::align_of::<#ident>(),
+                    fields: &[],
+                };
+            }
+        };
+    }
 }
 
 fn expand(msg: &ast::Message<'_>, checked: &valid::Checked) -> TokenStream {
@@ -201,10 +263,10 @@ mod tests {
             assert!(out.contains(needle), "missing {needle:?} in {out}");
         }
         assert_eq!(out.matches("compile_error").count(), 6, "{out}");
-        assert!(
-            !out.contains("impl"),
-            "no impls when there are errors: {out}"
-        );
+        // Beside the errors, only the fallback: no field layout, no assertions.
+        assert!(out.contains("impl :: posix_ipc :: typed :: IpcMessage for A"), "{out}");
+        assert!(!out.contains("offset_of"), "{out}");
+        assert!(!out.contains("assert"), "{out}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ mod queue;
 pub mod ring;
 mod shared;
 
+/// The `bytemuck` crate this one builds on: an [`IpcMessage`] is a `bytemuck::Pod`, so
+/// `bytemuck::bytes_of(&msg)` gives its bytes (re-exported so the version always matches).
+pub use bytemuck;
 pub use companion::{COMPANION_MAGIC, COMPANION_SUFFIX, COMPANION_VERSION};
 pub use header::SegmentKind;
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
