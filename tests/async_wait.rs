@@ -193,6 +193,45 @@ fn ring_stream_with_cancelled_receives_gets_everything_once_then_ends() {
 }
 
 #[test]
+fn ring_batches_and_try_recv_take_what_is_there_without_waiting() {
+    const COUNT: u64 = 3000;
+    let (name, _g) = guarded(Kind::Shm, "aw-ring-batch");
+    let rx = RingReceiver::<Tick>::create(&name, 64, RingMode::Spsc).unwrap();
+    let mut rx = AsyncRingReceiver::new(rx);
+    assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    let mut empty = Vec::new();
+    assert_eq!(rx.try_recv_batch(&mut empty, 8), 0);
+    let child = common::spawn_child(
+        "child_entry",
+        "ring-produce",
+        &[&name, &COUNT.to_string(), "64"],
+    );
+    run(2, async move {
+        let mut got = Vec::new();
+        let mut batches = 0u64;
+        while (got.len() as u64) < COUNT {
+            let n = rx.recv_batch(&mut got, 32).await.unwrap();
+            assert!((1..=32).contains(&n), "a batch brings 1 to max messages, not {n}");
+            batches += 1;
+            // Whatever else is there now, without waiting.
+            if let Ok(m) = rx.try_recv() {
+                got.push(m);
+            }
+        }
+        let want: Vec<Tick> = (0..COUNT).map(tick).collect();
+        assert_eq!(got, want, "in order, nothing lost or repeated");
+        assert!(batches < COUNT, "batches took several messages at a time");
+        // The producer has gone and the ring is drained.
+        let err = rx.recv_batch(&mut got, 8).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+        assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::Disconnected);
+        common::say(&format!("ring batches: {COUNT} messages in {batches} recv_batch calls"));
+        rx.into_inner().await.unwrap().unlink().unwrap();
+    });
+    common::expect_success(child, "ring producer");
+}
+
+#[test]
 fn ring_sender_waits_for_room_without_blocking_the_runtime() {
     const COUNT: u64 = 2000;
     let (name, _g) = guarded(Kind::Shm, "aw-ring-tx");

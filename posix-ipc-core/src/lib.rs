@@ -27,7 +27,63 @@
 //! # Ok::<(), posix_ipc_core::Error>(())
 //! ```
 //!
-//! Linux with glibc is the supported platform.
+//! # Typed messages
+//!
+//! `#[derive(IpcMessage)]` (re-exported by the `posix-ipc` facade) turns a plain `#[repr(C)]`
+//! struct into a message type; the typed layer carries it over a queue ([`Sender`],
+//! [`Receiver`], [`TypedQueue`]), in a shared struct ([`Shared`], [`RawShared`]) or over a
+//! shared-memory ring ([`RingSender`], [`RingReceiver`]), checking the type's size and layout
+//! fingerprint when the object is opened:
+//!
+//! ```
+//! use posix_ipc::{IpcMessage, Receiver, RingMode, RingReceiver, RingSender, Sender, Shared};
+//!
+//! #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+//! #[repr(C)]
+//! #[ipc(priority = 5)]
+//! struct Reading { seq: u64, value: f64 }
+//!
+//! # let pid = std::process::id();
+//! let r = Reading { seq: 1, value: 0.5 };
+//! let tx = Sender::<Reading>::create_owned(&format!("/doc-lib-q-{pid}"), 10)?;  // removed on drop
+//! let rx = Receiver::<Reading>::open(&format!("/doc-lib-q-{pid}"))?;          // type checked
+//! tx.send(&r)?;
+//! assert_eq!(rx.recv_with_priority()?, (r, 5));
+//!
+//! let ring_rx = RingReceiver::<Reading>::create_owned(&format!("/doc-lib-r-{pid}"), 64, RingMode::Spsc)?;
+//! let ring_tx = RingSender::<Reading>::open(&format!("/doc-lib-r-{pid}"))?;
+//! ring_tx.send(&r)?;                                    // no system call while both are busy
+//! assert_eq!(ring_rx.recv()?, r);
+//!
+//! let latest = Shared::create_owned(&format!("/doc-lib-s-{pid}"), &r)?;
+//! assert_eq!(latest.load(), r);                         // never a torn value
+//! # Ok::<(), posix_ipc::Error>(())
+//! ```
+//!
+//! # Living with named objects
+//!
+//! - [`Owned`] (every kind's `create_owned`): the creator removes the object when dropped,
+//!   also on `?` and panic.
+//! - [`CancelToken`] (`with_cancel` on every handle that blocks) stops a blocked call from
+//!   another thread; [`signals::stop_on_signals`] makes Ctrl-C and SIGTERM stop them all.
+//! - Typed queues and rings notice when every peer on the other side has gone, also after
+//!   SIGKILL ([`ErrorKind::Disconnected`]).
+//! - [`lifecycle`] lists objects with their holders and headers, and removes leftovers of
+//!   crashed runs ([`lifecycle::clean_stale`]).
+//!
+//! # Threads
+//!
+//! | handle | `Send` | `Sync` | why |
+//! |---|---|---|---|
+//! | [`Semaphore`], [`SharedMemory`], [`MessageQueue`] | yes | yes | every call is a thread-safe system call on the descriptor or `sem_t` |
+//! | [`Sender`], [`Receiver`], [`TypedQueue`] | yes | yes | the same, plus a registration shared by clones (`try_clone`) |
+//! | [`Shared`], [`RawShared`], [`RobustMutex`] | yes | yes | all access to the segment is atomic or by copy, under the cross-process lock |
+//! | [`RingSender`], [`RingReceiver`] | yes | no | each end caches the other side's index; use `try_clone` for another producer or consumer of an MPMC ring |
+//! | [`CancelToken`] | yes | yes | an `Arc` of atomics and a lock |
+//! | [`Owned<H>`](Owned) | as `H` | as `H` | |
+//! | [`RobustGuard`] | no | no | a mutex is unlocked by the thread that locked it |
+//!
+//! //! Linux with glibc is the supported platform.
 
 #![deny(
     missing_docs,

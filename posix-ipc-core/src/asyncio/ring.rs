@@ -34,7 +34,7 @@ fn poll_step<R: Send + 'static, V>(
     mut attempt: impl FnMut(&R) -> Result<V>,
     wait: fn(&R, Duration),
 ) -> Poll<Result<V>> {
-    let obj = || object(ObjectKind::SharedMemory, name);
+    let obj = || object(ObjectKind::Ring, name);
     loop {
         match std::mem::replace(state, State::Lost) {
             State::Here(end) => match attempt(&end) {
@@ -82,11 +82,11 @@ async fn end_back<R>(state: State<R>, name: &str) -> Result<R> {
         State::Here(end) => Ok(end),
         State::Waiting(handle) => handle
             .await
-            .map_err(|e| pool_failed(Operation::Close, object(ObjectKind::SharedMemory, name), &e)),
+            .map_err(|e| pool_failed(Operation::Close, object(ObjectKind::Ring, name), &e)),
         State::Lost => Err(Error::new(
             ErrorKind::Closed,
             Operation::Close,
-            object(ObjectKind::SharedMemory, name),
+            object(ObjectKind::Ring, name),
             "this ring end was lost with a thread of tokio's blocking pool",
         )),
     }
@@ -155,7 +155,7 @@ impl<T: IpcMessage + Send> AsyncRingReceiver<T> {
             Ok(r) => r,
             Err(_) => Err(timed_out(
                 Operation::Receive,
-                object(ObjectKind::SharedMemory, &name),
+                object(ObjectKind::Ring, &name),
                 timeout,
                 "the ring stayed empty",
             )),
@@ -171,6 +171,46 @@ impl<T: IpcMessage + Send> AsyncRingReceiver<T> {
             Operation::Receive,
             RingReceiver::try_recv,
             RingReceiver::wait_until_readable,
+        )
+    }
+
+    /// Receives without waiting: [`ErrorKind::WouldBlock`] if the ring is empty (or if a wait
+    /// of a dropped receive is still in flight on the blocking pool, for at most 100 ms), and
+    /// [`ErrorKind::Disconnected`] if it is empty with every producer gone.
+    pub fn try_recv(&self) -> Result<T> {
+        match &self.state {
+            State::Here(rx) => rx.try_recv(),
+            _ => Err(self.away(Operation::Receive)),
+        }
+    }
+
+    /// Waits for at least one message (as [`recv`](Self::recv)), then appends it and every
+    /// message ready after it, up to `max` in all, to `out`; returns how many. One pool
+    /// hand-off at most per batch, however many messages it brings.
+    pub async fn recv_batch(&mut self, out: &mut Vec<T>, max: usize) -> Result<usize> {
+        if max == 0 {
+            return Ok(0);
+        }
+        out.push(self.recv().await?);
+        Ok(1 + self.try_recv_batch(out, max - 1))
+    }
+
+    /// Appends up to `max` messages that are ready now to `out`, without waiting; returns how
+    /// many (0 while a wait is in flight on the blocking pool).
+    pub fn try_recv_batch(&mut self, out: &mut Vec<T>, max: usize) -> usize {
+        match &self.state {
+            State::Here(rx) => rx.try_recv_batch(out, max),
+            _ => 0,
+        }
+    }
+
+    fn away(&self, op: Operation) -> Error {
+        Error::new(
+            ErrorKind::WouldBlock,
+            op,
+            object(ObjectKind::Ring, &self.name),
+            "the ring end is on tokio's blocking pool, finishing the wait of a dropped future \
+             (at most 100 ms): nothing can be taken until it is back",
         )
     }
 
@@ -233,7 +273,7 @@ impl<T: IpcMessage + Send> AsyncRingSender<T> {
             Ok(r) => r,
             Err(_) => Err(timed_out(
                 Operation::Send,
-                object(ObjectKind::SharedMemory, &name),
+                object(ObjectKind::Ring, &name),
                 timeout,
                 "the ring stayed full",
             )),
