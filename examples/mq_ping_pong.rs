@@ -5,7 +5,25 @@
 //! cargo run --release --example mq_ping_pong
 //! cargo run --release --example mq_ping_pong -- --iterations 50
 //! cargo run --release --example mq_ping_pong -- --to-conclusion /p2c --to-premise /c2p
+//! cargo run --release --example mq_ping_pong -- --upstream             # posix_ipc's own protocol
 //! ```
+//!
+//! # `--upstream`: posix_ipc's demo2 protocol, to pair with its `premise.py` and `conclusion.py`
+//!
+//! One queue, `/my_message_queue` (`--queue` changes it), made by Mrs. Premise with `O_CREX` and
+//! posix_ipc's default sizes (`QUEUE_MESSAGES_MAX_DEFAULT` messages of
+//! `QUEUE_MESSAGE_SIZE_MAX_DEFAULT` bytes), and `ITERATIONS` = 1000 (`--iterations`), as in the
+//! demo's `params.txt`. Each side receives; while what it receives is its own last message it
+//! sends it back and receives again (busy polling, as upstream); then it checks the md5 chain
+//! and sends the md5 hex digest of what it received. Mrs. Premise closes and removes the queue
+//! at the end. Either side pairs with theirs:
+//!
+//! ```text
+//! python3 premise.py &  cargo run --example mq_ping_pong -- --upstream --role conclusion
+//! cargo run --example mq_ping_pong -- --upstream --no-spawn &  python3 conclusion.py
+//! ```
+//!
+//! # The default: two queues, no polling
 //!
 //! Run without `--role`, the program is Mrs. Premise: she creates two small queues (2 messages
 //! of at most 64 bytes each), exclusively (`O_CREX`, mode 0600), under names unique to this run
@@ -46,6 +64,12 @@ struct Args {
     to_conclusion: String,
     to_premise: String,
     iterations: u64,
+    /// posix_ipc's demo2 protocol on one queue.
+    upstream: bool,
+    /// The queue of the upstream protocol.
+    queue: String,
+    /// Start our own conclusion (premise only).
+    spawn: bool,
 }
 
 fn parse_args() -> AnyResult<Args> {
@@ -55,6 +79,9 @@ fn parse_args() -> AnyResult<Args> {
         to_conclusion: format!("/mq_ping_pong_to_conclusion_{pid}"),
         to_premise: format!("/mq_ping_pong_to_premise_{pid}"),
         iterations: 1000,
+        upstream: false,
+        queue: "/my_message_queue".to_string(),
+        spawn: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +90,9 @@ fn parse_args() -> AnyResult<Args> {
             "--to-conclusion" => args.to_conclusion = value()?,
             "--to-premise" => args.to_premise = value()?,
             "--iterations" => args.iterations = value()?.parse()?,
+            "--queue" => args.queue = value()?,
+            "--upstream" => args.upstream = true,
+            "--no-spawn" => args.spawn = false,
             "--role" => {
                 args.role = match value()?.as_str() {
                     "premise" => Role::Premise,
@@ -73,7 +103,8 @@ fn parse_args() -> AnyResult<Args> {
             _ => {
                 return Err(format!(
                     "unknown argument {flag:?}; usage: mq_ping_pong [--to-conclusion NAME] \
-                     [--to-premise NAME] [--iterations N] [--role premise|conclusion]"
+                     [--to-premise NAME] [--iterations N] [--role premise|conclusion] \
+                     [--upstream [--queue NAME] [--no-spawn]]"
                 )
                 .into())
             }
@@ -294,10 +325,108 @@ fn conclusion(args: &Args) -> AnyResult<()> {
     Ok(())
 }
 
+/// Receives on the one queue of the upstream protocol; while the message is `mine` (the other
+/// side has not answered yet) sends it back and receives again, as posix_ipc's demo does.
+fn receive_theirs(
+    mq: &MessageQueue,
+    who: &str,
+    mine: &[u8],
+    peer_gone: &mut dyn FnMut() -> AnyResult<Option<String>>,
+) -> AnyResult<Vec<u8>> {
+    let mut s = receive(mq, who, peer_gone)?;
+    while s == mine {
+        send(mq, &s)?;
+        s = receive(mq, who, peer_gone)?;
+    }
+    Ok(s)
+}
+
+fn upstream_premise(args: &Args) -> AnyResult<()> {
+    // posix_ipc's MessageQueue(name, O_CREX) with its default sizes; removed on every way out.
+    let mq = MessageQueue::create_owned(
+        &args.queue,
+        posix_ipc::QUEUE_MESSAGES_MAX_DEFAULT as usize,
+        posix_ipc::QUEUE_MESSAGE_SIZE_MAX_DEFAULT as usize,
+    )?;
+    println!(
+        "premise: created queue {} ({} messages of at most {} bytes)",
+        mq.name(),
+        mq.max_messages(),
+        mq.max_message_size()
+    );
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let mut what_i_sent =
+        format!("Mrs. Premise, pid {}, {secs} s", std::process::id()).into_bytes();
+    send(&mq, &what_i_sent)?;
+    println!("premise: sent {:?}", show(&what_i_sent));
+    let mut child = ChildGuard(None);
+    if args.spawn {
+        let c = Command::new(std::env::current_exe()?)
+            .args(["--upstream", "--role", "conclusion", "--queue", &args.queue])
+            .args(["--iterations", &args.iterations.to_string()])
+            .spawn()?;
+        println!("premise: started the conclusion, pid {}", c.id());
+        child.0 = Some(c);
+    } else {
+        println!("premise: waiting for a conclusion started elsewhere");
+    }
+    let started = Instant::now();
+    for i in 0..args.iterations {
+        let s = receive_theirs(&mq, "premise", &what_i_sent, &mut || child.gone())?;
+        check_chain(i, &what_i_sent, &s)?;
+        what_i_sent = md5_hex(&s);
+        send(&mq, &what_i_sent)?;
+        if (i + 1) % 250 == 0 || i + 1 == args.iterations {
+            println!("premise: {} iterations verified", i + 1);
+        }
+    }
+    let elapsed = started.elapsed();
+    if child.0.is_some() {
+        let status = child.wait_timeout(PEER_TIMEOUT)?;
+        if !status.success() {
+            return Err(format!("the conclusion failed ({status})").into());
+        }
+    }
+    let name = mq.name().to_owned();
+    // As upstream: close, then unlink (here: the owner removes it).
+    mq.remove()?;
+    println!(
+        "mq_ping_pong: {} iterations on {name} (posix_ipc's protocol), md5 chain verified, queue \
+         removed ({elapsed:.2?})",
+        args.iterations
+    );
+    Ok(())
+}
+
+fn upstream_conclusion(args: &Args) -> AnyResult<()> {
+    let mq = MessageQueue::open(&args.queue)?;
+    println!("conclusion: opened {}", mq.name());
+    let mut what_i_sent: Vec<u8> = Vec::new();
+    for i in 0..args.iterations {
+        let s = receive_theirs(&mq, "conclusion", &what_i_sent, &mut || Ok(None))?;
+        if what_i_sent.is_empty() {
+            // The first message is accepted without question.
+            println!("conclusion: received {:?}", show(&s));
+        } else {
+            check_chain(i, &what_i_sent, &s)?;
+        }
+        what_i_sent = md5_hex(&s);
+        send(&mq, &what_i_sent)?;
+    }
+    println!(
+        "conclusion: {} iterations (posix_ipc's protocol), every message verified, last sent {:?}",
+        args.iterations,
+        show(&what_i_sent)
+    );
+    Ok(())
+}
+
 fn main() {
-    let result = parse_args().and_then(|args| match args.role {
-        Role::Premise => premise(&args),
-        Role::Conclusion => conclusion(&args),
+    let result = parse_args().and_then(|args| match (args.upstream, args.role) {
+        (true, Role::Premise) => upstream_premise(&args),
+        (true, Role::Conclusion) => upstream_conclusion(&args),
+        (false, Role::Premise) => premise(&args),
+        (false, Role::Conclusion) => conclusion(&args),
     });
     if let Err(e) = result {
         eprintln!("mq_ping_pong: error: {e}");

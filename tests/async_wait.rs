@@ -211,7 +211,10 @@ fn ring_batches_and_try_recv_take_what_is_there_without_waiting() {
         let mut batches = 0u64;
         while (got.len() as u64) < COUNT {
             let n = rx.recv_batch(&mut got, 32).await.unwrap();
-            assert!((1..=32).contains(&n), "a batch brings 1 to max messages, not {n}");
+            assert!(
+                (1..=32).contains(&n),
+                "a batch brings 1 to max messages, not {n}"
+            );
             batches += 1;
             // Whatever else is there now, without waiting.
             if let Ok(m) = rx.try_recv() {
@@ -225,7 +228,9 @@ fn ring_batches_and_try_recv_take_what_is_there_without_waiting() {
         let err = rx.recv_batch(&mut got, 8).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
         assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::Disconnected);
-        common::say(&format!("ring batches: {COUNT} messages in {batches} recv_batch calls"));
+        common::say(&format!(
+            "ring batches: {COUNT} messages in {batches} recv_batch calls"
+        ));
         rx.into_inner().await.unwrap().unlink().unwrap();
     });
     common::expect_success(child, "ring producer");

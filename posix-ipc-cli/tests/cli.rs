@@ -655,15 +655,30 @@ fn ls_names_our_segment_kinds_their_state_and_holders() {
     let me = std::process::id().to_string();
     let r = row(&ring);
     assert!(r.starts_with("ring "), "{r}");
-    assert!(r.contains("Mpmc") && r.contains("4 x 8 B") && r.contains("1 queued"), "{r}");
-    assert!(r.contains(&format!("producers [{me}] consumers [{me}]")), "{r}");
-    assert!(r.contains("in use") && r.contains(&format!("{me} (cli-")), "{r}");
+    assert!(
+        r.contains("Mpmc") && r.contains("4 x 8 B") && r.contains("1 queued"),
+        "{r}"
+    );
+    assert!(
+        r.contains(&format!("producers [{me}] consumers [{me}]")),
+        "{r}"
+    );
+    assert!(
+        r.contains("in use") && r.contains(&format!("{me} (cli-")),
+        "{r}"
+    );
     assert!(row(&shared).starts_with("shared "), "{text}");
-    assert!(row(&mutex).starts_with("mutex ") && row(&mutex).contains("unlocked"), "{text}");
+    assert!(
+        row(&mutex).starts_with("mutex ") && row(&mutex).contains("unlocked"),
+        "{text}"
+    );
     let c = row(&format!("{queue}.pipc-q"));
     assert!(c.starts_with("mq-companion ") && c.contains("Tick"), "{c}");
     let q = row(&queue);
-    assert!(q.starts_with("mq ") && q.contains(&format!("{pid} (posix-ipc)")), "{q}");
+    assert!(
+        q.starts_with("mq ") && q.contains(&format!("{pid} (posix-ipc)")),
+        "{q}"
+    );
     assert!(row(&idle).contains("stale"), "nobody holds it: {text}");
 
     let v = json(&run(&["shm", "info", &ring, "--json"]).ok().stdout);
@@ -671,7 +686,11 @@ fn ls_names_our_segment_kinds_their_state_and_holders() {
     assert_eq!(v["segment"]["capacity"], 4);
     assert_eq!(v["segment"]["count"], 1);
     assert_eq!(v["state"], "in use");
-    assert!(v["holders"].as_array().unwrap().iter().any(|h| h["pid"] == std::process::id()));
+    assert!(v["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["pid"] == std::process::id()));
     let info = run(&["shm", "info", &ring]).ok().stdout;
     assert!(has_pair(&info, &["kind", "ring", "(ring)"]), "{info}");
     assert!(has_pair(&info, &["capacity", "4"]), "{info}");
@@ -684,10 +703,22 @@ fn ls_names_our_segment_kinds_their_state_and_holders() {
         out.stdout,
         format!("would remove shared memory {idle}: no process has it open or mapped\n")
     );
-    assert!(SharedMemory::open(&idle).is_ok(), "a dry run removes nothing");
+    assert!(
+        SharedMemory::open(&idle).is_ok(),
+        "a dry run removes nothing"
+    );
     let out = run(&["clean", "--stale", "--prefix", &prefix]).ok();
-    assert!(out.stdout.starts_with(&format!("removed shared memory {idle}: ")), "{}", out.stdout);
-    assert!(out.stdout.ends_with("removed 1 stale object(s)\n"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with(&format!("removed shared memory {idle}: ")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("removed 1 stale object(s)\n"),
+        "{}",
+        out.stdout
+    );
     assert!(SharedMemory::open(&idle).is_err());
     // The blocked receiver dies: its queue is stale now (the test still maps the companion).
     blocked.kill().unwrap();
@@ -695,12 +726,20 @@ fn ls_names_our_segment_kinds_their_state_and_holders() {
     drop(_q);
     let out = run(&["clean", "--stale", "--prefix", &queue]).ok();
     assert!(
-        out.stdout.contains(&format!("removed message queue {queue}: no process has it open")),
+        out.stdout.contains(&format!(
+            "removed message queue {queue}: no process has it open"
+        )),
         "{}",
         out.stdout
     );
     assert!(MessageQueue::open(&queue).is_err());
-    assert!(run(&["ls", "--prefix", &ring]).ok().stdout.contains("in use"), "ours stays");
+    assert!(
+        run(&["ls", "--prefix", &ring])
+            .ok()
+            .stdout
+            .contains("in use"),
+        "ours stays"
+    );
 }
 
 #[test]

@@ -264,7 +264,10 @@ mod tests {
         }
         assert_eq!(out.matches("compile_error").count(), 6, "{out}");
         // Beside the errors, only the fallback: no field layout, no assertions.
-        assert!(out.contains("impl :: posix_ipc :: typed :: IpcMessage for A"), "{out}");
+        assert!(
+            out.contains("impl :: posix_ipc :: typed :: IpcMessage for A"),
+            "{out}"
+        );
         assert!(!out.contains("offset_of"), "{out}");
         assert!(!out.contains("assert"), "{out}");
     }

@@ -220,3 +220,86 @@ pub fn process_running(pid: u32) -> bool {
             .is_some_and(|s| s.starts_with('Z') || s.starts_with('X'))
     })
 }
+
+/// An example program built by `cargo test` (which builds every example before running the
+/// tests), found beside the test binary: `target/<profile>/examples/NAME`.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its own path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/<profile>/deps");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run the whole suite with `cargo test` (it builds the examples), or \
+         `cargo build --examples` first",
+        path.display()
+    );
+    path
+}
+
+/// posix_ipc 1.3.2's source distribution, fetched at test time into cargo's temporary folder
+/// for integration tests and unpacked there (`python3 -m pip download --no-deps --no-binary
+/// :all: posix-ipc==1.3.2`): its demos and tests are used from there, never copied into this
+/// repository. `None` (the test is skipped, or fails with `POSIX_IPC_REQUIRE_PYTHON=1`) if
+/// Python with posix_ipc is missing or the download fails.
+pub fn posix_ipc_sdist(test: &str) -> Option<std::path::PathBuf> {
+    static TREE: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+    if !python_available(test) {
+        return None;
+    }
+    let mut tree = TREE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(t) = tree.as_ref() {
+        return Some(t.clone());
+    }
+    let base = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("posix-ipc-1.3.2-sdist");
+    let unpacked = base.join("posix_ipc-1.3.2");
+    if !unpacked.join("demos").exists() {
+        let _ = std::fs::create_dir_all(&base);
+        let fetched = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args([
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "posix-ipc==1.3.2",
+                "-d",
+            ])
+            .arg(&base)
+            .output();
+        let ok = fetched.as_ref().is_ok_and(|o| o.status.success())
+            && Command::new("tar")
+                .arg("xzf")
+                .arg(base.join("posix_ipc-1.3.2.tar.gz"))
+                .arg("-C")
+                .arg(&base)
+                .status()
+                .is_ok_and(|s| s.success());
+        if !ok {
+            let why = match &fetched {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+                Err(e) => e.to_string(),
+            };
+            let msg = format!(
+                "SKIPPED {test}: cannot fetch posix_ipc 1.3.2's source distribution from the \
+                 package index: {why}"
+            );
+            if std::env::var("POSIX_IPC_REQUIRE_PYTHON").as_deref() == Ok("1") {
+                panic!("{msg} (POSIX_IPC_REQUIRE_PYTHON=1 makes this a failure)");
+            }
+            say(&msg);
+            return None;
+        }
+    }
+    *tree = Some(unpacked.clone());
+    Some(unpacked)
+}
