@@ -46,14 +46,6 @@ fn make(kind: &str, name: &str) -> Box<dyn std::any::Any> {
     }
 }
 
-fn object_kind(kind: &str) -> ObjectKind {
-    match kind {
-        "sem" => ObjectKind::Semaphore,
-        "mq" | "typed" => ObjectKind::MessageQueue,
-        _ => ObjectKind::SharedMemory,
-    }
-}
-
 #[test]
 #[ignore = "child-process entry point, run by the tests that spawn it"]
 fn child_entry() {
