@@ -132,6 +132,8 @@ fn consume(
     let mut interrupted = false;
     let mut give_up: Option<Instant> = None;
     let mut checked = Instant::now();
+    let total = count * u64::from(producers);
+    let mut next_report = total / 4;
     loop {
         batch.clear();
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -140,7 +142,11 @@ fn consume(
                 rx.try_recv_batch(&mut batch, BATCH - 1);
             }
             Err(e) if e.kind() == ErrorKind::TimedOut => {}
-            Err(e) if e.kind() == ErrorKind::Disconnected => break,
+            Err(e) if e.kind() == ErrorKind::Disconnected => {
+                // The producers may have stopped for the same Ctrl-C.
+                interrupted |= posix_ipc::signals::stop_requested();
+                break;
+            }
             Err(e) if e.kind() == ErrorKind::Cancelled => {
                 if !interrupted {
                     eprintln!("ring_demo: interrupted; stopping the producers");
@@ -182,6 +188,18 @@ fn consume(
             continue;
         }
         checked = Instant::now();
+        // A busy consumer rarely waits, so look at the stop flag here too.
+        if posix_ipc::signals::stop_requested() && !interrupted {
+            eprintln!("ring_demo: interrupted; stopping the producers");
+            interrupted = true;
+            holder = None;
+            give_up = Some(Instant::now() + Duration::from_secs(1));
+        }
+        let received: u64 = from.iter().map(|a| a.received).sum();
+        if next_report > 0 && received >= next_report {
+            println!("ring_demo: {received}/{total} readings received");
+            next_report += total / 4;
+        }
         while let Ok((i, line)) = kids.lines.try_recv() {
             note_report(&mut reported[i], &line);
         }
@@ -273,7 +291,6 @@ fn consume(
     if interrupted {
         return Err("interrupted by a stop signal (Ctrl-C or SIGTERM); every process ended".into());
     }
-    let total = count * u64::from(producers);
     if received != total || misordered + skipped + lost_total > 0 {
         return Err(format!(
             "{received} of {total} readings arrived, {misordered} duplicated or out of order, {skipped} skipped"
@@ -308,6 +325,12 @@ fn produce(args: &[String]) -> AnyResult<()> {
     let mut batch = Vec::with_capacity(BATCH);
     let mut sent = 0;
     while sent < count {
+        // A busy producer rarely waits, so a stop signal may never reach it through a blocked
+        // send: look at the flag between batches too.
+        if posix_ipc::signals::stop_requested() {
+            println!("stopped {sent} signal");
+            return Ok(());
+        }
         batch.clear();
         let end = (sent + BATCH as u64).min(count);
         batch.extend((sent..end).map(|s| Reading {

@@ -1,0 +1,290 @@
+//! The demos survive faults (issue 12, item 5), for real: `kill -9` of a producer or of the
+//! consumer while `demo` runs, of a producer while `ring_demo` runs, and Ctrl-C (SIGINT to the
+//! whole process group) while the consumer is stopped with SIGSTOP. Each time the demo ends by
+//! itself, says which process died and how and what was lost (nothing duplicated or reordered),
+//! removes its objects and exits non-zero; every child process is gone. The demos are the
+//! example binaries `cargo test` builds (debug).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use posix_ipc::{MessageQueue, SharedMemory};
+
+const HANG: Duration = Duration::from_secs(60);
+
+/// A running demo: its stdout lines arrive on a channel; stderr is collected.
+struct Demo {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdout: Vec<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Demo {
+    fn start(example: &str, args: &[&str], own_group: bool) -> Demo {
+        let mut cmd = Command::new(common::example(example));
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        if own_group {
+            cmd.process_group(0);
+        }
+        let mut child = cmd.spawn().expect("start the demo");
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(err), &mut s);
+            s
+        });
+        Demo {
+            child,
+            lines,
+            stdout: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// The first stdout line containing `word` (waiting for it; fails if the demo ends first).
+    fn line_with(&mut self, word: &str) -> String {
+        loop {
+            let line = self.lines.recv_timeout(HANG).unwrap_or_else(|_| {
+                panic!("no line with {word:?}; so far:\n{}", self.stdout.join("\n"))
+            });
+            self.stdout.push(line.clone());
+            if line.contains(word) {
+                return line;
+            }
+        }
+    }
+
+    /// Waits for the end (fails after `HANG`); returns (status, stdout, stderr, time taken).
+    fn finish(mut self) -> (std::process::ExitStatus, String, String, Duration) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > HANG {
+                // SAFETY: kill(2) on our own child's process group (or pid).
+                unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+                let _ = self.child.kill();
+                panic!("the demo hung: no exit {HANG:?} after the fault");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let took = start.elapsed();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.stdout.push(line);
+        }
+        let stderr = self.stderr.join().unwrap();
+        (status, self.stdout.join("\n"), stderr, took)
+    }
+}
+
+fn pids_after(line: &str, word: &str) -> Vec<u32> {
+    line.split(word)
+        .nth(1)
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+fn kill(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a pid of a process this test started (a child of the demo it runs).
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill {pid}");
+}
+
+fn gone(pids: &[u32]) {
+    for &pid in pids {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while common::process_running(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "process {pid} still runs after the demo ended"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn queue_of(demo: &Child) -> String {
+    format!("/posix-ipc-demo-{}", demo.id())
+}
+
+#[test]
+fn demo_survives_a_killed_producer() {
+    let mut demo = Demo::start("demo", &["--count", "400000"], false);
+    let queue = queue_of(&demo.child);
+    let started = demo.line_with("producer processes (pids");
+    let consumer = pids_after(&started, "consumer pid")[0];
+    let producers = pids_after(&started, "(pids");
+    demo.line_with("readings received");
+    kill(producers[0], libc::SIGKILL);
+    let (status, out, err, took) = demo.finish();
+    assert_eq!(status.code(), Some(1), "non-zero exit\n{out}\n{err}");
+    let why = format!(
+        "demo: failed: producer 0 (pid {}) was killed by SIGKILL",
+        producers[0]
+    );
+    assert!(
+        err.trim_end().ends_with(&why),
+        "one line that says why: {err}"
+    );
+    assert!(out.contains("what each process did"), "{out}");
+    assert!(
+        out.contains("sent at least"),
+        "the killed producer's last report: {out}"
+    );
+    assert!(out.contains("nothing was duplicated or reordered"), "{out}");
+    assert!(out.contains("duplicated      0"), "{out}");
+    assert!(out.contains("0 gap(s)"), "{out}");
+    assert!(err.contains(&format!("removed queue {queue}")), "{err}");
+    assert!(MessageQueue::open(&queue).is_err(), "the queue is removed");
+    assert!(
+        SharedMemory::open(&format!("{queue}.pipc-q")).is_err(),
+        "and its companion"
+    );
+    gone(&[consumer, producers[1]]);
+    common::say(&format!(
+        "demo: a producer killed with SIGKILL: the demo reported it and ended {:.2} s later",
+        took.as_secs_f64()
+    ));
+}
+
+#[test]
+fn demo_survives_a_killed_consumer() {
+    let mut demo = Demo::start("demo", &["--count", "400000"], false);
+    let queue = queue_of(&demo.child);
+    let started = demo.line_with("producer processes (pids");
+    let consumer = pids_after(&started, "consumer pid")[0];
+    let producers = pids_after(&started, "(pids");
+    demo.line_with("readings received");
+    kill(consumer, libc::SIGKILL);
+    let (status, out, err, took) = demo.finish();
+    assert_eq!(status.code(), Some(1), "non-zero exit\n{out}\n{err}");
+    assert!(
+        err.trim_end().ends_with(&format!(
+            "demo: failed: the consumer (pid {consumer}) was killed by SIGKILL"
+        )),
+        "{err}"
+    );
+    assert!(out.contains("the consumer died"), "{out}");
+    assert!(
+        out.contains("sent exactly"),
+        "the producers' exact counts: {out}"
+    );
+    assert!(out.contains("left in the queue"), "{out}");
+    assert!(MessageQueue::open(&queue).is_err(), "the queue is removed");
+    gone(&producers);
+    common::say(&format!(
+        "demo: the consumer killed with SIGKILL: the demo reported it and ended {:.2} s later",
+        took.as_secs_f64()
+    ));
+}
+
+#[test]
+fn ctrl_c_of_the_group_ends_the_demo_while_the_consumer_is_stopped() {
+    let mut demo = Demo::start("demo", &["--count", "2000000"], true);
+    let queue = queue_of(&demo.child);
+    let group = demo.child.id() as i32;
+    let started = demo.line_with("producer processes (pids");
+    let consumer = pids_after(&started, "consumer pid")[0];
+    let producers = pids_after(&started, "(pids");
+    demo.line_with("readings received");
+    kill(consumer, libc::SIGSTOP);
+    // The queue fills and the producers block on it.
+    let q = MessageQueue::options()
+        .nonblocking(true)
+        .open(&queue)
+        .unwrap();
+    let deadline = Instant::now() + HANG;
+    while q.current_messages().unwrap() < q.max_messages() {
+        assert!(Instant::now() < deadline, "the queue never filled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(q);
+    // SAFETY: kill(2) on the process group of the demo this test started.
+    assert_eq!(unsafe { libc::kill(-group, libc::SIGINT) }, 0);
+    let (status, out, err, took) = demo.finish();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "exit 130 after Ctrl-C\n{out}\n{err}"
+    );
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(
+        out.contains("stopped (signal)"),
+        "producers stopped cleanly: {out}"
+    );
+    assert!(MessageQueue::open(&queue).is_err(), "the queue is removed");
+    gone(&[consumer]);
+    gone(&producers);
+    common::say(&format!(
+        "demo: Ctrl-C to the process group with the consumer stopped (SIGSTOP): every process ended and the queue was removed {:.2} s later",
+        took.as_secs_f64()
+    ));
+}
+
+#[test]
+fn ring_demo_survives_a_killed_producer() {
+    let mut demo = Demo::start("ring_demo", &["--count", "30000000"], false);
+    let segment = format!("/posix-ipc-ring-demo-{}", demo.child.id());
+    let started = demo.line_with("producer pids");
+    let producers = pids_after(&started, "producer pids");
+    demo.line_with("readings received");
+    kill(producers[1], libc::SIGKILL);
+    let (status, out, err, took) = demo.finish();
+    assert_eq!(status.code(), Some(1), "non-zero exit\n{out}\n{err}");
+    let why = format!(
+        "ring_demo: failed: producer 1 (pid {}) was killed by SIGKILL",
+        producers[1]
+    );
+    assert!(err.trim_end().ends_with(&why), "{err}");
+    assert!(out.contains("duplicated or out of order  0"), "{out}");
+    assert!(out.contains("0 skipped in the middle"), "{out}");
+    assert!(
+        out.contains("sent exactly"),
+        "the other producer's exact count: {out}"
+    );
+    assert!(SharedMemory::open(&segment).is_err(), "the ring is removed");
+    gone(&producers);
+    common::say(&format!(
+        "ring_demo: a producer killed with SIGKILL: the demo reported it and ended {:.2} s later",
+        took.as_secs_f64()
+    ));
+}
+
+#[test]
+fn ctrl_c_of_the_group_ends_ring_demo() {
+    let mut demo = Demo::start("ring_demo", &["--count", "40000000"], true);
+    let segment = format!("/posix-ipc-ring-demo-{}", demo.child.id());
+    let group = demo.child.id() as i32;
+    let started = demo.line_with("producer pids");
+    let producers = pids_after(&started, "producer pids");
+    demo.line_with("readings received");
+    // SAFETY: kill(2) on the process group of the demo this test started.
+    assert_eq!(unsafe { libc::kill(-group, libc::SIGINT) }, 0);
+    let (status, out, err, took) = demo.finish();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "exit 130 after Ctrl-C\n{out}\n{err}"
+    );
+    assert!(out.contains("duplicated or out of order  0"), "{out}");
+    assert!(SharedMemory::open(&segment).is_err(), "the ring is removed");
+    gone(&producers);
+    common::say(&format!("ring_demo: Ctrl-C to the process group: every process ended and the ring was removed {:.2} s later", took.as_secs_f64()));
+}
