@@ -200,8 +200,15 @@ fn listing(prefix: Option<&str>, holders: bool) -> lifecycle::Listing {
             .retain(|n| !n.starts_with("message queues not listed"));
         listing.notes.push(why);
     }
+    // Unreadable processes matter only where an object looks stale.
+    let any_stale = listing
+        .objects
+        .iter()
+        .any(|o| matches!(o.state, lifecycle::State::Stale(_)));
     for note in &listing.notes {
-        eprintln!("posix-ipc: {note}");
+        if any_stale || !note.contains("could not be inspected") {
+            eprintln!("posix-ipc: {note}");
+        }
     }
     listing
 }
