@@ -37,14 +37,14 @@
 //! back until the other side's arrives (busy polling, 100% CPU by design). With one queue per
 //! direction nobody polls: a receive blocks until the reply is there.
 //!
-//! Mrs. Premise removes both queues at the end, and also when anything fails (a guard); the
+//! Mrs. Premise owns both queues ([`Owned`]): removed at the end, and also when anything fails; the
 //! conclusion process is killed if it is still running then. No wait lasts more than 10 seconds.
 
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
-use posix_ipc::{ErrorKind, MessageQueue};
+use posix_ipc::{ErrorKind, MessageQueue, Owned};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -168,33 +168,6 @@ fn check_chain(i: u64, what_i_sent: &[u8], received: &[u8]) -> AnyResult<()> {
     Ok(())
 }
 
-/// Removes the queues Mrs. Premise created, on success and on every error path.
-#[derive(Default)]
-struct Cleanup {
-    names: Vec<String>,
-}
-
-impl Cleanup {
-    fn remove(&mut self) -> posix_ipc::Result<()> {
-        while let Some(name) = self.names.pop() {
-            posix_ipc::unlink_message_queue(&name)?;
-            println!("premise: removed queue {name}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for name in self.names.drain(..) {
-            match posix_ipc::unlink_message_queue(&name) {
-                Ok(()) => eprintln!("premise: removed queue {name} after an error"),
-                Err(e) => eprintln!("premise: could not remove queue {name}: {e}"),
-            }
-        }
-    }
-}
-
 /// The conclusion process; killed and reaped if still running when dropped.
 struct ChildGuard(Option<Child>);
 
@@ -237,10 +210,9 @@ impl Drop for ChildGuard {
 }
 
 fn premise(args: &Args) -> AnyResult<()> {
-    let mut cleanup = Cleanup::default();
-    let mut create = |name: &str| -> AnyResult<MessageQueue> {
-        let mq = MessageQueue::create(name, MAX_MESSAGES, MAX_MESSAGE_SIZE)?;
-        cleanup.names.push(name.to_owned());
+    // Owned: removed when they go out of scope, on success and on every error path.
+    let create = |name: &str| -> AnyResult<Owned<MessageQueue>> {
+        let mq = MessageQueue::create_owned(name, MAX_MESSAGES, MAX_MESSAGE_SIZE)?;
         println!(
             "premise: created queue {name} ({} messages of at most {} bytes)",
             mq.max_messages(),
@@ -285,10 +257,12 @@ fn premise(args: &Args) -> AnyResult<()> {
     if !status.success() {
         return Err(format!("the conclusion failed ({status})").into());
     }
-    // The demo closes the queue, then unlinks it by name.
-    to_conclusion.close()?;
-    to_premise.close()?;
-    cleanup.remove()?;
+    // The owners remove the queues (the upstream demo closes, then unlinks by name).
+    for q in [to_conclusion, to_premise] {
+        let name = q.name().to_owned();
+        q.remove()?;
+        println!("premise: removed queue {name}");
+    }
     println!(
         "mq_ping_pong: {} iterations, md5 chain verified, queues removed ({elapsed:.2?})",
         args.iterations

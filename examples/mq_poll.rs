@@ -12,7 +12,7 @@
 //! transmitter (`--transmit NAME`). The transmitter opens the queue for writing only and, after
 //! 100 ms (so that the listener is really waiting), sends "From transmitter". The listener's
 //! `poll` wakes up with `POLLIN`; it receives the message and removes the queue. The poll is
-//! bounded (5 seconds), and the queue is removed also on any error (a guard).
+//! bounded (5 seconds), and the queue is removed also on any error (it is [`posix_ipc::Owned`]).
 
 use std::os::fd::AsFd;
 use std::process::{Child, Command};
@@ -57,30 +57,6 @@ fn transmitter(name: &str) -> AnyResult<()> {
     Ok(())
 }
 
-/// Removes the queue by name when dropped, whatever happened before.
-struct RemoveQueue(Option<String>);
-
-impl RemoveQueue {
-    fn remove(&mut self) -> posix_ipc::Result<()> {
-        if let Some(name) = self.0.take() {
-            posix_ipc::unlink_message_queue(&name)?;
-            println!("listener: removed queue {name}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for RemoveQueue {
-    fn drop(&mut self) {
-        if let Some(name) = self.0.take() {
-            match posix_ipc::unlink_message_queue(&name) {
-                Ok(()) => eprintln!("listener: removed queue {name} after an error"),
-                Err(e) => eprintln!("listener: could not remove queue {name}: {e}"),
-            }
-        }
-    }
-}
-
 /// The transmitter process; killed and reaped if still running when dropped.
 struct ChildGuard(Option<Child>);
 
@@ -119,8 +95,8 @@ impl Drop for ChildGuard {
 
 fn listener() -> AnyResult<()> {
     let name = format!("/mq_poll_{}", std::process::id());
-    let mq = MessageQueue::create(&name, 2, 64)?;
-    let mut remove = RemoveQueue(Some(name.clone()));
+    // Owned: removed at the end, and on every error path.
+    let mq = MessageQueue::create_owned(&name, 2, 64)?;
     mq.set_block(false)?;
     println!(
         "listener: created queue {name} (descriptor {}), non-blocking: {}",
@@ -158,8 +134,8 @@ fn listener() -> AnyResult<()> {
         return Err("unexpected message".into());
     }
     child.wait_timeout(TIMEOUT)?;
-    mq.close()?;
-    remove.remove()?;
+    mq.remove()?;
+    println!("listener: removed queue {name}");
     println!("mq_poll: poll(2) woke up for the transmitter's message; queue removed");
     Ok(())
 }

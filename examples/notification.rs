@@ -13,7 +13,7 @@
 //!
 //! Where the demo reads lines from stdin, this example sends fixed messages, so it ends on its
 //! own. Every wait is bounded (5 seconds). The queue (4 messages of at most 64 bytes, name
-//! unique to this run) is removed at the end, and also on any error (a guard).
+//! unique to this run) is removed at the end, and also on any error (it is [`posix_ipc::Owned`]).
 
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -26,18 +26,6 @@ type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const MESSAGES: u32 = 5;
-
-/// Removes the queue by name when dropped, whatever happened before.
-struct RemoveQueue(String);
-
-impl Drop for RemoveQueue {
-    fn drop(&mut self) {
-        match posix_ipc::unlink_message_queue(&self.0) {
-            Ok(()) => println!("removed queue {}", self.0),
-            Err(e) => eprintln!("could not remove queue {}: {e}", self.0),
-        }
-    }
-}
 
 /// What the callback reports to the main thread: a message and its priority, or an error.
 type Report = Result<(Vec<u8>, u32), String>;
@@ -130,8 +118,9 @@ fn one_shot_signal(mq: &MessageQueue) -> AnyResult<()> {
 
 fn main() -> AnyResult<()> {
     let name = format!("/notification_{}", std::process::id());
-    let mq = Arc::new(MessageQueue::create(&name, 4, 64)?);
-    let remove = RemoveQueue(name);
+    // Owned: removed when `main` returns, however it returns.
+    let owner = MessageQueue::create_owned(&name, 4, 64)?;
+    let mq = Arc::new(MessageQueue::open(&name)?);
     println!(
         "created queue {} ({} messages of at most {} bytes)",
         mq.name(),
@@ -141,7 +130,8 @@ fn main() -> AnyResult<()> {
 
     repeating_callback(&mq)?;
     one_shot_signal(&mq)?;
-    drop(remove);
+    owner.remove()?;
+    println!("removed queue {name}");
     println!(
         "notification: {MESSAGES} callback notifications and 1 signal notification received, queue removed"
     );

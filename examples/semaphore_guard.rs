@@ -16,7 +16,7 @@
 //! The Python child raises half the time; this one always leaves by the error path, so that
 //! every run shows it. The order of events is driven by what the child reports on its stdout,
 //! not by sleeps (the one 100 ms pause only makes the blocked child visible). The semaphore is
-//! removed also on any error (a guard), and a child still running then is killed.
+//! removed also on any error (it is [`posix_ipc::Owned`]), and a child still running then is killed.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -24,7 +24,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use posix_ipc::Semaphore;
+use posix_ipc::{Owned, Semaphore};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -52,30 +52,6 @@ fn child(name: &str) -> AnyResult<()> {
         Err(e) => {
             println!("left the guarded scope early with an error ({e}); the guard released it");
             Ok(())
-        }
-    }
-}
-
-/// Removes the semaphore by name when dropped, whatever happened before.
-struct RemoveSemaphore(Option<String>);
-
-impl RemoveSemaphore {
-    fn remove(&mut self) -> posix_ipc::Result<()> {
-        if let Some(name) = self.0.take() {
-            posix_ipc::unlink_semaphore(&name)?;
-            println!("parent: removed semaphore {name}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for RemoveSemaphore {
-    fn drop(&mut self) {
-        if let Some(name) = self.0.take() {
-            match posix_ipc::unlink_semaphore(&name) {
-                Ok(()) => eprintln!("parent: removed semaphore {name} after an error"),
-                Err(e) => eprintln!("parent: could not remove semaphore {name}: {e}"),
-            }
         }
     }
 }
@@ -142,8 +118,8 @@ impl ChildOutput {
 }
 
 fn parent() -> AnyResult<()> {
-    let sem = Semaphore::create_random(1)?;
-    let mut remove = RemoveSemaphore(Some(sem.name().to_owned()));
+    // Owned: removed at the end, and on every error path.
+    let sem = Owned::new(Semaphore::create_random(1)?);
     println!("parent: created semaphore {} with value 1", sem.name());
     sem.acquire_timeout(TIMEOUT)?;
     println!("parent: acquired it; value now {}", sem.value()?);
@@ -186,7 +162,9 @@ fn parent() -> AnyResult<()> {
 
     sem.release()?;
     println!("parent: released; value now {}", sem.value()?);
-    remove.remove()?;
+    let name = sem.name().to_owned();
+    sem.remove()?;
+    println!("parent: removed semaphore {name}");
     println!("semaphore_guard: the child's guard released the semaphore on its early return; semaphore removed");
     Ok(())
 }

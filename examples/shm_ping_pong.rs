@@ -21,14 +21,14 @@
 //! against their premise, or `--no-spawn` with those names to be the premise for their
 //! conclusion (same `ITERATIONS` on both sides).
 //!
-//! Mrs. Premise removes both objects at the end, and also when anything fails (a guard); the
-//! conclusion process is killed if it is still running then. No wait lasts more than 10 seconds.
+//! Mrs. Premise owns both objects ([`Owned`]): they are removed at the end, and also when
+//! anything fails; the conclusion process is killed if it is still running then. No wait lasts more than 10 seconds.
 
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
-use posix_ipc::{Mapping, Semaphore, SharedMemory};
+use posix_ipc::{Mapping, Owned, Semaphore, SharedMemory};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -152,42 +152,6 @@ fn wait_for_reply(
     Ok(s)
 }
 
-/// Removes the objects Mrs. Premise created, on success and on every error path.
-#[derive(Default)]
-struct Cleanup {
-    shm: Option<String>,
-    sem: Option<String>,
-}
-
-impl Cleanup {
-    fn remove(&mut self) -> posix_ipc::Result<()> {
-        if let Some(name) = self.shm.take() {
-            posix_ipc::unlink_shared_memory(&name)?;
-            println!("premise: removed shared memory {name}");
-        }
-        if let Some(name) = self.sem.take() {
-            posix_ipc::unlink_semaphore(&name)?;
-            println!("premise: removed semaphore {name}");
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let report = |name: &str, r: posix_ipc::Result<()>| match r {
-            Ok(()) => eprintln!("premise: removed {name} after an error"),
-            Err(e) => eprintln!("premise: could not remove {name}: {e}"),
-        };
-        if let Some(name) = self.shm.take() {
-            report(&name, posix_ipc::unlink_shared_memory(&name));
-        }
-        if let Some(name) = self.sem.take() {
-            report(&name, posix_ipc::unlink_semaphore(&name));
-        }
-    }
-}
-
 /// The conclusion process; killed and reaped if still running when dropped.
 struct ChildGuard(Option<Child>);
 
@@ -228,18 +192,17 @@ impl Drop for ChildGuard {
 }
 
 fn premise(args: &Args) -> AnyResult<()> {
-    let mut cleanup = Cleanup::default();
-    let shm = SharedMemory::create(&args.shm, SHM_SIZE)?;
-    cleanup.shm = Some(args.shm.clone());
-    let sem = Semaphore::create(&args.sem, 0)?;
-    cleanup.sem = Some(args.sem.clone());
+    // Owned: both are removed when they go out of scope, on success and on every error path.
+    let shm = SharedMemory::create_owned(&args.shm, SHM_SIZE)?;
+    let sem = Semaphore::create_owned(&args.sem, 0)?;
     println!(
         "premise: created shared memory {} ({SHM_SIZE} bytes) and semaphore {} (value 0)",
         args.shm, args.sem
     );
     let map = shm.map()?;
-    // As the demo does: the mapping stays valid after the descriptor is closed.
-    let _closed = shm.close_fd()?;
+    // As the demo does: the mapping stays valid after the descriptor is closed (and the closed
+    // segment is still owned: removed by name at the end).
+    let shm = Owned::new(shm.into_inner().close_fd()?);
 
     let secs = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let mut what_i_wrote = format!(
@@ -313,8 +276,11 @@ fn premise(args: &Args) -> AnyResult<()> {
     }
     acquire(&sem, "premise")?;
     drop(map);
-    cleanup.remove()?;
+    shm.remove()?;
+    println!("premise: removed shared memory {}", args.shm);
     sem.release()?;
+    sem.remove()?;
+    println!("premise: removed semaphore {}", args.sem);
     println!(
         "shm_ping_pong: {} iterations, md5 chain verified, objects removed ({elapsed:.2?})",
         args.iterations

@@ -452,3 +452,51 @@ fn a_slot_claimed_by_a_producer_that_died_before_publishing_is_skipped() {
         ErrorKind::Disconnected
     );
 }
+
+#[test]
+fn an_mpmc_end_can_be_cloned_for_another_thread_and_an_spsc_end_cannot() {
+    let (name, _g) = guarded(Kind::Shm, "ring-clone");
+    let rx = RingReceiver::<Msg>::create(&name, 64, RingMode::Mpmc).unwrap();
+    let tx = RingSender::<Msg>::open(&name).unwrap();
+    let threads: Vec<_> = (0..3u32)
+        .map(|p| {
+            let tx = tx.try_clone().expect("another producer of an MPMC ring");
+            std::thread::spawn(move || {
+                for seq in 0..1000 {
+                    tx.send(&msg(p, seq)).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut next = HashMap::new();
+    let mut got = 0;
+    loop {
+        match rx.recv() {
+            Ok(m) => {
+                assert!(intact(&m));
+                let n = next.entry(m.producer).or_insert(0u64);
+                assert_eq!(m.seq, *n, "in order per producer");
+                *n += 1;
+                got += 1;
+            }
+            // Every clone registered on its own and left when its thread ended.
+            Err(e) if e.kind() == ErrorKind::Disconnected => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(got, 3000);
+    let rx2 = rx.try_clone().expect("another consumer of an MPMC ring");
+    assert_eq!(rx2.capacity(), 64);
+
+    let (spsc, _g2) = guarded(Kind::Shm, "ring-clone-spsc");
+    let srx = RingReceiver::<Msg>::create(&spsc, 4, RingMode::Spsc).unwrap();
+    let stx = RingSender::<Msg>::open(&spsc).unwrap();
+    for err in [stx.try_clone().unwrap_err(), srx.try_clone().unwrap_err()] {
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+        assert!(err.to_string().contains("RingMode::Mpmc"), "{err}");
+    }
+}

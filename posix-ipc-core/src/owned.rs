@@ -109,6 +109,7 @@ macro_rules! removable {
 removable!(
     crate::Semaphore,
     crate::SharedMemory,
+    crate::ClosedSharedMemory,
     crate::MessageQueue,
     crate::RobustMutex,
     crate::Sender<T> where T,

@@ -617,15 +617,26 @@ impl SharedMemory {
     /// Closes the descriptor (posix_ipc's `close_fd()`), keeping what is needed to unlink.
     /// Mappings stay valid. Dropping the handle also closes it.
     pub fn close_fd(self) -> Result<ClosedSharedMemory> {
+        let id = sys::fstat_id(self.fd.as_fd()).ok();
         let r = sys::close(self.fd);
         let closed = ClosedSharedMemory {
             name: self.name,
             created: self.created,
+            id,
         };
         match r {
             Ok(()) => Ok(closed),
             Err(e) => Err(error::os(e, Operation::Close, closed.name.object(KIND))),
         }
+    }
+}
+
+impl crate::owned::Removable for ClosedSharedMemory {
+    fn created_object(&self) -> bool {
+        self.created
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        vec![crate::owned::OwnedName::new(KIND, &self.name, self.id)]
     }
 }
 
@@ -666,10 +677,15 @@ impl SegmentStat {
 
 /// A segment whose descriptor was closed by [`SharedMemory::close_fd`]: it can still be
 /// unlinked by name.
+///
+/// An owner of it ([`Owned::new`](crate::Owned::new)) removes the name when dropped, as for an
+/// open segment: `Owned::new(owned_shm.into_inner().close_fd()?)`.
 #[derive(Debug, Clone)]
 pub struct ClosedSharedMemory {
     name: Name,
     created: bool,
+    /// Device and inode of the segment, read before the descriptor was closed.
+    id: Option<(u64, u64)>,
 }
 
 impl ClosedSharedMemory {
