@@ -74,6 +74,9 @@ pub(crate) struct Wait<'a> {
     /// Asked every [`PEER_SLICE`] of waiting: the `Disconnected` error once every peer of the
     /// other side has gone.
     pub(crate) disconnected: Option<&'a dyn Fn() -> Option<Error>>,
+    /// The handle's current slice deadline (`CLOCK_REALTIME` nanoseconds; 0: none yet), for
+    /// waits with a peer check and no timeout.
+    pub(crate) slice: Option<&'a std::sync::atomic::AtomicU64>,
 }
 
 impl Wait<'_> {
@@ -83,6 +86,7 @@ impl Wait<'_> {
             deadline,
             retry_eintr: false,
             disconnected: None,
+            slice: None,
         }
     }
 }
@@ -873,11 +877,35 @@ impl MessageQueue {
                     }
                 },
                 Some(gone) => loop {
-                    match attempt(Some(sys::realtime_now() + PEER_SLICE)) {
+                    // The slice deadline is kept per handle and renewed only when a call
+                    // times out, so a call that need not wait reads no clock.
+                    let at = wait.slice.map_or(0, |s| s.load(Ordering::Relaxed));
+                    match attempt(Some(Duration::from_nanos(at))) {
                         Ok(r) => return Ok(r),
                         Err(libc::ETIMEDOUT) => {
-                            if let Some(err) = gone() {
-                                return self.last_attempt(op, err, &mut attempt);
+                            let now = sys::realtime_now();
+                            let now_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+                            // The slice is over (the call waited until its deadline, or the
+                            // deadline had passed already): look at the peers, at most once a
+                            // slice, then start a new slice and wait again.
+                            if at != 0 && now_ns >= at {
+                                if let Some(err) = gone() {
+                                    return self.last_attempt(op, err, &mut attempt);
+                                }
+                            }
+                            let next = now_ns.saturating_add(PEER_SLICE.as_nanos() as u64);
+                            match wait.slice {
+                                Some(s) => s.store(next, Ordering::Relaxed),
+                                None => {
+                                    match attempt(Some(Duration::from_nanos(next))) {
+                                        Ok(r) => return Ok(r),
+                                        Err(libc::ETIMEDOUT) | Err(libc::EINTR) => {}
+                                        Err(e) => return Err(self.op_error(e, op, false)),
+                                    }
+                                    if let Some(err) = gone() {
+                                        return self.last_attempt(op, err, &mut attempt);
+                                    }
+                                }
                             }
                         }
                         Err(libc::EINTR) if wait.retry_eintr => {}

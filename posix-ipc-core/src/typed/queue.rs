@@ -75,6 +75,8 @@ fn options<T: IpcMessage>(max_messages: usize) -> MessageQueueOptions {
 struct Channel<T> {
     mq: MessageQueue,
     peer: Option<Arc<Registration>>,
+    /// The deadline of the current peer-check slice (see `Wait::slice`).
+    slice: std::sync::atomic::AtomicU64,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -118,6 +120,7 @@ impl<T: IpcMessage> Channel<T> {
         Channel {
             mq,
             peer,
+            slice: std::sync::atomic::AtomicU64::new(0),
             _type: PhantomData,
         }
     }
@@ -168,6 +171,7 @@ impl<T: IpcMessage> Channel<T> {
         Ok(Channel {
             mq: self.mq.try_clone()?,
             peer: self.peer.clone(),
+            slice: std::sync::atomic::AtomicU64::new(0),
             _type: PhantomData,
         })
     }
@@ -177,6 +181,7 @@ impl<T: IpcMessage> Channel<T> {
             deadline: timeout.deadline(),
             retry_eintr: true,
             disconnected: self.peer.as_ref().map(|_| gone),
+            slice: Some(&self.slice),
         }
     }
 
