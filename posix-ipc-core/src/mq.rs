@@ -726,7 +726,19 @@ impl MessageQueue {
         priority: u32,
         timeout: impl Into<Timeout>,
     ) -> Result<()> {
-        self.send_waiting(message, priority, &Wait::plain(timeout.into().deadline()))
+        let deadline = timeout.into().deadline();
+        if deadline == Deadline::Never
+            && self.cancel.is_none()
+            && crate::signals::global().is_none()
+        {
+            // The common case, as one blocking call: nothing can stop it but a signal.
+            self.check_send(message, priority)?;
+            return self
+                .handle
+                .send(message, priority, None)
+                .map_err(|e| self.op_error(e, Operation::Send, false));
+        }
+        self.send_waiting(message, priority, &Wait::plain(deadline))
     }
 
     /// Sends as the typed layer asks (`wait`: deadline, `EINTR` policy, peer check).
@@ -805,7 +817,20 @@ impl MessageQueue {
         buf: &mut [u8],
         timeout: impl Into<Timeout>,
     ) -> Result<(usize, u32)> {
-        self.receive_waiting(buf, &Wait::plain(timeout.into().deadline()))
+        let deadline = timeout.into().deadline();
+        if deadline == Deadline::Never
+            && self.cancel.is_none()
+            && crate::signals::global().is_none()
+            && self.read
+            && buf.len() >= self.max_message_size
+        {
+            // The common case, as one blocking call: nothing can stop it but a signal.
+            return self
+                .handle
+                .receive(buf, None)
+                .map_err(|e| self.op_error(e, Operation::Receive, false));
+        }
+        self.receive_waiting(buf, &Wait::plain(deadline))
     }
 
     /// Receives as the typed layer asks (`wait`: deadline, `EINTR` policy, peer check).

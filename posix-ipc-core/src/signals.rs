@@ -49,7 +49,7 @@
 //! [`lifecycle::clean_stale`](crate::lifecycle::clean_stale) or `posix-ipc clean --stale`.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::cancel::{signal_name, CancelToken};
@@ -58,6 +58,8 @@ use crate::sys;
 
 /// The process-wide token, set once by [`stop_on`].
 static GLOBAL: OnceLock<CancelToken> = OnceLock::new();
+/// Whether [`GLOBAL`] is set (one plain load on the hot paths that ask).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// The write end of the pipe the handler wakes the signal thread through (-1 before install).
 static PIPE: AtomicI32 = AtomicI32::new(-1);
 /// The token's reset count (plus one) when the stop now pending was delivered; 0: none yet. A
@@ -72,7 +74,11 @@ static INSTALL: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 /// The process-wide token, if [`stop_on_signals`] is on (cheap: one atomic load).
 #[inline]
 pub(crate) fn global() -> Option<&'static CancelToken> {
-    GLOBAL.get()
+    if INSTALLED.load(Ordering::Relaxed) {
+        GLOBAL.get()
+    } else {
+        None
+    }
 }
 
 /// Turns SIGINT (Ctrl-C) and SIGTERM into a stop of every blocking call; see the
@@ -117,6 +123,7 @@ pub fn stop_on(signals: &[i32]) -> Result<CancelToken> {
             .map_err(|e| fail(format!("cannot create the signal pipe: {}", io(e))))?;
         let token = CancelToken::new();
         let _ = GLOBAL.set(token);
+        INSTALLED.store(true, Ordering::SeqCst);
         std::thread::Builder::new()
             .name("posix-ipc-signals".into())
             .spawn(move || signal_thread(read))
