@@ -5,7 +5,7 @@
 //! [`RobustMutex::lock`](crate::RobustMutex::lock)) can be stopped by a token attached to its
 //! handle with `with_cancel`, or by every token at once when
 //! [`signals::stop_on_signals`](crate::signals::stop_on_signals) is on and Ctrl-C or SIGTERM
-//! arrives. A stopped call returns [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) and has
+//! arrives. A stopped call returns [`ErrorKind::Cancelled`] and has
 //! done nothing: no message was taken or sent, no unit acquired, so nothing is lost or
 //! duplicated.
 //!

@@ -5,7 +5,7 @@
 //!
 //! 1. The **first** SIGINT or SIGTERM cancels a process-wide [`CancelToken`]: every blocking
 //!    call of this crate, in every thread, that waits or is about to wait returns
-//!    [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) at once (semaphores and
+//!    [`ErrorKind::Cancelled`] at once (semaphores and
 //!    `RobustMutex` within 10 ms). Nothing was sent, received or acquired by those calls. The
 //!    error travels up with `?` like any other, so destructors run: [`Owned`](crate::Owned)
 //!    handles remove their objects, guards release, and `main` returns.
