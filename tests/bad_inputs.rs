@@ -306,33 +306,6 @@ fn full_mq(name: &str) -> Result<MessageQueue, Error> {
     Ok(q)
 }
 
-/// The kernel thread id of the calling thread.
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::gettid() }
-}
-
-/// Waits until thread `tid` of this process is asleep in the kernel (state `S` in
-/// `/proc/self/task/TID/stat`): the wait it is about to start has begun.
-fn wait_until_sleeping(tid: i32) -> bool {
-    let path = format!("/proc/self/task/{tid}/stat");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(stat) = std::fs::read_to_string(&path) {
-            if stat
-                .rsplit(')')
-                .next()
-                .map(str::trim_start)
-                .is_some_and(|s| s.starts_with('S'))
-            {
-                return true;
-            }
-        }
-        std::thread::yield_now();
-    }
-    false
-}
-
 fn returned_check(len: usize, priority: u32) -> impl Fn(&Error) -> Result<(), String> {
     move |e| match e.returned() {
         Some(r)
@@ -1126,11 +1099,11 @@ fn timeouts(t: &mut Table) {
             std::thread::scope(|s| {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let waiter = s.spawn(move || {
-                    tx.send(gettid()).ok();
+                    tx.send(common::gettid()).ok();
                     sem.acquire_timeout(Duration::MAX)
                 });
                 let tid = rx.recv().map_err(|e| Fail::Test(e.to_string()))?;
-                let slept = wait_until_sleeping(tid);
+                let slept = common::wait_until_sleeping(std::process::id(), tid);
                 sem.release()?;
                 let r = waiter
                     .join()
@@ -1251,11 +1224,11 @@ fn timeouts(t: &mut Table) {
             std::thread::scope(|s| {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let waiter = s.spawn(move || {
-                    tx.send(gettid()).ok();
+                    tx.send(common::gettid()).ok();
                     q.receive_timeout(Duration::MAX)
                 });
                 let tid = rx.recv().map_err(|e| Fail::Test(e.to_string()))?;
-                let slept = wait_until_sleeping(tid);
+                let slept = common::wait_until_sleeping(std::process::id(), tid);
                 q.send(b"wake", 3)?;
                 let r = waiter
                     .join()

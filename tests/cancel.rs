@@ -283,13 +283,6 @@ const KINDS: [&str; 10] = [
     "mutex-lock",
 ];
 
-fn iterations() -> u64 {
-    std::env::var("POSIX_IPC_FAULT_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
-}
-
 /// Blocks in the wait `kind` on objects named after `base` (owned, so they go when the child
 /// returns); returns the error that ended it.
 fn block_in(kind: &str, base: &str) -> posix_ipc::Error {
@@ -447,7 +440,7 @@ fn next_line(out: &mut impl std::io::BufRead) -> String {
 
 #[test]
 fn sigint_and_sigterm_stop_every_kind_of_wait_and_owners_remove_their_objects() {
-    let n = iterations();
+    let n = common::iterations();
     let mut stops = 0u64;
     let mut worst = Duration::ZERO;
     for it in 0..n {

@@ -61,13 +61,6 @@ fn big_intact(b: &Big) -> bool {
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn iterations() -> u64 {
-    std::env::var("POSIX_IPC_FAULT_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
-}
-
 /// A small deterministic spread of kill points (1..=max), different in every iteration.
 fn kill_point(iteration: u64, max: u64) -> u64 {
     1 + iteration
@@ -168,7 +161,7 @@ fn child_entry() {
 
 #[test]
 fn fk1_queue_producer_killed_mid_send_loses_and_duplicates_nothing() {
-    let n = iterations();
+    let n = common::iterations();
     let mut checked = 0u64;
     for it in 0..n {
         let (name, _g) = guarded(Kind::Mq, "fk1");
@@ -234,7 +227,7 @@ fn check_at_most_one_lost(it: u64, seen: &[u64], sent: u64) -> u64 {
 
 #[test]
 fn fk2_queue_consumer_killed_mid_receive_loses_at_most_the_message_in_flight() {
-    let n = iterations();
+    let n = common::iterations();
     let (mut sent_total, mut lost_total) = (0u64, 0u64);
     for it in 0..n {
         let (name, _g) = guarded(Kind::Mq, "fk2");
@@ -265,7 +258,7 @@ fn fk2_queue_consumer_killed_mid_receive_loses_at_most_the_message_in_flight() {
 
 #[test]
 fn ring_producer_killed_mid_send_never_tears_loses_or_hangs() {
-    let n = iterations();
+    let n = common::iterations();
     let mut checked = 0u64;
     for mode in [RingMode::Spsc, RingMode::Mpmc] {
         for it in 0..n {
@@ -305,7 +298,7 @@ fn ring_producer_killed_mid_send_never_tears_loses_or_hangs() {
 
 #[test]
 fn ring_consumer_killed_mid_receive_loses_at_most_one_and_never_blocks_the_producer() {
-    let n = iterations();
+    let n = common::iterations();
     let (mut sent_total, mut lost_total) = (0u64, 0u64);
     for it in 0..n {
         let (name, _g) = guarded(Kind::Shm, "fk2-ring");
@@ -341,7 +334,7 @@ fn ring_consumer_killed_mid_receive_loses_at_most_one_and_never_blocks_the_produ
 
 #[test]
 fn fk3_shared_writer_killed_mid_store_never_yields_a_torn_read() {
-    let n = iterations();
+    let n = common::iterations();
     let mut loads = 0u64;
     for it in 0..n {
         let (name, _g) = guarded(Kind::Shm, "fk3");
@@ -377,7 +370,7 @@ fn fk3_shared_writer_killed_mid_store_never_yields_a_torn_read() {
 
 #[test]
 fn fk4_shared_struct_lock_holder_killed_the_next_writer_recovers() {
-    let n = iterations();
+    let n = common::iterations();
     let mut worst = Duration::ZERO;
     for it in 0..n {
         let (name, _g) = guarded(Kind::Shm, "fk4-shared");
@@ -402,7 +395,7 @@ fn fk4_shared_struct_lock_holder_killed_the_next_writer_recovers() {
 
 #[test]
 fn fk4_robust_mutex_holder_killed_the_next_locker_gets_owner_died() {
-    let n = iterations();
+    let n = common::iterations();
     let mut worst = Duration::ZERO;
     for it in 0..n {
         let (name, _g) = guarded(Kind::Shm, "fk4-mutex");
@@ -673,7 +666,7 @@ fn fq1_full_ring_blocking_loses_nothing_and_a_failed_try_send_queues_nothing() {
 
 #[test]
 fn ft1_a_peer_truncating_a_live_segment_is_an_error_never_a_crash() {
-    let n = iterations();
+    let n = common::iterations();
     let page = 4096usize;
     for it in 0..n {
         let (name, _g) = guarded(Kind::Shm, "ft1");

@@ -22,13 +22,6 @@ struct Tick {
     value: f64,
 }
 
-fn iterations() -> u64 {
-    std::env::var("POSIX_IPC_FAULT_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
-}
-
 /// The kinds the stale scenario rotates through.
 const KINDS: [&str; 6] = ["shm", "sem", "mq", "ring", "typed", "shared"];
 
@@ -74,7 +67,7 @@ fn child_entry() {
 
 #[test]
 fn stale_objects_are_found_and_removed_and_live_ones_kept() {
-    let n = iterations();
+    let n = common::iterations();
     let mut judged = 0u64;
     for it in 0..n {
         let kind = KINDS[it as usize % KINDS.len()];

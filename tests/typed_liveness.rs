@@ -32,13 +32,6 @@ struct Pair {
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn iterations() -> u64 {
-    std::env::var("POSIX_IPC_FAULT_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
-}
-
 #[test]
 #[ignore = "child-process entry point, run by the tests that spawn it"]
 fn child_entry() {
@@ -71,7 +64,7 @@ fn child_entry() {
 
 #[test]
 fn a_receiver_drains_then_sees_disconnected_after_the_last_sender_is_killed() {
-    let n = iterations();
+    let n = common::iterations();
     let mut drained = 0u64;
     let mut worst = Duration::ZERO;
     for it in 0..n {
@@ -115,7 +108,7 @@ fn a_receiver_drains_then_sees_disconnected_after_the_last_sender_is_killed() {
 
 #[test]
 fn a_sender_blocked_on_a_full_queue_sees_disconnected_after_the_receiver_is_killed() {
-    let n = iterations();
+    let n = common::iterations();
     let mut worst = Duration::ZERO;
     for it in 0..n {
         let (name, _g) = guarded(Kind::Mq, "live-tx");

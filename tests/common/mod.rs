@@ -303,3 +303,11 @@ pub fn posix_ipc_sdist(test: &str) -> Option<std::path::PathBuf> {
     *tree = Some(unpacked.clone());
     Some(unpacked)
 }
+
+/// Iterations of a fault scenario loop: `POSIX_IPC_FAULT_ITERATIONS`, default 100 (the CI size).
+pub fn iterations() -> u64 {
+    std::env::var("POSIX_IPC_FAULT_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
