@@ -110,21 +110,33 @@ impl CancelToken {
     /// [`signals::stop_on_signals`](crate::signals::stop_on_signals), or call it from the
     /// thread-based callback of `ctrlc` or `signal-hook`.
     pub fn cancel(&self) {
-        self.0.cancelled.store(true, Ordering::SeqCst);
-        self.wake();
-    }
-
-    /// Wakes every waiter (the flag is already set: by [`cancel`](Self::cancel), or by a signal
-    /// handler that could only store the flag and write the eventfd).
-    pub(crate) fn wake(&self) {
-        if let Some(fd) = &self.0.event {
-            sys::eventfd_signal(fd.as_raw_fd());
-        }
+        // Under the sleepers' lock, so that a `reset` on another thread cannot drain the
+        // eventfd between the flag and the write (which would leave a readable eventfd on a
+        // token that is not cancelled, and queue waits polling it would spin).
         let sleepers = self
             .0
             .sleepers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        if let Some(fd) = &self.0.event {
+            sys::eventfd_signal(fd.as_raw_fd());
+        }
+        Self::wake_locked(&sleepers);
+    }
+
+    /// Wakes the futex sleepers (the flag and the eventfd were set by a signal handler, which
+    /// can do only that).
+    pub(crate) fn wake_sleepers(&self) {
+        let sleepers = self
+            .0
+            .sleepers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Self::wake_locked(&sleepers);
+    }
+
+    fn wake_locked(sleepers: &Sleepers) {
         for &(_, addr, bump) in &sleepers.list {
             // SAFETY: `addr` is the address of an `AtomicU32` registered by a `Watch` that is
             // still alive: a `Watch` removes its entry, under this same lock, before the borrow
@@ -147,6 +159,11 @@ impl CancelToken {
 
     /// Makes the token usable again: later waits are no longer stopped by it.
     pub fn reset(&self) {
+        let _serialised = self
+            .0
+            .sleepers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         self.0.cancelled.store(false, Ordering::SeqCst);
         self.0.signal.store(0, Ordering::SeqCst);
         self.0.resets.fetch_add(1, Ordering::SeqCst);
@@ -400,6 +417,41 @@ mod tests {
                 name: None
             })
             .is_ok());
+    }
+
+    /// CPU time of the calling thread.
+    fn thread_cpu() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    /// A signal handler's eventfd write that lands after the program reset the token leaves the
+    /// eventfd readable on a token that is not cancelled: a queue wait must not spin on it.
+    #[test]
+    fn a_stale_eventfd_write_does_not_make_a_queue_wait_spin() {
+        let name = format!("/pit-{}-stale-eventfd", std::process::id());
+        let token = CancelToken::new();
+        let mq = crate::MessageQueue::create(&name, 1, 8)
+            .unwrap()
+            .with_cancel(&token);
+        let _ = crate::unlink_message_queue(&name);
+        token.cancel_from_signal_handler(libc::SIGINT);
+        token.reset();
+        // The late write.
+        sys::eventfd_signal(token.event_fd().unwrap());
+        let before = thread_cpu();
+        let err = mq.receive_timeout(Duration::from_millis(200)).unwrap_err();
+        let burnt = thread_cpu() - before;
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(
+            burnt < Duration::from_millis(100),
+            "the wait spun: {burnt:?} of CPU in 200 ms"
+        );
     }
 
     impl CancelToken {

@@ -594,8 +594,8 @@ fn scan_processes(ids: &HashSet<(u64, u64)>) -> Scan {
                     }
                 }
                 if denied {
-                    scan.unreadable.push((pid, comm));
-                    continue;
+                    // Partly unreadable: keep what was seen, and still read its mappings.
+                    scan.unreadable.push((pid, comm.clone()));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {

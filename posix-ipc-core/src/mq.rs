@@ -952,7 +952,7 @@ impl MessageQueue {
         attempt: &mut dyn FnMut(Option<Duration>) -> sys::SysResult<R>,
     ) -> Result<R> {
         let timed = matches!(wait.deadline, Deadline::At(_));
-        let (fds, sliced) = stops.event_fds();
+        let (mut fds, mut sliced) = stops.event_fds();
         let mut peers_checked = sys::monotonic_now();
         loop {
             match attempt(Some(Duration::ZERO)) {
@@ -982,7 +982,15 @@ impl MessageQueue {
                 slice = slice.min(cancel::SLICE);
             }
             match sys::poll_with(self.handle.raw(), op == Operation::Send, &fds, slice) {
-                Ok(_) => {}
+                Ok((_, token_ready)) => {
+                    // A token's eventfd readable although no token is cancelled (a signal
+                    // handler's late write after a reset): poll the queue alone for the rest
+                    // of this call, in slices, rather than spin on it.
+                    if token_ready && !stops.cancelled() {
+                        fds = [None, None];
+                        sliced = true;
+                    }
+                }
                 Err(libc::EINTR) => {
                     stops.check(op, || self.object())?;
                     if !wait.retry_eintr {
@@ -1289,6 +1297,13 @@ fn unlink_name(name: &Name) -> Result<()> {
 /// Device and inode of the queue `name` names now (opened without blocking, for reading or
 /// else for writing), `None` if there is none or it cannot be opened.
 pub(crate) fn identity_of(name: &Name) -> Option<(u64, u64)> {
+    // The mqueue filesystem, where it is mounted, tells without opening (no descriptor or
+    // permission needed).
+    let path = std::path::Path::new(crate::lifecycle::MQUEUE_DIR)
+        .join(name.as_str().trim_start_matches('/'));
+    if let Ok(id) = sys::stat_id(&path) {
+        return Some(id);
+    }
     let open = |read: bool| {
         MessageQueue::options()
             .read(read)

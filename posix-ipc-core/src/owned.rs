@@ -122,14 +122,16 @@ removable!(
 );
 
 /// Owners alive in this process, for the second-signal exit of [`crate::signals`].
-static LIVE: Mutex<Vec<(u64, Vec<OwnedName>)>> = Mutex::new(Vec::new());
+static LIVE: Mutex<Vec<(u64, u32, Vec<OwnedName>)>> = Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Removes the names of every live owner (the second stop signal). Returns how many it removed.
 pub(crate) fn remove_all() -> usize {
     let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    let me = sys::getpid();
     live.iter()
-        .flat_map(|(_, names)| names)
+        .filter(|(_, pid, _)| *pid == me)
+        .flat_map(|(_, _, names)| names)
         .filter(|n| n.remove().unwrap_or(false))
         .count()
 }
@@ -139,6 +141,8 @@ pub(crate) fn remove_all() -> usize {
 /// See the [module documentation](self) for when it removes and when it does not.
 pub struct Owned<H: Removable> {
     handle: ManuallyDrop<H>,
+    /// The process that made the owner: a forked child that inherited it removes nothing.
+    pid: u32,
     /// Its entry in the live list (`None`: it owns nothing).
     entry: Option<u64>,
     names: Vec<OwnedName>,
@@ -151,17 +155,21 @@ impl<H: Removable> Owned<H> {
         if !handle.created_object() {
             return Owned {
                 handle: ManuallyDrop::new(handle),
+                pid: sys::getpid(),
                 entry: None,
                 names: Vec::new(),
             };
         }
         let names = handle.owned_names();
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        LIVE.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((id, names.clone()));
+        LIVE.lock().unwrap_or_else(PoisonError::into_inner).push((
+            id,
+            sys::getpid(),
+            names.clone(),
+        ));
         Owned {
             handle: ManuallyDrop::new(handle),
+            pid: sys::getpid(),
             entry: Some(id),
             names,
         }
@@ -180,7 +188,7 @@ impl<H: Removable> Owned<H> {
     /// Gives up ownership: the handle is returned and the object stays.
     pub fn into_inner(mut self) -> H {
         self.forget_entry();
-        self.names.clear();
+        drop(std::mem::take(&mut self.names));
         // SAFETY: `handle` is taken exactly once, here; `self` is forgotten right after, so
         // `Drop` never touches it again.
         let handle = unsafe { ManuallyDrop::take(&mut self.handle) };
@@ -192,7 +200,10 @@ impl<H: Removable> Owned<H> {
     /// closes the handle. Returns whether anything was removed.
     pub fn remove(mut self) -> Result<bool> {
         self.forget_entry();
-        let names = std::mem::take(&mut self.names);
+        let mut names = std::mem::take(&mut self.names);
+        if self.pid != sys::getpid() {
+            names.clear();
+        }
         let mut removed = false;
         let mut first_error = None;
         for n in &names {
@@ -214,7 +225,7 @@ impl<H: Removable> Owned<H> {
         if let Some(id) = self.entry.take() {
             LIVE.lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .retain(|(i, _)| *i != id);
+                .retain(|(i, _, _)| *i != id);
         }
     }
 }
@@ -222,8 +233,11 @@ impl<H: Removable> Owned<H> {
 impl<H: Removable> Drop for Owned<H> {
     fn drop(&mut self) {
         self.forget_entry();
-        for n in &self.names {
-            let _ = n.remove();
+        // A forked child that inherited the owner leaves its parent's objects alone.
+        if self.pid == sys::getpid() {
+            for n in &self.names {
+                let _ = n.remove();
+            }
         }
         // SAFETY: dropped exactly once, here (`into_inner` forgets `self` after taking it).
         unsafe { ManuallyDrop::drop(&mut self.handle) };

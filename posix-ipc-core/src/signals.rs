@@ -185,15 +185,17 @@ extern "C" fn on_signal(sig: libc::c_int) {
 fn signal_thread(read: OwnedFd) {
     while let Some(byte) = sys::read_byte(read.as_fd()) {
         if let Some(token) = GLOBAL.get() {
-            token.wake();
+            token.wake_sleepers();
         }
         if byte & SECOND != 0 {
             let sig = i32::from(byte & !SECOND);
             let removed = crate::owned::remove_all();
-            eprintln!(
-                "posix-ipc: second stop signal ({}): removed {removed} owned object(s); exiting",
+            // One write(2), not eprintln!: another thread may hold the stderr lock.
+            let line = format!(
+                "posix-ipc: second stop signal ({}): removed {removed} owned object(s); exiting\n",
                 signal_name(sig)
             );
+            sys::write_stderr(line.as_bytes());
             sys::die_of(sig);
         }
     }

@@ -279,14 +279,14 @@ pub(crate) fn eventfd_drain(fd: RawFd) {
 }
 
 /// `ppoll` on `fd` (for `POLLOUT` if `writable`, else `POLLIN`) and on the readable-when-set
-/// `extra` descriptors, at most `timeout`. Returns `Ok(true)` if `fd` is ready, `Ok(false)`
-/// on timeout or if only an extra descriptor is ready.
+/// `extra` descriptors, at most `timeout`. Returns whether `fd` is ready and whether an extra
+/// descriptor is.
 pub(crate) fn poll_with(
     fd: RawFd,
     writable: bool,
     extra: &[Option<RawFd>],
     timeout: Duration,
-) -> SysResult<bool> {
+) -> SysResult<(bool, bool)> {
     let mut fds = [libc::pollfd {
         fd: -1,
         events: 0,
@@ -320,7 +320,10 @@ pub(crate) fn poll_with(
     if rc < 0 {
         Err(last_errno())
     } else {
-        Ok(fds[0].revents != 0)
+        Ok((
+            fds[0].revents != 0,
+            fds[1..n].iter().any(|p| p.revents != 0),
+        ))
     }
 }
 
@@ -348,6 +351,12 @@ pub(crate) fn signal_pipe() -> SysResult<(OwnedFd, OwnedFd)> {
 pub(crate) fn write_byte(fd: RawFd, byte: u8) {
     // SAFETY: writes 1 byte from a valid local; any descriptor number is memory-safe to pass.
     unsafe { libc::write(fd, (&byte as *const u8).cast::<c_void>(), 1) };
+}
+
+/// Writes `bytes` to standard error with one `write(2)`, ignoring errors and short writes.
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    // SAFETY: writes at most `bytes.len()` bytes from a valid slice to descriptor 2.
+    unsafe { libc::write(2, bytes.as_ptr().cast::<c_void>(), bytes.len()) };
 }
 
 /// Blocks reading one byte (retrying after `EINTR`); `None` at end of file or on error.

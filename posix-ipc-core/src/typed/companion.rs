@@ -184,10 +184,12 @@ impl Companion {
                     return Err(Self::invalid_name(queue, Operation::Create, &e))
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    if !Self::existing_is_leftover(queue, &cname)? {
-                        return Err(exists(queue));
+                    match Self::existing_is_leftover(queue, &cname)? {
+                        None => return Err(exists(queue)),
+                        // Only the segment judged a leftover: a concurrent creator's new
+                        // companion under the name since then is left alone.
+                        Some(id) => unlink_segment_if(&cname, id),
                     }
-                    let _ = crate::shm::unlink_shared_memory(&cname);
                 }
                 Err(e) => {
                     let context = format!("creating its companion segment {cname:?}");
@@ -206,16 +208,17 @@ impl Companion {
         ))
     }
 
-    /// Whether the existing companion `cname` is a leftover: its queue does not exist once the
-    /// companion is ready (or its creator never finished it).
-    fn existing_is_leftover(queue: &str, cname: &str) -> Result<bool> {
+    /// Whether the existing companion `cname` is a leftover (its queue does not exist once the
+    /// companion is ready, or its creator never finished it): its identity if so.
+    fn existing_is_leftover(queue: &str, cname: &str) -> Result<Option<Option<(u64, u64)>>> {
         if queue_exists(queue) {
-            return Ok(false);
+            return Ok(None);
         }
         let Ok(shm) = SharedMemory::options().read_only(true).open(cname) else {
             // Gone meanwhile (a replacer was faster): try to create it again.
-            return Ok(true);
+            return Ok(Some(None));
         };
+        let id = crate::sys::fstat_id(std::os::fd::AsFd::as_fd(&shm)).ok();
         let spec = Self::spec(queue);
         let waited = header::published_header(
             &shm,
@@ -242,14 +245,14 @@ impl Companion {
                 )
             },
         );
-        match waited {
+        let leftover = match waited {
             // Its creator made the queue meanwhile: it exists.
-            Ok(_) if queue_exists(queue) => Ok(false),
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::NotInitialized => Ok(!queue_exists(queue)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(true),
-            Err(e) => Err(e),
-        }
+            Ok(_) => !queue_exists(queue),
+            Err(e) if e.kind() == ErrorKind::NotInitialized => !queue_exists(queue),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Some(None)),
+            Err(e) => return Err(e),
+        };
+        Ok(leftover.then_some(id))
     }
 
     /// Records the queue's identity and marks the companion ready (release): openers may use
@@ -405,6 +408,19 @@ impl Companion {
     /// Device and inode of the companion segment this handle maps.
     pub(crate) fn identity(&self) -> Option<(u64, u64)> {
         crate::sys::fstat_id(std::os::fd::AsFd::as_fd(&self.shm)).ok()
+    }
+}
+
+/// Removes the segment `name` if it is still the one with identity `id` (`None`: it was gone
+/// already, nothing to remove).
+pub(crate) fn unlink_segment_if(name: &str, id: Option<(u64, u64)>) {
+    let Some(id) = id else { return };
+    let Ok(valid) = crate::name::Name::new(ObjectKind::SharedMemory, name, Operation::Unlink)
+    else {
+        return;
+    };
+    if crate::sys::stat_id(&crate::lifecycle::segment_path(&valid)).ok() == Some(id) {
+        let _ = crate::shm::unlink_shared_memory(name);
     }
 }
 

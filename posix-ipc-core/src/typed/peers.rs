@@ -87,18 +87,25 @@ impl<'a> Table<'a> {
 
     /// Takes a free entry (never used, or left by a dead peer that is not mid-claim) for this
     /// process; `None` if all [`MAX_PEERS`] hold live peers.
+    ///
+    /// A dead peer's entry is first emptied (start time, then pid 0) and only an empty entry is
+    /// claimed (pid 0 to ours, then our start time): an entry never holds our pid with a dead
+    /// peer's start time, which would look dead to others and be taken or cleared under us.
     pub(crate) fn register(&self) -> Option<usize> {
         let me = sys::getpid();
         let start = sys::process_start_time(me).unwrap_or(0);
         for i in 0..MAX_PEERS {
             let pid = self.pid(i);
             let current = pid.load(Ordering::Acquire);
-            let free =
-                current == 0 || (!self.alive(i) && self.busy(i).load(Ordering::Acquire) == 0);
-            if free
-                && pid
-                    .compare_exchange(current, me, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
+            if current != 0 {
+                if self.alive(i) || self.busy(i).load(Ordering::Acquire) != 0 {
+                    continue;
+                }
+                self.free_dead(i, current);
+            }
+            if pid
+                .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
             {
                 self.busy(i).store(0, Ordering::Relaxed);
                 self.start(i).store(start, Ordering::Release);
@@ -107,6 +114,18 @@ impl<'a> Table<'a> {
             }
         }
         None
+    }
+
+    /// Empties the entry of the dead peer `dead` (if it still holds it): start time first, so
+    /// that the entry is never ours-looking-dead.
+    fn free_dead(&self, i: usize, dead: u32) {
+        if self.pid(i).load(Ordering::Acquire) != dead {
+            return;
+        }
+        self.start(i).store(0, Ordering::Release);
+        let _ = self
+            .pid(i)
+            .compare_exchange(dead, 0, Ordering::AcqRel, Ordering::Relaxed);
     }
 
     /// Frees entry `i` if this process holds it (a forked child that inherited a handle leaves
@@ -120,15 +139,13 @@ impl<'a> Table<'a> {
         self.pid(i).store(0, Ordering::Release);
     }
 
-    /// Clears the entries of dead peers that are not mid-claim.
+    /// Clears the entries of dead peers (and their claim markers).
     pub(crate) fn clear_dead(&self) {
         for i in 0..MAX_PEERS {
             let pid = self.pid(i).load(Ordering::Acquire);
             if pid != 0 && !self.alive(i) {
                 self.busy(i).store(0, Ordering::Relaxed);
-                let _ = self
-                    .pid(i)
-                    .compare_exchange(pid, 0, Ordering::AcqRel, Ordering::Relaxed);
+                self.free_dead(i, pid);
             }
         }
     }

@@ -102,8 +102,8 @@ impl<T: IpcMessage> Channel<T> {
         match made {
             Ok(mq) => Ok((mq, companion)),
             Err(e) => {
-                // The queue (if made) and the companion go together.
-                let _ = crate::shm::unlink_shared_memory(companion.name());
+                // The queue (if made) and the companion go together (ours only, by identity).
+                super::companion::unlink_segment_if(companion.name(), companion.identity());
                 if e.kind() != ErrorKind::AlreadyExists {
                     let _ = crate::mq::unlink_message_queue(queue.as_str());
                 }
@@ -144,13 +144,15 @@ impl<T: IpcMessage> Channel<T> {
         for _ in 0..16 {
             match Self::create(name, max_messages, read, write) {
                 Ok((mq, c)) => return Ok(Self::new_end(mq, Some(c), side)),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(e),
             }
             match MessageQueue::options().read(read).write(write).open(name) {
                 Ok(mq) => return Self::wrap(mq, side),
-                // Removed between the two calls: create again.
-                Err(e) if e.kind() == ErrorKind::NotFound => last = Some(e),
+                // Removed between the two calls: create again. (If that keeps happening, the
+                // create's own error says why, e.g. a foreign segment holds the companion's
+                // name.)
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
