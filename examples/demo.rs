@@ -68,6 +68,7 @@ impl std::error::Error for Interrupted {}
 /// the end `done N` or `stopped N WHY` (a stop signal, or every consumer gone).
 fn producer(args: &[String]) -> AnyResult<()> {
     posix_ipc::signals::stop_on_signals()?;
+    children::stop_with_parent();
     let tx = Sender::<Reading>::open(&arg(args, "--queue", ""))?;
     println!("ready");
     let (id, count) = (
@@ -96,6 +97,7 @@ fn producer(args: &[String]) -> AnyResult<()> {
 /// The consumer process: `progress N` lines, then the summary lines.
 fn consumer(args: &[String]) -> AnyResult<()> {
     posix_ipc::signals::stop_on_signals()?;
+    children::stop_with_parent();
     let rx = Receiver::<Reading>::open(&arg(args, "--queue", ""))?;
     let producers = arg(args, "--producers", "1").parse()?;
     let summary = consume(&rx, producers, 5_000, |n| println!("progress {n}"))?;
@@ -126,6 +128,9 @@ fn run(args: &[String]) -> AnyResult<()> {
         queue.queue().max_messages(),
         queue.queue().max_message_size(),
         <Reading as posix_ipc::IpcMessage>::python_format()
+    );
+    println!(
+        "demo: if this demo itself is killed (kill -9), remove what it leaves with `posix-ipc clean --stale --prefix /posix-ipc-demo-`"
     );
     let outcome = supervise(&queue, producers, count, total, &stop);
     let removed = queue.remove();

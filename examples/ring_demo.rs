@@ -81,6 +81,9 @@ fn run(args: &[String]) -> AnyResult<()> {
         "ring_demo: {mode:?} ring {name}: {CAPACITY} slots of {} bytes",
         std::mem::size_of::<Reading>()
     );
+    println!(
+        "ring_demo: if this demo itself is killed (kill -9), remove what it leaves with `posix-ipc clean --stale --prefix /posix-ipc-ring-demo-`"
+    );
     let outcome = consume(&rx, producers, count, mode);
     match rx.remove() {
         Ok(true) => eprintln!("ring_demo: removed segment {name}"),
@@ -312,6 +315,7 @@ fn note_report(slot: &mut Option<(u64, String)>, line: &str) {
 
 fn produce(args: &[String]) -> AnyResult<()> {
     posix_ipc::signals::stop_on_signals()?;
+    children::stop_with_parent();
     let name = arg(args, "--ring", "");
     let id: u32 = arg(args, "--id", "0").parse()?;
     let count: u64 = arg(args, "--count", "0").parse()?;

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::{guarded, Kind};
 use posix_ipc::{
-    CancelToken, ErrorKind, IpcMessage, MessageQueue, Owned, Receiver, RingMode, RingReceiver,
-    RingSender, RobustMutex, Semaphore, Sender, Shared, SharedMemory, Timeout,
+    CancelToken, ErrorKind, IpcMessage, MessageQueue, Receiver, RingMode, RingReceiver, RingSender,
+    RobustMutex, Semaphore, Sender, Shared, SharedMemory, Timeout,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
@@ -248,12 +248,25 @@ fn a_token_stops_a_robust_mutex_lock() {
 #[test]
 fn shared_wait_change_wakes_on_a_store_from_another_process() {
     let (name, _g) = guarded(Kind::Shm, "wait-change");
+    let (go_name, _g2) = guarded(Kind::Sem, "wait-change-go");
     let shared = Shared::create(&name, &Tick { seq: 0, value: 0.0 }).unwrap();
+    let go = Semaphore::create(&go_name, 0).unwrap();
     let (_, version) = shared.load_versioned();
-    let mut child = common::spawn_child("child_entry", "store-later", &[&name]);
+    let mut child = common::spawn_child("child_entry", "store-later", &[&name, &go_name]);
     common::wait_line(&mut child, "ready");
-    let (value, v) = shared
-        .wait_change(version, Timeout::After(HANG))
+    let reader = Shared::<Tick>::open(&name).unwrap();
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        tid_tx.send(common::gettid()).unwrap();
+        reader.wait_change(version, Timeout::After(HANG))
+    });
+    let tid = tid_rx.recv().unwrap();
+    // The reader sleeps on the futex before the store is made: the store must wake it.
+    assert!(common::wait_until_sleeping(std::process::id(), tid));
+    go.release().unwrap();
+    let (value, v) = waiter
+        .join()
+        .unwrap()
         .expect("the child's store wakes the waiter");
     assert_eq!((value.seq, v), (42, version + 1));
     // Nothing newer yet: an immediate look says so.
@@ -389,8 +402,10 @@ fn child_entry() {
     match role.as_str() {
         "store-later" => {
             let s = Shared::<Tick>::open(&args[0]).unwrap();
+            let go = Semaphore::open(&args[1]).unwrap();
             println!("ready");
-            std::thread::sleep(Duration::from_millis(50));
+            // Stores once the parent's reader is asleep in wait_change.
+            go.acquire_timeout(HANG).unwrap();
             s.store(&Tick {
                 seq: 42,
                 value: 0.0,
@@ -414,12 +429,32 @@ fn child_entry() {
             let _s = Semaphore::create_owned(&format!("{}-s", args[0]), 0).unwrap();
             let _t = Receiver::<Tick>::create_owned(&format!("{}-t", args[0]), 1).unwrap();
             println!("ready");
-            // Busy elsewhere: never waits in posix-ipc, so only a second signal ends it.
+            // Busy elsewhere: never waits in posix-ipc, so only a second signal ends it. It
+            // says when it has seen the first one, and goes on.
+            let mut said = false;
             loop {
-                std::thread::sleep(Duration::from_millis(10));
+                if posix_ipc::signals::stop_requested() && !said {
+                    println!("stop seen");
+                    said = true;
+                }
+                std::thread::yield_now();
             }
         }
         other => panic!("unknown child role {other}"),
+    }
+}
+
+/// A child killed (and reaped) when dropped, so a failing test does not leave it blocked.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
     }
 }
 
@@ -445,7 +480,25 @@ fn sigint_and_sigterm_stop_every_kind_of_wait_and_owners_remove_their_objects() 
     let mut worst = Duration::ZERO;
     for it in 0..n {
         let base = common::unique_name("sigstop");
-        let mut child = common::spawn_child("child_entry", "stop-each-wait", &[&base]);
+        // If the test fails midway, the child is killed and the names are removed.
+        let _names: Vec<_> = KINDS
+            .iter()
+            .flat_map(|k| {
+                let n = format!("{base}-{k}");
+                [
+                    common::guard(Kind::Sem, &n),
+                    common::guard(Kind::Shm, &n),
+                    common::guard(Kind::Mq, &n),
+                    common::guard(Kind::Shm, &format!("{n}.pipc-q")),
+                ]
+            })
+            .collect();
+        let mut guard = KillOnDrop(Some(common::spawn_child(
+            "child_entry",
+            "stop-each-wait",
+            &[&base],
+        )));
+        let child = guard.0.as_mut().expect("just spawned");
         let pid = child.id();
         let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
         for (k, kind) in KINDS.iter().enumerate() {
@@ -516,12 +569,24 @@ fn sigint_and_sigterm_stop_every_kind_of_wait_and_owners_remove_their_objects() 
 fn a_second_signal_ends_a_stuck_program_and_removes_what_its_owners_hold() {
     use std::os::unix::process::ExitStatusExt;
     let base = common::unique_name("stuck");
-    let mut child = common::spawn_child("child_entry", "stuck-with-owners", &[&base]);
-    common::wait_line(&mut child, "ready");
+    let _names = [
+        common::guard(Kind::Mq, &format!("{base}-q")),
+        common::guard(Kind::Shm, &format!("{base}-m")),
+        common::guard(Kind::Sem, &format!("{base}-s")),
+        common::guard(Kind::Mq, &format!("{base}-t")),
+        common::guard(Kind::Shm, &format!("{base}-t.pipc-q")),
+    ];
+    let mut guard = KillOnDrop(Some(common::spawn_child(
+        "child_entry",
+        "stuck-with-owners",
+        &[&base],
+    )));
+    let child = guard.0.as_mut().expect("just spawned");
+    common::wait_line(child, "ready");
     let pid = child.id() as i32;
     // SAFETY: kill(2) with the pid of our own running child.
     unsafe { libc::kill(pid, libc::SIGINT) };
-    std::thread::sleep(Duration::from_millis(100));
+    common::wait_line(child, "stop seen");
     assert!(
         child.try_wait().unwrap().is_none(),
         "one signal only stops waits; the busy child runs on"
@@ -551,7 +616,6 @@ fn a_second_signal_ends_a_stuck_program_and_removes_what_its_owners_hold() {
             && SharedMemory::open(&format!("{base}-t.pipc-q")).is_err(),
         "the owned typed queue and its companion were removed"
     );
-    let _ = Owned::new(Semaphore::create(&format!("{base}-unused"), 0).unwrap());
 }
 
 #[test]

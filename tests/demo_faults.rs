@@ -17,12 +17,45 @@ use posix_ipc::{MessageQueue, SharedMemory};
 
 const HANG: Duration = Duration::from_secs(60);
 
-/// A running demo: its stdout lines arrive on a channel; stderr is collected.
+/// A running demo: its stdout lines arrive on a channel; stderr is collected. If the test fails
+/// while it runs, dropping it ends the demo (SIGTERM: it stops its children and removes its
+/// objects; SIGKILL of its process group after 5 s) and removes the names it uses.
 struct Demo {
     child: Child,
     lines: mpsc::Receiver<String>,
     stdout: Vec<String>,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    own_group: bool,
+    finished: bool,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let pid = self.child.id() as i32;
+        // SAFETY: kill(2) on our own, not yet reaped child (its pid cannot be reused).
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let target = if self.own_group { -pid } else { pid };
+            // SAFETY: as above (a negative pid: the process group this test made for it).
+            unsafe { libc::kill(target, libc::SIGKILL) };
+            let _ = self.child.wait();
+        }
+        for name in [
+            format!("/posix-ipc-demo-{pid}"),
+            format!("/posix-ipc-ring-demo-{pid}"),
+        ] {
+            let _ = posix_ipc::unlink_message_queue(&name);
+            let _ = posix_ipc::unlink_shared_memory(&name);
+            let _ = posix_ipc::unlink_shared_memory(&format!("{name}.pipc-q"));
+        }
+    }
 }
 
 impl Demo {
@@ -52,7 +85,9 @@ impl Demo {
             child,
             lines,
             stdout: Vec::new(),
-            stderr,
+            stderr: Some(stderr),
+            own_group,
+            finished: false,
         }
     }
 
@@ -77,18 +112,20 @@ impl Demo {
                 break s;
             }
             if start.elapsed() > HANG {
-                // SAFETY: kill(2) on our own child's process group (or pid).
-                unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
-                let _ = self.child.kill();
                 panic!("the demo hung: no exit {HANG:?} after the fault");
             }
             std::thread::sleep(Duration::from_millis(5));
         };
         let took = start.elapsed();
+        self.finished = true;
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
             self.stdout.push(line);
         }
-        let stderr = self.stderr.join().unwrap();
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
         (status, self.stdout.join("\n"), stderr, took)
     }
 }

@@ -117,6 +117,20 @@ impl Children {
     }
 }
 
+/// In a child: asks the kernel to send this process SIGTERM when its parent dies, so a demo
+/// killed with SIGKILL does not leave its children running (with `posix_ipc::signals` on, they
+/// stop their waits and end cleanly).
+pub fn stop_with_parent() {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes integer arguments and touches no memory.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) };
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } == 1 {
+        // The parent died before the request: stop now.
+        // SAFETY: raise(3) with a valid signal number.
+        unsafe { libc::raise(libc::SIGTERM) };
+    }
+}
+
 /// How a process ended, in words: "exited normally", "exited with code 1", "was killed by
 /// SIGKILL".
 pub fn describe(status: ExitStatus) -> String {
