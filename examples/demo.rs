@@ -430,8 +430,15 @@ fn report(
                 .filter(|(_, p)| p.last.is_none())
                 .map(|(k, _)| k.role.as_str())
                 .collect();
+            let unreceived = if left > 0 {
+                format!(
+                    " ({left} still in the queue when the consumer stopped, removed with it)"
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "  lost            {exact_lost} of what the stopped producers sent{}",
+                "  not received    {exact_lost} of what the stopped producers sent{unreceived}{}",
                 if killed.is_empty() {
                     String::new()
                 } else {
