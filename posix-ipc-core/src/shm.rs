@@ -30,7 +30,7 @@
 //! mode 0600 limits that to your user).
 
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{self, Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -733,6 +733,16 @@ impl AsFd for SharedMemory {
 impl AsRawFd for SharedMemory {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+/// Gives up the descriptor without closing it: the caller now owns it. This is how a wrapper
+/// that lets its users close the descriptor themselves (posix_ipc programs call
+/// `os.close(shm.fd)`) keeps a handle from closing a number that may already belong to another
+/// file.
+impl IntoRawFd for SharedMemory {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
     }
 }
 

@@ -1,0 +1,179 @@
+//! Python arguments to Rust values, checked instead of wrapped.
+//!
+//! posix_ipc parses integers with `I` and `k`, which wrap silently (`initial_value=2**32` is 0,
+//! `size=2**64` is 0), and passes names to C without looking for a NUL. Here every integer is
+//! range-checked and an error names the argument, the limit and the value.
+
+use std::time::Duration;
+
+use posix_ipc_core::Timeout;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyString};
+
+/// An object name: `None` (a random name, with `O_EXCL`), a `str`, or `bytes` (UTF-8).
+pub(crate) fn name(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    let name = if let Ok(s) = obj.cast::<PyString>() {
+        s.to_cow()?.into_owned()
+    } else if let Ok(b) = obj.cast::<PyBytes>() {
+        match std::str::from_utf8(b.as_bytes()) {
+            Ok(s) => s.to_owned(),
+            Err(_) => {
+                return Err(PyValueError::new_err(format!(
+                    "the name {:?} is not UTF-8; names are text",
+                    b.as_bytes()
+                )))
+            }
+        }
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "the name must be None, a str or bytes, not {}",
+            type_name(obj)
+        )));
+    };
+    if name.contains('\0') {
+        return Err(PyValueError::new_err(format!(
+            "the name {name:?} contains a NUL character, which no POSIX name may hold"
+        )));
+    }
+    Ok(Some(name))
+}
+
+/// A name for the module-level `unlink_*` functions: `str` only, as in posix_ipc.
+pub(crate) fn unlink_name(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    match obj.cast::<PyString>() {
+        Ok(_) => Ok(name(obj)?.unwrap_or_default()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "the name must be a str, not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+/// An integer argument within `lo..=hi`. `limit` says where the bound comes from (shown when
+/// the value is outside).
+pub(crate) fn int(obj: &Bound<'_, PyAny>, what: &str, lo: i128, hi: i128, limit: &str) -> PyResult<i128> {
+    if obj.cast::<PyInt>().is_err() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be an int, not {}",
+            type_name(obj)
+        )));
+    }
+    let out_of_range = |shown: String| {
+        format!("{what} must be between {lo} and {hi} ({limit}), not {shown}")
+    };
+    match obj.extract::<i128>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        Ok(v) => Err(PyValueError::new_err(out_of_range(v.to_string()))),
+        Err(_) => Err(PyOverflowError::new_err(out_of_range(
+            obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "a huge int".into()),
+        ))),
+    }
+}
+
+/// An optional integer argument (`None` means `default`).
+pub(crate) fn int_or<T: TryFrom<i128>>(
+    obj: Option<&Bound<'_, PyAny>>,
+    default: T,
+    what: &str,
+    lo: i128,
+    hi: i128,
+    limit: &str,
+) -> PyResult<T> {
+    match obj {
+        None => Ok(default),
+        Some(o) => {
+            let v = int(o, what, lo, hi, limit)?;
+            T::try_from(v).map_err(|_| PyOverflowError::new_err(format!("{what} {v} is out of range")))
+        }
+    }
+}
+
+/// Longest finite timeout: what a `Duration` holds.
+const TIMEOUT_MAX_SECS: f64 = u64::MAX as f64;
+
+/// posix_ipc's `timeout`: `None` waits forever, `0` never waits, a positive number of seconds
+/// (int or float) waits that long. `inf` also waits forever.
+pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
+    let Some(obj) = obj else {
+        return Ok(Timeout::Infinite);
+    };
+    if obj.is_none() {
+        return Ok(Timeout::Infinite);
+    }
+    if obj.cast::<PyFloat>().is_err() && obj.cast::<PyInt>().is_err() {
+        return Err(PyTypeError::new_err(format!(
+            "the timeout must be None or a non-negative number of seconds, not {}",
+            type_name(obj)
+        )));
+    }
+    let secs: f64 = obj.extract().map_err(|_| {
+        PyOverflowError::new_err(format!(
+            "the timeout is above the longest wait ({TIMEOUT_MAX_SECS:e} s); use None to wait forever"
+        ))
+    })?;
+    if secs.is_nan() || secs < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "the timeout must be None or a non-negative number of seconds, not {secs}"
+        )));
+    }
+    if secs == f64::INFINITY {
+        return Ok(Timeout::Infinite);
+    }
+    if secs > TIMEOUT_MAX_SECS {
+        return Err(PyOverflowError::new_err(format!(
+            "the timeout {secs:e} s is above the longest wait ({TIMEOUT_MAX_SECS:e} s); use None to wait forever"
+        )));
+    }
+    if secs == 0.0 {
+        return Ok(Timeout::Immediate);
+    }
+    Ok(match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d.is_zero() => Timeout::Immediate,
+        Ok(d) => Timeout::After(d),
+        Err(_) => Timeout::Infinite,
+    })
+}
+
+/// Message bytes: `str` (UTF-8), `bytes`, or any object with the buffer protocol.
+pub(crate) fn message(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_cow()?.as_bytes().to_vec());
+    }
+    buffer_bytes(obj, "the message")
+}
+
+/// The bytes of a buffer-protocol object (`bytearray`, `memoryview`, `array`, numpy arrays):
+/// `memoryview(obj).tobytes()`, since the buffer API is not in the stable ABI before 3.11.
+pub(crate) fn buffer_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    let py = obj.py();
+    let view = py
+        .import("builtins")?
+        .getattr("memoryview")?
+        .call1((obj,))
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{what} must be str, bytes or a bytes-like object, not {}",
+                type_name(obj)
+            ))
+        })?;
+    let bytes = view.call_method0("tobytes")?;
+    Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
+}
+
+/// The type name of an object, for messages.
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
