@@ -123,7 +123,7 @@ pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
     if secs == f64::INFINITY {
         return Ok(Timeout::Infinite);
     }
-    if secs > TIMEOUT_MAX_SECS {
+    if secs >= TIMEOUT_MAX_SECS {
         return Err(PyOverflowError::new_err(format!(
             "the timeout {secs:e} s is above the longest wait ({TIMEOUT_MAX_SECS:e} s); use None to wait forever"
         )));
@@ -131,11 +131,13 @@ pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
     if secs == 0.0 {
         return Ok(Timeout::Immediate);
     }
-    Ok(match Duration::try_from_secs_f64(secs) {
-        Ok(d) if d.is_zero() => Timeout::Immediate,
-        Ok(d) => Timeout::After(d),
-        Err(_) => Timeout::Infinite,
-    })
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d.is_zero() => Ok(Timeout::Immediate),
+        Ok(d) => Ok(Timeout::After(d)),
+        Err(_) => Err(PyOverflowError::new_err(format!(
+            "the timeout {secs:e} s is above the longest wait ({TIMEOUT_MAX_SECS:e} s); use None to wait forever"
+        ))),
+    }
 }
 
 /// Message bytes: `str` (UTF-8), `bytes`, or any object with the buffer protocol.

@@ -31,6 +31,7 @@ pub struct SharedMemory {
     name: String,
     mode: u32,
     read_only: bool,
+    flags: i32,
 }
 
 impl SharedMemory {
@@ -64,7 +65,7 @@ impl Drop for SharedMemory {
 #[pymethods]
 impl SharedMemory {
     #[new]
-    #[pyo3(signature = (name, flags=None, mode=None, size=None, read_only=None))]
+    #[pyo3(signature = (name, flags=None, mode=None, size=None, read_only=None), text_signature = "(name, flags=0, mode=0o600, size=0, read_only=False)")]
     fn new(
         name: &Bound<'_, PyAny>,
         flags: Option<&Bound<'_, PyAny>>,
@@ -85,6 +86,7 @@ impl SharedMemory {
             name: given.unwrap_or_else(|| shm.name().to_owned()),
             mode,
             read_only,
+            flags,
             state: Mutex::new(State::Open(shm)),
         })
     }
@@ -150,6 +152,13 @@ impl SharedMemory {
     }
 
     /// The name, as given (or the random name chosen).
+    /// The flags it was opened with (posix_ipc issue #113): O_CREAT, O_EXCL, O_TRUNC,
+    /// O_NONBLOCK as given.
+    #[getter]
+    fn flags(&self) -> i32 {
+        self.flags
+    }
+
     #[getter]
     fn name(&self) -> &str {
         &self.name

@@ -27,6 +27,7 @@ pub struct MessageQueue {
     max_message_size: usize,
     read: bool,
     write: bool,
+    flags: i32,
 }
 
 impl MessageQueue {
@@ -73,7 +74,10 @@ pub(crate) fn receive<'py>(
 #[pymethods]
 impl MessageQueue {
     #[new]
-    #[pyo3(signature = (name, flags=None, mode=None, max_messages=None, max_message_size=None, read=None, write=None))]
+    #[pyo3(
+        signature = (name, flags=None, mode=None, max_messages=None, max_message_size=None, read=None, write=None),
+        text_signature = "(name, flags=0, mode=0o600, max_messages=10, max_message_size=8192, read=True, write=True)"
+    )]
     #[allow(clippy::too_many_arguments, reason = "posix_ipc's constructor")]
     fn new(
         name: &Bound<'_, PyAny>,
@@ -123,6 +127,7 @@ impl MessageQueue {
             max_message_size: mq.max_message_size(),
             read,
             write,
+            flags,
             slot: Slot::new(mq, "the message queue"),
         })
     }
@@ -130,7 +135,7 @@ impl MessageQueue {
     /// Sends `message` (str as UTF-8, bytes, or any bytes-like object) with `priority` (0 to
     /// QUEUE_PRIORITY_MAX). While the queue is full it waits as `timeout` says (None: forever,
     /// 0: BusyError at once, seconds: BusyError when they expire), other threads running.
-    #[pyo3(signature = (message, timeout=None, priority=None))]
+    #[pyo3(signature = (message, timeout=None, priority=None), text_signature = "($self, message, timeout=None, priority=0)")]
     fn send(
         &self,
         py: Python<'_>,
@@ -225,6 +230,13 @@ impl MessageQueue {
     }
 
     /// The name, as given (or the random name chosen).
+    /// The flags it was opened with (posix_ipc issue #113): O_CREAT, O_EXCL, O_TRUNC,
+    /// O_NONBLOCK as given.
+    #[getter]
+    fn flags(&self) -> i32 {
+        self.flags
+    }
+
     #[getter]
     fn name(&self) -> &str {
         &self.name

@@ -18,6 +18,7 @@ pub struct Semaphore {
     slot: Slot<core::Semaphore>,
     name: String,
     mode: u32,
+    flags: i32,
 }
 
 impl Semaphore {
@@ -40,7 +41,7 @@ pub(crate) fn acquire(py: Python<'_>, sem: &core::Semaphore, timeout: Timeout) -
 #[pymethods]
 impl Semaphore {
     #[new]
-    #[pyo3(signature = (name, flags=None, mode=None, initial_value=None))]
+    #[pyo3(signature = (name, flags=None, mode=None, initial_value=None), text_signature = "(name, flags=0, mode=0o600, initial_value=0)")]
     fn new(
         name: &Bound<'_, PyAny>,
         flags: Option<&Bound<'_, PyAny>>,
@@ -63,6 +64,7 @@ impl Semaphore {
         Ok(Semaphore {
             name: given.unwrap_or_else(|| sem.name().to_owned()),
             mode,
+            flags,
             slot: Slot::new(sem, "the semaphore"),
         })
     }
@@ -116,6 +118,13 @@ impl Semaphore {
     }
 
     /// The name, as given (or the random name chosen).
+    /// The flags it was opened with (posix_ipc issue #113): O_CREAT, O_EXCL, O_TRUNC,
+    /// O_NONBLOCK as given.
+    #[getter]
+    fn flags(&self) -> i32 {
+        self.flags
+    }
+
     #[getter]
     fn name(&self) -> &str {
         &self.name

@@ -311,3 +311,88 @@ pub fn iterations() -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100)
 }
+
+/// The Python environment for the `posix_ipc_rs` tests: a virtual environment in cargo's
+/// temporary folder with the packages of `posix-ipc-python/tests/requirements.txt` from the
+/// package index, and the module built from this tree (`maturin develop --release`, in its own
+/// target folder so that it never waits on the running `cargo test`). Built once per test
+/// binary. `None` (the test is skipped, or fails with `POSIX_IPC_REQUIRE_PYTHON=1`, as CI sets)
+/// if it cannot be built.
+pub fn python_module(test: &str) -> Option<std::path::PathBuf> {
+    static ENV: std::sync::OnceLock<Result<std::path::PathBuf, String>> = std::sync::OnceLock::new();
+    let built = ENV.get_or_init(build_python_module);
+    match built {
+        Ok(python) => Some(python.clone()),
+        Err(why) => {
+            let msg = format!("SKIPPED {test}: cannot build the posix_ipc_rs module: {why}");
+            if std::env::var("POSIX_IPC_REQUIRE_PYTHON").as_deref() == Ok("1") {
+                panic!("{msg} (POSIX_IPC_REQUIRE_PYTHON=1 makes this a failure)");
+            }
+            say(&msg);
+            None
+        }
+    }
+}
+
+fn build_python_module() -> Result<std::path::PathBuf, String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let venv = tmp.join("python-venv");
+    let python = venv.join("bin").join("python");
+    let run = |what: &str, cmd: &mut Command| -> Result<(), String> {
+        say(&format!("python module: {what}"));
+        let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    if !python.exists() {
+        run(
+            "creating a virtual environment",
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        )?;
+    }
+    run(
+        "installing posix-ipc-python/tests/requirements.txt from the package index",
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(root.join("posix-ipc-python/tests/requirements.txt")),
+    )?;
+    run(
+        "building and installing posix_ipc_rs (maturin develop --release)",
+        Command::new(venv.join("bin").join("maturin"))
+            .args(["develop", "--release", "--quiet", "--manifest-path"])
+            .arg(root.join("posix-ipc-python/Cargo.toml"))
+            .env("VIRTUAL_ENV", &venv)
+            .env("CARGO_TARGET_DIR", tmp.join("python-target")),
+    )?;
+    Ok(python)
+}
+
+/// Runs `python` with `args` in `posix-ipc-python/tests`, its output going straight to this
+/// test's output (so that a suite's own summary line shows in the test run) and into the
+/// returned string. Panics, with the output, if it fails.
+pub fn run_module_python(python: &std::path::Path, args: &[&str]) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(python)
+        .args(args)
+        .current_dir(root.join("posix-ipc-python/tests"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the virtual environment's python");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    say(&text);
+    assert!(out.status.success(), "python {args:?} failed ({})", out.status);
+    text
+}
