@@ -29,3 +29,51 @@ fn posix_ipc_own_suite_passes_unchanged() {
         "{out}"
     );
 }
+
+/// Our own Python tests of the module (posix-ipc-python/tests/test_*.py, pytest): the surface
+/// against the C module, bad inputs, the fuzzer, blocking calls and signals, notifications,
+/// RobustMutex. They remove their objects, and fail if any is left.
+#[test]
+fn our_python_tests_pass() {
+    let Some(python) = common::python_module("our_python_tests_pass") else {
+        return;
+    };
+    let out = common::run_module_python(&python, &["-m", "pytest", "-q", "-p", "no:cacheprovider"]);
+    assert!(out.contains(" passed"), "{out}");
+    assert!(!out.contains(" failed"), "{out}");
+}
+
+/// The shipped type stub (`posix_ipc_rs.pyi`, with `py.typed`) matches the module at run time
+/// (`mypy.stubtest`), and our Python tests and examples type-check against it with
+/// `mypy --strict`.
+#[test]
+fn the_type_stub_is_accurate() {
+    let Some(python) = common::python_module("the_type_stub_is_accurate") else {
+        return;
+    };
+    let out = common::run_module_python(
+        &python,
+        &[
+            "-m",
+            "mypy.stubtest",
+            "posix_ipc_rs",
+            "--allowlist",
+            "stubtest-allowlist.txt",
+        ],
+    );
+    assert!(out.contains("Success"), "{out}");
+    let out = common::run_module_python(
+        &python,
+        &[
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--config-file",
+            "../pyproject.toml",
+            ".",
+            "../../examples/python",
+        ],
+    );
+    assert!(out.contains("Success: no issues found"), "{out}");
+}

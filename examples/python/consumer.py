@@ -7,25 +7,34 @@ Receives until every producer has sent its end marker and prints one line in the
 as the Rust consumer: `summary sent=.. received=.. lost=.. duplicated=.. out_of_order=..
 wrong_priority=.. seconds=..`. Exits non-zero if anything was lost, duplicated or misordered.
 """
+import importlib
+import os
 import struct
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import posix_ipc
+if TYPE_CHECKING:
+    import posix_ipc_rs as posix_ipc
+else:
+    # posix_ipc (the C module) by default; POSIX_IPC_MODULE=posix_ipc_rs runs the same program
+    # on this workspace's Python module, which is all a posix_ipc program has to change.
+    posix_ipc = importlib.import_module(os.environ.get("POSIX_IPC_MODULE", "posix_ipc"))
 
 FLAG_URGENT, FLAG_END = 1, 2
 URGENT_PRIORITY, NORMAL_PRIORITY = 9, 5
 
 
-def main():
+def main() -> None:
     queue = sys.argv[1]
     producers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     fmt = sys.argv[3] if len(sys.argv) > 3 else "<QdII"
     size = struct.calcsize(fmt)
     mq = posix_ipc.MessageQueue(queue, write=False)
     sent = received = duplicated = out_of_order = wrong_priority = ended = 0
-    seen, last = set(), {}
-    start = None
+    seen: set[tuple[int, int]] = set()
+    last: dict[tuple[int, int], int] = {}
+    start: float | None = None
     while ended < producers:
         data, priority = mq.receive()
         start = start or time.monotonic()
@@ -44,7 +53,7 @@ def main():
         prev = last.get((producer, priority))
         out_of_order += prev is not None and seq <= prev
         last[(producer, priority)] = seq
-    seconds = time.monotonic() - start
+    seconds = time.monotonic() - (start or time.monotonic())
     mq.close()
     lost = sent - len(seen)
     print(f"summary sent={sent} received={received} lost={lost} duplicated={duplicated} "

@@ -11,17 +11,25 @@ Sends COUNT readings (every 7th urgent, priority 9; the rest priority 5, the typ
 and then an end marker (flags=2, priority 0), exactly like examples/producer.rs, so the Rust
 consumer (examples/consumer.rs) checks them the same way.
 """
+import importlib
+import os
 import math
 import struct
 import sys
+from typing import TYPE_CHECKING
 
-import posix_ipc
+if TYPE_CHECKING:
+    import posix_ipc_rs as posix_ipc
+else:
+    # posix_ipc (the C module) by default; POSIX_IPC_MODULE=posix_ipc_rs runs the same program
+    # on this workspace's Python module, which is all a posix_ipc program has to change.
+    posix_ipc = importlib.import_module(os.environ.get("POSIX_IPC_MODULE", "posix_ipc"))
 
 FLAG_URGENT, FLAG_END = 1, 2
 URGENT_PRIORITY, NORMAL_PRIORITY, END_PRIORITY = 9, 5, 0
 
 
-def main():
+def main() -> None:
     queue, count = sys.argv[1], int(sys.argv[2])
     fmt = sys.argv[3] if len(sys.argv) > 3 else "<QdII"
     producer = int(sys.argv[4]) if len(sys.argv) > 4 else 0

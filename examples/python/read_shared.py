@@ -8,15 +8,23 @@ VALUE_FORMAT is `T::python_format()` (for example `<ddQ`); HEADER_FORMAT is
 counter and the current value, read consistently: the slot `seq & 1` is copied and accepted only
 if `seq` did not change meanwhile (the same seqlock rule the Rust side follows).
 """
+import importlib
+import os
 import json
 import mmap
 import struct
 import sys
+from typing import TYPE_CHECKING
 
-import posix_ipc
+if TYPE_CHECKING:
+    import posix_ipc_rs as posix_ipc
+else:
+    # posix_ipc (the C module) by default; POSIX_IPC_MODULE=posix_ipc_rs runs the same program
+    # on this workspace's Python module, which is all a posix_ipc program has to change.
+    posix_ipc = importlib.import_module(os.environ.get("POSIX_IPC_MODULE", "posix_ipc"))
 
 
-def main():
+def main() -> None:
     name, fmt = sys.argv[1], sys.argv[2]
     header_fmt = sys.argv[3] if len(sys.argv) > 3 else "<8sIIQQIIQII8s"
     shm = posix_ipc.SharedMemory(name, read_only=True)

@@ -335,6 +335,56 @@ impl RobustMutex {
         Ok(guard)
     }
 
+    /// Locks and leaves it locked with no guard, for callers whose lock and unlock are separate
+    /// calls (the Python module's `acquire()` and `release()`). Returns whether the previous
+    /// holder died holding it, as [`RobustGuard::previous_owner_died`]. Unlock it with
+    /// [`unlock`](Self::unlock) on the same thread; while it is locked the mapping stays valid
+    /// even if this handle is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`lock_with`](Self::lock_with).
+    pub fn lock_unguarded(&self, timeout: impl Into<Timeout>) -> Result<bool> {
+        let guard = self.lock_with(timeout)?;
+        let owner_died = guard.owner_died;
+        // The lock stays held and `held` counts it, as for a leaked guard; `unlock` undoes both.
+        std::mem::forget(guard);
+        Ok(owner_died)
+    }
+
+    /// Unlocks a lock this thread took with [`lock_unguarded`](Self::lock_unguarded).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`] if this thread does not hold it (another thread or
+    /// process does, or nobody): the mutex is left as it was.
+    pub fn unlock(&self) -> Result<()> {
+        // SAFETY: `raw()` is the initialised mutex of this mapping, which `&self` keeps alive.
+        // The mutex is robust (this crate creates it so, and a C peer must, see the module
+        // docs), and glibc checks the owner when unlocking a robust mutex: from a thread that
+        // does not hold it the call fails with EPERM and changes nothing, which is why this may
+        // be called without knowing who holds it.
+        match unsafe { sys::robust_mutex_unlock(self.raw()) } {
+            Ok(()) => {
+                let _ = self
+                    .held
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| h.checked_sub(1));
+                Ok(())
+            }
+            Err(libc::EPERM) => Err(self.err(
+                ErrorKind::PermissionDenied,
+                Operation::Release,
+                "this thread does not hold the lock (a robust mutex is released by the thread \
+                 that locked it)",
+            )),
+            Err(e) => Err(crate::error::os(
+                e,
+                Operation::Release,
+                Self::object(self.name()),
+            )),
+        }
+    }
+
     /// The segment's name.
     pub fn name(&self) -> &str {
         self.shm.name()

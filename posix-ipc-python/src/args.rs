@@ -55,21 +55,28 @@ pub(crate) fn unlink_name(obj: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// An integer argument within `lo..=hi`. `limit` says where the bound comes from (shown when
 /// the value is outside).
-pub(crate) fn int(obj: &Bound<'_, PyAny>, what: &str, lo: i128, hi: i128, limit: &str) -> PyResult<i128> {
+pub(crate) fn int(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    lo: i128,
+    hi: i128,
+    limit: &str,
+) -> PyResult<i128> {
     if obj.cast::<PyInt>().is_err() {
         return Err(PyTypeError::new_err(format!(
             "{what} must be an int, not {}",
             type_name(obj)
         )));
     }
-    let out_of_range = |shown: String| {
-        format!("{what} must be between {lo} and {hi} ({limit}), not {shown}")
-    };
+    let out_of_range =
+        |shown: String| format!("{what} must be between {lo} and {hi} ({limit}), not {shown}");
     match obj.extract::<i128>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
         Ok(v) => Err(PyValueError::new_err(out_of_range(v.to_string()))),
         Err(_) => Err(PyOverflowError::new_err(out_of_range(
-            obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "a huge int".into()),
+            obj.str()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| "a huge int".into()),
         ))),
     }
 }
@@ -87,7 +94,8 @@ pub(crate) fn int_or<T: TryFrom<i128>>(
         None => Ok(default),
         Some(o) => {
             let v = int(o, what, lo, hi, limit)?;
-            T::try_from(v).map_err(|_| PyOverflowError::new_err(format!("{what} {v} is out of range")))
+            T::try_from(v)
+                .map_err(|_| PyOverflowError::new_err(format!("{what} {v} is out of range")))
         }
     }
 }

@@ -59,7 +59,9 @@ pub(crate) fn to_py(e: CoreError) -> PyErr {
         | ErrorKind::Mismatch => PyValueError::new_err(msg),
         // posix_ipc raises ValueError where the kernel refuses a queue's size (EINVAL); the core
         // names the limit and how to raise it, so the type is kept and the message improves.
-        ErrorKind::LimitExceeded if matches!(e.errno(), None | Some(libc::EINVAL)) => PyValueError::new_err(msg),
+        ErrorKind::LimitExceeded if matches!(e.errno(), None | Some(libc::EINVAL)) => {
+            PyValueError::new_err(msg)
+        }
         ErrorKind::OutOfMemory => PyMemoryError::new_err(msg),
         _ => match e.errno() {
             Some(errno) => PyOSError::new_err((errno, msg)),
@@ -101,4 +103,3 @@ pub(crate) fn closed(what: &str, name: &str) -> PyErr {
         "cannot use {what} \"{name}\": the handle has been closed"
     ))
 }
-

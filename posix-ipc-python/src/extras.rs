@@ -1,8 +1,157 @@
-//! What posix_ipc lacks: rings, `Shared` and `RobustMutex`.
+//! What posix_ipc lacks: `RobustMutex` (posix_ipc issue #53).
 
+use std::time::Duration;
+
+use posix_ipc_core as core;
+use posix_ipc_core::{ErrorKind, Timeout};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::args;
+use crate::errors::{to_py, IntoPy};
+use crate::handle::Slot;
+
+/// How long a blocked `RobustMutex.acquire` waits without the GIL before it looks for a
+/// pending signal (glibc restarts a robust-mutex wait after a signal, so Ctrl-C would not stop
+/// it otherwise).
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// A lock shared by processes that is handed to the next locker when its holder dies
+/// (posix_ipc issue #53), interoperating with the Rust `posix_ipc::RobustMutex`.
+///
+/// `RobustMutex(name, flags=0, mode=0o600)`: flags 0 opens an existing one, `O_CREAT` opens
+/// or creates, `O_CREX` creates. `acquire()` returns True if the previous holder died holding
+/// it (check or repair what it protects); `with m:` acquires and releases. Only the thread that
+/// acquired it may release it.
+#[pyclass(module = "posix_ipc_rs", subclass, frozen)]
+pub struct RobustMutex {
+    slot: Slot<core::RobustMutex>,
+    name: String,
+    owner_died: std::sync::atomic::AtomicBool,
+}
+
+#[pymethods]
+impl RobustMutex {
+    #[new]
+    #[pyo3(signature = (name, flags=None), text_signature = "(name, flags=0)")]
+    fn new(name: &Bound<'_, PyAny>, flags: Option<&Bound<'_, PyAny>>) -> PyResult<RobustMutex> {
+        let Some(given) = args::name(name)? else {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "a RobustMutex needs a name (None is not accepted)",
+            ));
+        };
+        let flags = crate::flags(flags)?;
+        let m = if flags & core::O_CREX == core::O_CREX {
+            core::RobustMutex::create(&given)
+        } else if flags & core::O_CREAT != 0 {
+            core::RobustMutex::open_or_create(&given)
+        } else {
+            core::RobustMutex::open(&given)
+        }
+        .py()?;
+        Ok(RobustMutex {
+            name: given,
+            slot: Slot::new(m, "the robust mutex"),
+            owner_died: false.into(),
+        })
+    }
+
+    /// Locks, waiting as `timeout` says (None: forever, 0: BusyError at once, seconds:
+    /// BusyError when they expire), other threads running. Returns True if the previous holder
+    /// died holding it. Ctrl-C raises KeyboardInterrupt (noticed within 50 ms).
+    #[pyo3(signature = (timeout=None))]
+    fn acquire(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        let timeout = args::timeout(timeout)?;
+        let m = self.slot.get(&self.name)?;
+        let died = match m.lock_unguarded(Timeout::Immediate) {
+            Ok(died) => died,
+            Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
+                let deadline = match timeout {
+                    Timeout::After(d) => Some(std::time::Instant::now() + d),
+                    _ => None,
+                };
+                loop {
+                    let slice = match deadline {
+                        Some(at) => at
+                            .saturating_duration_since(std::time::Instant::now())
+                            .min(SIGNAL_CHECK),
+                        None => SIGNAL_CHECK,
+                    };
+                    let last = deadline.is_some() && slice < SIGNAL_CHECK;
+                    match py.detach(|| m.lock_unguarded(Timeout::After(slice))) {
+                        Ok(died) => break died,
+                        Err(e) if e.kind() == ErrorKind::TimedOut && !last => {
+                            py.check_signals()?;
+                        }
+                        Err(e) => return Err(to_py(e)),
+                    }
+                }
+            }
+            Err(e) => return Err(to_py(e)),
+        };
+        self.owner_died
+            .store(died, std::sync::atomic::Ordering::Relaxed);
+        Ok(died)
+    }
+
+    /// Unlocks; PermissionsError if this thread does not hold it.
+    fn release(&self) -> PyResult<()> {
+        self.slot.get(&self.name)?.unlock().py()
+    }
+
+    /// Whether the holder before the last `acquire()` died holding the lock.
+    #[getter]
+    fn previous_owner_died(&self) -> bool {
+        self.owner_died.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Acquires and returns the mutex.
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().acquire(slf.py(), None)?;
+        Ok(slf)
+    }
+
+    /// Releases.
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.release()?;
+        Ok(false)
+    }
+
+    /// Removes the name (the segment lives on while handles are open).
+    fn unlink(&self) -> PyResult<()> {
+        match self.slot.get(&self.name) {
+            Ok(m) => m.unlink().py(),
+            Err(_) => core::unlink_shared_memory(&self.name).py(),
+        }
+    }
+
+    /// Closes this handle (a lock it holds stays held until released or the thread exits).
+    fn close(&self) -> PyResult<()> {
+        self.slot.take();
+        Ok(())
+    }
+
+    /// The name, as given.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn __str__(&self) -> &str {
+        &self.name
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "posix_ipc_rs.RobustMutex({})",
+            crate::py_str_repr(&self.name)
+        )
+    }
+}
 
 /// Adds the extra classes to the module.
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<RobustMutex>()?;
     Ok(())
 }

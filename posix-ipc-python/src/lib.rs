@@ -46,18 +46,21 @@ pub(crate) fn py_str_repr(s: &str) -> String {
 
 /// Removes the semaphore `name` (sem_unlink).
 #[pyfunction]
+#[pyo3(signature = (name, /))]
 fn unlink_semaphore(name: &Bound<'_, PyAny>) -> PyResult<()> {
     core::unlink_semaphore(&args::unlink_name(name)?).py()
 }
 
 /// Removes the shared memory segment `name` (shm_unlink).
 #[pyfunction]
+#[pyo3(signature = (name, /))]
 fn unlink_shared_memory(name: &Bound<'_, PyAny>) -> PyResult<()> {
     core::unlink_shared_memory(&args::unlink_name(name)?).py()
 }
 
 /// Removes the message queue `name` (mq_unlink).
 #[pyfunction]
+#[pyo3(signature = (name, /))]
 fn unlink_message_queue(name: &Bound<'_, PyAny>) -> PyResult<()> {
     core::unlink_message_queue(&args::unlink_name(name)?).py()
 }
@@ -77,10 +80,16 @@ fn posix_ipc_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("O_NONBLOCK", core::O_NONBLOCK)?;
     m.add("PAGE_SIZE", core::limits::page_size())?;
     m.add("SEMAPHORE_VALUE_MAX", core::limits::sem_value_max())?;
-    m.add("SEMAPHORE_TIMEOUT_SUPPORTED", core::SEMAPHORE_TIMEOUT_SUPPORTED)?;
+    m.add(
+        "SEMAPHORE_TIMEOUT_SUPPORTED",
+        core::SEMAPHORE_TIMEOUT_SUPPORTED,
+    )?;
     m.add("SEMAPHORE_VALUE_SUPPORTED", core::SEMAPHORE_VALUE_SUPPORTED)?;
     m.add("MESSAGE_QUEUES_SUPPORTED", core::MESSAGE_QUEUES_SUPPORTED)?;
-    m.add("QUEUE_MESSAGES_MAX_DEFAULT", core::QUEUE_MESSAGES_MAX_DEFAULT)?;
+    m.add(
+        "QUEUE_MESSAGES_MAX_DEFAULT",
+        core::QUEUE_MESSAGES_MAX_DEFAULT,
+    )?;
     m.add(
         "QUEUE_MESSAGE_SIZE_MAX_DEFAULT",
         core::QUEUE_MESSAGE_SIZE_MAX_DEFAULT,
@@ -98,8 +107,14 @@ fn posix_ipc_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("SignalError", py.get_type::<errors::SignalError>())?;
-    m.add("PermissionsError", py.get_type::<errors::PermissionsError>())?;
-    m.add("ExistentialError", py.get_type::<errors::ExistentialError>())?;
+    m.add(
+        "PermissionsError",
+        py.get_type::<errors::PermissionsError>(),
+    )?;
+    m.add(
+        "ExistentialError",
+        py.get_type::<errors::ExistentialError>(),
+    )?;
     m.add("BusyError", py.get_type::<errors::BusyError>())?;
 
     m.add_function(wrap_pyfunction!(unlink_semaphore, m)?)?;

@@ -203,7 +203,11 @@ impl SharedMemory {
             "posix_ipc_rs.SharedMemory({}, mode=0o{:o}{})",
             crate::py_str_repr(&self.name),
             self.mode,
-            if self.read_only { ", read_only=True" } else { "" }
+            if self.read_only {
+                ", read_only=True"
+            } else {
+                ""
+            }
         )
     }
 }

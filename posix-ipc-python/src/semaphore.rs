@@ -152,7 +152,11 @@ impl Semaphore {
             "posix_ipc_rs.Semaphore({}, mode=0o{:o}){}",
             crate::py_str_repr(&self.name),
             self.mode,
-            if self.slot.is_closed() { " (closed)" } else { "" }
+            if self.slot.is_closed() {
+                " (closed)"
+            } else {
+                ""
+            }
         )
     }
 }

@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import unittest
+from types import ModuleType
 
 EXPECTED_TESTS = 93
 SUITE_NAME = re.compile(r"^(sem\.)?[a-z]+$")
@@ -43,7 +44,7 @@ def listing() -> set[str]:
     return names
 
 
-def remove_leftovers(before: set[str], module) -> list[str]:
+def remove_leftovers(before: set[str], module: ModuleType) -> list[str]:
     removed = []
     for entry in sorted(listing() - before):
         kind, name = entry.split(":", 1)

@@ -151,6 +151,7 @@ def test_a_message_over_the_maximum_is_a_value_error(name: Callable[[str], str])
 
 def test_notification_arguments_are_checked(name: Callable[[str], str]) -> None:
     mq = queue(name)
-    for bad in ("x", (1,), (1, 2, 3), (None, 1), 1.5, 0, 65, 2**70):
+    bad: list[Any] = ["x", (1,), (1, 2, 3), (None, 1), 1.5, 0, 65, 2**70]
+    for value in bad:
         with pytest.raises((TypeError, ValueError, OverflowError)):
-            mq.request_notification(bad)
+            mq.request_notification(value)

@@ -319,7 +319,8 @@ pub fn iterations() -> u64 {
 /// binary. `None` (the test is skipped, or fails with `POSIX_IPC_REQUIRE_PYTHON=1`, as CI sets)
 /// if it cannot be built.
 pub fn python_module(test: &str) -> Option<std::path::PathBuf> {
-    static ENV: std::sync::OnceLock<Result<std::path::PathBuf, String>> = std::sync::OnceLock::new();
+    static ENV: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
+        std::sync::OnceLock::new();
     let built = ENV.get_or_init(build_python_module);
     match built {
         Ok(python) => Some(python.clone()),
@@ -362,7 +363,14 @@ fn build_python_module() -> Result<std::path::PathBuf, String> {
     run(
         "installing posix-ipc-python/tests/requirements.txt from the package index",
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
             .arg(root.join("posix-ipc-python/tests/requirements.txt")),
     )?;
     run(
@@ -393,6 +401,10 @@ pub fn run_module_python(python: &std::path::Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     say(&text);
-    assert!(out.status.success(), "python {args:?} failed ({})", out.status);
+    assert!(
+        out.status.success(),
+        "python {args:?} failed ({})",
+        out.status
+    );
     text
 }
