@@ -77,3 +77,41 @@ fn the_type_stub_is_accurate() {
     );
     assert!(out.contains("Success: no issues found"), "{out}");
 }
+
+/// posix_ipc's demos 1 to 4 from its sdist, unchanged, on posix_ipc_rs (every Python process,
+/// children included, checked to have used it); demo1's Python halves also paired with the Rust
+/// `shm_ping_pong` and with demo1's C premise and conclusion, built from the sdist.
+#[test]
+fn posix_ipc_demos_run_on_it() {
+    let Some(python) = common::python_module("posix_ipc_demos_run_on_it") else {
+        return;
+    };
+    let Some(tree) = common::posix_ipc_sdist("posix_ipc_demos_run_on_it") else {
+        return;
+    };
+    let sdist = tree.parent().unwrap().join("posix_ipc-1.3.2.tar.gz");
+    let ping_pong = common::example("shm_ping_pong");
+    let out = common::run_module_python(
+        &python,
+        &[
+            "run_posix_ipc_demos.py",
+            "--sdist",
+            sdist.to_str().unwrap(),
+            "--shm-ping-pong",
+            ping_pong.to_str().unwrap(),
+        ],
+    );
+    for line in [
+        "demo1 premise.py + conclusion.py: 1000 iterations",
+        "demo1 premise.py + C conclusion: 1000 iterations",
+        "demo1 C premise + conclusion.py: 1000 iterations",
+        "demo1 premise.py + Rust shm_ping_pong: 1000 iterations",
+        "demo1 Rust shm_ping_pong + conclusion.py: 1000 iterations",
+        "demo2 premise.py + conclusion.py: 1000 iterations",
+        "demo3 repeating_thread.py: 2 notification(s) received",
+        "demo4 parent.py + child.py",
+        "Python processes run: 14; on posix_ipc_rs: 14",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+}
