@@ -7,7 +7,9 @@
 //!
 //! Options: `--queue NAME` (default `/posix-ipc-readings`), `--count N` (default 100000),
 //! `--id N` (this producer's number, default 0), `--create` (create the queue if missing).
-//! `--print-layout` prints the Python `struct` format and the C declaration of `Reading`.
+//! `--print-layout` prints the Python `struct` format and the C declaration of `Reading`;
+//! `--print-python` prints a Python module describing `Reading` for `posix_ipc_rs` (format,
+//! size, fingerprint, a `NamedTuple` with `pack`/`unpack`, the `RecordType` for rings).
 
 #[path = "shared/reading.rs"]
 #[allow(dead_code, reason = "each example uses part of the shared module")]
@@ -18,6 +20,10 @@ use reading::{arg, produce, Reading};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--print-python") {
+        print!("{}", posix_ipc::typed::python_module::<Reading>());
+        return Ok(());
+    }
     if args.iter().any(|a| a == "--print-layout") {
         println!("python struct format: {}", Reading::python_format());
         println!("fields: {:?}", Reading::LAYOUT.python_field_names());

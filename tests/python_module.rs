@@ -115,3 +115,195 @@ fn posix_ipc_demos_run_on_it() {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
 }
+
+mod cross_language {
+    //! Typed messages between Rust and Python processes, byte for byte, over a queue, a ring
+    //! and a `Shared` segment: the Python side learns the type from the module the Rust side
+    //! generates (`posix_ipc::typed::python_module::<Tick>()`).
+
+    use super::common;
+    use posix_ipc::{IpcMessage, Receiver, RingMode, RingReceiver, RingSender, Sender, Shared};
+    use std::path::PathBuf;
+
+    #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+    #[ipc(priority = 3)]
+    #[repr(C)]
+    struct Tick {
+        seq: u64,
+        value: f64,
+        tag: [u8; 8],
+        id: u32,
+        flags: u32,
+    }
+
+    fn tick(i: u64) -> Tick {
+        let mut tag = *b"tick----";
+        tag[4..].copy_from_slice(format!("{:04}", i % 10_000).as_bytes());
+        Tick {
+            seq: i,
+            value: i as f64 * 0.5,
+            tag,
+            id: 7,
+            flags: (i % 3) as u32,
+        }
+    }
+
+    /// The same records, built on the Python side from the generated module, so that each
+    /// side checks the other's bytes against its own construction.
+    const SCRIPT: &str = r#"
+import sys, posix_ipc_rs as p
+from tick_layout import FORMAT, SIZE, PRIORITY, RECORD, Tick
+
+def tick(i: int) -> Tick:
+    return Tick(i, i * 0.5, b"tick%04d" % (i % 10000), 7, i % 3)
+
+mode, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if mode == "ring-in":
+    rx = p.RingReceiver(name, RECORD)
+    for i in range(count):
+        got = rx.receive(30)
+        assert got == tick(i).pack(), (i, got, tick(i).pack())
+        assert Tick.unpack(got) == tick(i)
+elif mode == "ring-out":
+    tx = p.RingSender(name, RECORD)
+    for i in range(count):
+        tx.send(tick(i).pack(), 30)
+elif mode == "queue-in":
+    mq = p.MessageQueue(name, write=False)
+    for i in range(count):
+        got, priority = mq.receive(30)
+        assert (got, priority) == (tick(i).pack(), PRIORITY), (i, got, priority)
+elif mode == "queue-out":
+    mq = p.MessageQueue(name, read=False)
+    assert mq.max_message_size == SIZE
+    for i in range(count):
+        mq.send(tick(i).pack(), 30, PRIORITY)
+elif mode == "shared":
+    s = p.Shared(name, RECORD)
+    assert s.load() == tick(1).pack(), s.load()
+    s.store(tick(2).pack())
+print(f"python {mode}: {count} records of {SIZE} bytes ({FORMAT}) checked", flush=True)
+"#;
+
+    /// A folder with the generated `tick_layout.py`; `None` if the module is not available.
+    fn setup(test: &str) -> Option<(PathBuf, PathBuf)> {
+        let python = common::python_module(test)?;
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("cross-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("tick_layout.py"),
+            posix_ipc::typed::python_module::<Tick>(),
+        )
+        .unwrap();
+        Some((python, dir))
+    }
+
+    fn python(python: &PathBuf, dir: &PathBuf, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(python)
+            .arg("-c")
+            .arg(SCRIPT)
+            .args(args)
+            .env("PYTHONPATH", dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start python")
+    }
+
+    fn finish(child: std::process::Child, what: &str) {
+        let out = common::expect_success(child, what);
+        let text = String::from_utf8_lossy(&out.stdout);
+        common::say(text.trim());
+        assert!(text.contains("checked"), "{text}");
+    }
+
+    const COUNT: u64 = 20_000;
+    /// No wait may hang the test if the Python side fails.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+    #[test]
+    fn ring_rust_to_python_and_back() {
+        let Some((py, dir)) = setup("ring") else {
+            return;
+        };
+        let name = common::unique_name("xring-a");
+        let tx = RingSender::<Tick>::create_owned(&name, 64, RingMode::Spsc).unwrap();
+        let child = python(&py, &dir, &["ring-in", &name, &COUNT.to_string()]);
+        for i in 0..COUNT {
+            tx.send_timeout(&tick(i), WAIT).unwrap();
+        }
+        finish(child, "python ring receiver");
+
+        let name = common::unique_name("xring-b");
+        let rx = RingReceiver::<Tick>::create_owned(&name, 64, RingMode::Mpmc).unwrap();
+        let child = python(&py, &dir, &["ring-out", &name, &COUNT.to_string()]);
+        for i in 0..COUNT {
+            assert_eq!(
+                rx.recv_timeout(WAIT).unwrap(),
+                tick(i),
+                "record {i} from Python"
+            );
+        }
+        finish(child, "python ring sender");
+        common::say(&format!(
+            "ring: {COUNT} Ticks Rust -> Python and {COUNT} Python -> Rust, byte for byte"
+        ));
+    }
+
+    #[test]
+    fn queue_rust_to_python_and_back() {
+        let Some((py, dir)) = setup("queue") else {
+            return;
+        };
+        let name = common::unique_name("xq-a");
+        let tx = Sender::<Tick>::create_owned(&name, 8).unwrap();
+        let child = python(&py, &dir, &["queue-in", &name, &COUNT.to_string()]);
+        for i in 0..COUNT {
+            tx.send_timeout(&tick(i), WAIT).unwrap();
+        }
+        finish(child, "python queue receiver");
+
+        let name = common::unique_name("xq-b");
+        let rx = Receiver::<Tick>::create_owned(&name, 8).unwrap();
+        let child = python(&py, &dir, &["queue-out", &name, &COUNT.to_string()]);
+        for i in 0..COUNT {
+            assert_eq!(
+                rx.recv_timeout(WAIT).unwrap(),
+                tick(i),
+                "message {i} from Python"
+            );
+        }
+        finish(child, "python queue sender");
+    }
+
+    #[test]
+    fn shared_struct_both_ways() {
+        let Some((py, dir)) = setup("shared") else {
+            return;
+        };
+        let name = common::unique_name("xshared");
+        let shared = Shared::<Tick>::create_owned(&name, &tick(1)).unwrap();
+        let child = python(&py, &dir, &["shared", &name, "1"]);
+        finish(child, "python Shared");
+        assert_eq!(
+            shared.load_versioned(),
+            (tick(2), 1),
+            "the value Python stored"
+        );
+    }
+
+    #[test]
+    fn the_generated_module_describes_the_type() {
+        let module = posix_ipc::typed::python_module::<Tick>();
+        assert!(module.contains("FORMAT = \"<Qd8sII\""), "{module}");
+        assert!(module.contains("SIZE = 32"), "{module}");
+        assert!(
+            module.contains(&format!("FINGERPRINT = {:#018x}", Tick::FINGERPRINT)),
+            "{module}"
+        );
+        assert!(module.contains("PRIORITY = 3"), "{module}");
+        assert!(module.contains("    tag: bytes\n"), "{module}");
+        assert!(module.contains("    value: float\n"), "{module}");
+    }
+}

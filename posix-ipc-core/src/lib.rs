@@ -138,6 +138,6 @@ pub use shm::{
 };
 pub use timeout::Timeout;
 pub use typed::{
-    IpcField, IpcMessage, RawShared, Receiver, RingMode, RingReceiver, RingSender, SegmentKind,
-    Sender, Shared, TypedQueue,
+    IpcField, IpcMessage, RawShared, Receiver, RecordReceiver, RecordSender, RecordShared,
+    RecordType, RingMode, RingReceiver, RingSender, SegmentKind, Sender, Shared, TypedQueue,
 };

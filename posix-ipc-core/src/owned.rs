@@ -119,6 +119,9 @@ removable!(
     crate::RawShared<T> where T,
     crate::RingSender<T> where T,
     crate::RingReceiver<T> where T,
+    crate::typed::RecordSender,
+    crate::typed::RecordReceiver,
+    crate::typed::RecordShared,
 );
 
 /// Owners alive in this process, for the second-signal exit of [`crate::signals`].

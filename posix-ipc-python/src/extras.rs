@@ -1,4 +1,5 @@
-//! What posix_ipc lacks: `RobustMutex` (posix_ipc issue #53).
+//! What posix_ipc lacks: `RobustMutex` (posix_ipc issue #53), the shared-memory rings and the
+//! seqlock struct `Shared`, interoperating with the Rust types of the same names.
 
 use std::time::Duration;
 
@@ -11,10 +12,38 @@ use crate::args;
 use crate::errors::{to_py, IntoPy};
 use crate::handle::Slot;
 
-/// How long a blocked `RobustMutex.acquire` waits without the GIL before it looks for a
-/// pending signal (glibc restarts a robust-mutex wait after a signal, so Ctrl-C would not stop
-/// it otherwise).
+/// How long a blocked call whose wait a signal does not interrupt (a robust mutex: glibc
+/// restarts it; a ring or `Shared` futex: the core goes back to sleep) waits without the GIL
+/// before it looks for a pending signal, so that Ctrl-C stops it.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Runs `attempt` (a blocking call of the core taking a timeout) without the GIL in slices of
+/// at most [`SIGNAL_CHECK`] until it succeeds, fails otherwise, or `timeout` expires; between
+/// slices, a pending signal's Python handler runs (Ctrl-C raises KeyboardInterrupt).
+pub(crate) fn wait_in_slices<R: Send>(
+    py: Python<'_>,
+    timeout: Timeout,
+    attempt: impl Fn(Timeout) -> Result<R, core::Error> + Sync,
+) -> PyResult<R> {
+    let deadline = match timeout {
+        Timeout::After(d) => Some(std::time::Instant::now() + d),
+        _ => None,
+    };
+    loop {
+        let slice = match deadline {
+            Some(at) => at
+                .saturating_duration_since(std::time::Instant::now())
+                .min(SIGNAL_CHECK),
+            None => SIGNAL_CHECK,
+        };
+        let last = deadline.is_some() && slice < SIGNAL_CHECK;
+        match py.detach(|| attempt(Timeout::After(slice))) {
+            Ok(r) => return Ok(r),
+            Err(e) if e.kind() == ErrorKind::TimedOut && !last => py.check_signals()?,
+            Err(e) => return Err(to_py(e)),
+        }
+    }
+}
 
 /// A lock shared by processes that is handed to the next locker when its holder dies
 /// (posix_ipc issue #53), interoperating with the Rust `posix_ipc::RobustMutex`.
@@ -66,26 +95,7 @@ impl RobustMutex {
         let died = match m.lock_unguarded(Timeout::Immediate) {
             Ok(died) => died,
             Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
-                let deadline = match timeout {
-                    Timeout::After(d) => Some(std::time::Instant::now() + d),
-                    _ => None,
-                };
-                loop {
-                    let slice = match deadline {
-                        Some(at) => at
-                            .saturating_duration_since(std::time::Instant::now())
-                            .min(SIGNAL_CHECK),
-                        None => SIGNAL_CHECK,
-                    };
-                    let last = deadline.is_some() && slice < SIGNAL_CHECK;
-                    match py.detach(|| m.lock_unguarded(Timeout::After(slice))) {
-                        Ok(died) => break died,
-                        Err(e) if e.kind() == ErrorKind::TimedOut && !last => {
-                            py.check_signals()?;
-                        }
-                        Err(e) => return Err(to_py(e)),
-                    }
-                }
+                wait_in_slices(py, timeout, |slice| m.lock_unguarded(slice))?
             }
             Err(e) => return Err(to_py(e)),
         };
@@ -153,5 +163,12 @@ impl RobustMutex {
 /// Adds the extra classes to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RobustMutex>()?;
+    m.add_class::<crate::records::RecordType>()?;
+    m.add_class::<crate::records::RingSender>()?;
+    m.add_class::<crate::records::RingReceiver>()?;
+    m.add_class::<crate::records::Shared>()?;
+    m.add("RING_SPSC", crate::records::RING_SPSC)?;
+    m.add("RING_MPMC", crate::records::RING_MPMC)?;
+    m.add("RECORD_SIZE_MAX", core::typed::RECORD_SIZE_MAX)?;
     Ok(())
 }

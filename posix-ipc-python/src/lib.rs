@@ -15,6 +15,7 @@ mod extras;
 mod handle;
 mod memory;
 mod queue;
+mod records;
 mod semaphore;
 
 use posix_ipc_core as core;

@@ -12,6 +12,7 @@ pub(crate) mod header;
 mod layout;
 pub(crate) mod peers;
 mod queue;
+mod record;
 pub mod ring;
 mod shared;
 
@@ -22,8 +23,12 @@ pub use companion::{COMPANION_MAGIC, COMPANION_SUFFIX, COMPANION_VERSION};
 pub use header::SegmentKind;
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
 pub use queue::{Iter, Receiver, Sender, TryIter, TypedQueue};
-pub use ring::{RingMode, RingReceiver, RingSender, RING_MAGIC, RING_MAX_PEERS, RING_VERSION};
-pub use shared::{RawShared, Shared, SharedHeader, SHARED_MAGIC, SHARED_VERSION};
+pub use record::{RecordType, RECORD_SIZE_MAX};
+pub use ring::{
+    RecordReceiver, RecordSender, RingMode, RingReceiver, RingSender, RING_MAGIC, RING_MAX_PEERS,
+    RING_VERSION,
+};
+pub use shared::{RawShared, RecordShared, Shared, SharedHeader, SHARED_MAGIC, SHARED_VERSION};
 
 /// A type that may be a field of an [`IpcMessage`]: a primitive number, an array of fields, or
 /// another message type.
@@ -116,4 +121,12 @@ pub mod __private {
     pub const HARD_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
     /// The highest queue priority.
     pub const PRIORITY_MAX: u32 = 32767;
+}
+
+/// A Python module describing `T` to a Python program that uses `posix_ipc_rs`: the struct
+/// format, size, layout fingerprint, priority and maximum message size as constants, a
+/// `NamedTuple` of the fields with `pack()`/`unpack()`, and `RECORD` for the module's rings and
+/// `Shared` (see [`Layout::python_module`]). Write it to a `.py` file beside the Python program.
+pub fn python_module<T: IpcMessage>() -> String {
+    T::LAYOUT.python_module(T::PRIORITY, T::MAX_MESSAGE_SIZE)
 }

@@ -61,6 +61,7 @@ use std::time::{Duration, Instant};
 
 use super::header::{self, SegmentKind};
 use super::peers::{Table, ENTRY, MAX_PEERS};
+use super::record::{Bytes, RecordType};
 use super::IpcMessage;
 use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -112,14 +113,15 @@ enum Side {
 }
 
 /// The mapped segment, shared by the sending and receiving handles' code.
-struct Ring<T> {
+struct Ring {
     shm: SharedMemory,
     map: Mapping,
     mode: RingMode,
     capacity: u64,
     mask: u64,
     stride: usize,
-    _type: PhantomData<T>,
+    /// What a slot carries (its size was checked against the header).
+    record: RecordType,
 }
 
 /// Where the peer tables end: a mapping of this many bytes shows the whole control block.
@@ -153,16 +155,16 @@ fn object(name: &str) -> Object {
     }
 }
 
-impl<T: IpcMessage> Ring<T> {
-    fn stride(mode: RingMode) -> usize {
-        let size = std::mem::size_of::<T>();
+impl Ring {
+    fn stride(size: usize, mode: RingMode) -> usize {
         match mode {
             RingMode::Spsc => size.div_ceil(16) * 16,
             RingMode::Mpmc => (size + MPMC_SLOT_HEADER).div_ceil(64) * 64,
         }
     }
 
-    fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+    fn create(name: &str, capacity: usize, mode: RingMode, record: &RecordType) -> Result<Self> {
+        record.check(Operation::Create, || object(name))?;
         if capacity < 2 || !capacity.is_power_of_two() || capacity > 1 << 30 {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -171,25 +173,31 @@ impl<T: IpcMessage> Ring<T> {
                 format!("ring capacity {capacity} must be a power of two from 2 to 2^30"),
             ));
         }
-        let stride = Self::stride(mode);
+        let stride = Self::stride(record.size, mode);
         let total = SLOTS as u64 + capacity as u64 * stride as u64;
         let shm = SharedMemory::create(name, total).map_err(as_ring)?;
-        let made = Self::init(shm, capacity as u64, mode, stride);
+        let made = Self::init(shm, capacity as u64, mode, stride, record);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
         }
         made
     }
 
-    fn init(shm: SharedMemory, capacity: u64, mode: RingMode, stride: usize) -> Result<Self> {
+    fn init(
+        shm: SharedMemory,
+        capacity: u64,
+        mode: RingMode,
+        stride: usize,
+        record: &RecordType,
+    ) -> Result<Self> {
         let map = shm.map().map_err(as_ring)?;
         let mut header = [0u8; 64];
         header[0..8].copy_from_slice(&RING_MAGIC);
         header[8..12].copy_from_slice(&RING_VERSION.to_ne_bytes());
         let mode_code: u32 = if mode == RingMode::Mpmc { 1 } else { 0 };
         header[12..16].copy_from_slice(&mode_code.to_ne_bytes());
-        header[16..24].copy_from_slice(&T::FINGERPRINT.to_ne_bytes());
-        header[24..32].copy_from_slice(&(std::mem::size_of::<T>() as u64).to_ne_bytes());
+        header[16..24].copy_from_slice(&record.fingerprint.to_ne_bytes());
+        header[24..32].copy_from_slice(&(record.size as u64).to_ne_bytes());
         header[32..40].copy_from_slice(&capacity.to_ne_bytes());
         header[40..48].copy_from_slice(&(stride as u64).to_ne_bytes());
         header[48..56].copy_from_slice(&(SLOTS as u64).to_ne_bytes());
@@ -204,7 +212,7 @@ impl<T: IpcMessage> Ring<T> {
             capacity,
             mask: capacity - 1,
             stride,
-            _type: PhantomData,
+            record: record.clone(),
         };
         if mode == RingMode::Mpmc {
             for i in 0..capacity {
@@ -215,7 +223,8 @@ impl<T: IpcMessage> Ring<T> {
         Ok(ring)
     }
 
-    fn open(name: &str, wait: Duration) -> Result<Self> {
+    fn open(name: &str, wait: Duration, record: &RecordType) -> Result<Self> {
+        record.check(Operation::Open, || object(name))?;
         let shm = SharedMemory::open(name).map_err(as_ring)?;
         let name = shm.name().to_owned();
         let deadline = Instant::now() + wait;
@@ -247,7 +256,7 @@ impl<T: IpcMessage> Ring<T> {
         // slots of one of the two strides.
         let made_size = |size: u64| {
             [RingMode::Spsc, RingMode::Mpmc].iter().any(|&mode| {
-                let stride = Self::stride(mode) as u64;
+                let stride = Self::stride(record.size, mode) as u64;
                 let slots = size.saturating_sub(SLOTS as u64);
                 size > SLOTS as u64
                     && slots % stride == 0
@@ -274,15 +283,15 @@ impl<T: IpcMessage> Ring<T> {
                 u32_of(8)
             )));
         }
-        let size = std::mem::size_of::<T>() as u64;
-        if u64_of(16) != T::FINGERPRINT || u64_of(24) != size {
+        let size = record.size as u64;
+        if u64_of(16) != record.fingerprint || u64_of(24) != size {
             return Err(mismatch(format!(
                 "the ring carries another type: {}-byte messages with layout fingerprint \
                  {:#018x}, but {} is {size} bytes with fingerprint {:#018x}",
                 u64_of(24),
                 u64_of(16),
-                T::LAYOUT.name,
-                T::FINGERPRINT
+                record.name,
+                record.fingerprint
             )));
         }
         let mode = match u32_of(MODE) {
@@ -295,7 +304,7 @@ impl<T: IpcMessage> Ring<T> {
             }
         };
         let capacity = u64_of(32);
-        let stride = Self::stride(mode);
+        let stride = Self::stride(record.size, mode);
         if !capacity.is_power_of_two()
             || capacity < 2
             || u64_of(40) != stride as u64
@@ -331,7 +340,7 @@ impl<T: IpcMessage> Ring<T> {
             capacity,
             mask: capacity - 1,
             stride,
-            _type: PhantomData,
+            record: record.clone(),
         };
         Ok(ring)
     }
@@ -347,7 +356,7 @@ impl<T: IpcMessage> Ring<T> {
             capacity: self.capacity,
             mask: self.mask,
             stride: self.stride,
-            _type: PhantomData,
+            record: self.record.clone(),
         })
     }
 
@@ -393,51 +402,69 @@ impl<T: IpcMessage> Ring<T> {
             }
     }
 
-    /// Copies `value` into the slot of `index`. The caller owns the slot (see the protocol in
-    /// the module docs): no other process reads or writes it until the caller publishes it.
-    #[inline]
-    fn write_slot(&self, index: u64, value: &T) {
+    /// Copies `bytes` (one record) into the slot of `index`. The caller owns the slot (see the
+    /// protocol in the module docs): no other process reads or writes it until the caller
+    /// publishes it.
+    #[inline(always)]
+    fn write_slot(&self, index: u64, bytes: &[u8]) {
         let offset = self.data_offset(index);
-        debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
+        assert_eq!(
+            bytes.len(),
+            self.record.size,
+            "a ring slot takes one whole record"
+        );
+        debug_assert!(offset + bytes.len() <= self.map.len());
         // SAFETY:
         // - the destination range lies inside the mapping: slots were checked against the
-        //   segment size at open/create, and `index & mask` < capacity;
+        //   segment size at open/create, `index & mask` < capacity, and `bytes.len()` is the
+        //   record size (asserted above), which is at most the stride;
         // - the mapping is writable (read-write handle), and no Rust reference into it exists;
         // - the slot is owned by this producer until it publishes it (the tail or `seq` store
         //   with release ordering that follows), so no other process touches these bytes now;
-        // - `value` is a distinct local: no overlap.
+        // - `bytes` is the caller's memory, outside the mapping: no overlap.
         unsafe {
             std::ptr::copy_nonoverlapping(
-                (value as *const T).cast::<u8>(),
+                bytes.as_ptr(),
                 self.map.as_ptr().cast_mut().add(offset),
-                std::mem::size_of::<T>(),
+                bytes.len(),
             )
         }
     }
 
-    /// Copies the slot of `index` out. The caller owns the slot until it releases it.
-    #[inline]
-    fn read_slot(&self, index: u64) -> T {
+    /// Copies the slot of `index` into `out` (one record long). The caller owns the slot until
+    /// it releases it.
+    #[inline(always)]
+    fn read_slot(&self, index: u64, out: &mut [u8]) {
         let offset = self.data_offset(index);
-        debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
-        let mut value = std::mem::MaybeUninit::<T>::uninit();
+        assert_eq!(
+            out.len(),
+            self.record.size,
+            "a ring slot holds one whole record"
+        );
+        debug_assert!(offset + out.len() <= self.map.len());
         // SAFETY:
         // - the source range lies inside the mapping (as in `write_slot`);
         // - the slot was published with release ordering and observed with acquire ordering,
         //   and no producer writes it again until this consumer releases it, so the bytes are
-        //   complete and stable; any byte pattern is a valid `T` (`T: Pod`), so even a peer
-        //   that breaks the protocol can only produce a wrong value, not undefined behaviour;
-        // - `value` is a distinct local: no overlap.
-        // - all `size_of::<T>()` bytes of `value` are written, and any bytes are a valid `T`
-        //   (`T: Pod`), so `assume_init` is sound.
+        //   complete and stable (a peer that breaks the protocol can only produce wrong bytes:
+        //   they are plain bytes here);
+        // - `out` is the caller's memory, outside the mapping: no overlap.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 self.map.as_ptr().add(offset),
-                value.as_mut_ptr().cast::<u8>(),
-                std::mem::size_of::<T>(),
+                out.as_mut_ptr(),
+                out.len(),
             );
-            value.assume_init()
         }
+    }
+
+    /// Copies the slot of `index` out as a `T` (a type whose size is the record size, checked
+    /// when the ring was opened or created).
+    #[inline(always)]
+    fn read_value<T: IpcMessage>(&self, index: u64) -> T {
+        let mut value = T::zeroed();
+        self.read_slot(index, bytemuck::bytes_of_mut(&mut value));
+        value
     }
 
     /// The peer table of `side`.
@@ -626,8 +653,8 @@ fn would_block(name: &str, op: Operation, detail: &str) -> Error {
 
 /// The waiting loop shared by blocking sends and receives: spin, yield, then sleep on the
 /// futex in slices, checking for a dead peer side between slices.
-fn wait_loop<T: IpcMessage, R>(
-    ring: &Ring<T>,
+fn wait_loop<R>(
+    ring: &Ring,
     waiting: Side,
     deadline: Deadline,
     op: Operation,
@@ -731,8 +758,9 @@ fn disconnect_text(waiting: Side) -> &'static str {
 /// rx.unlink()?;
 /// # Ok::<(), posix_ipc::Error>(())
 /// ```
-pub struct RingSender<T: IpcMessage> {
-    ring: Ring<T>,
+pub struct RingSender<T> {
+    ring: Ring,
+    _type: PhantomData<T>,
     entry: usize,
     cancel: Option<CancelToken>,
     /// SPSC: the consumer's head as last seen (saves reading the shared line every send).
@@ -742,8 +770,9 @@ pub struct RingSender<T: IpcMessage> {
 }
 
 /// The receiving end of a ring. See [`RingSender`] for an example.
-pub struct RingReceiver<T: IpcMessage> {
-    ring: Ring<T>,
+pub struct RingReceiver<T> {
+    ring: Ring,
+    _type: PhantomData<T>,
     entry: usize,
     cancel: Option<CancelToken>,
     /// SPSC: the producer's tail as last seen.
@@ -756,7 +785,7 @@ impl<T: IpcMessage> RingSender<T> {
     /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) and
     /// registers as its producer.
     pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
-        Self::with(Ring::create(name, capacity, mode)?)
+        Self::with(Ring::create(name, capacity, mode, &RecordType::of::<T>())?)
     }
 
     /// Opens an existing ring, checking its header against `T`, and registers as a producer.
@@ -767,95 +796,20 @@ impl<T: IpcMessage> RingSender<T> {
     /// SPSC ring already has a live producer; [`ErrorKind::NotInitialized`] if its creator did
     /// not finish within a second.
     pub fn open(name: &str) -> Result<Self> {
-        Self::with(Ring::open(name, DEFAULT_OPEN_WAIT)?)
+        Self::with(Ring::open(name, DEFAULT_OPEN_WAIT, &RecordType::of::<T>())?)
     }
 
     /// As [`open`](Self::open), also requiring this capacity and mode.
     pub fn open_checked(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
-        let ring = Ring::open(name, DEFAULT_OPEN_WAIT)?;
+        let ring = Ring::open(name, DEFAULT_OPEN_WAIT, &RecordType::of::<T>())?;
         check_shape(&ring, capacity, mode)?;
         Self::with(ring)
     }
 
-    fn with(ring: Ring<T>) -> Result<Self> {
-        sys::membarrier_register();
-        let entry = ring.register(Side::Producer)?;
-        let head = ring.u64_at(HEAD).load(Ordering::Acquire);
-        let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
-        Ok(RingSender {
-            ring,
-            entry,
-            cancel: None,
-            head_cache: std::cell::Cell::new(head),
-            tail_local: std::cell::Cell::new(tail),
-        })
-    }
-
-    #[inline(always)]
-    fn try_push(&self, value: &T) -> Step<()> {
-        let r = &self.ring;
-        match r.mode {
-            RingMode::Spsc => {
-                let tail = self.tail_local.get();
-                if tail - self.head_cache.get() >= r.capacity {
-                    self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
-                    if tail - self.head_cache.get() >= r.capacity {
-                        return Step::Wait;
-                    }
-                }
-                r.write_slot(tail, value);
-                r.u64_at(TAIL).store(tail + 1, Ordering::Release);
-                self.tail_local.set(tail + 1);
-                Step::Done(())
-            }
-            RingMode::Mpmc => {
-                let busy = r.entry_busy(Side::Producer, self.entry);
-                busy.store(u64::MAX, Ordering::Relaxed);
-                fence(Ordering::SeqCst);
-                let tail = r.u64_at(TAIL);
-                let mut pos = tail.load(Ordering::Relaxed);
-                loop {
-                    let seq = r.slot_seq(pos).load(Ordering::Acquire);
-                    let diff = seq as i64 - pos as i64;
-                    if diff == 0 {
-                        match tail.compare_exchange_weak(
-                            pos,
-                            pos + 1,
-                            Ordering::SeqCst,
-                            Ordering::Relaxed,
-                        ) {
-                            Ok(_) => break,
-                            Err(p) => pos = p,
-                        }
-                    } else if diff < 0 {
-                        busy.store(0, Ordering::Release);
-                        return Step::Wait;
-                    } else {
-                        pos = tail.load(Ordering::Relaxed);
-                    }
-                }
-                busy.store(pos + 1, Ordering::Relaxed);
-                r.write_slot(pos, value);
-                r.slot_stamp(pos).store(pos + 1, Ordering::Release);
-                r.slot_seq(pos).store(pos + 1, Ordering::Release);
-                busy.store(0, Ordering::Release);
-                Step::Done(())
-            }
-        }
-    }
-
-    fn has_room(&self) -> bool {
-        let r = &self.ring;
-        match r.mode {
-            RingMode::Spsc => {
-                r.u64_at(TAIL).load(Ordering::SeqCst) - r.u64_at(HEAD).load(Ordering::SeqCst)
-                    < r.capacity
-            }
-            RingMode::Mpmc => {
-                let pos = r.u64_at(TAIL).load(Ordering::SeqCst);
-                r.slot_seq(pos).load(Ordering::SeqCst) as i64 - pos as i64 >= 0
-            }
-        }
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, capacity: usize, mode: RingMode) -> Result<crate::Owned<Self>> {
+        Self::create(name, capacity, mode).map(crate::Owned::new)
     }
 
     /// Sends `value`, waiting while the ring is full (spinning briefly, then sleeping).
@@ -865,11 +819,7 @@ impl<T: IpcMessage> RingSender<T> {
     /// [`ErrorKind::Disconnected`] if the ring is full and every consumer has gone.
     #[inline]
     pub fn send(&self, value: &T) -> Result<()> {
-        if let Step::Done(()) = self.try_push(value) {
-            self.ring.wake(Side::Consumer);
-            return Ok(());
-        }
-        self.send_with(value, Timeout::Infinite)
+        self.send_bytes(bytemuck::bytes_of(value))
     }
 
     /// Sends without waiting: [`ErrorKind::WouldBlock`] if the ring is full.
@@ -883,21 +833,9 @@ impl<T: IpcMessage> RingSender<T> {
     }
 
     /// Sends with any [`Timeout`].
-    #[inline(never)]
+    #[inline]
     pub fn send_with(&self, value: &T, timeout: impl Into<Timeout>) -> Result<()> {
-        let r = wait_loop(
-            &self.ring,
-            Side::Producer,
-            timeout.into().deadline(),
-            Operation::Send,
-            Stops::of(self.cancel.as_ref()),
-            || self.try_push(value),
-            || self.has_room(),
-        );
-        if r.is_ok() {
-            self.ring.wake(Side::Consumer);
-        }
-        r
+        self.send_bytes_with(bytemuck::bytes_of(value), timeout.into())
     }
 
     /// Sends every value of `values`, in order, waking consumers once per run of messages that
@@ -938,7 +876,7 @@ impl<T: IpcMessage> RingSender<T> {
             }
             let n = room.min(values.len() as u64);
             for (i, v) in values[..n as usize].iter().enumerate() {
-                r.write_slot(tail + i as u64, v);
+                r.write_slot(tail + i as u64, bytemuck::bytes_of(v));
             }
             if n > 0 {
                 r.u64_at(TAIL).store(tail + n, Ordering::Release);
@@ -948,7 +886,7 @@ impl<T: IpcMessage> RingSender<T> {
         }
         let mut n = 0;
         for v in values {
-            match self.try_push(v) {
+            match self.try_push(bytemuck::bytes_of(v)) {
                 Step::Done(()) => n += 1,
                 Step::Wait => break,
             }
@@ -957,74 +895,52 @@ impl<T: IpcMessage> RingSender<T> {
     }
 }
 
-impl<T: IpcMessage> Drop for RingSender<T> {
-    fn drop(&mut self) {
-        self.ring.deregister(Side::Producer, self.entry);
-    }
-}
-
-impl<T: IpcMessage> RingReceiver<T> {
-    /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) and
-    /// registers as its consumer.
-    pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
-        Self::with(Ring::create(name, capacity, mode)?)
-    }
-
-    /// Opens an existing ring, checking its header against `T`, and registers as a consumer.
-    pub fn open(name: &str) -> Result<Self> {
-        Self::with(Ring::open(name, DEFAULT_OPEN_WAIT)?)
-    }
-
-    /// As [`open`](Self::open), also requiring this capacity and mode.
-    pub fn open_checked(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
-        let ring = Ring::open(name, DEFAULT_OPEN_WAIT)?;
-        check_shape(&ring, capacity, mode)?;
-        Self::with(ring)
-    }
-
-    fn with(ring: Ring<T>) -> Result<Self> {
+/// What the typed sender and the [`RecordSender`] share: the protocol, on bytes.
+impl<T> RingSender<T> {
+    fn with(ring: Ring) -> Result<Self> {
         sys::membarrier_register();
-        let entry = ring.register(Side::Consumer)?;
-        let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
+        let entry = ring.register(Side::Producer)?;
         let head = ring.u64_at(HEAD).load(Ordering::Acquire);
-        Ok(RingReceiver {
+        let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
+        Ok(RingSender {
             ring,
+            _type: PhantomData,
             entry,
             cancel: None,
-            tail_cache: std::cell::Cell::new(tail),
-            head_local: std::cell::Cell::new(head),
+            head_cache: std::cell::Cell::new(head),
+            tail_local: std::cell::Cell::new(tail),
         })
     }
 
-    /// One message, if one is ready. `Some(None)` is a slot a dead producer abandoned (skipped).
+    /// Publishes one record (`bytes.len()` is the record size) if there is room.
     #[inline(always)]
-    fn try_pop(&self) -> Step<Option<T>> {
+    fn try_push(&self, bytes: &[u8]) -> Step<()> {
         let r = &self.ring;
         match r.mode {
             RingMode::Spsc => {
-                let head = self.head_local.get();
-                if head == self.tail_cache.get() {
-                    self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
-                    if head == self.tail_cache.get() {
+                let tail = self.tail_local.get();
+                if tail - self.head_cache.get() >= r.capacity {
+                    self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
+                    if tail - self.head_cache.get() >= r.capacity {
                         return Step::Wait;
                     }
                 }
-                let value = r.read_slot(head);
-                r.u64_at(HEAD).store(head + 1, Ordering::Release);
-                self.head_local.set(head + 1);
-                Step::Done(Some(value))
+                r.write_slot(tail, bytes);
+                r.u64_at(TAIL).store(tail + 1, Ordering::Release);
+                self.tail_local.set(tail + 1);
+                Step::Done(())
             }
             RingMode::Mpmc => {
-                let busy = r.entry_busy(Side::Consumer, self.entry);
+                let busy = r.entry_busy(Side::Producer, self.entry);
                 busy.store(u64::MAX, Ordering::Relaxed);
                 fence(Ordering::SeqCst);
-                let head = r.u64_at(HEAD);
-                let mut pos = head.load(Ordering::Relaxed);
+                let tail = r.u64_at(TAIL);
+                let mut pos = tail.load(Ordering::Relaxed);
                 loop {
                     let seq = r.slot_seq(pos).load(Ordering::Acquire);
-                    let diff = seq as i64 - (pos + 1) as i64;
+                    let diff = seq as i64 - pos as i64;
                     if diff == 0 {
-                        match head.compare_exchange_weak(
+                        match tail.compare_exchange_weak(
                             pos,
                             pos + 1,
                             Ordering::SeqCst,
@@ -1037,29 +953,101 @@ impl<T: IpcMessage> RingReceiver<T> {
                         busy.store(0, Ordering::Release);
                         return Step::Wait;
                     } else {
-                        pos = head.load(Ordering::Relaxed);
+                        pos = tail.load(Ordering::Relaxed);
                     }
                 }
                 busy.store(pos + 1, Ordering::Relaxed);
-                let valid = r.slot_stamp(pos).load(Ordering::Acquire) == pos + 1;
-                let value = r.read_slot(pos);
-                r.slot_seq(pos).store(pos + r.capacity, Ordering::Release);
+                r.write_slot(pos, bytes);
+                r.slot_stamp(pos).store(pos + 1, Ordering::Release);
+                r.slot_seq(pos).store(pos + 1, Ordering::Release);
                 busy.store(0, Ordering::Release);
-                Step::Done(valid.then_some(value))
+                Step::Done(())
             }
         }
     }
 
-    fn has_data(&self) -> bool {
+    fn has_room(&self) -> bool {
         let r = &self.ring;
         match r.mode {
             RingMode::Spsc => {
-                r.u64_at(HEAD).load(Ordering::SeqCst) != r.u64_at(TAIL).load(Ordering::SeqCst)
+                r.u64_at(TAIL).load(Ordering::SeqCst) - r.u64_at(HEAD).load(Ordering::SeqCst)
+                    < r.capacity
             }
             RingMode::Mpmc => {
-                let pos = r.u64_at(HEAD).load(Ordering::SeqCst);
-                r.slot_seq(pos).load(Ordering::SeqCst) as i64 - (pos + 1) as i64 >= 0
+                let pos = r.u64_at(TAIL).load(Ordering::SeqCst);
+                r.slot_seq(pos).load(Ordering::SeqCst) as i64 - pos as i64 >= 0
             }
+        }
+    }
+
+    /// Sends one record, waiting as long as it takes.
+    #[inline(always)]
+    fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
+        if let Step::Done(()) = self.try_push(bytes) {
+            self.ring.wake(Side::Consumer);
+            return Ok(());
+        }
+        self.send_bytes_with(bytes, Timeout::Infinite)
+    }
+
+    /// Sends one record with any timeout.
+    #[inline(never)]
+    fn send_bytes_with(&self, bytes: &[u8], timeout: Timeout) -> Result<()> {
+        let r = wait_loop(
+            &self.ring,
+            Side::Producer,
+            timeout.deadline(),
+            Operation::Send,
+            Stops::of(self.cancel.as_ref()),
+            || self.try_push(bytes),
+            || self.has_room(),
+        );
+        if r.is_ok() {
+            self.ring.wake(Side::Consumer);
+        }
+        r
+    }
+}
+
+impl<T> Drop for RingSender<T> {
+    fn drop(&mut self) {
+        self.ring.deregister(Side::Producer, self.entry);
+    }
+}
+
+impl<T: IpcMessage> RingReceiver<T> {
+    /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) and
+    /// registers as its consumer.
+    pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        Self::with(Ring::create(name, capacity, mode, &RecordType::of::<T>())?)
+    }
+
+    /// Opens an existing ring, checking its header against `T`, and registers as a consumer.
+    pub fn open(name: &str) -> Result<Self> {
+        Self::with(Ring::open(name, DEFAULT_OPEN_WAIT, &RecordType::of::<T>())?)
+    }
+
+    /// As [`open`](Self::open), also requiring this capacity and mode.
+    pub fn open_checked(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
+        let ring = Ring::open(name, DEFAULT_OPEN_WAIT, &RecordType::of::<T>())?;
+        check_shape(&ring, capacity, mode)?;
+        Self::with(ring)
+    }
+
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, capacity: usize, mode: RingMode) -> Result<crate::Owned<Self>> {
+        Self::create(name, capacity, mode).map(crate::Owned::new)
+    }
+
+    /// One message, if one is ready. `Some(None)` is a slot a dead producer abandoned (skipped).
+    #[inline(always)]
+    fn try_pop_value(&self) -> Step<Option<T>> {
+        let mut value = T::zeroed();
+        match self.try_pop(bytemuck::bytes_of_mut(&mut value)) {
+            Step::Done(true) => Step::Done(Some(value)),
+            Step::Done(false) => Step::Done(None),
+            Step::Wait => Step::Wait,
         }
     }
 
@@ -1071,7 +1059,7 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// [`ErrorKind::Disconnected`] once every producer has gone and the ring is drained.
     #[inline]
     pub fn recv(&self) -> Result<T> {
-        if let Step::Done(Some(v)) = self.try_pop() {
+        if let Step::Done(Some(v)) = self.try_pop_value() {
             self.ring.wake(Side::Producer);
             return Ok(v);
         }
@@ -1093,22 +1081,9 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// skipped (MPMC).
     #[inline(never)]
     pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<T> {
-        let deadline = timeout.into().deadline();
-        loop {
-            let r = wait_loop(
-                &self.ring,
-                Side::Consumer,
-                deadline,
-                Operation::Receive,
-                Stops::of(self.cancel.as_ref()),
-                || self.try_pop(),
-                || self.has_data(),
-            )?;
-            self.ring.wake(Side::Producer);
-            if let Some(v) = r {
-                return Ok(v);
-            }
-        }
+        let mut value = T::zeroed();
+        self.recv_bytes_with(bytemuck::bytes_of_mut(&mut value), timeout.into())?;
+        Ok(value)
     }
 
     /// Waits for at least one message (as [`recv`](Self::recv)), then appends it and every
@@ -1139,7 +1114,7 @@ impl<T: IpcMessage> RingReceiver<T> {
             let take = ready.min(max as u64);
             out.reserve(take as usize);
             for i in 0..take {
-                out.push(r.read_slot(head + i));
+                out.push(r.read_value(head + i));
             }
             if take > 0 {
                 r.u64_at(HEAD).store(head + take, Ordering::Release);
@@ -1149,7 +1124,7 @@ impl<T: IpcMessage> RingReceiver<T> {
             return take as usize;
         }
         while n < max {
-            match self.try_pop() {
+            match self.try_pop_value() {
                 Step::Done(Some(v)) => {
                     out.push(v);
                     n += 1;
@@ -1165,7 +1140,114 @@ impl<T: IpcMessage> RingReceiver<T> {
     }
 }
 
-impl<T: IpcMessage> Drop for RingReceiver<T> {
+/// What the typed receiver and the [`RecordReceiver`] share: the protocol, on bytes.
+impl<T> RingReceiver<T> {
+    fn with(ring: Ring) -> Result<Self> {
+        sys::membarrier_register();
+        let entry = ring.register(Side::Consumer)?;
+        let tail = ring.u64_at(TAIL).load(Ordering::Acquire);
+        let head = ring.u64_at(HEAD).load(Ordering::Acquire);
+        Ok(RingReceiver {
+            ring,
+            _type: PhantomData,
+            entry,
+            cancel: None,
+            tail_cache: std::cell::Cell::new(tail),
+            head_local: std::cell::Cell::new(head),
+        })
+    }
+
+    /// Takes one record into `out` (one record long), if one is ready: `Done(true)`, or
+    /// `Done(false)` for a slot a dead producer abandoned (skipped; `out` holds no message).
+    #[inline(always)]
+    fn try_pop(&self, out: &mut [u8]) -> Step<bool> {
+        let r = &self.ring;
+        match r.mode {
+            RingMode::Spsc => {
+                let head = self.head_local.get();
+                if head == self.tail_cache.get() {
+                    self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
+                    if head == self.tail_cache.get() {
+                        return Step::Wait;
+                    }
+                }
+                r.read_slot(head, out);
+                r.u64_at(HEAD).store(head + 1, Ordering::Release);
+                self.head_local.set(head + 1);
+                Step::Done(true)
+            }
+            RingMode::Mpmc => {
+                let busy = r.entry_busy(Side::Consumer, self.entry);
+                busy.store(u64::MAX, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+                let head = r.u64_at(HEAD);
+                let mut pos = head.load(Ordering::Relaxed);
+                loop {
+                    let seq = r.slot_seq(pos).load(Ordering::Acquire);
+                    let diff = seq as i64 - (pos + 1) as i64;
+                    if diff == 0 {
+                        match head.compare_exchange_weak(
+                            pos,
+                            pos + 1,
+                            Ordering::SeqCst,
+                            Ordering::Relaxed,
+                        ) {
+                            Ok(_) => break,
+                            Err(p) => pos = p,
+                        }
+                    } else if diff < 0 {
+                        busy.store(0, Ordering::Release);
+                        return Step::Wait;
+                    } else {
+                        pos = head.load(Ordering::Relaxed);
+                    }
+                }
+                busy.store(pos + 1, Ordering::Relaxed);
+                let valid = r.slot_stamp(pos).load(Ordering::Acquire) == pos + 1;
+                r.read_slot(pos, out);
+                r.slot_seq(pos).store(pos + r.capacity, Ordering::Release);
+                busy.store(0, Ordering::Release);
+                Step::Done(valid)
+            }
+        }
+    }
+
+    fn has_data(&self) -> bool {
+        let r = &self.ring;
+        match r.mode {
+            RingMode::Spsc => {
+                r.u64_at(HEAD).load(Ordering::SeqCst) != r.u64_at(TAIL).load(Ordering::SeqCst)
+            }
+            RingMode::Mpmc => {
+                let pos = r.u64_at(HEAD).load(Ordering::SeqCst);
+                r.slot_seq(pos).load(Ordering::SeqCst) as i64 - (pos + 1) as i64 >= 0
+            }
+        }
+    }
+
+    /// Receives one record into `out` with any timeout, skipping abandoned slots.
+    #[inline(never)]
+    fn recv_bytes_with(&self, out: &mut [u8], timeout: Timeout) -> Result<()> {
+        let deadline = timeout.deadline();
+        loop {
+            let valid = wait_loop(
+                &self.ring,
+                Side::Consumer,
+                deadline,
+                Operation::Receive,
+                Stops::of(self.cancel.as_ref()),
+                || self.try_pop(out),
+                || self.has_data(),
+            )?;
+            self.ring.wake(Side::Producer);
+            if valid {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl<T> Drop for RingReceiver<T> {
     fn drop(&mut self) {
         self.ring.deregister(Side::Consumer, self.entry);
     }
@@ -1174,17 +1256,7 @@ impl<T: IpcMessage> Drop for RingReceiver<T> {
 /// The methods both ends have: ownership, cancellation, clones and what describes the ring.
 macro_rules! ring_end_methods {
     ($end:ident, $what:literal) => {
-        impl<T: IpcMessage> $end<T> {
-            /// As [`create`](Self::create), owned: the segment is removed when the owner is
-            /// dropped (see [`Owned`](crate::Owned)).
-            pub fn create_owned(
-                name: &str,
-                capacity: usize,
-                mode: RingMode,
-            ) -> Result<crate::Owned<Self>> {
-                Self::create(name, capacity, mode).map(crate::Owned::new)
-            }
-
+        impl<T> $end<T> {
             /// Attaches a [`CancelToken`]: a call that waits (spinning, then sleeping on the
             /// ring's futex) ends with [`ErrorKind::Cancelled`] as soon as the token is
             /// cancelled (the token wakes the futex). Replaces an earlier token.
@@ -1253,7 +1325,192 @@ macro_rules! ring_end_methods {
 ring_end_methods!(RingSender, "producer");
 ring_end_methods!(RingReceiver, "consumer");
 
-fn check_shape<T: IpcMessage>(ring: &Ring<T>, capacity: usize, mode: RingMode) -> Result<()> {
+/// The sending end of a ring whose record type is known at run time ([`RecordType`]): records
+/// go in as byte slices of exactly the record size. It interoperates with a
+/// [`RingReceiver<T>`] (or [`RecordReceiver`]) of the same size and fingerprint; the header is
+/// checked as for a typed end. This is what the Python module's `RingSender` uses.
+pub struct RecordSender(RingSender<Bytes>);
+
+/// The receiving end of a ring whose record type is known at run time. See [`RecordSender`].
+pub struct RecordReceiver(RingReceiver<Bytes>);
+
+/// The methods both record ends have, forwarded to the ring end inside.
+macro_rules! record_end_methods {
+    ($end:ident, $inner:ident) => {
+        impl $end {
+            /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) for
+            /// records of `record`, and registers on it.
+            pub fn create(
+                name: &str,
+                capacity: usize,
+                mode: RingMode,
+                record: &RecordType,
+            ) -> Result<Self> {
+                $inner::with(Ring::create(name, capacity, mode, record)?).map($end)
+            }
+
+            /// Opens an existing ring, checking its header against `record`, and registers on
+            /// it.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::Mismatch`] for a ring of another record size or fingerprint, as
+            /// for a typed end.
+            pub fn open(name: &str, record: &RecordType) -> Result<Self> {
+                $inner::with(Ring::open(name, DEFAULT_OPEN_WAIT, record)?).map($end)
+            }
+
+            /// As [`open`](Self::open), also requiring this capacity and mode.
+            pub fn open_checked(
+                name: &str,
+                record: &RecordType,
+                capacity: usize,
+                mode: RingMode,
+            ) -> Result<Self> {
+                let ring = Ring::open(name, DEFAULT_OPEN_WAIT, record)?;
+                check_shape(&ring, capacity, mode)?;
+                $inner::with(ring).map($end)
+            }
+
+            /// The record type this end carries.
+            pub fn record(&self) -> &RecordType {
+                &self.0.ring.record
+            }
+
+            /// Attaches a [`CancelToken`] (see the typed ends).
+            pub fn with_cancel(self, token: &CancelToken) -> Self {
+                $end(self.0.with_cancel(token))
+            }
+
+            /// Another end on the same ring (MPMC only), as for the typed ends.
+            pub fn try_clone(&self) -> Result<Self> {
+                self.0.try_clone().map($end)
+            }
+
+            /// Whether this handle created the ring.
+            pub fn created(&self) -> bool {
+                self.0.created()
+            }
+
+            /// The ring's capacity in records.
+            pub fn capacity(&self) -> usize {
+                self.0.capacity()
+            }
+
+            /// The ring's mode.
+            pub fn mode(&self) -> RingMode {
+                self.0.mode()
+            }
+
+            /// The segment's name.
+            pub fn name(&self) -> &str {
+                self.0.name()
+            }
+
+            /// Owner, mode and size of the segment (`fstat` of this handle's descriptor).
+            pub fn stat(&self) -> Result<crate::SegmentStat> {
+                self.0.stat()
+            }
+
+            /// Removes the segment's name; connected peers keep working.
+            pub fn unlink(&self) -> Result<()> {
+                self.0.unlink()
+            }
+
+            fn check_len(&self, op: Operation, len: usize) -> Result<()> {
+                let record = &self.0.ring.record;
+                if len == record.size {
+                    Ok(())
+                } else {
+                    Err(record.wrong_length(op, object(self.name()), len))
+                }
+            }
+        }
+
+        impl crate::owned::Removable for $end {
+            fn created_object(&self) -> bool {
+                self.0.ring.shm.created()
+            }
+            fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+                crate::owned::Removable::owned_names(&self.0.ring.shm)
+            }
+        }
+
+        impl std::fmt::Debug for $end {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(
+                    f,
+                    "{}({:?}, {} of {} bytes, {:?}, capacity {})",
+                    stringify!($end),
+                    self.name(),
+                    self.0.ring.record.name,
+                    self.0.ring.record.size,
+                    self.0.ring.mode,
+                    self.0.ring.capacity
+                )
+            }
+        }
+    };
+}
+
+record_end_methods!(RecordSender, RingSender);
+record_end_methods!(RecordReceiver, RingReceiver);
+
+impl RecordSender {
+    /// Sends one record, waiting while the ring is full.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `record` is not exactly one record long;
+    /// [`ErrorKind::Disconnected`] if the ring is full and every consumer has gone.
+    pub fn send(&self, record: &[u8]) -> Result<()> {
+        self.check_len(Operation::Send, record.len())?;
+        self.0.send_bytes(record)
+    }
+
+    /// Sends without waiting: [`ErrorKind::WouldBlock`] if the ring is full.
+    pub fn try_send(&self, record: &[u8]) -> Result<()> {
+        self.send_with(record, Timeout::Immediate)
+    }
+
+    /// Sends with any [`Timeout`].
+    pub fn send_with(&self, record: &[u8], timeout: impl Into<Timeout>) -> Result<()> {
+        self.check_len(Operation::Send, record.len())?;
+        self.0.send_bytes_with(record, timeout.into())
+    }
+}
+
+impl RecordReceiver {
+    /// Receives one record into `out` (exactly one record long), waiting as `timeout` says.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `out` is not one record long; as the typed
+    /// receiver otherwise.
+    pub fn recv_into(&self, out: &mut [u8], timeout: impl Into<Timeout>) -> Result<()> {
+        self.check_len(Operation::Receive, out.len())?;
+        self.0.recv_bytes_with(out, timeout.into())
+    }
+
+    /// Receives one record, waiting as `timeout` says.
+    pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<Vec<u8>> {
+        let mut out = vec![0; self.0.ring.record.size];
+        self.0.recv_bytes_with(&mut out, timeout.into())?;
+        Ok(out)
+    }
+
+    /// Receives one record, waiting as long as it takes.
+    pub fn recv(&self) -> Result<Vec<u8>> {
+        self.recv_with(Timeout::Infinite)
+    }
+
+    /// Receives without waiting: [`ErrorKind::WouldBlock`] if the ring is empty.
+    pub fn try_recv(&self) -> Result<Vec<u8>> {
+        self.recv_with(Timeout::Immediate)
+    }
+}
+
+fn check_shape(ring: &Ring, capacity: usize, mode: RingMode) -> Result<()> {
     if ring.capacity != capacity as u64 || ring.mode != mode {
         return Err(Error::new(
             ErrorKind::Mismatch,
@@ -1316,12 +1573,7 @@ impl<T: IpcMessage> RingSender<T> {
 /// The sleeping half of `wait_loop`, without the attempt: returns when `ready()`, when the
 /// other side has gone, after an MPMC repair made progress, or at `timeout`.
 #[cfg(feature = "tokio")]
-fn wait_until<T: IpcMessage>(
-    ring: &Ring<T>,
-    waiting: Side,
-    timeout: Duration,
-    ready: impl Fn() -> bool,
-) {
+fn wait_until(ring: &Ring, waiting: Side, timeout: Duration, ready: impl Fn() -> bool) {
     let deadline = Instant::now().checked_add(timeout);
     let other = match waiting {
         Side::Consumer => Side::Producer,

@@ -7,6 +7,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use super::header::{self, SegmentKind};
+use super::record::{Bytes, RecordType};
 use super::IpcMessage;
 use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -133,64 +134,17 @@ pub struct Shared<T> {
     map: Mapping,
     stride: usize,
     cancel: Option<CancelToken>,
+    /// What the slots hold (checked against the header).
+    record: RecordType,
     _type: PhantomData<T>,
 }
 
 impl<T: IpcMessage> Shared<T> {
-    fn object(name: &str) -> Object {
-        Object {
-            kind: ObjectKind::SharedMemory,
-            name: Some(name.to_owned()),
-        }
-    }
-
-    fn total() -> usize {
-        HEADER + 2 * stride_of(std::mem::size_of::<T>())
-    }
-
     /// Creates the segment for `T` holding `initial` (exclusive: fails if the name exists). The
     /// header's `ready` flag is stored last, so no opener ever sees a half-made segment as
     /// ready.
     pub fn create(name: &str, initial: &T) -> Result<Self> {
-        let shm = SharedMemory::create(name, Self::total() as u64)?;
-        let made = Self::init(shm, initial);
-        if made.is_err() {
-            let _ = crate::shm::unlink_shared_memory(name);
-        }
-        made
-    }
-
-    fn init(shm: SharedMemory, initial: &T) -> Result<Self> {
-        let map = shm.map()?;
-        let header = SharedHeader {
-            magic: SHARED_MAGIC,
-            version: SHARED_VERSION,
-            header_size: HEADER as u32,
-            fingerprint: T::FINGERPRINT,
-            size: std::mem::size_of::<T>() as u64,
-            ready: 0,
-            lock: 0,
-            seq: 0,
-            change_waiters: 0,
-            changes: 0,
-            reserved: [0; 8],
-        };
-        // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
-        // it is stored once, atomically, below).
-        let bytes = bytemuck::bytes_of(&header);
-        map.write_at(0, &bytes[..READY])?;
-        map.write_at(READY + 4, &bytes[READY + 4..])?;
-        sys::membarrier_register();
-        let this = Shared {
-            shm,
-            map,
-            stride: stride_of(std::mem::size_of::<T>()),
-            cancel: None,
-            _type: PhantomData,
-        };
-        this.copy_in(0, initial);
-        this.atomic_u32(READY).store(1, Ordering::Release);
-        Ok(this)
+        Self::create_record(name, RecordType::of::<T>(), bytemuck::bytes_of(initial))
     }
 
     /// Opens an existing segment made for `T`, waiting up to one second for its creator to
@@ -207,6 +161,163 @@ impl<T: IpcMessage> Shared<T> {
 
     /// As [`open`](Self::open), waiting at most `wait` for the creator.
     pub fn open_timeout(name: &str, wait: Duration) -> Result<Self> {
+        Self::open_record(name, wait, RecordType::of::<T>())
+    }
+
+    /// Opens the segment, creating it with `initial` if it does not exist.
+    pub fn open_or_create(name: &str, initial: &T) -> Result<Self> {
+        match Self::create(name, initial) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Self::open(name),
+            other => other,
+        }
+    }
+
+    /// A consistent copy of the current value. Never blocks on a writer and never returns a
+    /// torn value: it retries while a store is published during the copy.
+    #[inline]
+    pub fn load(&self) -> T {
+        self.load_versioned().0
+    }
+
+    /// A consistent copy of the current value with its version (the number of stores that
+    /// produced it).
+    #[inline]
+    pub fn load_versioned(&self) -> (T, u64) {
+        let mut value = T::zeroed();
+        let version = self.load_into(bytemuck::bytes_of_mut(&mut value));
+        (value, version)
+    }
+
+    /// Waits until a store newer than version `since` is published, then returns the value
+    /// and its version, without polling: the reader sleeps on a futex in the segment that
+    /// stores wake (see the layout). Returns at once if the version already differs from
+    /// `since`, so no store is missed between two calls:
+    ///
+    /// ```
+    /// # use posix_ipc::{IpcMessage, Shared, Timeout};
+    /// # #[derive(Clone, Copy, IpcMessage)] #[repr(C)] struct Config { rate: u64 }
+    /// # let name = format!("/doc-waitchange-{}", std::process::id());
+    /// let config = Shared::create_owned(&name, &Config { rate: 10 })?;
+    /// let (mut current, mut version) = config.load_versioned();
+    /// config.store(&Config { rate: 20 })?;                       // another process, usually
+    /// (current, version) = config.wait_change(version, Timeout::Infinite)?;
+    /// assert_eq!((current.rate, version), (20, 1));
+    /// # Ok::<(), posix_ipc::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TimedOut`] (or [`ErrorKind::WouldBlock`] for [`Timeout::Immediate`]) if no
+    /// store came in time; [`ErrorKind::Cancelled`] if a token stops the wait (at once: the
+    /// token wakes the futex); [`ErrorKind::Mismatch`] if a peer truncated the segment.
+    pub fn wait_change(&self, since: u64, timeout: impl Into<Timeout>) -> Result<(T, u64)> {
+        let mut value = T::zeroed();
+        let version =
+            self.wait_change_into(since, timeout.into(), bytemuck::bytes_of_mut(&mut value))?;
+        Ok((value, version))
+    }
+
+    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
+    /// (see [`Owned`](crate::Owned)).
+    pub fn create_owned(name: &str, initial: &T) -> Result<crate::Owned<Self>> {
+        Self::create(name, initial).map(crate::Owned::new)
+    }
+
+    /// Stores `value` (under the cross-process write lock; readers are never blocked).
+    #[inline]
+    pub fn store(&self, value: &T) -> Result<()> {
+        self.store_bytes(bytemuck::bytes_of(value))
+    }
+
+    /// Read-modify-write under the write lock: `f` gets the current value and its changes are
+    /// published when it returns. No other writer runs in between (in any process).
+    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
+        let _lock = self.lock()?;
+        let mut value = T::zeroed();
+        self.copy_out(
+            self.atomic_u64(SEQ).load(Ordering::Acquire),
+            bytemuck::bytes_of_mut(&mut value),
+        );
+        let r = f(&mut value);
+        self.publish(bytemuck::bytes_of(&value));
+        self.check_truncation(Operation::Store)?;
+        Ok(r)
+    }
+
+    /// The Python `struct` format of the header ([`SharedHeader::PYTHON_FORMAT`]).
+    pub fn python_header_format() -> &'static str {
+        SharedHeader::PYTHON_FORMAT
+    }
+
+    /// Byte offset of slot `i` (0 or 1) in the segment.
+    pub fn slot_offset(i: usize) -> usize {
+        HEADER + (i & 1) * stride_of(std::mem::size_of::<T>())
+    }
+}
+
+/// What `Shared<T>` and [`RecordShared`] share: the seqlock protocol, on bytes.
+impl<T> Shared<T> {
+    fn object(name: &str) -> Object {
+        Object {
+            kind: ObjectKind::SharedMemory,
+            name: Some(name.to_owned()),
+        }
+    }
+
+    fn total_for(size: usize) -> usize {
+        HEADER + 2 * stride_of(size)
+    }
+
+    fn create_record(name: &str, record: RecordType, initial: &[u8]) -> Result<Self> {
+        record.check(Operation::Create, || Self::object(name))?;
+        if initial.len() != record.size {
+            return Err(record.wrong_length(Operation::Create, Self::object(name), initial.len()));
+        }
+        let shm = SharedMemory::create(name, Self::total_for(record.size) as u64)?;
+        let made = Self::init(shm, record, initial);
+        if made.is_err() {
+            let _ = crate::shm::unlink_shared_memory(name);
+        }
+        made
+    }
+
+    fn init(shm: SharedMemory, record: RecordType, initial: &[u8]) -> Result<Self> {
+        let map = shm.map()?;
+        let header = SharedHeader {
+            magic: SHARED_MAGIC,
+            version: SHARED_VERSION,
+            header_size: HEADER as u32,
+            fingerprint: record.fingerprint,
+            size: record.size as u64,
+            ready: 0,
+            lock: 0,
+            seq: 0,
+            change_waiters: 0,
+            changes: 0,
+            reserved: [0; 8],
+        };
+        // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
+        // it is stored once, atomically, below).
+        let bytes = bytemuck::bytes_of(&header);
+        map.write_at(0, &bytes[..READY])?;
+        map.write_at(READY + 4, &bytes[READY + 4..])?;
+        sys::membarrier_register();
+        let this = Shared {
+            shm,
+            map,
+            stride: stride_of(record.size),
+            cancel: None,
+            record,
+            _type: PhantomData,
+        };
+        this.copy_in(0, initial);
+        this.atomic_u32(READY).store(1, Ordering::Release);
+        Ok(this)
+    }
+
+    fn open_record(name: &str, wait: Duration, record: RecordType) -> Result<Self> {
+        record.check(Operation::Open, || Self::object(name))?;
+        let total = Self::total_for(record.size);
         let shm = SharedMemory::open(name)?;
         let name = shm.name().to_owned();
         let deadline = Instant::now() + wait;
@@ -247,8 +358,8 @@ impl<T: IpcMessage> Shared<T> {
         };
         let spec = header::HeaderSpec {
             len: HEADER,
-            min_size: Self::total(),
-            made_size: &|size| size == Self::total() as u64,
+            min_size: total,
+            made_size: &|size| size == total as u64,
             kind: SegmentKind::Shared,
             version: SHARED_VERSION,
             ready: READY,
@@ -260,8 +371,8 @@ impl<T: IpcMessage> Shared<T> {
         if header.version != SHARED_VERSION {
             return Err(foreign(&bytes, shm.size()?));
         }
-        let size = std::mem::size_of::<T>() as u64;
-        if header.fingerprint != T::FINGERPRINT || header.size != size {
+        let size = record.size as u64;
+        if header.fingerprint != record.fingerprint || header.size != size {
             return Err(Error::new(
                 ErrorKind::Mismatch,
                 Operation::Open,
@@ -269,43 +380,32 @@ impl<T: IpcMessage> Shared<T> {
                 format!(
                     "the segment holds another type: {} bytes with layout fingerprint {:#018x}, \
                      but {} is {size} bytes with fingerprint {:#018x}",
-                    header.size,
-                    header.fingerprint,
-                    T::LAYOUT.name,
-                    T::FINGERPRINT
+                    header.size, header.fingerprint, record.name, record.fingerprint
                 ),
             ));
         }
         let have = shm.size()?;
-        if have < Self::total() as u64 {
+        if have < total as u64 {
             return Err(Error::new(
                 ErrorKind::Mismatch,
                 Operation::Open,
                 Self::object(&name),
                 format!(
-                    "the segment is {have} bytes, smaller than the {} its header promises",
-                    Self::total()
+                    "the segment is {have} bytes, smaller than the {total} its header promises"
                 ),
             ));
         }
-        let map = shm.map_range(0, Self::total())?;
+        let map = shm.map_range(0, total)?;
         sys::membarrier_register();
         let this = Shared {
             shm,
             map,
-            stride: stride_of(std::mem::size_of::<T>()),
+            stride: stride_of(record.size),
             cancel: None,
+            record,
             _type: PhantomData,
         };
         Ok(this)
-    }
-
-    /// Opens the segment, creating it with `initial` if it does not exist.
-    pub fn open_or_create(name: &str, initial: &T) -> Result<Self> {
-        match Self::create(name, initial) {
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Self::open(name),
-            other => other,
-        }
     }
 
     #[inline]
@@ -338,11 +438,11 @@ impl<T: IpcMessage> Shared<T> {
         HEADER + (index & 1) as usize * self.stride
     }
 
-    /// Copies slot `index` out with relaxed atomic loads (word by word, then the tail).
+    /// Copies slot `index` into `dst` (one record long) with relaxed atomic loads (word by
+    /// word, then the tail).
     #[inline]
-    fn copy_out(&self, index: u64) -> T {
-        let mut value = T::zeroed();
-        let dst = bytemuck::bytes_of_mut(&mut value);
+    fn copy_out(&self, index: u64, dst: &mut [u8]) {
+        assert_eq!(dst.len(), self.record.size, "a slot holds one whole record");
         let base = self.slot(index);
         let words = dst.len() / 8;
         for (i, chunk) in dst.chunks_exact_mut(8).enumerate() {
@@ -352,12 +452,11 @@ impl<T: IpcMessage> Shared<T> {
         for (i, b) in dst[words * 8..].iter_mut().enumerate() {
             *b = self.atomic_u8(base + words * 8 + i).load(Ordering::Relaxed);
         }
-        value
     }
 
     #[inline]
-    fn copy_in(&self, index: u64, value: &T) {
-        let src = bytemuck::bytes_of(value);
+    fn copy_in(&self, index: u64, src: &[u8]) {
+        assert_eq!(src.len(), self.record.size, "a slot takes one whole record");
         let base = self.slot(index);
         let words = src.len() / 8;
         for (i, chunk) in src.chunks_exact(8).enumerate() {
@@ -372,17 +471,17 @@ impl<T: IpcMessage> Shared<T> {
         }
     }
 
-    /// A consistent copy of the current value. Never blocks on a writer and never returns a
-    /// torn value: it retries while a store is published during the copy.
+    /// Copies the current value into `out` consistently (the seqlock read: retried while a
+    /// store is published during the copy); returns its version.
     #[inline]
-    pub fn load(&self) -> T {
+    fn load_into(&self, out: &mut [u8]) -> u64 {
         let seq = self.atomic_u64(SEQ);
         loop {
             let before = seq.load(Ordering::Acquire);
-            let value = self.copy_out(before);
+            self.copy_out(before, out);
             fence(Ordering::Acquire);
             if seq.load(Ordering::Relaxed) == before {
-                return value;
+                return before;
             }
             std::hint::spin_loop();
         }
@@ -449,7 +548,7 @@ impl<T: IpcMessage> Shared<T> {
         }
     }
 
-    fn publish(&self, value: &T) {
+    fn publish(&self, value: &[u8]) {
         let seq = self.atomic_u64(SEQ);
         let next = seq.load(Ordering::Relaxed).wrapping_add(1);
         self.copy_in(next, value);
@@ -469,45 +568,10 @@ impl<T: IpcMessage> Shared<T> {
         }
     }
 
-    /// A consistent copy of the current value with its version (the number of stores that
-    /// produced it).
-    pub fn load_versioned(&self) -> (T, u64) {
-        let seq = self.atomic_u64(SEQ);
-        loop {
-            let before = seq.load(Ordering::Acquire);
-            let value = self.copy_out(before);
-            fence(Ordering::Acquire);
-            if seq.load(Ordering::Relaxed) == before {
-                return (value, before);
-            }
-            std::hint::spin_loop();
-        }
-    }
-
-    /// Waits until a store newer than version `since` is published, then returns the value
-    /// and its version, without polling: the reader sleeps on a futex in the segment that
-    /// stores wake (see the layout). Returns at once if the version already differs from
-    /// `since`, so no store is missed between two calls:
-    ///
-    /// ```
-    /// # use posix_ipc::{IpcMessage, Shared, Timeout};
-    /// # #[derive(Clone, Copy, IpcMessage)] #[repr(C)] struct Config { rate: u64 }
-    /// # let name = format!("/doc-waitchange-{}", std::process::id());
-    /// let config = Shared::create_owned(&name, &Config { rate: 10 })?;
-    /// let (mut current, mut version) = config.load_versioned();
-    /// config.store(&Config { rate: 20 })?;                       // another process, usually
-    /// (current, version) = config.wait_change(version, Timeout::Infinite)?;
-    /// assert_eq!((current.rate, version), (20, 1));
-    /// # Ok::<(), posix_ipc::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::TimedOut`] (or [`ErrorKind::WouldBlock`] for [`Timeout::Immediate`]) if no
-    /// store came in time; [`ErrorKind::Cancelled`] if a token stops the wait (at once: the
-    /// token wakes the futex); [`ErrorKind::Mismatch`] if a peer truncated the segment.
-    pub fn wait_change(&self, since: u64, timeout: impl Into<Timeout>) -> Result<(T, u64)> {
-        let deadline = timeout.into().deadline();
+    /// The seqlock wait of [`Shared::wait_change`], copying the new value into `out`;
+    /// returns its version.
+    fn wait_change_into(&self, since: u64, timeout: Timeout, out: &mut [u8]) -> Result<u64> {
+        let deadline = timeout.deadline();
         let stops = Stops::of(self.cancel.as_ref());
         let op = Operation::Load;
         let seq = self.atomic_u64(SEQ);
@@ -516,7 +580,7 @@ impl<T: IpcMessage> Shared<T> {
         loop {
             if seq.load(Ordering::Acquire) != since {
                 self.check_truncation(op)?;
-                return Ok(self.load_versioned());
+                return Ok(self.load_into(out));
             }
             if deadline == Deadline::Now {
                 return Err(Error::new(
@@ -563,20 +627,14 @@ impl<T: IpcMessage> Shared<T> {
         self
     }
 
-    /// As [`create`](Self::create), owned: the segment is removed when the owner is dropped
-    /// (see [`Owned`](crate::Owned)).
-    pub fn create_owned(name: &str, initial: &T) -> Result<crate::Owned<Self>> {
-        Self::create(name, initial).map(crate::Owned::new)
-    }
-
     /// Whether this handle created the segment.
     pub fn created(&self) -> bool {
         self.shm.created()
     }
 
-    /// Stores `value` (under the cross-process write lock; readers are never blocked).
+    /// Stores one record under the write lock.
     #[inline]
-    pub fn store(&self, value: &T) -> Result<()> {
+    fn store_bytes(&self, value: &[u8]) -> Result<()> {
         let _lock = self.lock()?;
         self.publish(value);
         self.check_truncation(Operation::Store)
@@ -597,17 +655,6 @@ impl<T: IpcMessage> Shared<T> {
         Ok(())
     }
 
-    /// Read-modify-write under the write lock: `f` gets the current value and its changes are
-    /// published when it returns. No other writer runs in between (in any process).
-    pub fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R> {
-        let _lock = self.lock()?;
-        let mut value = self.copy_out(self.atomic_u64(SEQ).load(Ordering::Acquire));
-        let r = f(&mut value);
-        self.publish(&value);
-        self.check_truncation(Operation::Store)?;
-        Ok(r)
-    }
-
     /// The segment's name.
     pub fn name(&self) -> &str {
         self.shm.name()
@@ -625,15 +672,136 @@ impl<T: IpcMessage> Shared<T> {
     pub fn unlink(&self) -> Result<()> {
         self.shm.unlink()
     }
+}
 
-    /// The Python `struct` format of the header ([`SharedHeader::PYTHON_FORMAT`]).
-    pub fn python_header_format() -> &'static str {
-        SharedHeader::PYTHON_FORMAT
+/// A shared struct whose record type is known only at run time ([`RecordType`]): values go in
+/// and out as bytes of exactly the record size, under the same seqlock protocol and header
+/// checks as [`Shared<T>`], with which it interoperates (same size and fingerprint). This is
+/// what the Python module's `Shared` uses.
+pub struct RecordShared(Shared<Bytes>);
+
+impl RecordShared {
+    /// Creates the segment (exclusive) holding `initial`, one record of `record`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `initial` is not one record long; otherwise as
+    /// [`Shared::create`].
+    pub fn create(name: &str, record: &RecordType, initial: &[u8]) -> Result<Self> {
+        Shared::create_record(name, record.clone(), initial).map(RecordShared)
     }
 
-    /// Byte offset of slot `i` (0 or 1) in the segment.
-    pub fn slot_offset(i: usize) -> usize {
-        HEADER + (i & 1) * stride_of(std::mem::size_of::<T>())
+    /// Opens an existing segment, checking its header against `record` (waiting up to one
+    /// second for its creator).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Mismatch`] for a segment of another record size or fingerprint, or not a
+    /// shared struct; otherwise as [`Shared::open`].
+    pub fn open(name: &str, record: &RecordType) -> Result<Self> {
+        Self::open_timeout(name, record, DEFAULT_OPEN_WAIT)
+    }
+
+    /// As [`open`](Self::open), waiting at most `wait` for the creator.
+    pub fn open_timeout(name: &str, record: &RecordType, wait: Duration) -> Result<Self> {
+        Shared::open_record(name, wait, record.clone()).map(RecordShared)
+    }
+
+    /// The record type it holds.
+    pub fn record(&self) -> &RecordType {
+        &self.0.record
+    }
+
+    /// A consistent copy of the current value and its version.
+    pub fn load_versioned(&self) -> (Vec<u8>, u64) {
+        let mut out = vec![0; self.0.record.size];
+        let version = self.0.load_into(&mut out);
+        (out, version)
+    }
+
+    /// A consistent copy of the current value.
+    pub fn load(&self) -> Vec<u8> {
+        self.load_versioned().0
+    }
+
+    /// Number of stores completed so far.
+    pub fn version(&self) -> u64 {
+        self.0.version()
+    }
+
+    /// Stores one record (under the cross-process write lock).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `value` is not one record long; otherwise as
+    /// [`Shared::store`].
+    pub fn store(&self, value: &[u8]) -> Result<()> {
+        self.check_len(Operation::Store, value.len())?;
+        self.0.store_bytes(value)
+    }
+
+    /// Waits until a store newer than version `since`, as [`Shared::wait_change`].
+    pub fn wait_change(&self, since: u64, timeout: impl Into<Timeout>) -> Result<(Vec<u8>, u64)> {
+        let mut out = vec![0; self.0.record.size];
+        let version = self.0.wait_change_into(since, timeout.into(), &mut out)?;
+        Ok((out, version))
+    }
+
+    /// Attaches a [`CancelToken`], as [`Shared::with_cancel`].
+    pub fn with_cancel(self, token: &CancelToken) -> Self {
+        RecordShared(self.0.with_cancel(token))
+    }
+
+    /// Whether this handle created the segment.
+    pub fn created(&self) -> bool {
+        self.0.created()
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Owner, mode and size of the segment (`fstat` of this handle's descriptor).
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.0.stat()
+    }
+
+    /// Removes the segment's name; mapped users keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.0.unlink()
+    }
+
+    fn check_len(&self, op: Operation, len: usize) -> Result<()> {
+        if len == self.0.record.size {
+            Ok(())
+        } else {
+            Err(self
+                .0
+                .record
+                .wrong_length(op, Shared::<Bytes>::object(self.name()), len))
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RecordShared({:?}, {} of {} bytes)",
+            self.name(),
+            self.0.record.name,
+            self.0.record.size
+        )
+    }
+}
+
+impl crate::owned::Removable for RecordShared {
+    fn created_object(&self) -> bool {
+        self.0.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.0.shm)
     }
 }
 
@@ -643,11 +811,11 @@ impl SharedHeader {
     }
 }
 
-struct WriteLock<'a, T: IpcMessage> {
+struct WriteLock<'a, T> {
     shared: &'a Shared<T>,
 }
 
-impl<T: IpcMessage> Drop for WriteLock<'_, T> {
+impl<T> Drop for WriteLock<'_, T> {
     fn drop(&mut self) {
         let word = self.shared.atomic_u32(LOCK);
         if word.swap(0, Ordering::Release) & WAITERS != 0 {

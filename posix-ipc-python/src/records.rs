@@ -1,0 +1,567 @@
+//! Fixed-size records in shared memory, shared with Rust programs: `RecordType`, the rings
+//! (`RingSender`, `RingReceiver`) and the seqlock struct `Shared`.
+//!
+//! A Rust type's record type (its name, size and layout fingerprint) comes from the Python
+//! module the Rust side generates (`posix_ipc::typed::python_module::<T>()`, its `RECORD`).
+//! The segment header is checked against it when a ring or `Shared` is opened, exactly as for a
+//! Rust `RingReceiver<T>` or `Shared<T>`: another size or fingerprint is a ValueError that says
+//! what the segment holds.
+
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use posix_ipc_core as core;
+use posix_ipc_core::typed::{RecordReceiver, RecordSender, RecordShared};
+use posix_ipc_core::{ErrorKind, RingMode, Timeout};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+use crate::args;
+use crate::errors::{to_py, IntoPy};
+use crate::extras::wait_in_slices;
+use crate::handle::Slot;
+
+/// `mode=RING_SPSC`: one producer and one consumer (the fastest).
+pub(crate) const RING_SPSC: u32 = 0;
+/// `mode=RING_MPMC`: up to 32 producers and 32 consumers.
+pub(crate) const RING_MPMC: u32 = 1;
+
+/// The shape of a fixed-size record: a name (for messages), its size in bytes and its layout
+/// fingerprint. A Rust type's comes from the module its program generates
+/// (`posix_ipc::typed::python_module::<T>()`, as `RECORD`).
+#[pyclass(module = "posix_ipc_rs", frozen, eq, hash)]
+#[derive(PartialEq, Eq, Hash, Clone)]
+pub struct RecordType {
+    inner: core::RecordType,
+}
+
+#[pymethods]
+impl RecordType {
+    #[new]
+    #[pyo3(signature = (name, size, fingerprint))]
+    fn new(
+        name: &Bound<'_, PyAny>,
+        size: &Bound<'_, PyAny>,
+        fingerprint: &Bound<'_, PyAny>,
+    ) -> PyResult<RecordType> {
+        let name: String = name.extract()?;
+        let size = args::int(
+            size,
+            "size",
+            1,
+            core::typed::RECORD_SIZE_MAX as i128,
+            "RECORD_SIZE_MAX",
+        )? as usize;
+        let fingerprint =
+            args::int(fingerprint, "fingerprint", 0, u64::MAX as i128, "a u64")? as u64;
+        Ok(RecordType {
+            inner: core::RecordType::new(name, size, fingerprint),
+        })
+    }
+
+    /// The name used in messages.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Bytes per record.
+    #[getter]
+    fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// The layout fingerprint.
+    #[getter]
+    fn fingerprint(&self) -> u64 {
+        self.inner.fingerprint
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "posix_ipc_rs.RecordType({:?}, {}, {:#018x})",
+            self.inner.name, self.inner.size, self.inner.fingerprint
+        )
+    }
+}
+
+/// A ring end is used by one thread at a time (its index caches are not shared): each Python
+/// object keeps its end behind a mutex, taken without the GIL when another thread holds it.
+type Locked<E> = Mutex<E>;
+
+fn lock<E>(end: &Locked<E>) -> MutexGuard<'_, E> {
+    end.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The end if no other thread uses it now (the fast path, with the GIL held).
+fn try_lock<E>(end: &Locked<E>) -> Option<MutexGuard<'_, E>> {
+    match end.try_lock() {
+        Ok(g) => Some(g),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+fn ring_mode(mode: Option<&Bound<'_, PyAny>>) -> PyResult<RingMode> {
+    match args::int_or(mode, RING_SPSC, "mode", 0, 1, "RING_SPSC or RING_MPMC")? {
+        RING_SPSC => Ok(RingMode::Spsc),
+        _ => Ok(RingMode::Mpmc),
+    }
+}
+
+fn mode_code(mode: RingMode) -> u32 {
+    match mode {
+        RingMode::Spsc => RING_SPSC,
+        _ => RING_MPMC,
+    }
+}
+
+/// What `flags` asks of a ring end: open (0) or create (O_CREX). O_CREAT alone is refused: a
+/// ring's two ends must agree on who made it, and one that is half made is never adopted.
+fn creates(flags: i32, name: &str) -> PyResult<bool> {
+    if flags & core::O_CREX == core::O_CREX {
+        Ok(true)
+    } else if flags & core::O_CREAT != 0 {
+        Err(PyValueError::new_err(format!(
+            "ring \"{name}\": flags must be 0 (open) or O_CREX (create); O_CREAT alone is not \
+             supported, since only the creator initialises a ring"
+        )))
+    } else {
+        Ok(false)
+    }
+}
+
+fn required_name(name: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    args::name(name)?.ok_or_else(|| PyValueError::new_err(format!("a {what} needs a name")))
+}
+
+/// Common constructor arguments of the two ring ends.
+struct RingArgs {
+    name: String,
+    record: core::RecordType,
+    create: bool,
+    capacity: usize,
+    mode: RingMode,
+}
+
+fn ring_args(
+    name: &Bound<'_, PyAny>,
+    record: &RecordType,
+    flags: Option<&Bound<'_, PyAny>>,
+    capacity: Option<&Bound<'_, PyAny>>,
+    mode: Option<&Bound<'_, PyAny>>,
+) -> PyResult<RingArgs> {
+    let name = required_name(name, "ring")?;
+    let create = creates(crate::flags(flags)?, &name)?;
+    let capacity = args::int_or(
+        capacity,
+        64usize,
+        "capacity",
+        2,
+        1 << 30,
+        "a power of two, 2 to 2**30",
+    )?;
+    Ok(RingArgs {
+        name,
+        record: record.inner.clone(),
+        create,
+        capacity,
+        mode: ring_mode(mode)?,
+    })
+}
+
+/// The sending end of a shared-memory ring of fixed-size records, interoperating with the Rust
+/// `RingReceiver<T>` (and `RingSender<T>` peers) of a type with the same record type.
+///
+/// `RingSender(name, record, flags=0, capacity=64, mode=RING_SPSC)`: flags 0 opens an existing
+/// ring (its header checked against `record`; capacity and mode come from it), `O_CREX` creates
+/// one with `capacity` slots (a power of two). `with` closes the end (it does not unlink).
+#[pyclass(module = "posix_ipc_rs", subclass, frozen)]
+pub struct RingSender {
+    slot: Slot<Locked<RecordSender>>,
+    name: String,
+    record: core::RecordType,
+    capacity: usize,
+    mode: RingMode,
+}
+
+#[pymethods]
+impl RingSender {
+    #[new]
+    #[pyo3(signature = (name, record, flags=None, capacity=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, mode=RING_SPSC)")]
+    fn new(
+        name: &Bound<'_, PyAny>,
+        record: &RecordType,
+        flags: Option<&Bound<'_, PyAny>>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<RingSender> {
+        let a = ring_args(name, record, flags, capacity, mode)?;
+        let end = if a.create {
+            RecordSender::create(&a.name, a.capacity, a.mode, &a.record)
+        } else {
+            RecordSender::open(&a.name, &a.record)
+        }
+        .py()?;
+        Ok(RingSender {
+            capacity: end.capacity(),
+            mode: end.mode(),
+            slot: Slot::new(Mutex::new(end), "the ring sender"),
+            name: a.name,
+            record: a.record,
+        })
+    }
+
+    /// Sends one record (bytes or any bytes-like object of exactly `record.size` bytes). While
+    /// the ring is full it waits as `timeout` says (None: forever, 0: BusyError at once,
+    /// seconds: BusyError when they expire), other threads running; Ctrl-C raises
+    /// KeyboardInterrupt. OSError (Disconnected) if the ring is full and every receiver has
+    /// gone.
+    #[pyo3(signature = (record, timeout=None))]
+    fn send(
+        &self,
+        py: Python<'_>,
+        record: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let bytes = args::buffer_bytes(record, "the record")?;
+        let timeout = args::timeout(timeout)?;
+        let end = self.slot.get(&self.name)?;
+        if let Some(guard) = try_lock(&end) {
+            match guard.try_send(&bytes) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
+                Err(e) => return Err(to_py(e)),
+            }
+        }
+        wait_in_slices(py, timeout, |slice| lock(&end).send_with(&bytes, slice))
+    }
+
+    /// Closes this end (the ring counts one sender fewer).
+    fn close(&self) {
+        self.slot.take();
+    }
+
+    /// Removes the ring's name; connected ends keep working.
+    fn unlink(&self) -> PyResult<()> {
+        match self.slot.get(&self.name) {
+            Ok(end) => lock(&end).unlink().py(),
+            Err(_) => core::unlink_shared_memory(&self.name).py(),
+        }
+    }
+
+    /// Returns the end itself.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the end (does not unlink).
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    /// The ring's name, as given.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The record type it carries.
+    #[getter]
+    fn record(&self) -> RecordType {
+        RecordType {
+            inner: self.record.clone(),
+        }
+    }
+
+    /// The ring's capacity in records.
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// RING_SPSC or RING_MPMC.
+    #[getter]
+    fn mode(&self) -> u32 {
+        mode_code(self.mode)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "posix_ipc_rs.RingSender({}, {:?} of {} bytes)",
+            crate::py_str_repr(&self.name),
+            self.record.name,
+            self.record.size
+        )
+    }
+}
+
+/// The receiving end of a shared-memory ring of fixed-size records; see `RingSender`.
+///
+/// `RingReceiver(name, record, flags=0, capacity=64, mode=RING_SPSC)`.
+#[pyclass(module = "posix_ipc_rs", subclass, frozen)]
+pub struct RingReceiver {
+    slot: Slot<Locked<RecordReceiver>>,
+    name: String,
+    record: core::RecordType,
+    capacity: usize,
+    mode: RingMode,
+}
+
+#[pymethods]
+impl RingReceiver {
+    #[new]
+    #[pyo3(signature = (name, record, flags=None, capacity=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, mode=RING_SPSC)")]
+    fn new(
+        name: &Bound<'_, PyAny>,
+        record: &RecordType,
+        flags: Option<&Bound<'_, PyAny>>,
+        capacity: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<RingReceiver> {
+        let a = ring_args(name, record, flags, capacity, mode)?;
+        let end = if a.create {
+            RecordReceiver::create(&a.name, a.capacity, a.mode, &a.record)
+        } else {
+            RecordReceiver::open(&a.name, &a.record)
+        }
+        .py()?;
+        Ok(RingReceiver {
+            capacity: end.capacity(),
+            mode: end.mode(),
+            slot: Slot::new(Mutex::new(end), "the ring receiver"),
+            name: a.name,
+            record: a.record,
+        })
+    }
+
+    /// Takes the next record (bytes of `record.size`). While the ring is empty it waits as
+    /// `timeout` says; OSError (Disconnected) once every sender has gone and the ring is
+    /// drained.
+    #[pyo3(signature = (timeout=None))]
+    fn receive<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let timeout = args::timeout(timeout)?;
+        let end = self.slot.get(&self.name)?;
+        let mut buf = vec![0u8; self.record.size];
+        if let Some(guard) = try_lock(&end) {
+            match guard.recv_into(&mut buf, Timeout::Immediate) {
+                Ok(()) => return Ok(PyBytes::new(py, &buf)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
+                Err(e) => return Err(to_py(e)),
+            }
+        }
+        let buf = wait_in_slices(py, timeout, |slice| lock(&end).recv_with(slice))?;
+        Ok(PyBytes::new(py, &buf))
+    }
+
+    /// Closes this end (the ring counts one receiver fewer).
+    fn close(&self) {
+        self.slot.take();
+    }
+
+    /// Removes the ring's name; connected ends keep working.
+    fn unlink(&self) -> PyResult<()> {
+        match self.slot.get(&self.name) {
+            Ok(end) => lock(&end).unlink().py(),
+            Err(_) => core::unlink_shared_memory(&self.name).py(),
+        }
+    }
+
+    /// Returns the end itself.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the end (does not unlink).
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    /// The ring's name, as given.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The record type it carries.
+    #[getter]
+    fn record(&self) -> RecordType {
+        RecordType {
+            inner: self.record.clone(),
+        }
+    }
+
+    /// The ring's capacity in records.
+    #[getter]
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// RING_SPSC or RING_MPMC.
+    #[getter]
+    fn mode(&self) -> u32 {
+        mode_code(self.mode)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "posix_ipc_rs.RingReceiver({}, {:?} of {} bytes)",
+            crate::py_str_repr(&self.name),
+            self.record.name,
+            self.record.size
+        )
+    }
+}
+
+/// A record in shared memory that any number of processes load and store whole, never torn
+/// (the seqlock struct of the Rust `Shared<T>`, which it interoperates with).
+///
+/// `Shared(name, record, flags=0, initial=None)`: flags 0 opens an existing segment (its header
+/// checked against `record`), `O_CREX` creates one holding `initial` (bytes of `record.size`;
+/// zeros if None). `with` closes the handle.
+#[pyclass(module = "posix_ipc_rs", subclass, frozen)]
+pub struct Shared {
+    slot: Slot<RecordShared>,
+    name: String,
+    record: core::RecordType,
+}
+
+#[pymethods]
+impl Shared {
+    #[new]
+    #[pyo3(signature = (name, record, flags=None, initial=None), text_signature = "(name, record, flags=0, initial=None)")]
+    fn new(
+        name: &Bound<'_, PyAny>,
+        record: &RecordType,
+        flags: Option<&Bound<'_, PyAny>>,
+        initial: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Shared> {
+        let name = required_name(name, "Shared segment")?;
+        let flags = crate::flags(flags)?;
+        let create = flags & core::O_CREX == core::O_CREX;
+        if !create && flags & core::O_CREAT != 0 {
+            return Err(PyValueError::new_err(format!(
+                "Shared \"{name}\": flags must be 0 (open) or O_CREX (create)"
+            )));
+        }
+        let record_type = record.inner.clone();
+        let shared = if create {
+            let initial = match initial {
+                Some(i) if !i.is_none() => args::buffer_bytes(i, "the initial value")?,
+                _ => vec![0; record_type.size],
+            };
+            RecordShared::create(&name, &record_type, &initial)
+        } else {
+            RecordShared::open(&name, &record_type)
+        }
+        .py()?;
+        Ok(Shared {
+            slot: Slot::new(shared, "the Shared segment"),
+            name,
+            record: record_type,
+        })
+    }
+
+    /// A consistent copy of the current value (bytes of `record.size`).
+    fn load<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.slot.get(&self.name)?.load()))
+    }
+
+    /// The current value and its version (the number of stores that produced it).
+    fn load_versioned<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, u64)> {
+        let (value, version) = self.slot.get(&self.name)?.load_versioned();
+        Ok((PyBytes::new(py, &value), version))
+    }
+
+    /// Stores a value (bytes-like, exactly `record.size` bytes) under the cross-process
+    /// write lock; readers are never blocked.
+    fn store(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = args::buffer_bytes(value, "the value")?;
+        let shared = self.slot.get(&self.name)?;
+        py.detach(|| shared.store(&bytes)).py()
+    }
+
+    /// Waits until a store newer than version `since`, then returns `(value, version)`;
+    /// at once if the version already differs. `timeout` as for the other waits.
+    #[pyo3(signature = (since, timeout=None))]
+    fn wait_change<'py>(
+        &self,
+        py: Python<'py>,
+        since: &Bound<'py, PyAny>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Bound<'py, PyBytes>, u64)> {
+        let since = args::int(since, "since", 0, u64::MAX as i128, "a version")? as u64;
+        let timeout = args::timeout(timeout)?;
+        let shared = self.slot.get(&self.name)?;
+        let (value, version) = match shared.wait_change(since, Timeout::Immediate) {
+            Ok(got) => got,
+            Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
+                wait_in_slices(py, timeout, |slice| shared.wait_change(since, slice))?
+            }
+            Err(e) => return Err(to_py(e)),
+        };
+        Ok((PyBytes::new(py, &value), version))
+    }
+
+    /// The number of stores completed so far.
+    #[getter]
+    fn version(&self) -> PyResult<u64> {
+        Ok(self.slot.get(&self.name)?.version())
+    }
+
+    /// Closes the handle (the segment stays until unlinked).
+    fn close(&self) {
+        self.slot.take();
+    }
+
+    /// Removes the segment's name.
+    fn unlink(&self) -> PyResult<()> {
+        match self.slot.get(&self.name) {
+            Ok(shared) => shared.unlink().py(),
+            Err(_) => core::unlink_shared_memory(&self.name).py(),
+        }
+    }
+
+    /// Returns the handle itself.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the handle (does not unlink).
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    /// The segment's name, as given.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The record type it holds.
+    #[getter]
+    fn record(&self) -> RecordType {
+        RecordType {
+            inner: self.record.clone(),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "posix_ipc_rs.Shared({}, {:?} of {} bytes)",
+            crate::py_str_repr(&self.name),
+            self.record.name,
+            self.record.size
+        )
+    }
+}

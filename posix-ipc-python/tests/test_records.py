@@ -1,0 +1,163 @@
+"""Rings of fixed-size records and the seqlock struct Shared, from Python (the Rust side of
+the same segments is tested in tests/python_module.rs)."""
+
+from __future__ import annotations
+
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+import posix_ipc_rs as p
+from test_blocking import blocked_in_thread, wait_sleeping
+
+TICK = p.RecordType("Tick", 16, 0x1234_5678_9ABC_DEF0)
+FMT = struct.Struct("<Qd")
+
+
+def tick(seq: int) -> bytes:
+    return FMT.pack(seq, seq / 2)
+
+
+@pytest.mark.parametrize("mode", [p.RING_SPSC, p.RING_MPMC])
+def test_a_ring_carries_records_in_order(name: Callable[[str], str], mode: int) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=8, mode=mode)
+    tx = p.RingSender(n, TICK)
+    assert (rx.capacity, rx.mode, tx.capacity, tx.mode) == (8, mode, 8, mode)
+    assert tx.record == TICK and rx.record.size == 16
+    got = []
+    for i in range(100):
+        tx.send(tick(i))
+        got.append(FMT.unpack(rx.receive(0))[0])
+    assert got == list(range(100))
+    for i in range(8):
+        tx.send(bytearray(tick(i)), timeout=0)
+    with pytest.raises(p.BusyError):
+        tx.send(tick(8), timeout=0)
+    with pytest.raises(p.BusyError):
+        tx.send(tick(8), timeout=0.02)
+    assert [FMT.unpack(rx.receive())[0] for _ in range(8)] == list(range(8))
+    with pytest.raises(p.BusyError):
+        rx.receive(0.02)
+    tx.close()
+    with pytest.raises(OSError, match="every producer has gone"):
+        rx.receive()
+
+
+def test_a_record_of_the_wrong_length_is_refused(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=4)
+    tx = p.RingSender(n, TICK)
+    for bad in (b"", b"x" * 15, b"x" * 17):
+        with pytest.raises(ValueError, match="16 bytes"):
+            tx.send(bad)
+    with pytest.raises(TypeError):
+        tx.send(5)  # type: ignore[arg-type]
+    with pytest.raises(p.BusyError):
+        rx.receive(0)
+
+
+def test_another_record_type_is_refused(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    p.RingReceiver(n, TICK, p.O_CREX, capacity=4)
+    with pytest.raises(ValueError, match="fingerprint"):
+        p.RingSender(n, p.RecordType("Other", 16, 1))
+    with pytest.raises(ValueError, match="16-byte"):
+        p.RingSender(n, p.RecordType("Tick", 24, TICK.fingerprint))
+    s = name("shared")
+    p.Shared(s, TICK, p.O_CREX)
+    with pytest.raises(ValueError, match="fingerprint"):
+        p.Shared(s, p.RecordType("Other", 16, 2))
+    with pytest.raises(ValueError):
+        p.RingReceiver(s, TICK)  # a Shared segment is not a ring
+    plain = p.SharedMemory(name("plain"), p.O_CREX, size=8192)
+    plain.close()
+    with pytest.raises(ValueError):
+        p.Shared(plain.name, TICK)
+
+
+def test_bad_ring_arguments(name: Callable[[str], str]) -> None:
+    for kwargs in ({"capacity": 3}, {"capacity": 1}, {"capacity": 2**40}, {"mode": 2},
+                   {"flags": p.O_CREAT}):
+        with pytest.raises((ValueError, OverflowError)):
+            p.RingReceiver(name("ring"), TICK, **{"flags": p.O_CREX, **kwargs})
+    with pytest.raises(ValueError):
+        p.RecordType("Empty", 0, 1)
+    with pytest.raises((ValueError, OverflowError)):
+        p.RecordType("Huge", 2**31, 1)
+    with pytest.raises(p.ExistentialError):
+        p.RingSender(name("ring"), TICK)
+    with pytest.raises(ValueError, match="name"):
+        p.RingSender(None, TICK)  # type: ignore[arg-type]
+
+
+def test_an_spsc_ring_admits_one_sender(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    p.RingReceiver(n, TICK, p.O_CREX, capacity=4)
+    first = p.RingSender(n, TICK)
+    with pytest.raises(p.ExistentialError, match="already has a producer"):
+        p.RingSender(n, TICK)
+    first.close()
+    p.RingSender(n, TICK)
+
+
+def test_a_blocked_receive_releases_the_gil(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=4)
+    tx = p.RingSender(n, TICK)
+    t, out = blocked_in_thread(lambda: rx.receive(30))
+    tx.send(tick(7))
+    t.join(30)
+    assert out == [tick(7)]
+
+
+def test_ctrl_c_stops_a_blocked_ring_receive(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    p.RingReceiver(n, TICK, p.O_CREX, capacity=4).close()
+    keep = p.RingSender(n, TICK)
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, sys, threading, posix_ipc_rs as p\n"
+         "rx = p.RingReceiver(sys.argv[1], p.RecordType('Tick', 16, int(sys.argv[2])))\n"
+         "print(os.getpid(), threading.get_native_id(), flush=True)\n"
+         "try:\n"
+         "    rx.receive()\n"
+         "except KeyboardInterrupt:\n"
+         "    print('KeyboardInterrupt')\n", n, str(TICK.fingerprint)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        pid, tid = map(int, child.stdout.readline().split())
+        wait_sleeping(pid, tid)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    assert out.strip() == "KeyboardInterrupt"
+    keep.close()
+
+
+def test_shared_loads_and_stores_whole_records(name: Callable[[str], str]) -> None:
+    n = name("shared")
+    a = p.Shared(n, TICK, p.O_CREX, initial=tick(1))
+    b = p.Shared(n, TICK)
+    assert b.load() == tick(1) and b.version == 0
+    b.store(tick(2))
+    assert a.load_versioned() == (tick(2), 1)
+    with pytest.raises(ValueError, match="16 bytes"):
+        a.store(b"short")
+    with pytest.raises(p.BusyError):
+        a.wait_change(1, 0)
+    t, out = blocked_in_thread(lambda: a.wait_change(1, 30))
+    b.store(tick(3))
+    t.join(30)
+    assert out == [(tick(3), 2)]
+    zero = p.Shared(name("zero"), TICK, p.O_CREX)
+    assert zero.load() == bytes(16)
+    with pytest.raises(ValueError):
+        p.Shared(name("bad"), TICK, p.O_CREX, initial=b"x")
