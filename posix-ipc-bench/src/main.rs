@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! cargo run --release -p posix-ipc-bench -- [--quick] [--json] [--markdown] [--only SUBSTR]
-//!                                           [--no-python] [--no-posixmq] [--no-callgrind]
+//!                                           [--no-python] [--no-python-module] [--no-posixmq]
+//!                                           [--no-callgrind]
 //! ```
 //!
 //! In-process workloads are timed on the thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`), so
@@ -15,6 +16,7 @@
 
 #[cfg(feature = "iceoryx2")]
 mod ice;
+mod pymodule;
 mod workloads;
 
 use std::io::Write;
@@ -30,6 +32,7 @@ struct Opts {
     markdown: bool,
     only: Option<String>,
     python: bool,
+    python_module: bool,
     posixmq: bool,
     callgrind: bool,
 }
@@ -37,6 +40,7 @@ struct Opts {
 fn parse_opts(args: &[String]) -> Opts {
     let mut o = Opts {
         python: true,
+        python_module: true,
         posixmq: true,
         callgrind: true,
         ..Opts::default()
@@ -48,6 +52,7 @@ fn parse_opts(args: &[String]) -> Opts {
             "--json" => o.json = true,
             "--markdown" => o.markdown = true,
             "--no-python" => o.python = false,
+            "--no-python-module" => o.python_module = false,
             "--no-posixmq" => o.posixmq = false,
             "--no-callgrind" => o.callgrind = false,
             "--only" => {
@@ -404,15 +409,23 @@ fn main() {
             eprintln!("ring_idle_receiver     {cpu:.3} ms CPU while waiting {wall:.0} ms");
         }
     }
+    let py_rows = python_module_rows(&o);
+    if o.json {
+        for r in &py_rows {
+            println!("{}", r.json);
+        }
+    }
     let elapsed = start.elapsed().as_secs_f64();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if o.markdown {
-        let _ = markdown(&rows, &o, elapsed, idle, &mut out);
+        let _ = markdown(&rows, &py_rows, &o, elapsed, idle, &mut out);
     } else if !o.json {
         let _ = writeln!(out);
         let _ = print_table(&rows, &mut out);
         let _ = ring_targets(&rows, idle, &mut out);
+        let _ = pymodule::table(&py_rows, &mut out);
+        let _ = pymodule::targets(&py_rows, &mut out);
         let _ = writeln!(
             out,
             "\n{} workloads in {elapsed:.1} s on {}",
@@ -613,8 +626,36 @@ fn ring_targets(
     }
 }
 
+/// The `py_*` rows, unless turned off or filtered out. `POSIX_IPC_BENCH_REQUIRE_PYTHON=1` (set
+/// by CI) makes a missing module a failure instead of a skip.
+fn python_module_rows(o: &Opts) -> Vec<pymodule::PyRow> {
+    let wanted = o.python_module
+        && o.only
+            .as_deref()
+            .is_none_or(|s| s.starts_with("py_") || "py_".contains(s));
+    if !wanted {
+        return Vec::new();
+    }
+    match pymodule::python() {
+        Ok(python) => {
+            let (reps, scale) = if o.quick { (3, 0.1) } else { (9, 1.0) };
+            let only = o.only.as_deref().filter(|s| s.starts_with("py_"));
+            pymodule::run(&python, reps, scale, only)
+        }
+        Err(why) => {
+            if std::env::var("POSIX_IPC_BENCH_REQUIRE_PYTHON").as_deref() == Ok("1") {
+                eprintln!("posix-ipc-bench: {why} (POSIX_IPC_BENCH_REQUIRE_PYTHON=1)");
+                std::process::exit(1);
+            }
+            eprintln!("posix-ipc-bench: py_* rows skipped: {why}");
+            Vec::new()
+        }
+    }
+}
+
 fn markdown(
     rows: &[Row],
+    py_rows: &[pymodule::PyRow],
     o: &Opts,
     elapsed: f64,
     idle: Option<(f64, f64)>,
@@ -654,6 +695,19 @@ fn markdown(
     print_table(rows, out)?;
     targets(rows, out)?;
     ring_targets(rows, idle, out)?;
+    if !py_rows.is_empty() {
+        pymodule::table(py_rows, out)?;
+        writeln!(
+            out,
+            "\nEach `py_*` row runs the same Python loop on posix_ipc 1.3.2 (C) and on \
+             posix_ipc_rs, alternating, and reports the medians and the median of the \
+             per-repetition ratios (`python_rs_over_c`, our cost over posix_ipc's: below 1 is \
+             faster). In-process rows on the thread's CPU clock, cross-process rows (a forked \
+             peer) on the wall clock. `floor` is two calls of a builtin method that does \
+             nothing, on the same clock: no extension module's pair of calls can cost less."
+        )?;
+        pymodule::targets(py_rows, out)?;
+    }
     writeln!(out, "\nWorkloads:\n")?;
     #[cfg(feature = "iceoryx2")]
     let all = WORKLOADS.iter().chain(workloads::ICE_WORKLOADS);
@@ -664,9 +718,13 @@ fn markdown(
             writeln!(out, "- `{}`: {}", w.name, w.description)?;
         }
     }
+    pymodule::descriptions(py_rows, out)?;
     writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
     for r in rows {
         writeln!(out, "{}", r.json())?;
+    }
+    for r in py_rows {
+        writeln!(out, "{}", r.json)?;
     }
     writeln!(out, "```")
 }

@@ -4,6 +4,7 @@
 //! `size=2**64` is 0), and passes names to C without looking for a NUL. Here every integer is
 //! range-checked and an error names the argument, the limit and the value.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use posix_ipc_core::Timeout;
@@ -148,15 +149,24 @@ pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
     }
 }
 
-/// Message bytes: `str` (UTF-8), `bytes`, or any object with the buffer protocol.
-pub(crate) fn message(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// Message bytes: `str` (UTF-8), `bytes` (borrowed, not copied), or any object with the
+/// buffer protocol.
+pub(crate) fn message<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_cow()?.as_bytes().to_vec());
+        return Ok(Cow::Owned(s.to_cow()?.as_bytes().to_vec()));
     }
-    buffer_bytes(obj, "the message")
+    buffer_bytes(obj, "the message").map(Cow::Owned)
+}
+
+/// The bytes of a `bytes` object (borrowed) or of any buffer-protocol object (copied).
+pub(crate) fn record_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, [u8]>> {
+    match obj.cast::<PyBytes>() {
+        Ok(b) => Ok(Cow::Borrowed(b.as_bytes())),
+        Err(_) => buffer_bytes(obj, what).map(Cow::Owned),
+    }
 }
 
 /// The bytes of a buffer-protocol object (`bytearray`, `memoryview`, `array`, numpy arrays):

@@ -28,6 +28,44 @@ pub struct MessageQueue {
     read: bool,
     write: bool,
     flags: i32,
+    /// Calls left that go straight to the blocking call (see [`Adaptive`]).
+    send_skip: Adaptive,
+    receive_skip: Adaptive,
+}
+
+/// Whether to try a call without waiting first. On a queue the attempt is a system call of
+/// its own, so a handle whose calls keep having to wait (a ping-pong, a consumer that keeps up)
+/// stops trying for the next [`SKIP`] calls and goes straight to the blocking call without the
+/// GIL, as posix_ipc does; one whose calls find a message or room keeps the GIL and makes one
+/// system call.
+#[derive(Default)]
+pub(crate) struct Adaptive(std::sync::atomic::AtomicU32);
+
+/// Calls that skip the attempt after one had to wait.
+const SKIP: u32 = 16;
+
+impl Adaptive {
+    /// Whether this call should go straight to the blocking call.
+    #[inline]
+    fn skip(&self) -> bool {
+        let left = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        if left > 0 {
+            self.0.store(left - 1, std::sync::atomic::Ordering::Relaxed);
+        }
+        left > 0
+    }
+
+    /// The attempt found it would have to wait.
+    #[inline]
+    fn waited(&self) {
+        self.0.store(SKIP, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    /// A receive buffer per thread, reused: receiving needs `max_message_size` bytes of room,
+    /// and allocating (and zeroing) 8 KiB for each message cost more than the receive.
+    static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl MessageQueue {
@@ -36,39 +74,63 @@ impl MessageQueue {
     }
 }
 
-/// Sends, releasing the GIL only if the queue is full and the call may wait.
+/// Sends, releasing the GIL only if the call has to wait (see [`Adaptive`]).
 pub(crate) fn send(
     py: Python<'_>,
     mq: &core::MessageQueue,
     message: &[u8],
     priority: u32,
     timeout: Timeout,
+    adaptive: &Adaptive,
 ) -> PyResult<()> {
-    match mq.try_send(message, priority) {
-        Ok(()) => return Ok(()),
-        Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
-        Err(e) => return Err(to_py(e)),
+    if timeout == Timeout::Immediate || !adaptive.skip() {
+        match mq.try_send(message, priority) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
+                adaptive.waited();
+            }
+            Err(e) => return Err(to_py(e)),
+        }
     }
     let r = py.detach(|| mq.send_with(message, priority, timeout));
     after_wait(py, r)
 }
 
-/// Receives, releasing the GIL only if the queue is empty and the call may wait.
+/// Receives, releasing the GIL only if the call has to wait (see [`Adaptive`]).
 pub(crate) fn receive<'py>(
     py: Python<'py>,
     mq: &core::MessageQueue,
     timeout: Timeout,
+    adaptive: &Adaptive,
 ) -> PyResult<(Bound<'py, PyBytes>, u32)> {
-    let mut buf = vec![0u8; mq.max_message_size()];
-    let got = match mq.receive_into(&mut buf, Timeout::Immediate) {
-        Ok(got) => got,
-        Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
-            let r = py.detach(|| mq.receive_into(&mut buf, timeout));
-            after_wait(py, r)?
+    // Taken out of the thread's slot for the call, so that a receive inside a signal handler
+    // run by this call (check_signals) gets a buffer of its own.
+    let mut buf = BUFFER.take();
+    let size = mq.max_message_size();
+    if buf.len() < size {
+        buf.resize(size, 0);
+    }
+    let room = &mut buf[..size];
+    let mut got = None;
+    if timeout == Timeout::Immediate || !adaptive.skip() {
+        match mq.receive_into(room, Timeout::Immediate) {
+            Ok(r) => got = Some(Ok(r)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
+                adaptive.waited();
+            }
+            Err(e) => got = Some(Err(to_py(e))),
         }
-        Err(e) => return Err(to_py(e)),
+    }
+    let got = match got {
+        Some(r) => r,
+        None => {
+            let r = py.detach(|| mq.receive_into(room, timeout));
+            after_wait(py, r)
+        }
     };
-    Ok((PyBytes::new(py, &buf[..got.0]), got.1))
+    let out = got.map(|(len, priority)| (PyBytes::new(py, &buf[..len]), priority));
+    BUFFER.set(buf);
+    out
 }
 
 #[pymethods]
@@ -128,6 +190,8 @@ impl MessageQueue {
             read,
             write,
             flags,
+            send_skip: Adaptive::default(),
+            receive_skip: Adaptive::default(),
             slot: Slot::new(mq, "the message queue"),
         })
     }
@@ -154,7 +218,7 @@ impl MessageQueue {
             "QUEUE_PRIORITY_MAX",
         )?;
         let mq = self.handle()?;
-        send(py, &mq, &message, priority, timeout)
+        send(py, &mq, &message, priority, timeout, &self.send_skip)
     }
 
     /// Takes the oldest message of the highest priority: `(bytes, priority)`. While the queue
@@ -167,7 +231,7 @@ impl MessageQueue {
     ) -> PyResult<(Bound<'py, PyBytes>, u32)> {
         let timeout = args::timeout(timeout)?;
         let mq = self.handle()?;
-        receive(py, &mq, timeout)
+        receive(py, &mq, timeout, &self.receive_skip)
     }
 
     /// Asks to be told when the queue goes from empty to non-empty: `None` cancels, a signal

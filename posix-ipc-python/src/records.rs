@@ -224,7 +224,7 @@ impl RingSender {
         record: &Bound<'_, PyAny>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let bytes = args::buffer_bytes(record, "the record")?;
+        let bytes = args::record_bytes(record, "the record")?;
         let timeout = args::timeout(timeout)?;
         let end = self.slot.get(&self.name)?;
         if let Some(guard) = try_lock(&end) {
@@ -235,6 +235,60 @@ impl RingSender {
             }
         }
         wait_in_slices(py, timeout, |slice| lock(&end).send_with(&bytes, slice))
+    }
+
+    /// Sends many records at once: `records` is a whole number of records back to back (bytes
+    /// or any bytes-like object, for example `b"".join(...)` or a numpy array's buffer), sent
+    /// in order with one wake-up per run that fits. Waits as `timeout` says whenever the ring
+    /// is full.
+    #[pyo3(signature = (records, timeout=None))]
+    fn send_many(
+        &self,
+        py: Python<'_>,
+        records: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let bytes = args::record_bytes(records, "the records")?;
+        let timeout = args::timeout(timeout)?;
+        let end = self.slot.get(&self.name)?;
+        let size = self.record.size;
+        let mut rest: &[u8] = &bytes;
+        loop {
+            // As many as fit now, with the GIL (or without it if another thread uses the end).
+            let sent = match try_lock(&end) {
+                Some(guard) => guard.try_send_many(rest),
+                None => py.detach(|| lock(&end).try_send_many(rest)),
+            }
+            .py()?;
+            rest = &rest[sent * size..];
+            if rest.is_empty() {
+                return Ok(());
+            }
+            if timeout == Timeout::Immediate {
+                return Err(to_py(
+                    posix_ipc_core::Error::new(
+                        ErrorKind::WouldBlock,
+                        posix_ipc_core::Operation::Send,
+                        posix_ipc_core::error::Object {
+                            kind: posix_ipc_core::ObjectKind::Ring,
+                            name: Some(self.name.clone()),
+                        },
+                        format!(
+                            "the ring is full: {} of {} records sent",
+                            (bytes.len() - rest.len()) / size,
+                            bytes.len() / size
+                        ),
+                    ),
+                ));
+            }
+            // Full: wait for room for the next one, then go on.
+            let first = &rest[..size];
+            wait_in_slices(py, timeout, |slice| lock(&end).send_with(first, slice))?;
+            rest = &rest[size..];
+            if rest.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// Closes this end (the ring counts one sender fewer).
@@ -348,16 +402,57 @@ impl RingReceiver {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let timeout = args::timeout(timeout)?;
         let end = self.slot.get(&self.name)?;
-        let mut buf = vec![0u8; self.record.size];
         if let Some(guard) = try_lock(&end) {
-            match guard.recv_into(&mut buf, Timeout::Immediate) {
-                Ok(()) => return Ok(PyBytes::new(py, &buf)),
-                Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
-                Err(e) => return Err(to_py(e)),
+            // Straight into the bytes object: no buffer in between.
+            let mut outcome = None;
+            let got = PyBytes::new_with(py, self.record.size, |out| {
+                match guard.recv_into(out, Timeout::Immediate) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        outcome = Some(e);
+                        Ok(())
+                    }
+                }
+            })?;
+            match outcome {
+                None => return Ok(got),
+                Some(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
+                Some(e) => return Err(to_py(e)),
             }
         }
         let buf = wait_in_slices(py, timeout, |slice| lock(&end).recv_with(slice))?;
         Ok(PyBytes::new(py, &buf))
+    }
+
+    /// Takes up to `max_records` records at once, back to back in one bytes object (unpack it
+    /// with `struct.iter_unpack`): waits as `timeout` says for the first, then takes what is
+    /// ready, with one wake-up.
+    #[pyo3(signature = (max_records, timeout=None))]
+    fn receive_many<'py>(
+        &self,
+        py: Python<'py>,
+        max_records: &Bound<'py, PyAny>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let max = args::int(max_records, "max_records", 1, 1 << 30, "1 to 2**30")? as usize;
+        let timeout = args::timeout(timeout)?;
+        let end = self.slot.get(&self.name)?;
+        let mut out = Vec::with_capacity(max.min(self.capacity) * self.record.size);
+        let taken = match try_lock(&end) {
+            Some(guard) => guard.try_recv_many(&mut out, max),
+            None => 0,
+        };
+        if taken == 0 {
+            let first = if timeout == Timeout::Immediate {
+                // One more try, to say why there is nothing: empty, or every sender has gone.
+                lock(&end).recv_with(Timeout::Immediate).py()?
+            } else {
+                wait_in_slices(py, timeout, |slice| lock(&end).recv_with(slice))?
+            };
+            out.extend_from_slice(&first);
+            lock(&end).try_recv_many(&mut out, max - 1);
+        }
+        Ok(PyBytes::new(py, &out))
     }
 
     /// Closes this end (the ring counts one receiver fewer).
@@ -484,7 +579,7 @@ impl Shared {
     /// Stores a value (bytes-like, exactly `record.size` bytes) under the cross-process
     /// write lock; readers are never blocked.
     fn store(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = args::buffer_bytes(value, "the value")?;
+        let bytes = args::record_bytes(value, "the value")?;
         let shared = self.slot.get(&self.name)?;
         py.detach(|| shared.store(&bytes)).py()
     }

@@ -1,5 +1,7 @@
 //! `Semaphore`: posix_ipc's class over the core's named semaphore.
 
+use std::sync::Arc;
+
 use posix_ipc_core as core;
 use posix_ipc_core::{ErrorKind, Timeout};
 use pyo3::prelude::*;
@@ -76,13 +78,23 @@ impl Semaphore {
     #[pyo3(signature = (timeout=None))]
     fn acquire(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let timeout = args::timeout(timeout)?;
-        let sem = self.handle()?;
-        acquire(py, &sem, timeout)
+        let sem = self.slot.with(&self.name, |sem| match sem.try_acquire() {
+            Ok(()) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
+                Ok(Some(Arc::clone(sem)))
+            }
+            Err(e) => Err(crate::errors::to_py(e)),
+        })?;
+        match sem {
+            None => Ok(()),
+            // It has to wait: without the GIL, on a reference of its own.
+            Some(sem) => after_wait(py, py.detach(|| sem.acquire_with(timeout))),
+        }
     }
 
     /// Increments the value, waking one waiter.
     fn release(&self) -> PyResult<()> {
-        self.handle()?.release().py()
+        self.slot.with(&self.name, |sem| sem.release().py())
     }
 
     /// Closes this handle (the semaphore itself stays until unlinked). Afterwards every
@@ -140,7 +152,7 @@ impl Semaphore {
     /// The current value (sem_getvalue).
     #[getter]
     fn value(&self) -> PyResult<u32> {
-        self.handle()?.value().py()
+        self.slot.with(&self.name, |sem| sem.value().py())
     }
 
     fn __str__(&self) -> &str {

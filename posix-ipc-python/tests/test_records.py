@@ -161,3 +161,28 @@ def test_shared_loads_and_stores_whole_records(name: Callable[[str], str]) -> No
     assert zero.load() == bytes(16)
     with pytest.raises(ValueError):
         p.Shared(name("bad"), TICK, p.O_CREX, initial=b"x")
+
+
+def test_many_records_at_once(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=8)
+    tx = p.RingSender(n, TICK)
+    tx.send_many(b"".join(tick(i) for i in range(5)))
+    assert rx.receive_many(3) == b"".join(tick(i) for i in range(3))
+    assert rx.receive_many(100, 0) == tick(3) + tick(4)
+    with pytest.raises(p.BusyError):
+        rx.receive_many(4, 0)
+    with pytest.raises(ValueError, match="16 bytes"):
+        tx.send_many(b"x" * 17)
+    # More than fit: the sender waits for room while the receiver drains, none lost.
+    t, out = blocked_in_thread(lambda: tx.send_many(b"".join(tick(i) for i in range(20)), 30))
+    got = b""
+    while len(got) < 20 * 16:
+        got += rx.receive_many(8, 30)
+    t.join(30)
+    assert out == [None]
+    assert [FMT.unpack_from(got, 16 * i)[0] for i in range(20)] == list(range(20))
+    # A full ring and no waiting: BusyError says how many went out.
+    tx.send_many(b"".join(tick(i) for i in range(8)))
+    with pytest.raises(p.BusyError, match="0 of 2 records sent"):
+        tx.send_many(tick(8) + tick(9), 0)

@@ -458,15 +458,6 @@ impl Ring {
         }
     }
 
-    /// Copies the slot of `index` out as a `T` (a type whose size is the record size, checked
-    /// when the ring was opened or created).
-    #[inline(always)]
-    fn read_value<T: IpcMessage>(&self, index: u64) -> T {
-        let mut value = T::zeroed();
-        self.read_slot(index, bytemuck::bytes_of_mut(&mut value));
-        value
-    }
-
     /// The peer table of `side`.
     fn peers(&self, side: Side) -> Table<'_> {
         let (producers, consumers) = peer_tables(&self.map);
@@ -629,6 +620,24 @@ impl Ring {
             .is_ok();
         peers.clear_dead();
         repaired
+    }
+}
+
+/// A record `pop_many_by` took: still in its slot (SPSC, read before the head moves on) or
+/// already copied out (MPMC).
+enum Taken<'a> {
+    Slot(&'a Ring, u64),
+    Copied(&'a [u8]),
+}
+
+impl Taken<'_> {
+    /// Copies the record into `out` (one record long).
+    #[inline(always)]
+    fn read(&self, out: &mut [u8]) {
+        match self {
+            Taken::Slot(ring, index) => ring.read_slot(*index, out),
+            Taken::Copied(bytes) => out.copy_from_slice(bytes),
+        }
     }
 }
 
@@ -865,33 +874,7 @@ impl<T: IpcMessage> RingSender<T> {
     }
 
     fn push_many(&self, values: &[T]) -> usize {
-        let r = &self.ring;
-        if r.mode == RingMode::Spsc {
-            // One index update for the whole run.
-            let tail = self.tail_local.get();
-            let mut room = r.capacity - (tail - self.head_cache.get());
-            if room < values.len() as u64 {
-                self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
-                room = r.capacity - (tail - self.head_cache.get());
-            }
-            let n = room.min(values.len() as u64);
-            for (i, v) in values[..n as usize].iter().enumerate() {
-                r.write_slot(tail + i as u64, bytemuck::bytes_of(v));
-            }
-            if n > 0 {
-                r.u64_at(TAIL).store(tail + n, Ordering::Release);
-                self.tail_local.set(tail + n);
-            }
-            return n as usize;
-        }
-        let mut n = 0;
-        for v in values {
-            match self.try_push(bytemuck::bytes_of(v)) {
-                Step::Done(()) => n += 1,
-                Step::Wait => break,
-            }
-        }
-        n
+        self.push_many_by(values.len(), |i| bytemuck::bytes_of(&values[i]))
     }
 }
 
@@ -978,6 +961,38 @@ impl<T> RingSender<T> {
                 r.slot_seq(pos).load(Ordering::SeqCst) as i64 - pos as i64 >= 0
             }
         }
+    }
+
+    /// Publishes as many of the `count` records `record(i)` as fit now, in order (no wake);
+    /// returns how many.
+    fn push_many_by<'a>(&self, count: usize, record: impl Fn(usize) -> &'a [u8]) -> usize {
+        let r = &self.ring;
+        if r.mode == RingMode::Spsc {
+            // One index update for the whole run.
+            let tail = self.tail_local.get();
+            let mut room = r.capacity - (tail - self.head_cache.get());
+            if room < count as u64 {
+                self.head_cache.set(r.u64_at(HEAD).load(Ordering::Acquire));
+                room = r.capacity - (tail - self.head_cache.get());
+            }
+            let n = room.min(count as u64);
+            for i in 0..n {
+                r.write_slot(tail + i, record(i as usize));
+            }
+            if n > 0 {
+                r.u64_at(TAIL).store(tail + n, Ordering::Release);
+                self.tail_local.set(tail + n);
+            }
+            return n as usize;
+        }
+        let mut n = 0;
+        while n < count {
+            match self.try_push(record(n)) {
+                Step::Done(()) => n += 1,
+                Step::Wait => break,
+            }
+        }
+        n
     }
 
     /// Sends one record, waiting as long as it takes.
@@ -1102,41 +1117,12 @@ impl<T: IpcMessage> RingReceiver<T> {
     }
 
     fn pop_many(&self, out: &mut Vec<T>, max: usize) -> usize {
-        let r = &self.ring;
-        let mut n = 0;
-        if r.mode == RingMode::Spsc {
-            let head = self.head_local.get();
-            let mut ready = self.tail_cache.get() - head;
-            if ready < max as u64 {
-                self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
-                ready = self.tail_cache.get() - head;
-            }
-            let take = ready.min(max as u64);
-            out.reserve(take as usize);
-            for i in 0..take {
-                out.push(r.read_value(head + i));
-            }
-            if take > 0 {
-                r.u64_at(HEAD).store(head + take, Ordering::Release);
-                self.head_local.set(head + take);
-                r.wake(Side::Producer);
-            }
-            return take as usize;
-        }
-        while n < max {
-            match self.try_pop_value() {
-                Step::Done(Some(v)) => {
-                    out.push(v);
-                    n += 1;
-                }
-                Step::Done(None) => {}
-                Step::Wait => break,
-            }
-        }
-        if n > 0 {
-            r.wake(Side::Producer);
-        }
-        n
+        out.reserve(max.min(self.ring.capacity as usize));
+        self.pop_many_by(max, |taken| {
+            let mut value = T::zeroed();
+            taken.read(bytemuck::bytes_of_mut(&mut value));
+            out.push(value);
+        })
     }
 }
 
@@ -1223,6 +1209,47 @@ impl<T> RingReceiver<T> {
                 r.slot_seq(pos).load(Ordering::SeqCst) as i64 - (pos + 1) as i64 >= 0
             }
         }
+    }
+
+    /// Takes up to `max` records that are ready now, in order, handing each to `take` (which
+    /// must call the reader it gets once, with a buffer of one record); wakes producers once.
+    /// Returns how many were taken (abandoned MPMC slots are skipped, not counted).
+    fn pop_many_by(&self, max: usize, mut take: impl FnMut(Taken<'_>)) -> usize {
+        let r = &self.ring;
+        if r.mode == RingMode::Spsc {
+            let head = self.head_local.get();
+            let mut ready = self.tail_cache.get() - head;
+            if ready < max as u64 {
+                self.tail_cache.set(r.u64_at(TAIL).load(Ordering::Acquire));
+                ready = self.tail_cache.get() - head;
+            }
+            let n = ready.min(max as u64);
+            for i in 0..n {
+                take(Taken::Slot(r, head + i));
+            }
+            if n > 0 {
+                r.u64_at(HEAD).store(head + n, Ordering::Release);
+                self.head_local.set(head + n);
+                r.wake(Side::Producer);
+            }
+            return n as usize;
+        }
+        let mut n = 0;
+        let mut buf = vec![0u8; r.record.size];
+        while n < max {
+            match self.try_pop(&mut buf) {
+                Step::Done(true) => {
+                    take(Taken::Copied(&buf));
+                    n += 1;
+                }
+                Step::Done(false) => {}
+                Step::Wait => break,
+            }
+        }
+        if n > 0 {
+            r.wake(Side::Producer);
+        }
+        n
     }
 
     /// Receives one record into `out` with any timeout, skipping abandoned slots.
@@ -1480,7 +1507,77 @@ impl RecordSender {
     }
 }
 
+impl RecordSender {
+    /// Sends as many records of `records` (a whole number of records, back to back) as fit
+    /// now, in order, with one wake-up; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `records` is not a whole number of records.
+    pub fn try_send_many(&self, records: &[u8]) -> Result<usize> {
+        let size = self.0.ring.record.size;
+        if records.len() % size != 0 {
+            return Err(self.0.ring.record.wrong_length(
+                Operation::Send,
+                object(self.name()),
+                records.len() % size,
+            ));
+        }
+        let n = self
+            .0
+            .push_many_by(records.len() / size, |i| &records[i * size..(i + 1) * size]);
+        if n > 0 {
+            self.0.ring.wake(Side::Consumer);
+        }
+        Ok(n)
+    }
+
+    /// Sends every record of `records` (a whole number of records, back to back), in order,
+    /// waking receivers once per run that fits rather than once per record; waits as
+    /// `timeout` says whenever the ring is full.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `records` is not a whole number of records; as
+    /// [`send_with`](Self::send_with) otherwise (records sent before the error stay sent).
+    pub fn send_many(&self, records: &[u8], timeout: impl Into<Timeout>) -> Result<()> {
+        let size = self.0.ring.record.size;
+        if records.len() % size != 0 {
+            return Err(self.0.ring.record.wrong_length(
+                Operation::Send,
+                object(self.name()),
+                records.len() % size,
+            ));
+        }
+        let timeout = timeout.into();
+        let mut rest = records;
+        while !rest.is_empty() {
+            let n = self
+                .0
+                .push_many_by(rest.len() / size, |i| &rest[i * size..(i + 1) * size]);
+            if n > 0 {
+                self.0.ring.wake(Side::Consumer);
+                rest = &rest[n * size..];
+                continue;
+            }
+            self.0.send_bytes_with(&rest[..size], timeout)?;
+            rest = &rest[size..];
+        }
+        Ok(())
+    }
+}
+
 impl RecordReceiver {
+    /// Appends up to `max` records that are ready now to `out`, back to back; returns how many.
+    pub fn try_recv_many(&self, out: &mut Vec<u8>, max: usize) -> usize {
+        let size = self.0.ring.record.size;
+        self.0.pop_many_by(max, |taken| {
+            let at = out.len();
+            out.resize(at + size, 0);
+            taken.read(&mut out[at..]);
+        })
+    }
+
     /// Receives one record into `out` (exactly one record long), waiting as `timeout` says.
     ///
     /// # Errors
