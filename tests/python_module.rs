@@ -73,6 +73,7 @@ fn the_type_stub_is_accurate() {
             "../pyproject.toml",
             ".",
             "../../examples/python",
+            "../../posix-ipc-bench/src/py_compare.py",
         ],
     );
     assert!(out.contains("Success: no issues found"), "{out}");

@@ -36,8 +36,8 @@ fn num(json: &str, key: &str) -> Option<f64> {
 /// The interpreter to use, if one with both modules is found.
 pub fn python() -> Result<PathBuf, String> {
     let given = std::env::var_os("POSIX_IPC_BENCH_PYTHON").map(PathBuf::from);
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/tmp/python-venv/bin/python");
+    let venv =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/python-venv/bin/python");
     let python = match given {
         Some(p) => p,
         None if venv.exists() => venv,
@@ -97,7 +97,10 @@ pub fn run(python: &PathBuf, reps: usize, scale: f64, only: Option<&str>) -> Vec
 
 /// The table of the `py_*` rows.
 pub fn table(rows: &[PyRow], out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "\n## Python: posix_ipc_rs against posix_ipc (C), same workload, alternating\n")?;
+    writeln!(
+        out,
+        "\n## Python: posix_ipc_rs against posix_ipc (C), same workload, alternating\n"
+    )?;
     writeln!(
         out,
         "| workload | posix_ipc_rs ns/op | posix_ipc ns/op | python_rs_over_c | floor ns/op |"
@@ -124,7 +127,10 @@ pub fn targets(rows: &[PyRow], out: &mut impl Write) -> std::io::Result<()> {
     for r in rows {
         let (limit, what) = match r.workload.as_str() {
             "py_sem_pair" => (0.67, "at most 0.67 (1.5x faster)"),
-            "py_ring_stream_64" => (0.10, "at most 0.10 (the ring at least 10x posix_ipc's queue stream)"),
+            "py_ring_stream_64" => (
+                0.10,
+                "at most 0.10 (the ring at least 10x posix_ipc's queue stream)",
+            ),
             "py_ring_stream_64_single" => (1.00, "at most 1.00 (no slower than posix_ipc's queue)"),
             _ => (1.00, "at most 1.00 (no slower than posix_ipc)"),
         };

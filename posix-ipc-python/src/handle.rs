@@ -42,7 +42,11 @@ impl<T> Slot<T> {
     /// Runs `f` on the handle, borrowed for the call (which must not wait), or raises
     /// `ExistentialError` naming `name` once closed.
     #[inline]
-    pub(crate) fn with<R>(&self, name: &str, f: impl FnOnce(&Arc<T>) -> PyResult<R>) -> PyResult<R> {
+    pub(crate) fn with<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Arc<T>) -> PyResult<R>,
+    ) -> PyResult<R> {
         match &*self.inner.load() {
             Some(handle) => f(handle),
             None => Err(errors::closed(self.what, name)),

@@ -265,21 +265,19 @@ impl RingSender {
                 return Ok(());
             }
             if timeout == Timeout::Immediate {
-                return Err(to_py(
-                    posix_ipc_core::Error::new(
-                        ErrorKind::WouldBlock,
-                        posix_ipc_core::Operation::Send,
-                        posix_ipc_core::error::Object {
-                            kind: posix_ipc_core::ObjectKind::Ring,
-                            name: Some(self.name.clone()),
-                        },
-                        format!(
-                            "the ring is full: {} of {} records sent",
-                            (bytes.len() - rest.len()) / size,
-                            bytes.len() / size
-                        ),
+                return Err(to_py(posix_ipc_core::Error::new(
+                    ErrorKind::WouldBlock,
+                    posix_ipc_core::Operation::Send,
+                    posix_ipc_core::error::Object {
+                        kind: posix_ipc_core::ObjectKind::Ring,
+                        name: Some(self.name.clone()),
+                    },
+                    format!(
+                        "the ring is full: {} of {} records sent",
+                        (bytes.len() - rest.len()) / size,
+                        bytes.len() / size
                     ),
-                ));
+                )));
             }
             // Full: wait for room for the next one, then go on.
             let first = &rest[..size];

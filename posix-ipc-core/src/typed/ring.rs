@@ -458,7 +458,48 @@ impl Ring {
         }
     }
 
+    /// Copies `value` into the slot of `index` (a `T` of the record size, checked when the ring
+    /// was opened or created). As [`write_slot`](Self::write_slot), with a length known when
+    /// compiling.
+    #[inline(always)]
+    fn write_value<T: IpcMessage>(&self, index: u64, value: &T) {
+        let offset = self.data_offset(index);
+        debug_assert_eq!(std::mem::size_of::<T>(), self.record.size);
+        debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
+        // SAFETY: as in `write_slot`: the caller owns the slot; `size_of::<T>()` is the
+        // record size (the header was checked against `T` at open/create), at most the stride,
+        // so the range lies inside the mapping; `value` is outside it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (value as *const T).cast::<u8>(),
+                self.map.as_ptr().cast_mut().add(offset),
+                std::mem::size_of::<T>(),
+            )
+        }
+    }
+
+    /// Copies the slot of `index` into `out` as a `T` (see [`write_value`](Self::write_value)):
+    /// afterwards `out` holds a valid `T`.
+    #[inline(always)]
+    fn read_value<T: IpcMessage>(&self, index: u64, out: &mut std::mem::MaybeUninit<T>) {
+        let offset = self.data_offset(index);
+        debug_assert_eq!(std::mem::size_of::<T>(), self.record.size);
+        debug_assert!(offset + std::mem::size_of::<T>() <= self.map.len());
+        // SAFETY: as in `read_slot` for the range (inside the mapping, the slot owned by this
+        // consumer, published with release and observed with acquire); `out` is the caller's
+        // memory, outside the mapping, with room for a `T`. All `size_of::<T>()` bytes of
+        // `out` are written, and any bytes are a valid `T` (`T: Pod`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.map.as_ptr().add(offset),
+                out.as_mut_ptr().cast::<u8>(),
+                std::mem::size_of::<T>(),
+            );
+        }
+    }
+
     /// The peer table of `side`.
+    #[inline]
     fn peers(&self, side: Side) -> Table<'_> {
         let (producers, consumers) = peer_tables(&self.map);
         match side {
@@ -467,6 +508,7 @@ impl Ring {
         }
     }
 
+    #[inline]
     fn entry_busy(&self, side: Side, i: usize) -> &AtomicU64 {
         self.peers(side).busy(i)
     }
@@ -514,11 +556,13 @@ impl Ring {
     }
 
     /// Whether `side` had peers and none is alive now.
+    #[inline]
     fn disconnected(&self, side: Side) -> bool {
         self.peers(side).disconnected()
     }
 
     /// (futex word, sleeper count) a waiter on `side` uses.
+    #[inline]
     fn signal_of(&self, waiting: Side) -> (usize, usize) {
         match waiting {
             Side::Consumer => (DATA_SIGNAL, CONSUMERS_SLEEPING),
@@ -828,7 +872,11 @@ impl<T: IpcMessage> RingSender<T> {
     /// [`ErrorKind::Disconnected`] if the ring is full and every consumer has gone.
     #[inline]
     pub fn send(&self, value: &T) -> Result<()> {
-        self.send_bytes(bytemuck::bytes_of(value))
+        if let Step::Done(()) = self.try_push(|r, i| r.write_value(i, value)) {
+            self.ring.wake(Side::Consumer);
+            return Ok(());
+        }
+        self.send_with(value, Timeout::Infinite)
     }
 
     /// Sends without waiting: [`ErrorKind::WouldBlock`] if the ring is full.
@@ -842,9 +890,22 @@ impl<T: IpcMessage> RingSender<T> {
     }
 
     /// Sends with any [`Timeout`].
-    #[inline]
+    #[inline(never)]
     pub fn send_with(&self, value: &T, timeout: impl Into<Timeout>) -> Result<()> {
-        self.send_bytes_with(bytemuck::bytes_of(value), timeout.into())
+        // The loop of `send_bytes_with`, made for `T`: the copy has a constant length.
+        let r = wait_loop(
+            &self.ring,
+            Side::Producer,
+            timeout.into().deadline(),
+            Operation::Send,
+            Stops::of(self.cancel.as_ref()),
+            || self.try_push(|r, i| r.write_value(i, value)),
+            || self.has_room(),
+        );
+        if r.is_ok() {
+            self.ring.wake(Side::Consumer);
+        }
+        r
     }
 
     /// Sends every value of `values`, in order, waking consumers once per run of messages that
@@ -874,7 +935,7 @@ impl<T: IpcMessage> RingSender<T> {
     }
 
     fn push_many(&self, values: &[T]) -> usize {
-        self.push_many_by(values.len(), |i| bytemuck::bytes_of(&values[i]))
+        self.push_many_by(values.len(), |r, index, i| r.write_value(index, &values[i]))
     }
 }
 
@@ -895,9 +956,9 @@ impl<T> RingSender<T> {
         })
     }
 
-    /// Publishes one record (`bytes.len()` is the record size) if there is room.
+    /// Publishes one record, written into its slot by `write(ring, index)`, if there is room.
     #[inline(always)]
-    fn try_push(&self, bytes: &[u8]) -> Step<()> {
+    fn try_push(&self, write: impl FnOnce(&Ring, u64)) -> Step<()> {
         let r = &self.ring;
         match r.mode {
             RingMode::Spsc => {
@@ -908,7 +969,7 @@ impl<T> RingSender<T> {
                         return Step::Wait;
                     }
                 }
-                r.write_slot(tail, bytes);
+                write(r, tail);
                 r.u64_at(TAIL).store(tail + 1, Ordering::Release);
                 self.tail_local.set(tail + 1);
                 Step::Done(())
@@ -940,7 +1001,7 @@ impl<T> RingSender<T> {
                     }
                 }
                 busy.store(pos + 1, Ordering::Relaxed);
-                r.write_slot(pos, bytes);
+                write(r, pos);
                 r.slot_stamp(pos).store(pos + 1, Ordering::Release);
                 r.slot_seq(pos).store(pos + 1, Ordering::Release);
                 busy.store(0, Ordering::Release);
@@ -949,6 +1010,7 @@ impl<T> RingSender<T> {
         }
     }
 
+    #[inline]
     fn has_room(&self) -> bool {
         let r = &self.ring;
         match r.mode {
@@ -965,7 +1027,7 @@ impl<T> RingSender<T> {
 
     /// Publishes as many of the `count` records `record(i)` as fit now, in order (no wake);
     /// returns how many.
-    fn push_many_by<'a>(&self, count: usize, record: impl Fn(usize) -> &'a [u8]) -> usize {
+    fn push_many_by(&self, count: usize, write: impl Fn(&Ring, u64, usize)) -> usize {
         let r = &self.ring;
         if r.mode == RingMode::Spsc {
             // One index update for the whole run.
@@ -977,7 +1039,7 @@ impl<T> RingSender<T> {
             }
             let n = room.min(count as u64);
             for i in 0..n {
-                r.write_slot(tail + i, record(i as usize));
+                write(r, tail + i, i as usize);
             }
             if n > 0 {
                 r.u64_at(TAIL).store(tail + n, Ordering::Release);
@@ -987,7 +1049,7 @@ impl<T> RingSender<T> {
         }
         let mut n = 0;
         while n < count {
-            match self.try_push(record(n)) {
+            match self.try_push(|r, index| write(r, index, n)) {
                 Step::Done(()) => n += 1,
                 Step::Wait => break,
             }
@@ -998,7 +1060,7 @@ impl<T> RingSender<T> {
     /// Sends one record, waiting as long as it takes.
     #[inline(always)]
     fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
-        if let Step::Done(()) = self.try_push(bytes) {
+        if let Step::Done(()) = self.try_push(|r, i| r.write_slot(i, bytes)) {
             self.ring.wake(Side::Consumer);
             return Ok(());
         }
@@ -1014,7 +1076,7 @@ impl<T> RingSender<T> {
             timeout.deadline(),
             Operation::Send,
             Stops::of(self.cancel.as_ref()),
-            || self.try_push(bytes),
+            || self.try_push(|r, i| r.write_slot(i, bytes)),
             || self.has_room(),
         );
         if r.is_ok() {
@@ -1058,9 +1120,11 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// One message, if one is ready. `Some(None)` is a slot a dead producer abandoned (skipped).
     #[inline(always)]
     fn try_pop_value(&self) -> Step<Option<T>> {
-        let mut value = T::zeroed();
-        match self.try_pop(bytemuck::bytes_of_mut(&mut value)) {
-            Step::Done(true) => Step::Done(Some(value)),
+        let mut value = std::mem::MaybeUninit::<T>::uninit();
+        match self.try_pop(|r, i| r.read_value(i, &mut value)) {
+            // SAFETY: `try_pop` ran the reader (it returns `Done` only after reading the
+            // claimed slot), which wrote a whole `T` into `value`.
+            Step::Done(true) => Step::Done(Some(unsafe { value.assume_init() })),
             Step::Done(false) => Step::Done(None),
             Step::Wait => Step::Wait,
         }
@@ -1096,9 +1160,23 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// skipped (MPMC).
     #[inline(never)]
     pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<T> {
-        let mut value = T::zeroed();
-        self.recv_bytes_with(bytemuck::bytes_of_mut(&mut value), timeout.into())?;
-        Ok(value)
+        // The loop of `recv_bytes_with`, made for `T`: the copy has a constant length.
+        let deadline = timeout.into().deadline();
+        loop {
+            let r = wait_loop(
+                &self.ring,
+                Side::Consumer,
+                deadline,
+                Operation::Receive,
+                Stops::of(self.cancel.as_ref()),
+                || self.try_pop_value(),
+                || self.has_data(),
+            )?;
+            self.ring.wake(Side::Producer);
+            if let Some(v) = r {
+                return Ok(v);
+            }
+        }
     }
 
     /// Waits for at least one message (as [`recv`](Self::recv)), then appends it and every
@@ -1146,7 +1224,7 @@ impl<T> RingReceiver<T> {
     /// Takes one record into `out` (one record long), if one is ready: `Done(true)`, or
     /// `Done(false)` for a slot a dead producer abandoned (skipped; `out` holds no message).
     #[inline(always)]
-    fn try_pop(&self, out: &mut [u8]) -> Step<bool> {
+    fn try_pop(&self, read: impl FnOnce(&Ring, u64)) -> Step<bool> {
         let r = &self.ring;
         match r.mode {
             RingMode::Spsc => {
@@ -1157,7 +1235,7 @@ impl<T> RingReceiver<T> {
                         return Step::Wait;
                     }
                 }
-                r.read_slot(head, out);
+                read(r, head);
                 r.u64_at(HEAD).store(head + 1, Ordering::Release);
                 self.head_local.set(head + 1);
                 Step::Done(true)
@@ -1190,7 +1268,7 @@ impl<T> RingReceiver<T> {
                 }
                 busy.store(pos + 1, Ordering::Relaxed);
                 let valid = r.slot_stamp(pos).load(Ordering::Acquire) == pos + 1;
-                r.read_slot(pos, out);
+                read(r, pos);
                 r.slot_seq(pos).store(pos + r.capacity, Ordering::Release);
                 busy.store(0, Ordering::Release);
                 Step::Done(valid)
@@ -1198,6 +1276,7 @@ impl<T> RingReceiver<T> {
         }
     }
 
+    #[inline]
     fn has_data(&self) -> bool {
         let r = &self.ring;
         match r.mode {
@@ -1237,7 +1316,7 @@ impl<T> RingReceiver<T> {
         let mut n = 0;
         let mut buf = vec![0u8; r.record.size];
         while n < max {
-            match self.try_pop(&mut buf) {
+            match self.try_pop(|r, i| r.read_slot(i, &mut buf)) {
                 Step::Done(true) => {
                     take(Taken::Copied(&buf));
                     n += 1;
@@ -1263,7 +1342,7 @@ impl<T> RingReceiver<T> {
                 deadline,
                 Operation::Receive,
                 Stops::of(self.cancel.as_ref()),
-                || self.try_pop(out),
+                || self.try_pop(|r, i| r.read_slot(i, out)),
                 || self.has_data(),
             )?;
             self.ring.wake(Side::Producer);
@@ -1523,9 +1602,9 @@ impl RecordSender {
                 records.len() % size,
             ));
         }
-        let n = self
-            .0
-            .push_many_by(records.len() / size, |i| &records[i * size..(i + 1) * size]);
+        let n = self.0.push_many_by(records.len() / size, |r, index, i| {
+            r.write_slot(index, &records[i * size..(i + 1) * size])
+        });
         if n > 0 {
             self.0.ring.wake(Side::Consumer);
         }
@@ -1552,9 +1631,9 @@ impl RecordSender {
         let timeout = timeout.into();
         let mut rest = records;
         while !rest.is_empty() {
-            let n = self
-                .0
-                .push_many_by(rest.len() / size, |i| &rest[i * size..(i + 1) * size]);
+            let n = self.0.push_many_by(rest.len() / size, |r, index, i| {
+                r.write_slot(index, &rest[i * size..(i + 1) * size])
+            });
             if n > 0 {
                 self.0.ring.wake(Side::Consumer);
                 rest = &rest[n * size..];
