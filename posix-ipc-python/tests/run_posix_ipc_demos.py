@@ -232,6 +232,20 @@ def run_demo4(r: Runner) -> None:
     r.ok("demo4 parent.py + child.py: the semaphore passed through a with block and back")
 
 
+def remove_ours(tag: str) -> None:
+    """Removes every object of this run (names start with the run's tag), also after a
+    failure: the demos remove theirs only when they finish."""
+    for entry in os.listdir("/dev/shm"):
+        if entry.startswith(tag):
+            posix_ipc_rs.unlink_shared_memory("/" + entry)
+        elif entry.startswith("sem." + tag):
+            posix_ipc_rs.unlink_semaphore("/" + entry[4:])
+    if os.path.ismount("/dev/mqueue"):
+        for entry in os.listdir("/dev/mqueue"):
+            if entry.startswith(tag):
+                posix_ipc_rs.unlink_message_queue("/" + entry)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sdist", required=True)
@@ -245,10 +259,13 @@ def main() -> int:
         work = Path(tmp) / "work"
         work.mkdir()
         r = Runner(root, work)
-        run_demo1(r, options.shm_ping_pong)
-        run_demo2(r)
-        run_demo3(r)
-        run_demo4(r)
+        try:
+            run_demo1(r, options.shm_ping_pong)
+            run_demo2(r)
+            run_demo3(r)
+            run_demo4(r)
+        finally:
+            remove_ours(r.tag)
         used = r.log.read_text().split("\n")
         scripts = [line for line in used if line]
         wrong = [line for line in scripts if not line.endswith(" posix_ipc_rs")]
