@@ -22,6 +22,7 @@
 //! # Ok::<(), posix_ipc::Error>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub use posix_ipc_core::*;

@@ -85,6 +85,7 @@
 //!
 //! //! Linux with glibc is the supported platform.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(
     missing_docs,
     unsafe_op_in_unsafe_fn,
@@ -92,6 +93,7 @@
 )]
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod asyncio;
 pub mod cancel;
 mod constants;
@@ -114,6 +116,7 @@ pub mod typed;
 mod verify;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use asyncio::{
     AsyncMessageQueue, AsyncReceiver, AsyncRingReceiver, AsyncRingSender, AsyncSemaphore,
     AsyncSemaphoreGuard, AsyncSender,
