@@ -2,6 +2,7 @@
 //! runtimes with real peer processes: one task receiving from several queues with `select!`,
 //! receives cancelled mid-wait that lose nothing, many queues on two worker threads, the
 //! `Stream`/`Sink` forms, and the errors.
+#![cfg(feature = "tokio")]
 
 mod common;
 

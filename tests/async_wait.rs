@@ -2,6 +2,7 @@
 //! shared-memory ring, each with real peer processes. A wait must never block the runtime's
 //! worker thread (tested on a single-threaded runtime), and a cancelled wait must lose nothing:
 //! no semaphore unit, no ring message.
+#![cfg(feature = "tokio")]
 
 mod common;
 
