@@ -368,6 +368,8 @@ fn main() {
         );
     }
     let start = std::time::Instant::now();
+    #[cfg(feature = "iceoryx2")]
+    let iceoryx2_before = ice::iceoryx2_files();
     let mut rows = Vec::new();
     #[cfg(feature = "iceoryx2")]
     let all = WORKLOADS.iter().chain(workloads::ICE_WORKLOADS);
@@ -409,6 +411,8 @@ fn main() {
             eprintln!("ring_idle_receiver     {cpu:.3} ms CPU while waiting {wall:.0} ms");
         }
     }
+    #[cfg(feature = "iceoryx2")]
+    ice::remove_iceoryx2_files(&iceoryx2_before);
     let py_rows = python_module_rows(&o);
     if o.json {
         for r in &py_rows {
