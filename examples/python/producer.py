@@ -27,6 +27,8 @@ else:
 
 FLAG_URGENT, FLAG_END = 1, 2
 URGENT_PRIORITY, NORMAL_PRIORITY, END_PRIORITY = 9, 5, 0
+#: Seconds a full queue may stay full before the producer gives up (its consumer was killed?).
+IDLE = 10.0
 
 
 def main() -> None:
@@ -39,8 +41,12 @@ def main() -> None:
     for seq in range(count):
         urgent = seq % 7 == 0
         msg = struct.pack(fmt, seq, math.sin(seq), producer, FLAG_URGENT if urgent else 0)
-        mq.send(msg, priority=URGENT_PRIORITY if urgent else NORMAL_PRIORITY)
-    mq.send(struct.pack(fmt, count, 0.0, producer, FLAG_END), priority=END_PRIORITY)
+        try:
+            mq.send(msg, IDLE, URGENT_PRIORITY if urgent else NORMAL_PRIORITY)
+        except posix_ipc.BusyError:
+            sys.exit(f"python producer {producer}: {queue} stayed full for {IDLE:.0f} s after "
+                     f"{seq} readings (is the consumer running?); stopping")
+    mq.send(struct.pack(fmt, count, 0.0, producer, FLAG_END), IDLE, END_PRIORITY)
     mq.close()
     print(f"python producer {producer}: sent {count} readings and an end marker to {queue}")
 

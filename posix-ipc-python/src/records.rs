@@ -170,6 +170,78 @@ fn ring_args(
     })
 }
 
+/// The Python class of a ring end: its own methods (`$own`), then what both ends have
+/// (close, unlink, the context manager, name, record, capacity, mode, repr).
+macro_rules! ring_end {
+    ($class:ident, { $($own:tt)* }) => {
+        #[pymethods]
+        impl $class {
+            $($own)*
+
+            /// Closes this end (the ring counts one peer fewer on its side).
+            fn close(&self) {
+                self.slot.take();
+            }
+
+            /// Removes the ring's name; connected ends keep working.
+            fn unlink(&self) -> PyResult<()> {
+                match self.slot.get(&self.name) {
+                    Ok(end) => lock(&end).unlink().py(),
+                    Err(_) => core::unlink_shared_memory(&self.name).py(),
+                }
+            }
+
+            /// Returns the end itself.
+            fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+                slf
+            }
+
+            /// Closes the end (does not unlink).
+            #[pyo3(signature = (*_exc))]
+            fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
+                self.close();
+                false
+            }
+
+            /// The ring's name, as given.
+            #[getter]
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            /// The record type it carries.
+            #[getter]
+            fn record(&self) -> RecordType {
+                RecordType {
+                    inner: self.record.clone(),
+                }
+            }
+
+            /// The ring's capacity in records.
+            #[getter]
+            fn capacity(&self) -> usize {
+                self.capacity
+            }
+
+            /// RING_SPSC or RING_MPMC.
+            #[getter]
+            fn mode(&self) -> u32 {
+                mode_code(self.mode)
+            }
+
+            fn __repr__(&self) -> String {
+                format!(
+                    "posix_ipc_rs.{}({}, {:?} of {} bytes)",
+                    stringify!($class),
+                    crate::py_str_repr(&self.name),
+                    self.record.name,
+                    self.record.size
+                )
+            }
+        }
+    };
+}
+
 /// The sending end of a shared-memory ring of fixed-size records, interoperating with the Rust
 /// `RingReceiver<T>` (and `RingSender<T>` peers) of a type with the same record type.
 ///
@@ -185,8 +257,7 @@ pub struct RingSender {
     mode: RingMode,
 }
 
-#[pymethods]
-impl RingSender {
+ring_end!(RingSender, {
     #[new]
     #[pyo3(signature = (name, record, flags=None, capacity=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, mode=RING_SPSC)")]
     fn new(
@@ -288,67 +359,7 @@ impl RingSender {
             }
         }
     }
-
-    /// Closes this end (the ring counts one sender fewer).
-    fn close(&self) {
-        self.slot.take();
-    }
-
-    /// Removes the ring's name; connected ends keep working.
-    fn unlink(&self) -> PyResult<()> {
-        match self.slot.get(&self.name) {
-            Ok(end) => lock(&end).unlink().py(),
-            Err(_) => core::unlink_shared_memory(&self.name).py(),
-        }
-    }
-
-    /// Returns the end itself.
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Closes the end (does not unlink).
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
-        self.close();
-        false
-    }
-
-    /// The ring's name, as given.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The record type it carries.
-    #[getter]
-    fn record(&self) -> RecordType {
-        RecordType {
-            inner: self.record.clone(),
-        }
-    }
-
-    /// The ring's capacity in records.
-    #[getter]
-    fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// RING_SPSC or RING_MPMC.
-    #[getter]
-    fn mode(&self) -> u32 {
-        mode_code(self.mode)
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "posix_ipc_rs.RingSender({}, {:?} of {} bytes)",
-            crate::py_str_repr(&self.name),
-            self.record.name,
-            self.record.size
-        )
-    }
-}
+});
 
 /// The receiving end of a shared-memory ring of fixed-size records; see `RingSender`.
 ///
@@ -362,8 +373,7 @@ pub struct RingReceiver {
     mode: RingMode,
 }
 
-#[pymethods]
-impl RingReceiver {
+ring_end!(RingReceiver, {
     #[new]
     #[pyo3(signature = (name, record, flags=None, capacity=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, mode=RING_SPSC)")]
     fn new(
@@ -452,67 +462,7 @@ impl RingReceiver {
         }
         Ok(PyBytes::new(py, &out))
     }
-
-    /// Closes this end (the ring counts one receiver fewer).
-    fn close(&self) {
-        self.slot.take();
-    }
-
-    /// Removes the ring's name; connected ends keep working.
-    fn unlink(&self) -> PyResult<()> {
-        match self.slot.get(&self.name) {
-            Ok(end) => lock(&end).unlink().py(),
-            Err(_) => core::unlink_shared_memory(&self.name).py(),
-        }
-    }
-
-    /// Returns the end itself.
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    /// Closes the end (does not unlink).
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
-        self.close();
-        false
-    }
-
-    /// The ring's name, as given.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The record type it carries.
-    #[getter]
-    fn record(&self) -> RecordType {
-        RecordType {
-            inner: self.record.clone(),
-        }
-    }
-
-    /// The ring's capacity in records.
-    #[getter]
-    fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// RING_SPSC or RING_MPMC.
-    #[getter]
-    fn mode(&self) -> u32 {
-        mode_code(self.mode)
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "posix_ipc_rs.RingReceiver({}, {:?} of {} bytes)",
-            crate::py_str_repr(&self.name),
-            self.record.name,
-            self.record.size
-        )
-    }
-}
+});
 
 /// A record in shared memory that any number of processes load and store whole, never torn
 /// (the seqlock struct of the Rust `Shared<T>`, which it interoperates with).
