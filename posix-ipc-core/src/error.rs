@@ -29,6 +29,10 @@ pub enum ObjectKind {
     /// A typed ring channel ([`RingSender`](crate::RingSender)/[`RingReceiver`](crate::RingReceiver))
     /// in a shared-memory segment.
     Ring,
+    /// A publish-subscribe topic ([`Publisher`](crate::Publisher)/
+    /// [`Subscriber`](crate::Subscriber), [`FramePublisher`](crate::FramePublisher)/
+    /// [`FrameSubscriber`](crate::FrameSubscriber)) in a shared-memory segment.
+    Topic,
 }
 
 impl fmt::Display for ObjectKind {
@@ -40,6 +44,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Mutex => "robust mutex",
             ObjectKind::Timeout => "timeout",
             ObjectKind::Ring => "ring",
+            ObjectKind::Topic => "topic",
         })
     }
 }
@@ -193,6 +198,11 @@ pub enum ErrorKind {
     /// Every peer on the other side of a channel has gone (closed, or died) and nothing more
     /// can arrive (or be taken).
     Disconnected,
+    /// A subscriber of an [`Overwrite`](crate::Policy::Overwrite) topic fell behind (or was
+    /// skipped by a [`Block`](crate::Policy::Block) publisher while it was stopped) and the
+    /// samples it had not read were overwritten: [`Error::missed`] says how many. The next
+    /// receive resumes at the oldest sample still there.
+    Lagged,
     /// The platform lacks the feature.
     Unsupported,
     /// Waiting would never end: this thread already holds the [`RobustMutex`](crate::RobustMutex)
@@ -235,6 +245,7 @@ impl ErrorKind {
             | ErrorKind::NoSpace
             | ErrorKind::Unsupported
             | ErrorKind::Disconnected
+            | ErrorKind::Lagged
             | ErrorKind::Deadlock
             | ErrorKind::NotRecoverable
             | ErrorKind::Other => "OSError",
@@ -257,6 +268,7 @@ impl ErrorKind {
             ErrorKind::WrongLength => io::ErrorKind::InvalidData,
             ErrorKind::NotInitialized => io::ErrorKind::WouldBlock,
             ErrorKind::Disconnected => io::ErrorKind::BrokenPipe,
+            ErrorKind::Lagged => io::ErrorKind::InvalidData,
             ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
             ErrorKind::LimitExceeded | ErrorKind::Overflow | ErrorKind::NoSpace => {
@@ -288,6 +300,7 @@ struct Inner {
     detail: String,
     source: Option<io::Error>,
     returned: Option<Returned>,
+    missed: Option<u64>,
 }
 
 /// The error type of every fallible call in this workspace.
@@ -320,6 +333,7 @@ impl Error {
             detail: detail.into(),
             source: None,
             returned: None,
+            missed: None,
         }))
     }
 
@@ -368,6 +382,17 @@ impl Error {
     /// The bytes handed back with this error, if any (see [`Returned`]).
     pub fn returned(&self) -> Option<&Returned> {
         self.0.returned.as_ref()
+    }
+
+    /// For [`ErrorKind::Lagged`]: how many samples were overwritten before this subscriber read
+    /// them (exactly; the next receive returns the sample after them).
+    pub fn missed(&self) -> Option<u64> {
+        self.0.missed
+    }
+
+    pub(crate) fn with_missed(mut self, missed: u64) -> Error {
+        self.0.missed = Some(missed);
+        self
     }
 
     /// Takes the bytes handed back with this error, if any.

@@ -118,8 +118,9 @@ mod verify;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use asyncio::{
-    AsyncMessageQueue, AsyncReceiver, AsyncRingReceiver, AsyncRingSender, AsyncSemaphore,
-    AsyncSemaphoreGuard, AsyncSender,
+    AsyncFramePublisher, AsyncFrameSubscriber, AsyncMessageQueue, AsyncPublisher, AsyncReceiver,
+    AsyncRingReceiver, AsyncRingSender, AsyncSemaphore, AsyncSemaphoreGuard, AsyncSender,
+    AsyncSubscriber,
 };
 pub use cancel::CancelToken;
 pub use constants::{
@@ -140,6 +141,10 @@ pub use shm::{
     SharedMemoryOptions,
 };
 pub use timeout::Timeout;
+pub use typed::{
+    Frame, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan, LoanUninit, Policy,
+    Publisher, Sample, Subscriber, TopicOptions,
+};
 pub use typed::{
     IpcField, IpcMessage, RawShared, Receiver, RecordReceiver, RecordSender, RecordShared,
     RecordType, RingMode, RingReceiver, RingSender, SegmentKind, Sender, Shared, TypedQueue,

@@ -168,6 +168,10 @@ pub struct SegmentInfo {
     pub lock_holder_dead: bool,
     /// Companion: its queue's name, and whether that queue exists (with the identity recorded).
     pub queue: Option<(String, bool)>,
+    /// Topic: its policy for slow subscribers (`producers` is then its publisher and
+    /// `consumers` its subscribers, `count` the samples published, `capacity` the samples
+    /// kept, and `type_name` says "byte frames" for a frame topic).
+    pub policy: Option<crate::Policy>,
 }
 
 /// One object.
@@ -716,6 +720,7 @@ fn read_segment(
         lock_holder: None,
         lock_holder_dead: false,
         queue: None,
+        policy: None,
     };
     let tables = |producers: Table<'_>, consumers: Table<'_>, info: &mut SegmentInfo| {
         info.producers = producers.live_pids();
@@ -760,6 +765,25 @@ fn read_segment(
                 let headi = crate::typed::header::atomic_u64(&map, 256).load(Ordering::Acquire);
                 info.count = Some(tail.saturating_sub(headi));
                 let (p, c) = crate::typed::ring::peer_tables(&map);
+                tables(p, c, &mut info);
+            }
+        }
+        SegmentKind::Topic => {
+            info.ready = u32_at(64) == Some(1);
+            if len >= crate::typed::pubsub::PEER_TABLES_END {
+                if let Some((policy, shape, payload, fingerprint, published, capacity)) =
+                    crate::typed::pubsub::describe(&map)
+                {
+                    info.policy = Some(policy);
+                    info.type_size = Some(payload);
+                    info.fingerprint = Some(fingerprint);
+                    info.count = Some(published);
+                    info.capacity = Some(capacity);
+                    if shape == 1 {
+                        info.type_name = Some("byte frames".to_string());
+                    }
+                }
+                let (p, c) = crate::typed::pubsub::peer_tables(&map);
                 tables(p, c, &mut info);
             }
         }

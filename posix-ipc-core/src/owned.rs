@@ -122,6 +122,10 @@ removable!(
     crate::typed::RecordSender,
     crate::typed::RecordReceiver,
     crate::typed::RecordShared,
+    crate::Publisher<T> where T,
+    crate::Subscriber<T> where T,
+    crate::FramePublisher,
+    crate::FrameSubscriber,
 );
 
 /// Owners alive in this process, for the second-signal exit of [`crate::signals`].

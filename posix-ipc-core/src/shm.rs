@@ -507,6 +507,13 @@ impl SharedMemory {
     /// [`ErrorKind::Mismatch`] if the segment is smaller than `offset + len`;
     /// [`ErrorKind::InvalidArgument`] if `len` is 0.
     pub fn map_range(&self, offset: u64, len: usize) -> Result<Mapping> {
+        self.map_range_as(offset, len, !self.read_only)
+    }
+
+    /// As [`map_range`](Self::map_range), read-only even through a read-write handle when
+    /// `writable` is false (a subscriber maps a topic's payload so).
+    pub(crate) fn map_range_as(&self, offset: u64, len: usize, writable: bool) -> Result<Mapping> {
+        let writable = writable && !self.read_only;
         let object = || self.name.object(KIND);
         if len == 0 {
             return Err(Error::new(
@@ -533,7 +540,7 @@ impl SharedMemory {
         let page = crate::limits::page_size() as u64;
         let aligned = offset - offset % page;
         let skip = (offset - aligned) as usize;
-        let region = match MapRegion::map(self.fd.as_fd(), aligned, len + skip, !self.read_only) {
+        let region = match MapRegion::map(self.fd.as_fd(), aligned, len + skip, writable) {
             Ok(region) => region,
             Err(crate::sys::GUARD_FULL) => {
                 return Err(Error::new(

@@ -153,6 +153,21 @@ pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     fields.nth(18)?.parse().ok()
 }
 
+/// Whether a running process is stopped (state `T`, by SIGSTOP or a terminal, or `t`, by a
+/// tracer), from field 3 of `/proc/PID/stat`. `false` if it runs, sleeps or does not exist.
+pub(crate) fn process_stopped(pid: u32) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    matches!(stat[close + 1..].split_whitespace().next(), Some("T" | "t"))
+}
+
 const MEMBARRIER_CMD_GLOBAL_EXPEDITED: libc::c_int = 1 << 1;
 const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: libc::c_int = 1 << 2;
 

@@ -82,6 +82,25 @@ pub fn spawn_child(entry: &str, role: &str, args: &[&str]) -> std::process::Chil
         .expect("spawn the test binary as a child")
 }
 
+/// As [`spawn_child`], with the child's stdin piped too (for children that wait for a line).
+pub fn spawn_child_with_stdin(entry: &str, role: &str, args: &[&str]) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("the test binary knows its own path"))
+        .args([
+            "--ignored",
+            "--exact",
+            entry,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ROLE, role)
+        .env("POSIX_IPC_TEST_CHILD_ARGS", args.join("\u{1f}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the test binary as a child")
+}
+
 /// Inside a child: its role and arguments, or `None` when run as an ordinary test.
 pub fn child_role() -> Option<(String, Vec<String>)> {
     let role = std::env::var(CHILD_ROLE).ok()?;

@@ -9,6 +9,7 @@
 //! | [`AsyncMessageQueue`], [`AsyncSender`], [`AsyncReceiver`] | epoll, through tokio's [`AsyncFd`](::tokio::io::unix::AsyncFd) over the queue descriptor in non-blocking mode | none beyond tokio's reactor: no thread per queue, any number of queues on any number of worker threads |
 //! | [`AsyncSemaphore`] | a thread of tokio's blocking pool in `sem_clockwait`, in slices of 100 ms | one blocking-pool thread per pending acquire, a hand-off (a few microseconds) per wait that has to sleep |
 //! | [`AsyncRingReceiver`], [`AsyncRingSender`] | a thread of tokio's blocking pool sleeping on the ring's futex, in slices of 100 ms | one blocking-pool thread per waiting ring end, a hand-off per wait that has to sleep |
+//! | [`AsyncSubscriber`], [`AsyncFrameSubscriber`], [`AsyncPublisher`], [`AsyncFramePublisher`] | as the rings: the topic's futex, slept on by a blocking-pool thread in slices of 100 ms; the sample is taken (or loaned) on the task | as the rings |
 //!
 //! # Message queues: readiness, not threads
 //!
@@ -74,10 +75,12 @@
 //! # }
 //! ```
 
+mod pubsub;
 mod queue;
 mod ring;
 mod sem;
 
+pub use pubsub::{AsyncFramePublisher, AsyncFrameSubscriber, AsyncPublisher, AsyncSubscriber};
 pub use queue::{AsyncMessageQueue, AsyncReceiver, AsyncSender, WithPriority};
 pub use ring::{AsyncRingReceiver, AsyncRingSender};
 pub use sem::{AsyncSemaphore, AsyncSemaphoreGuard};

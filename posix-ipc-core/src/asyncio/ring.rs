@@ -14,9 +14,9 @@ use super::{object, pool_failed, runtime, timed_out, WAIT_SLICE};
 use crate::error::{Error, ErrorKind, ObjectKind, Operation, Result};
 use crate::typed::{IpcMessage, RingReceiver, RingSender};
 
-/// Where a ring end is: here, ready for a non-blocking attempt, or on a pool thread sleeping
-/// on the ring's futex.
-enum State<R> {
+/// Where a ring or topic end is: here, ready for a non-blocking attempt, or on a pool thread
+/// sleeping on the segment's futex.
+pub(super) enum State<R> {
     Here(R),
     Waiting(JoinHandle<R>),
     /// The pool thread panicked or was cancelled (runtime shutdown) and took the end with it.
@@ -26,18 +26,18 @@ enum State<R> {
 /// Runs `attempt` on the end while it is here; on `WouldBlock` sends the end to the blocking
 /// pool to sleep in `wait` for at most a slice, and tries again when it comes back. Only the
 /// wait is ever in flight, never a message: cancellation-safe.
-fn poll_step<R: Send + 'static, V>(
+pub(super) fn poll_step<R: Send + 'static, V>(
     state: &mut State<R>,
     cx: &mut Context<'_>,
-    name: &str,
+    (kind, name): (ObjectKind, &str),
     op: Operation,
-    mut attempt: impl FnMut(&R) -> Result<V>,
-    wait: fn(&R, Duration),
+    mut attempt: impl FnMut(&mut R) -> Result<V>,
+    wait: fn(&mut R, Duration),
 ) -> Poll<Result<V>> {
-    let obj = || object(ObjectKind::Ring, name);
+    let obj = || object(kind, name);
     loop {
         match std::mem::replace(state, State::Lost) {
-            State::Here(end) => match attempt(&end) {
+            State::Here(mut end) => match attempt(&mut end) {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     let rt = match runtime(op, obj()) {
                         Ok(rt) => rt,
@@ -47,7 +47,7 @@ fn poll_step<R: Send + 'static, V>(
                         }
                     };
                     *state = State::Waiting(rt.spawn_blocking(move || {
-                        wait(&end, WAIT_SLICE);
+                        wait(&mut end, WAIT_SLICE);
                         end
                     }));
                 }
@@ -69,25 +69,27 @@ fn poll_step<R: Send + 'static, V>(
                     ErrorKind::Closed,
                     op,
                     obj(),
-                    "this ring end was lost with a thread of tokio's blocking pool (a panic or \
-                     a runtime shutdown during a wait); open the ring again",
+                    format!(
+                        "this {kind} end was lost with a thread of tokio's blocking pool (a panic \
+                         or a runtime shutdown during a wait); open the {kind} again"
+                    ),
                 )))
             }
         }
     }
 }
 
-async fn end_back<R>(state: State<R>, name: &str) -> Result<R> {
+pub(super) async fn end_back<R>(state: State<R>, (kind, name): (ObjectKind, &str)) -> Result<R> {
     match state {
         State::Here(end) => Ok(end),
         State::Waiting(handle) => handle
             .await
-            .map_err(|e| pool_failed(Operation::Close, object(ObjectKind::Ring, name), &e)),
+            .map_err(|e| pool_failed(Operation::Close, object(kind, name), &e)),
         State::Lost => Err(Error::new(
             ErrorKind::Closed,
             Operation::Close,
-            object(ObjectKind::Ring, name),
-            "this ring end was lost with a thread of tokio's blocking pool",
+            object(kind, name),
+            format!("this {kind} end was lost with a thread of tokio's blocking pool"),
         )),
     }
 }
@@ -167,10 +169,10 @@ impl<T: IpcMessage + Send> AsyncRingReceiver<T> {
         poll_step(
             &mut self.state,
             cx,
-            &self.name,
+            (ObjectKind::Ring, &self.name),
             Operation::Receive,
-            RingReceiver::try_recv,
-            RingReceiver::wait_until_readable,
+            |rx: &mut RingReceiver<T>| rx.try_recv(),
+            |rx: &mut RingReceiver<T>, d| rx.wait_until_readable(d),
         )
     }
 
@@ -221,7 +223,7 @@ impl<T: IpcMessage + Send> AsyncRingReceiver<T> {
 
     /// Gives back the receiver, after the wait in flight (at most 100 ms) if there is one.
     pub async fn into_inner(self) -> Result<RingReceiver<T>> {
-        end_back(self.state, &self.name).await
+        end_back(self.state, (ObjectKind::Ring, &self.name)).await
     }
 }
 
@@ -285,10 +287,10 @@ impl<T: IpcMessage + Send> AsyncRingSender<T> {
         poll_step(
             &mut self.state,
             cx,
-            &self.name,
+            (ObjectKind::Ring, &self.name),
             Operation::Send,
-            |tx: &RingSender<T>| tx.try_send(value),
-            RingSender::wait_until_writable,
+            |tx: &mut RingSender<T>| tx.try_send(value),
+            |tx: &mut RingSender<T>, d| tx.wait_until_writable(d),
         )
     }
 
@@ -299,7 +301,7 @@ impl<T: IpcMessage + Send> AsyncRingSender<T> {
 
     /// Gives back the sender, after the wait in flight (at most 100 ms) if there is one.
     pub async fn into_inner(self) -> Result<RingSender<T>> {
-        end_back(self.state, &self.name).await
+        end_back(self.state, (ObjectKind::Ring, &self.name)).await
     }
 }
 

@@ -25,11 +25,14 @@ pub enum SegmentKind {
     /// The companion segment of a typed queue ([`Sender`](crate::Sender)/
     /// [`Receiver`](crate::Receiver)): its type's fingerprint and its peers. Magic `PIPCTYPQ`.
     QueueCompanion,
+    /// A publish-subscribe topic ([`Publisher`](crate::Publisher)/
+    /// [`Subscriber`](crate::Subscriber), or their frame forms): magic `PIPCPUBS`.
+    Topic,
 }
 
 impl SegmentKind {
     /// Every kind, with its magic.
-    pub const ALL: [(SegmentKind, [u8; 8]); 4] = [
+    pub const ALL: [(SegmentKind, [u8; 8]); 5] = [
         (SegmentKind::Shared, super::SHARED_MAGIC),
         (SegmentKind::Ring, super::RING_MAGIC),
         (SegmentKind::RobustMutex, crate::mutex::MUTEX_MAGIC),
@@ -37,6 +40,7 @@ impl SegmentKind {
             SegmentKind::QueueCompanion,
             super::companion::COMPANION_MAGIC,
         ),
+        (SegmentKind::Topic, super::pubsub::PUBSUB_MAGIC),
     ];
 
     /// The kind whose magic is `magic`.
@@ -62,6 +66,7 @@ impl SegmentKind {
             SegmentKind::Ring => "ring",
             SegmentKind::RobustMutex => "mutex",
             SegmentKind::QueueCompanion => "mq-companion",
+            SegmentKind::Topic => "topic",
         }
     }
 
@@ -74,6 +79,7 @@ impl SegmentKind {
             SegmentKind::QueueCompanion => {
                 "the companion segment of a posix-ipc typed queue (Sender/Receiver)"
             }
+            SegmentKind::Topic => "a posix-ipc publish-subscribe topic (Publisher/Subscriber)",
         }
     }
 }
@@ -85,6 +91,7 @@ pub(crate) fn foreign_detail(header: &[u8], size: u64, want: SegmentKind) -> Str
         SegmentKind::Ring => "open it with RingSender/RingReceiver",
         SegmentKind::RobustMutex => "open it with RobustMutex",
         SegmentKind::QueueCompanion => "open the queue with Sender/Receiver",
+        SegmentKind::Topic => "open it with Publisher/Subscriber",
     };
     match SegmentKind::from_magic(header) {
         Some(kind) if kind != want => {
@@ -93,6 +100,7 @@ pub(crate) fn foreign_detail(header: &[u8], size: u64, want: SegmentKind) -> Str
                 SegmentKind::Ring => "open it with RingSender/RingReceiver",
                 SegmentKind::RobustMutex => "open it with RobustMutex",
                 SegmentKind::QueueCompanion => "open its queue with Sender/Receiver",
+                SegmentKind::Topic => "open it with Publisher/Subscriber",
             };
             format!(
                 "it is {}, not {}: {other}, or use another name",

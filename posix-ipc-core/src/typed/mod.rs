@@ -11,10 +11,12 @@ pub mod companion;
 pub(crate) mod header;
 mod layout;
 pub(crate) mod peers;
+pub mod pubsub;
 mod queue;
 mod record;
 pub mod ring;
 mod shared;
+mod signal;
 
 /// The `bytemuck` crate this one builds on: an [`IpcMessage`] is a `bytemuck::Pod`, so
 /// `bytemuck::bytes_of(&msg)` gives its bytes (re-exported so the version always matches).
@@ -22,6 +24,11 @@ pub use bytemuck;
 pub use companion::{COMPANION_MAGIC, COMPANION_SUFFIX, COMPANION_VERSION};
 pub use header::SegmentKind;
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
+pub use pubsub::{
+    Frame, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan, LoanUninit, Policy,
+    Publisher, Sample, Subscriber, TopicOptions, FRAME_FINGERPRINT, FRAME_LEN_MAX, PUBSUB_MAGIC,
+    PUBSUB_MAX_SUBSCRIBERS, PUBSUB_VERSION,
+};
 pub use queue::{Iter, Receiver, Sender, TryIter, TypedQueue};
 pub use record::{RecordType, RECORD_SIZE_MAX};
 pub use ring::{

@@ -128,6 +128,28 @@ impl<'a> Table<'a> {
             .compare_exchange(dead, 0, Ordering::AcqRel, Ordering::Relaxed);
     }
 
+    /// Takes entry `i` for this process if it holds a dead peer (not mid-claim), so that the
+    /// caller can undo what that peer left in the segment before anyone else registers there;
+    /// the caller then frees it with [`deregister`](Self::deregister). Returns whether it did.
+    pub(crate) fn claim_dead(&self, i: usize) -> bool {
+        let dead = self.pid(i).load(Ordering::Acquire);
+        if dead == 0 || self.alive(i) || self.busy(i).load(Ordering::Acquire) != 0 {
+            return false;
+        }
+        self.free_dead(i, dead);
+        let me = sys::getpid();
+        if self
+            .pid(i)
+            .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.start(i)
+            .store(sys::process_start_time(me).unwrap_or(0), Ordering::Release);
+        true
+    }
+
     /// Frees entry `i` if this process holds it (a forked child that inherited a handle leaves
     /// its parent's entry alone).
     pub(crate) fn deregister(&self, i: usize) {

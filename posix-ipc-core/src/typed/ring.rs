@@ -62,6 +62,7 @@ use std::time::{Duration, Instant};
 use super::header::{self, SegmentKind};
 use super::peers::{Table, ENTRY, MAX_PEERS};
 use super::record::{Bytes, RecordType};
+use super::signal::Signal;
 use super::IpcMessage;
 use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -547,12 +548,11 @@ impl Ring {
     fn deregister(&self, side: Side, i: usize) {
         self.peers(side).deregister(i);
         // Wake the other side so a blocked peer notices the disconnection now.
-        let (signal, _) = self.signal_of(match side {
+        self.signal(match side {
             Side::Producer => Side::Consumer,
             Side::Consumer => Side::Producer,
-        });
-        self.u32_at(signal).fetch_add(1, Ordering::SeqCst);
-        sys::futex_wake(self.u32_at(signal), i32::MAX);
+        })
+        .wake_all();
     }
 
     /// Whether `side` had peers and none is alive now.
@@ -570,49 +570,25 @@ impl Ring {
         }
     }
 
-    /// Wakes sleepers of `side` if there are any.
-    ///
-    /// This is the waker's half of a Dekker handshake with `sleep`: the index store that made
-    /// progress must be ordered before the load of the sleeper count, or a sleeper that
-    /// announced itself just then could miss the wake-up. Where this process is registered for
-    /// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, the sleeper's side issues that barrier,
-    /// which runs a full fence on this CPU for us, so the hot path needs only a compiler
-    /// barrier; elsewhere it pays a full fence.
+    /// The futex handshake a waiter on `side` sleeps on.
     #[inline(always)]
-    fn wake(&self, side: Side) {
-        let (signal, sleeping) = self.signal_of(side);
-        if sys::membarrier_registered() {
-            std::sync::atomic::compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
-        if self.u32_at(sleeping).load(Ordering::Relaxed) != 0 {
-            self.u32_at(signal).fetch_add(1, Ordering::SeqCst);
-            sys::futex_wake(self.u32_at(signal), i32::MAX);
+    fn signal(&self, waiting: Side) -> Signal<'_> {
+        let (word, sleepers) = self.signal_of(waiting);
+        Signal {
+            word: self.u32_at(word),
+            sleepers: self.u32_at(sleepers),
         }
     }
 
-    /// Sleeps on `side`'s futex until woken or `slice` passes, unless `ready()` becomes true
-    /// after announcing the sleep (no lost wake-up: see `wake`).
-    ///
-    /// The futex word is registered with `stops`' tokens meanwhile: a cancel bumps and wakes it.
+    /// Wakes sleepers of `side` if there are any (see [`Signal::wake`]).
+    #[inline(always)]
+    fn wake(&self, side: Side) {
+        self.signal(side).wake();
+    }
+
+    /// Sleeps on `side`'s futex until woken or `slice` passes (see [`Signal::sleep`]).
     fn sleep(&self, side: Side, slice: Duration, ready: impl Fn() -> bool, stops: Stops<'_>) {
-        let (signal, sleeping) = self.signal_of(side);
-        let _watch = stops.watch(self.u32_at(signal), true);
-        self.u32_at(sleeping).fetch_add(1, Ordering::SeqCst);
-        // Every waker either skips its fence (it is registered: this barrier fences its CPU) or
-        // pays it; if the barrier fails, sleep in short slices so a missed wake-up costs at
-        // most a millisecond.
-        let slice = if sys::membarrier_global() {
-            slice
-        } else {
-            slice.min(Duration::from_millis(1))
-        };
-        let seen = self.u32_at(signal).load(Ordering::SeqCst);
-        if !ready() && !stops.cancelled() {
-            sys::futex_wait(self.u32_at(signal), seen, slice);
-        }
-        self.u32_at(sleeping).fetch_sub(1, Ordering::SeqCst);
+        self.signal(side).sleep(slice, ready, stops);
     }
 
     // --- MPMC recovery --------------------------------------------------------------------------

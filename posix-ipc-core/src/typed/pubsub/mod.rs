@@ -1,0 +1,210 @@
+//! Publish-subscribe over shared memory: one [`Publisher<T>`] (or [`FramePublisher`] of byte
+//! frames up to a size fixed at creation), up to 32 [`Subscriber<T>`]s (or
+//! [`FrameSubscriber`]s) in any mix of processes and threads, every subscriber receiving every
+//! sample published after it joined, without a copy either way.
+//!
+//! A topic is one log of `capacity` entries in a named segment and a cursor per subscriber,
+//! not a queue per subscriber: publishing costs the same with 1 or 32 subscribers, and waking
+//! the ones that sleep is one futex call. The publisher [`loan`](Publisher::loan)s a sample
+//! inside the segment, writes it in place and [`send`](Loan::send)s it; a subscriber's
+//! [`recv`](Subscriber::recv) returns a guard that derefs to the sample in the segment (mapped
+//! read-only in subscribers). Waits spin briefly, then sleep on a futex in the segment;
+//! a [`CancelToken`](crate::CancelToken) or [`signals`](crate::signals) stops them.
+//!
+//! # Slow, stopped and dead subscribers
+//!
+//! The [`Policy`] is chosen at creation.
+//!
+//! - [`Policy::Block`]: the publisher waits while the slowest subscriber has not read the
+//!   oldest sample, so nothing is lost. A subscriber whose process died (SIGKILL) is dropped as
+//!   soon as the publisher has to wait for it; one whose process is stopped (SIGSTOP, a
+//!   debugger) is skipped after [`TopicOptions::stall_timeout`] and gets
+//!   [`ErrorKind::Lagged`](crate::ErrorKind::Lagged) for what it missed when it goes on.
+//! - [`Policy::Overwrite`]: the publisher never waits. A subscriber that falls behind gets
+//!   [`ErrorKind::Lagged`](crate::ErrorKind::Lagged) once, with the exact number of samples
+//!   it lost in [`Error::missed`](crate::Error::missed), and goes on from the oldest sample
+//!   still there. A sample overwritten while a subscriber copies or reads it is never accepted.
+//!
+//! A dead subscriber's held sample comes back to the publisher. When the publisher goes
+//! (dropped or killed), subscribers receive what it published, then get
+//! [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected); a new publisher may open the
+//! topic and go on.
+//!
+//! # Safety argument
+//!
+//! Samples live in buffers of the segment, separate from the log: an entry of the log names
+//! the buffer of its sample. There are `capacity + max_subscribers + 1` buffers: one per
+//! entry, one per subscriber (each holds at most one sample at a time: `recv` borrows the
+//! subscriber mutably) and one loaned. Each buffer has a word of holder bits, bit `k` for
+//! subscriber entry `k`.
+//!
+//! - **A loan is written by the publisher alone.** The publisher takes a buffer that no entry
+//!   names and whose holder bits it saw clear after the entry that last named it was
+//!   invalidated. A subscriber reads a buffer only after setting its bit and then seeing the
+//!   entry still name it with the expected stamp (below), so no subscriber reads a loaned
+//!   buffer, and the publisher's `&mut` to it is exclusive.
+//! - **A borrowed sample is never written while it is borrowed.** A subscriber reading sample
+//!   `i` loads the entry's stamp (`i + 1`, acquire), its buffer and length, sets its holder
+//!   bit on the buffer (`SeqCst`), and loads the stamp again (`SeqCst`). The publisher, to
+//!   reuse an entry, first stores stamp 0 (`SeqCst`), and frees the buffer that entry named
+//!   only if it then loads its holder bits (`SeqCst`) as 0. In the single total order of
+//!   these `SeqCst` operations, either the subscriber's second load comes after the stamp 0
+//!   store (it sees 0 or a later stamp, clears its bit and does not read), or the publisher's
+//!   load of the holder bits comes after the bit was set (the buffer stays retired until the
+//!   bit is cleared, with release ordering, when the guard is dropped). So a subscriber's
+//!   `&T` or `&[u8]` points at bytes no honest peer writes while it exists, published complete
+//!   (the stamp is stored with release ordering after the bytes).
+//! - **A torn sample is never accepted**: the bytes are stable from the second stamp check on,
+//!   and a sample is only accepted when that check passes.
+//! - **What a hostile process can do.** A process with write access to the segment can write
+//!   anything anywhere. Every value read from the segment that decides where memory is
+//!   accessed (buffer numbers, lengths, offsets, sizes in the header) is checked against the
+//!   layout computed from the checked header, so it cannot make this code read or write
+//!   outside the mappings. It can make samples wrong, lose them, replay them or stall waits
+//!   (which stay stoppable). And because it can write a sample's bytes while a guard to them
+//!   exists, it can break the immutability a `&T` promises: with honest peers (this library,
+//!   or C or Python code following the protocol below) the safe API has no undefined
+//!   behaviour; do not share a topic's segment with a process you do not trust (its mode
+//!   decides who can open it). Sample types are [`IpcMessage`](crate::IpcMessage)s (plain old
+//!   data), so any bytes are a valid value.
+//!
+//! # Segment layout (for C peers)
+//!
+//! All integers native-endian; offsets in bytes.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"PIPCPUBS"` |
+//! | 8 | 4 | version (1) |
+//! | 12 | 4 | policy: 0 block, 1 overwrite |
+//! | 16 | 8 | layout fingerprint of `T` (frames: [`FRAME_FINGERPRINT`]) |
+//! | 24 | 8 | `size_of::<T>()` (frames: the maximum frame length) |
+//! | 32 | 8 | capacity: entries in the log (a power of two) |
+//! | 40 | 8 | buffers: `capacity + max_subscribers + 1` |
+//! | 48 | 8 | buffer stride: the payload size rounded up to 64 bytes, or to 4096 from 4096 on |
+//! | 56 | 8 | offset of buffer 0 (a multiple of 4096) |
+//! | 64 | 4 | ready (1 once initialised, stored last) |
+//! | 68 | 4 | shape: 0 records of `T`, 1 byte frames |
+//! | 72 | 8 | history: samples a new subscriber starts with |
+//! | 80 | 4 | max subscribers (1 to 32) |
+//! | 84 | 4 | stall timeout in milliseconds |
+//! | 128 | 8 | tail: samples published |
+//! | 256 | 4 | data futex: bumped when a sample is published while subscribers sleep |
+//! | 260 | 4 | number of sleeping subscribers |
+//! | 384 | 4 | space futex: bumped when a subscriber moves on while the publisher sleeps |
+//! | 388 | 4 | number of sleeping publishers (0 or 1) |
+//! | 448 | 4 | 1 once a publisher has connected |
+//! | 452 | 4 | 1 once a subscriber has connected |
+//! | 512 | 32 × 32 | publisher table: `{pid u32, pad u32, start_time u64, busy u64, pad u64}` |
+//! | 1536 | 32 × 32 | subscriber table, same entries; entry `k` is subscriber `k` |
+//! | 4096 + 128 k | 8 | subscriber `k`'s cursor: index of its next sample + 1 (0: none) |
+//! | 4096 + 128 k + 8 | 4 | 1 while a block publisher skips subscriber `k` (stopped) |
+//! | 8192 + 32 e | 8 | entry `e`'s stamp: `i + 1` for sample `i`, 0 while being rewritten |
+//! | 8192 + 32 e + 8 | 8 | entry `e`'s buffer |
+//! | 8192 + 32 e + 16 | 8 | entry `e`'s length in bytes |
+//! | 8192 + 32 × capacity + 64 b | 8 | buffer `b`'s holder bits (bit `k`: subscriber `k`) |
+//! | offset of buffer 0 + stride × b | stride | buffer `b` |
+//!
+//! Sample `i` lives in entry `i % capacity`. The publisher, for sample `i = tail`: (block
+//! policy) waits until every cursor of a live, not skipped subscriber is above
+//! `i + 1 - capacity`; takes a free buffer and writes the sample; stores the entry's stamp 0
+//! (`SeqCst`), its buffer and length (release), its stamp `i + 1` (release) and the tail
+//! `i + 1` (release); wakes the data futex if subscribers sleep; and frees the buffer the entry
+//! named before once its holder bits are 0. A subscriber at cursor `i`: loads the stamp
+//! (acquire); if it is `i + 1`, loads buffer and length, sets its holder bit (`SeqCst`),
+//! reloads the stamp (`SeqCst`): still `i + 1` means the sample is its until it clears the bit
+//! (release); it stores cursor `i + 2` and, under the block policy, wakes the space futex if
+//! the publisher sleeps. If the stamp is not `i + 1` and the tail is above `i`, the sample was
+//! overwritten: it moves to `tail + 1 - capacity` and reports the difference as missed. A
+//! subscriber joins by taking an entry of the table, clearing its holder bit on every buffer,
+//! storing its cursor, then a full fence before it reads the tail again.
+
+mod ends;
+mod frames;
+mod topic;
+
+use std::time::Duration;
+
+pub use ends::{Loan, LoanUninit, Publisher, Sample, Subscriber};
+pub use frames::{
+    Frame, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, FRAME_FINGERPRINT,
+    FRAME_LEN_MAX,
+};
+pub(crate) use topic::{describe, peer_tables, PEER_TABLES_END};
+
+/// Magic bytes at the start of a topic segment.
+pub const PUBSUB_MAGIC: [u8; 8] = *b"PIPCPUBS";
+/// Segment layout version.
+pub const PUBSUB_VERSION: u32 = 1;
+/// Most subscribers a topic admits at once.
+pub const PUBSUB_MAX_SUBSCRIBERS: usize = crate::typed::peers::MAX_PEERS;
+
+/// What a publisher does about a subscriber that has not read the oldest sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Wait for it (dead ones are dropped, stopped ones skipped after the stall timeout).
+    Block,
+    /// Never wait: overwrite, and the subscriber gets
+    /// [`ErrorKind::Lagged`](crate::ErrorKind::Lagged).
+    Overwrite,
+}
+
+/// How a topic is made: [`Publisher::create`], [`FramePublisher::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicOptions {
+    capacity: usize,
+    policy: Policy,
+    history: usize,
+    max_subscribers: usize,
+    stall_timeout: Duration,
+}
+
+impl Default for TopicOptions {
+    fn default() -> Self {
+        TopicOptions {
+            capacity: 16,
+            policy: Policy::Block,
+            history: 0,
+            max_subscribers: PUBSUB_MAX_SUBSCRIBERS,
+            stall_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+impl TopicOptions {
+    /// Capacity 16, [`Policy::Block`], no history, 32 subscribers, a 500 ms stall timeout.
+    pub fn new() -> TopicOptions {
+        TopicOptions::default()
+    }
+
+    /// Samples the topic keeps (a power of two, 2 to 65536).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// The policy for slow subscribers.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many of the latest samples a new subscriber receives first (less than the capacity).
+    pub fn history(mut self, history: usize) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// Most subscribers at once (1 to 32). Each costs one buffer of the segment.
+    pub fn max_subscribers(mut self, max_subscribers: usize) -> Self {
+        self.max_subscribers = max_subscribers;
+        self
+    }
+
+    /// How long a [`Policy::Block`] publisher waits for a subscriber whose process is stopped
+    /// before it skips it (default 500 ms).
+    pub fn stall_timeout(mut self, stall_timeout: Duration) -> Self {
+        self.stall_timeout = stall_timeout;
+        self
+    }
+}

@@ -1,0 +1,122 @@
+//! Async (tokio) publish-subscribe (feature `tokio`): a subscriber task and a publisher task on
+//! one single-threaded runtime, so a wait that blocked the worker thread would hang the test;
+//! a dropped receive future loses no sample; the stream ends when the publisher has gone.
+#![cfg(feature = "tokio")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{guarded, Kind};
+use futures::StreamExt;
+use posix_ipc::{
+    AsyncFramePublisher, AsyncFrameSubscriber, AsyncPublisher, AsyncSubscriber, ErrorKind,
+    FramePublisher, FrameSubscriber, IpcMessage, Publisher, Subscriber, TopicOptions,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Tick {
+    seq: u64,
+    check: u64,
+}
+
+fn tick(seq: u64) -> Tick {
+    Tick {
+        seq,
+        check: seq.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    }
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_blocked_publisher_and_its_subscriber_share_one_thread_without_deadlock() {
+    let (name, _g) = guarded(Kind::Shm, "aps-block");
+    let n = 2000u64;
+    let mut publisher = AsyncPublisher::new(
+        Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(4)).unwrap(),
+    );
+    let mut sub = AsyncSubscriber::new(Subscriber::<Tick>::open(&name).unwrap());
+    current_thread().block_on(async move {
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(s) = sub.next().await {
+                got.push(s.unwrap().seq);
+            }
+            got
+        });
+        for seq in 0..n {
+            if seq % 2 == 0 {
+                let mut loan = publisher.loan().await.unwrap();
+                *loan = tick(seq);
+                loan.send();
+            } else {
+                publisher.send(&tick(seq)).await.unwrap();
+            }
+        }
+        drop(publisher.into_inner().await.unwrap());
+        let got = tokio::time::timeout(Duration::from_secs(30), reader)
+            .await
+            .expect("the stream ends once the publisher has gone")
+            .unwrap();
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn a_dropped_receive_future_loses_no_sample() {
+    let (name, _g) = guarded(Kind::Shm, "aps-drop");
+    let mut publisher = Publisher::<Tick>::create(&name, &TopicOptions::new()).unwrap();
+    let mut sub = AsyncSubscriber::new(Subscriber::<Tick>::open(&name).unwrap());
+    current_thread().block_on(async move {
+        // Nothing published: the receive times out (its wait was in flight) ...
+        let e = sub
+            .recv_timeout(Duration::from_millis(30))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+        publisher.send(&tick(1)).unwrap();
+        // ... and the sample published after that is the next one received.
+        assert_eq!(sub.recv().await.unwrap().seq, 1);
+        let copy = {
+            publisher.send(&tick(2)).unwrap();
+            sub.recv_copy().await.unwrap()
+        };
+        assert_eq!(copy, tick(2));
+    });
+}
+
+#[test]
+fn async_frames_arrive_in_place_and_as_a_stream() {
+    let (name, _g) = guarded(Kind::Shm, "aps-frames");
+    let mut publisher = AsyncFramePublisher::new(
+        FramePublisher::create(&name, 1 << 16, &TopicOptions::new().capacity(2)).unwrap(),
+    );
+    let mut sub = AsyncFrameSubscriber::new(FrameSubscriber::open(&name).unwrap());
+    current_thread().block_on(async move {
+        let reader = tokio::spawn(async move {
+            let first = sub.recv().await.unwrap().to_vec();
+            let rest: Vec<Vec<u8>> = sub.map(|f| f.unwrap()).collect().await;
+            (first, rest)
+        });
+        let mut loan = publisher.loan(3).await.unwrap();
+        loan.copy_from_slice(b"abc");
+        loan.send();
+        for len in [1usize, 1000, 1 << 16] {
+            publisher.send(&vec![len as u8; len]).await.unwrap();
+        }
+        drop(publisher.into_inner().await.unwrap());
+        let (first, rest) = reader.await.unwrap();
+        assert_eq!(first, b"abc");
+        assert_eq!(rest.len(), 3);
+        for (f, len) in rest.iter().zip([1usize, 1000, 1 << 16]) {
+            assert_eq!(f, &vec![len as u8; len]);
+        }
+    });
+}

@@ -1,0 +1,657 @@
+//! Publish-subscribe over shared memory (issue 14): broadcast to subscriber processes in both
+//! policies, exact lag counts, killed and stopped subscribers, a killed publisher, frames from
+//! 1 byte to 64 MiB checked byte by byte, cancellation, late joiners and history, and bad
+//! inputs, each with a clear error and nothing left behind.
+//!
+//! The SIGKILL/SIGSTOP scenarios run `POSIX_IPC_FAULT_ITERATIONS` (default 100) times and print
+//! one summary line each (uncaptured).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+use common::{guarded, Kind};
+use posix_ipc::{
+    CancelToken, ErrorKind, FramePublisher, FrameSubscriber, IpcMessage, Policy, Publisher,
+    SharedMemory, Subscriber, TopicOptions,
+};
+
+/// A 64-byte sample whose every word is derived from its sequence number, so a reader can tell
+/// a torn or stale sample from a good one.
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Tick {
+    seq: u64,
+    words: [u64; 7],
+}
+
+impl Tick {
+    fn new(seq: u64) -> Tick {
+        let mut words = [0u64; 7];
+        for (j, w) in words.iter_mut().enumerate() {
+            *w = seq
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(j as u32 * 9)
+                ^ j as u64;
+        }
+        Tick { seq, words }
+    }
+
+    fn intact(&self) -> bool {
+        *self == Tick::new(self.seq)
+    }
+}
+
+/// Another type of the same size.
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Other {
+    a: [u32; 16],
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The byte at `i` of test frame `seq`.
+fn frame_byte(seq: u64, i: usize) -> u8 {
+    (i as u64 ^ (i as u64 >> 8) ^ seq.wrapping_mul(131)) as u8
+}
+
+fn fill_frame(buf: &mut [u8], seq: u64) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = frame_byte(seq, i);
+    }
+}
+
+fn frame_ok(buf: &[u8], seq: u64) -> bool {
+    buf.iter()
+        .enumerate()
+        .all(|(i, &b)| b == frame_byte(seq, i))
+}
+
+#[test]
+#[ignore = "child-process entry point, run by the tests that spawn it"]
+fn child_entry() {
+    let Some((role, args)) = common::child_role() else {
+        panic!("child_entry runs only as a child process");
+    };
+    let name = &args[0];
+    match role.as_str() {
+        // Receives every sample until Disconnected; reports received, lost, duplicated, torn.
+        "count" => {
+            let mut sub = Subscriber::<Tick>::open(name).unwrap();
+            println!("joined");
+            let (mut next, mut got, mut lost, mut dup, mut torn) = (0u64, 0u64, 0u64, 0u64, 0u64);
+            loop {
+                match sub.recv() {
+                    Ok(s) => {
+                        if !s.intact() {
+                            torn += 1;
+                        }
+                        if s.seq < next {
+                            dup += 1;
+                        } else {
+                            lost += s.seq - next;
+                            next = s.seq + 1;
+                        }
+                        got += 1;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Disconnected => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            println!("result {got} {lost} {dup} {torn}");
+        }
+        // Takes one sample, holds it, and waits to be killed or stopped; after SIGCONT, drops
+        // it and checks that what follows is exact: Lagged with the right count, or in order.
+        "hold" => {
+            let mut sub = Subscriber::<Tick>::open(name).unwrap();
+            println!("joined");
+            let first = {
+                let s = sub.recv().unwrap();
+                assert!(s.intact());
+                println!("holding {}", s.seq);
+                // The parent stops or kills us here; "go" on stdin after SIGCONT.
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).unwrap();
+                assert!(s.intact(), "a held sample changed under its guard");
+                s.seq
+            };
+            let mut expect = first + 1;
+            let mut missed = 0;
+            loop {
+                match sub.recv_timeout(WAIT) {
+                    Ok(s) => {
+                        assert!(s.intact());
+                        assert_eq!(s.seq, expect, "after {missed} missed");
+                        expect += 1;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Lagged => {
+                        let m = e.missed().unwrap();
+                        missed += m;
+                        expect += m;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Disconnected => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            println!("after {} missed {missed}", expect);
+        }
+        // Publishes `n` samples, then loans one, writes half of it and waits to be killed.
+        "publish-then-die" => {
+            let n: u64 = args[1].parse().unwrap();
+            let mut publisher = Publisher::<Tick>::open(name).unwrap();
+            let base = publisher.published();
+            for seq in base..base + n {
+                publisher.send(&Tick::new(seq)).unwrap();
+            }
+            let mut loan = publisher.loan().unwrap();
+            let half = Tick::new(base + n);
+            loan.seq = half.seq;
+            loan.words[..3].copy_from_slice(&half.words[..3]);
+            println!("mid-write");
+            loop {
+                std::thread::park();
+            }
+        }
+        // Receives `count` frames of the sizes given and checks every byte.
+        "frames" => {
+            let sizes: Vec<usize> = args[1].split(',').map(|s| s.parse().unwrap()).collect();
+            let mut sub = FrameSubscriber::open(name).unwrap();
+            println!("joined");
+            for (seq, &len) in sizes.iter().enumerate() {
+                let f = sub.recv_timeout(WAIT).unwrap();
+                assert_eq!(f.len(), len, "frame {seq}");
+                assert!(
+                    frame_ok(&f, seq as u64),
+                    "frame {seq} of {len} bytes differs"
+                );
+            }
+            println!("checked {}", sizes.len());
+        }
+        other => panic!("unknown child role {other}"),
+    }
+}
+
+/// Reads lines from a child's stdout until one starting with `prefix`; returns it.
+fn read_until(out: &mut impl BufRead, prefix: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "child ended before {prefix:?}"
+        );
+        if let Some(at) = line.find(prefix) {
+            return line[at..].trim_end().to_string();
+        }
+    }
+}
+
+fn topic(tag: &str) -> (String, common::Cleanup) {
+    guarded(Kind::Shm, tag)
+}
+
+#[test]
+fn every_subscriber_gets_every_sample_in_order_and_copies_match_guards() {
+    let (name, _g) = topic("ps-basic");
+    let mut publisher = Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(8)).unwrap();
+    let mut subs: Vec<_> = (0..3)
+        .map(|_| Subscriber::<Tick>::open(&name).unwrap())
+        .collect();
+    assert_eq!(publisher.subscribers(), 3);
+    for seq in 0..100u64 {
+        if seq % 2 == 0 {
+            let mut loan = publisher.loan().unwrap();
+            assert_eq!(
+                *loan,
+                Tick {
+                    seq: 0,
+                    words: [0; 7]
+                },
+                "a loan starts zeroed"
+            );
+            *loan = Tick::new(seq);
+            loan.send();
+        } else {
+            publisher.send(&Tick::new(seq)).unwrap();
+        }
+        for sub in &mut subs {
+            if seq % 3 == 0 {
+                assert_eq!(sub.try_recv().unwrap(), Tick::new(seq));
+            } else {
+                let s = sub.recv().unwrap();
+                assert_eq!((s.index(), *s), (seq, Tick::new(seq)));
+            }
+        }
+    }
+    for sub in &mut subs {
+        assert_eq!(sub.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    }
+    assert_eq!(publisher.published(), 100);
+}
+
+#[test]
+fn block_broadcast_to_four_processes_loses_duplicates_and_tears_nothing() {
+    let n: u64 = std::env::var("POSIX_IPC_PUBSUB_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let (name, _g) = topic("ps-four");
+    let mut publisher =
+        Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(256)).unwrap();
+    let mut children: Vec<_> = (0..4)
+        .map(|_| common::spawn_child("child_entry", "count", &[&name]))
+        .collect();
+    for c in &mut children {
+        common::wait_line(c, "joined");
+    }
+    let started = Instant::now();
+    for seq in 0..n {
+        let mut loan = publisher.loan().unwrap();
+        *loan = Tick::new(seq);
+        loan.send();
+    }
+    drop(publisher);
+    for c in children {
+        let out = common::expect_success(c, "subscriber");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .find_map(|l| l.split("result ").nth(1))
+            .unwrap();
+        assert_eq!(line, format!("{n} 0 0 0"), "received lost duplicated torn");
+    }
+    common::say(&format!(
+        "pubsub block: {n} samples to each of 4 subscriber processes in {:.2?}: 0 lost, 0 \
+         duplicated, 0 torn",
+        started.elapsed()
+    ));
+}
+
+#[test]
+fn overwrite_lag_counts_add_up_exactly_and_nothing_is_torn() {
+    let (name, _g) = topic("ps-lag");
+    let opts = TopicOptions::new().capacity(8).policy(Policy::Overwrite);
+    let mut publisher = Publisher::<Tick>::create(&name, &opts).unwrap();
+    let mut slow = Subscriber::<Tick>::open(&name).unwrap();
+    let n = 200_000u64;
+    let reader = std::thread::spawn(move || {
+        let (mut expect, mut got, mut missed, mut lags) = (0u64, 0u64, 0u64, 0u64);
+        loop {
+            match slow.recv_timeout(WAIT) {
+                Ok(s) => {
+                    assert!(s.intact(), "torn sample {}", s.seq);
+                    assert_eq!(s.seq, expect);
+                    expect += 1;
+                    got += 1;
+                    // Deliberately slow: touch the sample for a while every few samples.
+                    if got % 4 == 0 {
+                        for _ in 0..2000 {
+                            std::hint::black_box(s.words);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Lagged => {
+                    let m = e.missed().unwrap();
+                    assert!(m > 0);
+                    missed += m;
+                    expect += m;
+                    lags += 1;
+                }
+                Err(e) if e.kind() == ErrorKind::Disconnected => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        (got, missed, lags)
+    });
+    for seq in 0..n {
+        publisher.send(&Tick::new(seq)).unwrap();
+    }
+    drop(publisher);
+    let (got, missed, lags) = reader.join().unwrap();
+    assert_eq!(got + missed, n, "received {got} + missed {missed}");
+    assert!(
+        lags > 0,
+        "the slow subscriber never lagged: the test proves nothing"
+    );
+    common::say(&format!(
+        "pubsub overwrite: {n} published, slow subscriber received {got}, missed {missed} in \
+         {lags} lags: exact"
+    ));
+}
+
+#[test]
+fn a_killed_subscriber_holding_a_sample_holds_the_publisher_back_only_briefly() {
+    let (name, _g) = topic("ps-kill-sub");
+    // One subscriber at a time: the buffer a killed one held must come back, or the second
+    // iteration runs out of buffers.
+    let opts = TopicOptions::new().capacity(4).max_subscribers(1);
+    let mut publisher = Publisher::<Tick>::create(&name, &opts).unwrap();
+    let iterations = common::iterations();
+    let mut worst = Duration::ZERO;
+    for _ in 0..iterations {
+        let mut child = common::spawn_child_with_stdin("child_entry", "hold", &[&name]);
+        common::wait_line(&mut child, "joined");
+        let seq = publisher.published();
+        publisher.send(&Tick::new(seq)).unwrap();
+        common::wait_line(&mut child, &format!("holding {seq}"));
+        child.kill().unwrap();
+        let _ = child.wait();
+        // The dead subscriber's cursor is at most capacity behind: filling past it must not
+        // block for long.
+        let t = Instant::now();
+        for _ in 0..12 {
+            let seq = publisher.published();
+            publisher
+                .send_with(&Tick::new(seq), Duration::from_secs(10))
+                .unwrap();
+        }
+        worst = worst.max(t.elapsed());
+        assert_eq!(publisher.subscribers(), 0);
+    }
+    common::say(&format!(
+        "pubsub SIGKILL subscriber mid-read: {iterations} iterations, publisher blocked at most \
+         {worst:.2?}, every held buffer came back"
+    ));
+}
+
+#[test]
+fn a_stopped_subscriber_is_skipped_after_the_stall_timeout_and_then_counts_its_loss() {
+    use std::io::Write;
+    let (name, _g) = topic("ps-stop-sub");
+    let stall = Duration::from_millis(20);
+    let opts = TopicOptions::new().capacity(4).stall_timeout(stall);
+    let mut publisher = Some(Publisher::<Tick>::create(&name, &opts).unwrap());
+    let iterations = common::iterations();
+    let mut worst = Duration::ZERO;
+    for _ in 0..iterations {
+        let p = publisher.as_mut().unwrap();
+        let mut child = common::spawn_child_with_stdin("child_entry", "hold", &[&name]);
+        common::wait_line(&mut child, "joined");
+        let first = p.published();
+        p.send(&Tick::new(first)).unwrap();
+        common::wait_line(&mut child, &format!("holding {first}"));
+        let pid = child.id() as i32;
+        // SAFETY: kill sends a signal to our own child; no memory is involved.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+        let t = Instant::now();
+        for _ in 0..12 {
+            let seq = p.published();
+            p.send_with(&Tick::new(seq), Duration::from_secs(10))
+                .unwrap();
+        }
+        worst = worst.max(t.elapsed());
+        let last = p.published();
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        // Without a publisher the child drains and sees Disconnected.
+        drop(publisher.take());
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let line = read_until(&mut out, "after ");
+        // The child saw every sample after the one it held, or an exact Lagged for them.
+        assert!(line.starts_with(&format!("after {last} missed ")), "{line}");
+        let missed: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(
+            missed > 0,
+            "a 4-sample topic moved 12 on: something was missed"
+        );
+        assert!(child.wait().unwrap().success());
+        publisher = Some(Publisher::<Tick>::open(&name).unwrap());
+    }
+    common::say(&format!(
+        "pubsub SIGSTOP subscriber mid-read: {iterations} iterations, stall timeout {stall:?}, \
+         publisher blocked at most {worst:.2?}, the resumed subscriber's loss counted exactly"
+    ));
+}
+
+#[test]
+fn a_publisher_killed_mid_write_leaves_whole_samples_then_disconnected() {
+    let (name, _g) = topic("ps-kill-pub");
+    drop(Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(8)).unwrap());
+    let mut sub = Subscriber::<Tick>::open(&name).unwrap();
+    let iterations = common::iterations();
+    let mut expect = 0u64;
+    for _ in 0..iterations {
+        let mut child = common::spawn_child("child_entry", "publish-then-die", &[&name, "3"]);
+        common::wait_line(&mut child, "mid-write");
+        child.kill().unwrap();
+        let _ = child.wait();
+        for _ in 0..3 {
+            let s = sub.recv_timeout(WAIT).unwrap();
+            assert!(s.intact());
+            assert_eq!(s.seq, expect);
+            expect += 1;
+        }
+        let e = sub.recv_timeout(WAIT).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");
+        assert!(e.to_string().contains("publisher has gone"), "{e}");
+    }
+    common::say(&format!(
+        "pubsub SIGKILL publisher mid-write: {iterations} iterations, every whole sample \
+         received, the half-written one never, then Disconnected"
+    ));
+}
+
+#[test]
+fn frames_from_one_byte_to_64_mib_arrive_byte_for_byte_in_another_process() {
+    let (name, _g) = topic("ps-frames");
+    let max = 64 << 20;
+    let opts = TopicOptions::new().capacity(2).max_subscribers(1);
+    let mut publisher = FramePublisher::create(&name, max, &opts).unwrap();
+    let sizes = [1usize, 4096, 1 << 20, 64 << 20, 1, 3, 64 << 20];
+    let list = sizes.map(|s| s.to_string()).join(",");
+    let mut child = common::spawn_child("child_entry", "frames", &[&name, &list]);
+    common::wait_line(&mut child, "joined");
+    for (seq, &len) in sizes.iter().enumerate() {
+        let mut loan = publisher.loan_uninit(len).unwrap();
+        let bytes = loan.as_uninit();
+        for (i, b) in bytes.iter_mut().enumerate() {
+            b.write(frame_byte(seq as u64, i));
+        }
+        // SAFETY: every byte was written just above.
+        unsafe { loan.assume_init() }.send();
+    }
+    let out = common::expect_success(child, "frame subscriber");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("checked {}", sizes.len())));
+    // In-process too, through loan() (zeroed), send() (copied) and recv_into.
+    let mut sub = FrameSubscriber::open_checked(&name, max).unwrap();
+    let mut f = publisher.loan(5000).unwrap();
+    assert!(f.iter().all(|&b| b == 0), "a frame loan starts zeroed");
+    fill_frame(&mut f, 9);
+    f.send();
+    let mut copy = vec![0u8; 1 << 20];
+    fill_frame(&mut copy, 10);
+    publisher.send(&copy).unwrap();
+    assert!(frame_ok(&sub.recv().unwrap(), 9));
+    let mut out = Vec::new();
+    assert_eq!(sub.recv_into(&mut out, WAIT).unwrap(), 1 << 20);
+    assert!(frame_ok(&out, 10));
+}
+
+#[test]
+fn blocked_publisher_and_subscriber_are_stopped_by_their_cancel_tokens() {
+    let (name, _g) = topic("ps-cancel");
+    let token = CancelToken::new();
+    let mut publisher = Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(2))
+        .unwrap()
+        .with_cancel(&token);
+    let mut sub = Subscriber::<Tick>::open(&name).unwrap().with_cancel(&token);
+    publisher.send(&Tick::new(0)).unwrap();
+    publisher.send(&Tick::new(1)).unwrap();
+    let t2 = token.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        t2.cancel();
+    });
+    let e = publisher.send(&Tick::new(2)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    stopper.join().unwrap();
+    token.reset();
+    assert_eq!(sub.recv().unwrap().seq, 0);
+    assert_eq!(sub.recv().unwrap().seq, 1);
+    let t2 = token.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        t2.cancel();
+    });
+    let e = sub.recv().map(|s| s.seq).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    stopper.join().unwrap();
+    assert_eq!(
+        publisher.published(),
+        2,
+        "the cancelled send published nothing"
+    );
+}
+
+#[test]
+fn late_joiners_get_the_history_and_then_everything_new() {
+    let (name, _g) = topic("ps-history");
+    let opts = TopicOptions::new().capacity(8).history(3);
+    let mut publisher = Publisher::<Tick>::create(&name, &opts).unwrap();
+    for seq in 0..10 {
+        publisher.send(&Tick::new(seq)).unwrap();
+    }
+    let mut late = Subscriber::<Tick>::open(&name).unwrap();
+    for seq in 7..10 {
+        assert_eq!(late.try_recv().unwrap().seq, seq);
+    }
+    assert_eq!(late.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    publisher.send(&Tick::new(10)).unwrap();
+    assert_eq!(late.recv().unwrap().seq, 10);
+}
+
+#[test]
+fn thirty_two_subscribers_in_threads_each_get_everything() {
+    let (name, _g) = topic("ps-32");
+    let mut publisher =
+        Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(64)).unwrap();
+    let n = 2000u64;
+    let subs: Vec<_> = (0..32)
+        .map(|_| Subscriber::<Tick>::open(&name).unwrap())
+        .collect();
+    let readers: Vec<_> = subs
+        .into_iter()
+        .map(|mut sub| {
+            std::thread::spawn(move || {
+                for seq in 0..n {
+                    let s = sub.recv_timeout(WAIT).unwrap();
+                    assert!(s.intact());
+                    assert_eq!(s.seq, seq);
+                }
+            })
+        })
+        .collect();
+    for seq in 0..n {
+        publisher.send(&Tick::new(seq)).unwrap();
+    }
+    for r in readers {
+        r.join().unwrap();
+    }
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_and_leave_nothing_behind() {
+    let (name, _g) = topic("ps-bad");
+    let mut publisher = FramePublisher::create(&name, 1000, &TopicOptions::new()).unwrap();
+    let mut sub = FrameSubscriber::open(&name).unwrap();
+    // A frame longer than the maximum.
+    let e = publisher.send(&[0u8; 1001]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MessageTooLarge);
+    assert!(
+        e.to_string().contains("1001") && e.to_string().contains("1000"),
+        "{e}"
+    );
+    assert!(publisher.loan(1001).is_err());
+    // Loans dropped unsent publish nothing and give their buffers back.
+    for _ in 0..1000 {
+        drop(publisher.loan(10).unwrap());
+    }
+    assert_eq!(publisher.published(), 0);
+    assert_eq!(sub.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    publisher.send(b"after").unwrap();
+    assert_eq!(sub.try_recv().unwrap(), b"after");
+    // Another frame size, another type, frames as a type.
+    let e = FrameSubscriber::open_checked(&name, 2000).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(e.to_string().contains("1000"), "{e}");
+    let e = Subscriber::<Tick>::open(&name).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(e.to_string().contains("byte frames"), "{e}");
+    let (typed, _g2) = topic("ps-bad-typed");
+    let _tp = Publisher::<Tick>::create(&typed, &TopicOptions::new()).unwrap();
+    let e = Subscriber::<Other>::open(&typed).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(
+        e.to_string().contains("Other") && e.to_string().contains("fingerprint"),
+        "{e}"
+    );
+    assert_eq!(
+        FrameSubscriber::open(&typed).unwrap_err().kind(),
+        ErrorKind::Mismatch
+    );
+    // A second publisher.
+    let e = Publisher::<Tick>::open(&typed).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    // 33 subscribers.
+    let mut many: Vec<_> = (0..31)
+        .map(|_| Subscriber::<Tick>::open(&typed).unwrap())
+        .collect();
+    many.push(Subscriber::<Tick>::open(&typed).unwrap());
+    let e = Subscriber::<Tick>::open(&typed).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(e.to_string().contains("32"), "{e}");
+    drop(many);
+    // Options out of range, each named; nothing is created.
+    for (opts, word) in [
+        (TopicOptions::new().capacity(3), "capacity"),
+        (TopicOptions::new().capacity(1 << 17), "capacity"),
+        (TopicOptions::new().history(16), "history"),
+        (TopicOptions::new().max_subscribers(33), "max_subscribers"),
+        (TopicOptions::new().max_subscribers(0), "max_subscribers"),
+        (
+            TopicOptions::new().stall_timeout(Duration::ZERO),
+            "stall_timeout",
+        ),
+    ] {
+        let (n, _g3) = topic("ps-bad-opts");
+        let e = Publisher::<Tick>::create(&n, &opts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.to_string().contains(word), "{e}");
+        assert_eq!(
+            SharedMemory::open(&n).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
+    let (n, _g3) = topic("ps-bad-len");
+    let e = FramePublisher::create(&n, 0, &TopicOptions::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        SharedMemory::open(&n).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    // A foreign segment, a blank one and a truncated topic.
+    let (foreign, _g4) = topic("ps-foreign");
+    let shm = SharedMemory::create(&foreign, 16384).unwrap();
+    shm.map().unwrap().write_at(0, b"NOTOURS!").unwrap();
+    let e = Subscriber::<Tick>::open(&foreign).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(
+        e.to_string()
+            .contains("not a posix-ipc publish-subscribe topic"),
+        "{e}"
+    );
+    let (ring, _g5) = topic("ps-ring");
+    let _r = posix_ipc::RingReceiver::<Tick>::create(&ring, 4, posix_ipc::RingMode::Spsc).unwrap();
+    let e = Subscriber::<Tick>::open(&ring).unwrap_err();
+    assert!(e.to_string().contains("ring"), "{e}");
+    let (cut, _g6) = topic("ps-cut");
+    let p = Publisher::<Tick>::create(&cut, &TopicOptions::new()).unwrap();
+    drop(p);
+    SharedMemory::open(&cut).unwrap().resize(9000).unwrap();
+    let e = Subscriber::<Tick>::open(&cut).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(e.to_string().contains("truncated"), "{e}");
+}
