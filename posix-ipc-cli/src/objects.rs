@@ -17,6 +17,7 @@ pub fn long_kind(o: &ObjectInfo) -> &'static str {
             SegmentKind::Ring => "ring",
             SegmentKind::Shared => "shared struct",
             SegmentKind::RobustMutex => "robust mutex",
+            SegmentKind::Topic => "publish-subscribe topic",
             _ => "typed-queue companion",
         },
         (None, ObjectKind::Semaphore) => "semaphore",
@@ -84,6 +85,31 @@ pub fn segment_summary(s: &SegmentInfo) -> String {
                 "producers [{}] consumers [{}]",
                 pids(&s.producers),
                 pids(&s.consumers)
+            ));
+        }
+        SegmentKind::Topic => {
+            if let Some(policy) = s.policy {
+                parts.push(format!("{policy:?}"));
+            }
+            match (s.type_name.as_deref(), s.type_size) {
+                (Some("byte frames"), Some(size)) => {
+                    parts.push(format!("byte frames up to {size} B"))
+                }
+                (Some(t), Some(size)) => parts.push(format!("{t} ({size} B)")),
+                (None, Some(size)) => parts.push(format!("{size} B samples")),
+                _ => {}
+            }
+            if let Some(cap) = s.capacity {
+                parts.push(format!("keeps {cap}"));
+            }
+            if let Some(n) = s.count {
+                parts.push(format!("{n} published"));
+            }
+            parts.push(format!(
+                "publisher [{}] subscribers [{}] ({} live)",
+                pids(&s.producers),
+                pids(&s.consumers),
+                s.consumers.len()
             ));
         }
         SegmentKind::Shared => {
@@ -194,6 +220,7 @@ fn segment_json(s: &SegmentInfo) -> Value {
         "fingerprint": s.fingerprint.map(|f| format!("{f:#018x}")),
         "type_name": s.type_name,
         "ring_mode": s.ring_mode.map(|m| format!("{m:?}")),
+        "policy": s.policy.map(|p| format!("{p:?}")),
         "capacity": s.capacity,
         "count": s.count,
         "producers": s.producers,
@@ -286,16 +313,26 @@ pub fn info_pairs(o: &ObjectInfo, owners: &Owners) -> Vec<(&'static str, String)
         if let Some(m) = s.ring_mode {
             pairs.push(("ring mode", format!("{m:?}")));
         }
+        if let Some(p) = s.policy {
+            pairs.push(("policy", format!("{p:?}")));
+        }
         if let Some(c) = s.capacity {
             pairs.push(("capacity", c.to_string()));
         }
         if let Some(n) = s.count {
-            let what = if s.kind == SegmentKind::Shared {
-                "stores"
-            } else {
-                "queued"
+            let what = match s.kind {
+                SegmentKind::Shared => "stores",
+                SegmentKind::Topic => "published",
+                _ => "queued",
             };
             pairs.push((what, n.to_string()));
+        }
+        if s.kind == SegmentKind::Topic {
+            pairs.push(("publisher", format!("[{}]", pids(&s.producers))));
+            pairs.push(("subscribers", format!("[{}]", pids(&s.consumers))));
+            if !s.dead_peers.is_empty() {
+                pairs.push(("gone peers", format!("[{}]", pids(&s.dead_peers))));
+            }
         }
         if matches!(s.kind, SegmentKind::Ring | SegmentKind::QueueCompanion) {
             pairs.push(("producers", format!("[{}]", pids(&s.producers))));

@@ -886,3 +886,56 @@ fn mq_recv_progress_auto_shows_on_a_terminal() {
     );
     assert_eq!(q.current_messages().unwrap(), 0);
 }
+
+#[test]
+fn ls_shows_a_topics_kind_type_policy_and_live_subscribers() {
+    use posix_ipc::{FramePublisher, Policy, Publisher, Subscriber, TopicOptions};
+    let prefix = format!("/pit-{}-cli-topic-", std::process::id());
+    let (topic, _g1) = guarded(Kind::Shm, "topic-ticks");
+    let (frames, _g2) = guarded(Kind::Shm, "topic-frames");
+    let opts = TopicOptions::new().capacity(8).policy(Policy::Overwrite);
+    let mut publisher = Publisher::<Tick>::create(&topic, &opts).unwrap();
+    let _a = Subscriber::<Tick>::open(&topic).unwrap();
+    let b = Subscriber::<Tick>::open(&topic).unwrap();
+    publisher.send(&Tick { seq: 1 }).unwrap();
+    publisher.send(&Tick { seq: 2 }).unwrap();
+    let _f = FramePublisher::create(&frames, 4096, &TopicOptions::new()).unwrap();
+    let me = std::process::id();
+    let text = run(&["ls", "--prefix", &prefix]).ok().stdout;
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in\n{text}"))
+            .to_string()
+    };
+    let t = row(&topic);
+    assert!(t.starts_with("topic "), "{t}");
+    for part in [
+        "Overwrite",
+        "Tick (8 B)",
+        "keeps 8",
+        "2 published",
+        &format!("publisher [{me}] subscribers [{me},{me}] (2 live)"),
+    ] {
+        assert!(t.contains(part), "{part:?} not in {t}");
+    }
+    let f = row(&frames);
+    assert!(
+        f.starts_with("topic ") && f.contains("Block") && f.contains("byte frames up to 4096 B"),
+        "{f}"
+    );
+    assert!(f.contains("subscribers [] (0 live)"), "{f}");
+    drop(b);
+    let v = json(&run(&["shm", "info", &topic, "--json"]).ok().stdout);
+    assert_eq!(v["kind"], "topic");
+    assert_eq!(v["segment"]["policy"], "Overwrite");
+    assert_eq!(v["segment"]["type_name"], "Tick");
+    assert_eq!(v["segment"]["count"], 2);
+    assert_eq!(v["segment"]["consumers"].as_array().unwrap().len(), 1);
+    let info = run(&["shm", "info", &topic]).ok().stdout;
+    assert!(
+        has_pair(&info, &["kind", "topic", "(publish-subscribe", "topic)"]),
+        "{info}"
+    );
+    assert!(has_pair(&info, &["policy", "Overwrite"]), "{info}");
+}

@@ -170,7 +170,8 @@ pub struct SegmentInfo {
     pub queue: Option<(String, bool)>,
     /// Topic: its policy for slow subscribers (`producers` is then its publisher and
     /// `consumers` its subscribers, `count` the samples published, `capacity` the samples
-    /// kept, and `type_name` says "byte frames" for a frame topic).
+    /// kept, `type_size` the sample size or the largest frame, and `type_name` the sample
+    /// type's name, or "byte frames" for a frame topic).
     pub policy: Option<crate::Policy>,
 }
 
@@ -771,17 +772,17 @@ fn read_segment(
         SegmentKind::Topic => {
             info.ready = u32_at(64) == Some(1);
             if len >= crate::typed::pubsub::PEER_TABLES_END {
-                if let Some((policy, shape, payload, fingerprint, published, capacity)) =
-                    crate::typed::pubsub::describe(&map)
-                {
-                    info.policy = Some(policy);
-                    info.type_size = Some(payload);
-                    info.fingerprint = Some(fingerprint);
-                    info.count = Some(published);
-                    info.capacity = Some(capacity);
-                    if shape == 1 {
-                        info.type_name = Some("byte frames".to_string());
-                    }
+                if let Some(d) = crate::typed::pubsub::describe(&map) {
+                    info.policy = Some(d.policy);
+                    info.type_size = Some(d.payload);
+                    info.fingerprint = Some(d.fingerprint);
+                    info.count = Some(d.published);
+                    info.capacity = Some(d.capacity);
+                    info.type_name = Some(if d.frames {
+                        "byte frames".to_string()
+                    } else {
+                        d.type_name
+                    });
                 }
                 let (p, c) = crate::typed::pubsub::peer_tables(&map);
                 tables(p, c, &mut info);

@@ -88,6 +88,7 @@
 //! | 72 | 8 | history: samples a new subscriber starts with |
 //! | 80 | 4 | max subscribers (1 to 32) |
 //! | 84 | 4 | stall timeout in milliseconds |
+//! | 96 | 32 | the type's name, UTF-8, NUL-padded (for `posix-ipc ls`; not checked) |
 //! | 128 | 8 | tail: samples published |
 //! | 256 | 4 | data futex: bumped when a sample is published while subscribers sleep |
 //! | 260 | 4 | number of sleeping subscribers |

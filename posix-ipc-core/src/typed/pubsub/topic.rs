@@ -28,6 +28,8 @@ const SHAPE: usize = 68;
 const HISTORY: usize = 72;
 const MAX_SUBSCRIBERS: usize = 80;
 const STALL_MS: usize = 84;
+const TYPE_NAME: usize = 96;
+const TYPE_NAME_LEN: usize = 32;
 const HEADER_LEN: usize = 128;
 const TAIL: usize = 128;
 const DATA_SIGNAL: usize = 256;
@@ -202,6 +204,12 @@ impl Topic {
         head[MAX_SUBSCRIBERS..MAX_SUBSCRIBERS + 4]
             .copy_from_slice(&(opts.max_subscribers as u32).to_ne_bytes());
         head[STALL_MS..STALL_MS + 4].copy_from_slice(&stall_ms.to_ne_bytes());
+        // The type's name, for `posix-ipc ls` (cut to 32 bytes at a character boundary).
+        let mut cut = record.name.len().min(TYPE_NAME_LEN);
+        while !record.name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        head[TYPE_NAME..TYPE_NAME + cut].copy_from_slice(&record.name.as_bytes()[..cut]);
         let shm = SharedMemory::create(name, geo.total).map_err(as_topic)?;
         let made = Topic::init(shm, &head, &geo, record);
         if made.is_err() {
@@ -1130,9 +1138,20 @@ impl Drop for SubCore {
     }
 }
 
-/// What `posix-ipc ls` shows of a topic: (policy, shape, payload bytes, fingerprint, published,
-/// capacity), from a mapping of at least the control block's first [`PEER_TABLES_END`] bytes.
-pub(crate) fn describe(map: &Mapping) -> Option<(Policy, u32, u64, u64, u64, u64)> {
+/// What `posix-ipc ls` shows of a topic.
+pub(crate) struct Description {
+    pub(crate) policy: Policy,
+    pub(crate) frames: bool,
+    pub(crate) payload: u64,
+    pub(crate) fingerprint: u64,
+    pub(crate) published: u64,
+    pub(crate) capacity: u64,
+    pub(crate) type_name: String,
+}
+
+/// What `posix-ipc ls` shows of a topic, from a mapping of at least the control block's first
+/// [`PEER_TABLES_END`] bytes.
+pub(crate) fn describe(map: &Mapping) -> Option<Description> {
     let head = map.read_vec(0, HEADER_LEN).ok()?;
     let u32_of = |o: usize| u32::from_ne_bytes(head[o..o + 4].try_into().unwrap_or([0; 4]));
     let u64_of = |o: usize| u64::from_ne_bytes(head[o..o + 8].try_into().unwrap_or([0; 8]));
@@ -1141,15 +1160,17 @@ pub(crate) fn describe(map: &Mapping) -> Option<(Policy, u32, u64, u64, u64, u64
     } else {
         Policy::Block
     };
-    let tail = header::atomic_u64(map, TAIL).load(Ordering::Acquire);
-    Some((
+    let name = &head[TYPE_NAME..TYPE_NAME + TYPE_NAME_LEN];
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Some(Description {
         policy,
-        u32_of(SHAPE),
-        u64_of(PAYLOAD),
-        u64_of(FINGERPRINT),
-        tail,
-        u64_of(CAPACITY),
-    ))
+        frames: u32_of(SHAPE) == SHAPE_FRAMES,
+        payload: u64_of(PAYLOAD),
+        fingerprint: u64_of(FINGERPRINT),
+        published: header::atomic_u64(map, TAIL).load(Ordering::Acquire),
+        capacity: u64_of(CAPACITY),
+        type_name: String::from_utf8_lossy(&name[..end]).into_owned(),
+    })
 }
 
 /// The publisher and subscriber tables of a mapped topic (for `lifecycle`).
