@@ -50,6 +50,7 @@ impl Drop for Demo {
         for name in [
             format!("/posix-ipc-demo-{pid}"),
             format!("/posix-ipc-ring-demo-{pid}"),
+            format!("/posix-ipc-camera-{pid}"),
         ] {
             let _ = posix_ipc::unlink_message_queue(&name);
             let _ = posix_ipc::unlink_shared_memory(&name);
@@ -324,4 +325,73 @@ fn ctrl_c_of_the_group_ends_ring_demo() {
     assert!(SharedMemory::open(&segment).is_err(), "the ring is removed");
     gone(&producers);
     common::say(&format!("ring_demo: Ctrl-C to the process group: every process ended and the ring was removed {:.2} s later", took.as_secs_f64()));
+}
+
+#[test]
+fn camera_delivers_whole_frames_and_counts_the_slow_subscribers_loss() {
+    let demo = Demo::start("camera", &["--seconds", "2", "--fps", "20"], false);
+    let topic = format!("/posix-ipc-camera-{}", demo.child.id());
+    let (status, out, err, _) = demo.finish();
+    assert!(status.success(), "{out}\n{err}");
+    let row = |id: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("no summary row {id}:\n{out}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // subscriber received missed lags bad ...
+    for id in ["1", "2"] {
+        let r = row(id);
+        assert_eq!(r[4], "0", "no bad frame: {out}");
+    }
+    let slow = row("3(slow)");
+    assert_eq!(slow[4], "0", "{out}");
+    let (received, missed): (u64, u64) = (slow[1].parse().unwrap(), slow[2].parse().unwrap());
+    assert!(
+        missed > 0 && slow[3] != "0",
+        "the slow subscriber lagged: {out}"
+    );
+    assert_eq!(
+        received + missed,
+        40,
+        "received + missed = published: {out}"
+    );
+    assert!(out.contains("published 40 frames"), "{out}");
+    assert!(out.contains("0 torn, 0 changed while held"), "{out}");
+    assert!(SharedMemory::open(&topic).is_err(), "the topic is removed");
+}
+
+#[test]
+fn camera_survives_a_killed_subscriber() {
+    let mut demo = Demo::start("camera", &["--seconds", "4", "--fps", "20"], false);
+    let topic = format!("/posix-ipc-camera-{}", demo.child.id());
+    let started = demo.line_with("subscriber pids");
+    let subs = pids_after(&started, "subscriber pids");
+    demo.line_with("subscriber 2:");
+    kill(subs[0], libc::SIGKILL);
+    let (status, out, err, _) = demo.finish();
+    assert_eq!(status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("subscriber 1 was killed by SIGKILL"), "{out}");
+    assert!(
+        out.contains("published 80 frames"),
+        "the publisher went on: {out}"
+    );
+    let r: Vec<&str> = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("2"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (received, missed): (u64, u64) = (r[1].parse().unwrap(), r[2].parse().unwrap());
+    assert_eq!(r[4], "0", "subscriber 2's frames were whole: {out}");
+    assert_eq!(
+        received + missed,
+        80,
+        "and it accounted for every frame: {out}"
+    );
+    assert!(err.contains("only 2 of 3 subscribers reported"), "{err}");
+    assert!(SharedMemory::open(&topic).is_err(), "the topic is removed");
+    gone(&subs);
 }
