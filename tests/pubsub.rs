@@ -279,6 +279,26 @@ fn overwrite_lag_counts_add_up_exactly_and_nothing_is_torn() {
     let reader = std::thread::spawn(move || {
         let (mut expect, mut got, mut missed, mut lags) = (0u64, 0u64, 0u64, 0u64);
         loop {
+            // Every other receive is a copy (a seqlock read racing the publisher), the others
+            // in place (under a hold).
+            if got % 2 == 1 {
+                match slow.recv_copy_with(WAIT) {
+                    Ok(s) => {
+                        assert!(s.intact(), "torn copy {}", s.seq);
+                        assert_eq!(s.seq, expect);
+                        expect += 1;
+                        got += 1;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Lagged => {
+                        missed += e.missed().unwrap();
+                        expect += e.missed().unwrap();
+                        lags += 1;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Disconnected => break,
+                    Err(e) => panic!("{e}"),
+                }
+                continue;
+            }
             match slow.recv_timeout(WAIT) {
                 Ok(s) => {
                     assert!(s.intact(), "torn sample {}", s.seq);
@@ -287,7 +307,7 @@ fn overwrite_lag_counts_add_up_exactly_and_nothing_is_torn() {
                     got += 1;
                     // Deliberately slow: touch the sample for a while every few samples.
                     if got % 4 == 0 {
-                        for _ in 0..2000 {
+                        for _ in 0..200 {
                             std::hint::black_box(s.words);
                         }
                     }
@@ -431,6 +451,36 @@ fn a_publisher_killed_mid_write_leaves_whole_samples_then_disconnected() {
     common::say(&format!(
         "pubsub SIGKILL publisher mid-write: {iterations} iterations, every whole sample \
          received, the half-written one never, then Disconnected"
+    ));
+}
+
+#[test]
+fn a_polling_subscriber_notices_a_killed_publisher_promptly() {
+    let (name, _g) = topic("ps-poll-kill");
+    drop(Publisher::<Tick>::create(&name, &TopicOptions::new()).unwrap());
+    let mut sub = Subscriber::<Tick>::open(&name).unwrap();
+    let mut child = common::spawn_child("child_entry", "publish-then-die", &[&name, "2"]);
+    common::wait_line(&mut child, "mid-write");
+    // While the publisher lives, an empty poll says WouldBlock.
+    assert_eq!(sub.try_recv().unwrap().seq, 0);
+    assert_eq!(sub.try_recv().unwrap().seq, 1);
+    assert_eq!(sub.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let t = Instant::now();
+    let e = loop {
+        match sub.try_recv() {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                assert!(t.elapsed() < WAIT, "the poll never noticed");
+                std::hint::spin_loop();
+            }
+            other => break other.unwrap_err(),
+        }
+    };
+    assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");
+    common::say(&format!(
+        "pubsub: a polling subscriber saw its killed publisher as Disconnected {:.2?} after the kill",
+        t.elapsed()
     ));
 }
 

@@ -236,3 +236,98 @@ pub fn remove_iceoryx2_files(before: &std::collections::BTreeSet<String>) {
         }
     }
 }
+
+type SliceFactory =
+    iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()>;
+type SlicePublisher = iceoryx2::port::publisher::Publisher<ipc::Service, [u8], ()>;
+type SliceSubscriber = iceoryx2::port::subscriber::Subscriber<ipc::Service, [u8], ()>;
+
+/// A byte-slice service for frames of up to `size` bytes, one in flight (as our ping-pong).
+fn slice_service(node: &Node, name: &str) -> SliceFactory {
+    node.service_builder(&name.try_into().expect("service name"))
+        .publish_subscribe::<[u8]>()
+        .enable_safe_overflow(false)
+        .subscriber_max_buffer_size(2)
+        .history_size(0)
+        .max_publishers(1)
+        .max_subscribers(1)
+        .open_or_create()
+        .expect("iceoryx2 slice service")
+}
+
+fn slice_publisher(s: &SliceFactory, size: usize) -> SlicePublisher {
+    s.publisher_builder()
+        .initial_max_slice_len(size)
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()
+        .expect("iceoryx2 slice publisher")
+}
+
+/// Loans a slice, writes every byte, sends it.
+fn slice_send(p: &SlicePublisher, size: usize, v: u8) {
+    let mut sample = p.loan_slice_uninit(size).expect("iceoryx2 loan");
+    crate::pubsub::fill(sample.payload_mut(), v);
+    // SAFETY: `fill` wrote every byte of the slice.
+    let sample = unsafe { sample.assume_init() };
+    sample.send().expect("iceoryx2 send");
+}
+
+/// Busy-polls for a slice and checks every byte.
+fn slice_recv(sub: &SliceSubscriber, v: u8) {
+    loop {
+        if let Some(sample) = sub.receive().expect("iceoryx2 receive") {
+            crate::pubsub::check(sample.payload(), v);
+            return;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// iceoryx2's one-way latency (ns) for `size`-byte slices, the same work as ours.
+pub fn slice_pingpong(size: usize, iters: u64) -> f64 {
+    let (a, b) = names("ice-slice");
+    let node = node();
+    let sa = slice_service(&node, &a);
+    let sb = slice_service(&node, &b);
+    let pa = slice_publisher(&sa, size);
+    let rb = sb.subscriber_builder().create().expect("subscriber");
+    let child = super::workloads::spawn_child(
+        "ps-ice-pong",
+        super::workloads::Impl::Raw,
+        &a,
+        &b,
+        iters,
+        size,
+    );
+    slice_recv(&rb, 7);
+    let t = std::time::Instant::now();
+    for i in 0..iters {
+        slice_send(&pa, size, i as u8);
+        slice_recv(&rb, (i as u8).wrapping_add(1));
+    }
+    let ns = t.elapsed().as_nanos() as f64 / iters as f64 / 2.0;
+    super::workloads::finish(child);
+    ns
+}
+
+/// The child of [`slice_pingpong`].
+pub fn slice_pong_child(a: &str, b: &str, iters: u64, size: usize) {
+    let node = node();
+    let sa = slice_service(&node, a);
+    let sb = slice_service(&node, b);
+    let ra = sa.subscriber_builder().create().expect("subscriber");
+    let pb = slice_publisher(&sb, size);
+    while sb.dynamic_config().number_of_subscribers() == 0 {
+        std::hint::spin_loop();
+    }
+    while sa.dynamic_config().number_of_publishers() == 0 {
+        std::hint::spin_loop();
+    }
+    slice_send(&pb, size, 7);
+    let t = super::workloads::thread_cpu_ns();
+    for i in 0..iters {
+        slice_recv(&ra, i as u8);
+        slice_send(&pb, size, (i as u8).wrapping_add(1));
+    }
+    super::workloads::report(t);
+}

@@ -16,6 +16,7 @@
 
 #[cfg(feature = "iceoryx2")]
 mod ice;
+mod pubsub;
 mod pymodule;
 mod workloads;
 
@@ -411,6 +412,12 @@ fn main() {
             eprintln!("ring_idle_receiver     {cpu:.3} ms CPU while waiting {wall:.0} ms");
         }
     }
+    let ps_rows = pubsub::run(o.quick, o.only.as_deref());
+    if o.json {
+        for r in &ps_rows {
+            println!("{}", r.json);
+        }
+    }
     #[cfg(feature = "iceoryx2")]
     ice::remove_iceoryx2_files(&iceoryx2_before);
     let py_rows = python_module_rows(&o);
@@ -423,11 +430,13 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if o.markdown {
-        let _ = markdown(&rows, &py_rows, &o, elapsed, idle, &mut out);
+        let _ = markdown(&rows, &ps_rows, &py_rows, &o, elapsed, idle, &mut out);
     } else if !o.json {
         let _ = writeln!(out);
         let _ = print_table(&rows, &mut out);
         let _ = ring_targets(&rows, idle, &mut out);
+        let _ = pubsub::table(&ps_rows, &mut out);
+        let _ = pubsub::targets(&ps_rows, &mut out);
         let _ = pymodule::table(&py_rows, &mut out);
         let _ = pymodule::targets(&py_rows, &mut out);
         let _ = writeln!(
@@ -659,6 +668,7 @@ fn python_module_rows(o: &Opts) -> Vec<pymodule::PyRow> {
 
 fn markdown(
     rows: &[Row],
+    ps_rows: &[pubsub::PsRow],
     py_rows: &[pymodule::PyRow],
     o: &Opts,
     elapsed: f64,
@@ -699,6 +709,8 @@ fn markdown(
     print_table(rows, out)?;
     targets(rows, out)?;
     ring_targets(rows, idle, out)?;
+    pubsub::table(ps_rows, out)?;
+    pubsub::targets(ps_rows, out)?;
     if !py_rows.is_empty() {
         pymodule::table(py_rows, out)?;
         writeln!(
@@ -722,10 +734,14 @@ fn markdown(
             writeln!(out, "- `{}`: {}", w.name, w.description)?;
         }
     }
+    pubsub::descriptions(ps_rows, out)?;
     pymodule::descriptions(py_rows, out)?;
     writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
     for r in rows {
         writeln!(out, "{}", r.json())?;
+    }
+    for r in ps_rows {
+        writeln!(out, "{}", r.json)?;
     }
     for r in py_rows {
         writeln!(out, "{}", r.json)?;

@@ -339,7 +339,7 @@ pub(crate) fn next_counter() -> usize {
     COUNTER.fetch_add(1, Ordering::Relaxed)
 }
 
-fn unique(tag: &str) -> String {
+pub(crate) fn unique(tag: &str) -> String {
     format!(
         "/pib-{}-{tag}-{}",
         std::process::id(),
@@ -348,7 +348,7 @@ fn unique(tag: &str) -> String {
 }
 
 /// Removes the named queues, segment or semaphores when dropped.
-struct Cleanup(Vec<(char, String)>);
+pub(crate) struct Cleanup(pub(crate) Vec<(char, String)>);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
@@ -1052,6 +1052,11 @@ pub fn child_main(args: &[String]) {
     let iters: u64 = args[4].parse().expect("iters");
     let size: usize = args[5].parse().expect("size");
     match role {
+        "ps-pong" => crate::pubsub::pong_child(a, b, iters, size),
+        "ps-ring-pong" => crate::pubsub::ring_pong_child(a, b, iters, size),
+        "ps-fan" => crate::pubsub::fan_child(a, iters),
+        #[cfg(feature = "iceoryx2")]
+        "ps-ice-pong" => crate::ice::slice_pong_child(a, b, iters, size),
         "mq-pong" => {
             let (qa, qb) = (Q::open(imp, a), Q::open(imp, b));
             let mut buf = vec![0u8; size];

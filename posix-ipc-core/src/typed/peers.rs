@@ -7,7 +7,9 @@
 //! (field 22 of `/proc/PID/stat`, so a reused pid does not count). `busy` is the ring's MPMC
 //! claim marker; other users leave it 0. The ring and the typed queue's companion use it.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::header::{atomic_u32, atomic_u64};
 use crate::shm::Mapping;
@@ -170,5 +172,32 @@ impl<'a> Table<'a> {
                 self.free_dead(i, pid);
             }
         }
+    }
+}
+
+/// How long a non-blocking call may trust an earlier answer to "have all the peers gone?".
+const GONE_TTL: Duration = Duration::from_millis(5);
+
+/// A rate-limited answer to [`Table::disconnected`] for non-blocking calls in a polling loop:
+/// checking liveness reads `/proc` for every peer, microseconds a call, so an answer is kept
+/// for [`GONE_TTL`] unless the peers' futex word changed meanwhile (a peer that leaves bumps
+/// it): a peer that closes is noticed at once, one killed within 5 ms.
+#[derive(Default)]
+pub(crate) struct GoneCache {
+    last: Cell<Option<(Instant, u32, bool)>>,
+}
+
+impl GoneCache {
+    /// [`Table::disconnected`] of `table`, reusing a recent answer while `word` is unchanged.
+    pub(crate) fn disconnected(&self, table: &Table<'_>, word: &AtomicU32) -> bool {
+        let w = word.load(Ordering::Acquire);
+        if let Some((at, seen, gone)) = self.last.get() {
+            if seen == w && at.elapsed() < GONE_TTL {
+                return gone;
+            }
+        }
+        let gone = table.disconnected();
+        self.last.set(Some((Instant::now(), w, gone)));
+        gone
     }
 }

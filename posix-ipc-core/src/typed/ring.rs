@@ -60,7 +60,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::header::{self, SegmentKind};
-use super::peers::{Table, ENTRY, MAX_PEERS};
+use super::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
 use super::record::{Bytes, RecordType};
 use super::signal::Signal;
 use super::IpcMessage;
@@ -123,6 +123,8 @@ struct Ring {
     stride: usize,
     /// What a slot carries (its size was checked against the header).
     record: RecordType,
+    /// Recent answers to "has the other side gone?" for non-blocking calls.
+    gone: GoneCache,
 }
 
 /// Where the peer tables end: a mapping of this many bytes shows the whole control block.
@@ -214,6 +216,7 @@ impl Ring {
             mask: capacity - 1,
             stride,
             record: record.clone(),
+            gone: GoneCache::default(),
         };
         if mode == RingMode::Mpmc {
             for i in 0..capacity {
@@ -342,6 +345,7 @@ impl Ring {
             mask: capacity - 1,
             stride,
             record: record.clone(),
+            gone: GoneCache::default(),
         };
         Ok(ring)
     }
@@ -358,6 +362,7 @@ impl Ring {
             mask: self.mask,
             stride: self.stride,
             record: self.record.clone(),
+            gone: GoneCache::default(),
         })
     }
 
@@ -697,12 +702,19 @@ fn wait_loop<R>(
         Side::Producer => ("the ring is full", Side::Consumer),
     };
     if deadline == Deadline::Now {
+        let (word, _) = ring.signal_of(waiting);
         return match attempt() {
             Step::Done(r) => Ok(r),
-            Step::Wait if ring.disconnected(other) => match attempt() {
-                Step::Done(r) => Ok(r),
-                Step::Wait => Err(disconnected(name, op, disconnect_text(waiting))),
-            },
+            Step::Wait
+                if ring
+                    .gone
+                    .disconnected(&ring.peers(other), ring.u32_at(word)) =>
+            {
+                match attempt() {
+                    Step::Done(r) => Ok(r),
+                    Step::Wait => Err(disconnected(name, op, disconnect_text(waiting))),
+                }
+            }
             Step::Wait => Err(would_block(name, op, what)),
         };
     }

@@ -277,17 +277,18 @@ impl FrameSubscriber {
         })
     }
 
-    /// The next frame copied into `out` (replacing its contents); returns its length.
+    /// The next frame copied into `out` (replacing its contents); returns its length. The copy
+    /// is a seqlock read, as [`Subscriber::recv_copy`](super::Subscriber::recv_copy)'s.
     pub fn recv_into(&mut self, out: &mut Vec<u8>, timeout: impl Into<Timeout>) -> Result<usize> {
-        let frame = self.recv_with(timeout)?;
-        out.clear();
-        out.extend_from_slice(&frame);
-        Ok(frame.len())
+        let (_, len) = self.core.next_copy(timeout.into().deadline(), out)?;
+        Ok(len)
     }
 
     /// The next frame, copied out, without waiting: [`ErrorKind::WouldBlock`] if none.
     pub fn try_recv(&mut self) -> Result<Vec<u8>> {
-        Ok(self.recv_with(Timeout::Immediate)?.to_vec())
+        let mut out = Vec::new();
+        self.recv_into(&mut out, Timeout::Immediate)?;
+        Ok(out)
     }
 }
 

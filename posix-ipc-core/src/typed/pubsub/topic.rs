@@ -12,7 +12,7 @@ use crate::shm::{Mapping, SharedMemory};
 use crate::sys;
 use crate::timeout::Deadline;
 use crate::typed::header::{self, SegmentKind};
-use crate::typed::peers::{Table, ENTRY, MAX_PEERS};
+use crate::typed::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
 use crate::typed::record::RecordType;
 use crate::typed::signal::Signal;
 
@@ -49,6 +49,9 @@ const ENTRY_LEN: usize = 32;
 const HOLDER_STRIDE: usize = 64;
 /// Largest log capacity.
 pub(super) const CAPACITY_MAX: usize = 1 << 16;
+/// Buffer stride from which a publisher reuses the newest sample's buffer (see
+/// `PubCore::reuse_newest`).
+const REUSE_FROM: usize = 1 << 16;
 const SPIN: u32 = 4000;
 const YIELDS: u32 = 16;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
@@ -681,7 +684,39 @@ impl PubCore {
         if !self.has_room() {
             self.wait_room(deadline)?;
         }
+        if let Some(b) = self.reuse_newest() {
+            return Ok(b);
+        }
         self.take_buffer()
+    }
+
+    /// For frames of [`REUSE_FROM`] bytes and more on a topic without history: the buffer of
+    /// the newest sample once every subscriber has read it, so that the next frame is written
+    /// into memory that is still in the caches (a ping-pong then touches one buffer per
+    /// direction instead of `capacity + 1`). The newest sample's entry is invalidated first,
+    /// as any entry is before its buffer is reused; no subscriber needs it (every cursor is
+    /// past it, and one joining now starts at the tail).
+    fn reuse_newest(&mut self) -> Option<u64> {
+        let t = &self.topic;
+        if t.stride < REUSE_FROM || t.history != 0 || self.tail == 0 {
+            return None;
+        }
+        let j = self.tail - 1;
+        if t.stamp(j).load(Ordering::Acquire) != j + 1 {
+            return None;
+        }
+        self.min_cache = t.min_cursor(self.tail);
+        let b = t.entry_buffer(j).load(Ordering::Relaxed);
+        if self.min_cache <= j || b >= t.buffers {
+            return None;
+        }
+        t.stamp(j).store(0, Ordering::SeqCst);
+        if t.holders(b).load(Ordering::SeqCst) == 0 {
+            Some(b)
+        } else {
+            self.retired.push(b);
+            None
+        }
     }
 
     fn wait_room(&mut self, deadline: Deadline) -> Result<()> {
@@ -889,6 +924,29 @@ impl Drop for PubCore {
     }
 }
 
+/// Where a copied sample goes.
+pub(super) trait CopySink {
+    /// The bytes a copy of `len` bytes goes to (again, if an earlier copy was not accepted).
+    fn start(&mut self, len: usize) -> &mut [u8];
+}
+
+/// A fixed buffer as long as any sample (a longer sample from a hostile peer is cut).
+impl CopySink for &mut [u8] {
+    fn start(&mut self, len: usize) -> &mut [u8] {
+        let n = len.min(self.len());
+        &mut self[..n]
+    }
+}
+
+/// A vector that becomes the sample.
+impl CopySink for Vec<u8> {
+    fn start(&mut self, len: usize) -> &mut [u8] {
+        // Keeps what is there (overwritten by the copy); only a longer sample writes zeros.
+        self.resize(len, 0);
+        self
+    }
+}
+
 /// A subscriber's side.
 pub(crate) struct SubCore {
     pub(super) topic: Topic,
@@ -901,6 +959,7 @@ pub(crate) struct SubCore {
     joined_at: u64,
     pub(super) cancel: Option<CancelToken>,
     held: Option<u64>,
+    gone: GoneCache,
 }
 
 impl SubCore {
@@ -942,6 +1001,7 @@ impl SubCore {
             joined_at,
             cancel: None,
             held: None,
+            gone: GoneCache::default(),
             topic,
         })
     }
@@ -968,9 +1028,14 @@ impl SubCore {
         }
     }
 
-    /// One attempt at taking the next sample without waiting.
+    /// One attempt at taking the next sample without waiting: `take(self, index, buffer,
+    /// len)` accepts the sample (holding it, or copying it out) and says whether it was still
+    /// there.
     #[inline]
-    fn attempt(&mut self) -> Step<Result<Held>> {
+    fn attempt<R>(
+        &mut self,
+        mut take: impl FnMut(&mut Self, u64, u64, usize) -> Option<R>,
+    ) -> Step<Result<R>> {
         let t = &self.topic;
         if t.evicted(self.entry).load(Ordering::Relaxed) != 0 {
             // The publisher stopped waiting for us while we were stopped: count us again.
@@ -984,19 +1049,13 @@ impl SubCore {
                 let b = t.entry_buffer(c).load(Ordering::Acquire);
                 let len = t.entry_len(c).load(Ordering::Acquire);
                 if b < t.buffers && len <= t.max_payload as u64 {
-                    t.holders(b).fetch_or(self.bit, Ordering::SeqCst);
-                    if t.stamp(c).load(Ordering::SeqCst) == c + 1 {
-                        self.held = Some(b);
+                    if let Some(r) = take(self, c, b, len as usize) {
                         self.advance(c + 1);
-                        return Step::Done(Ok(Held {
-                            index: c,
-                            buffer: b,
-                            len: len as usize,
-                        }));
+                        return Step::Done(Ok(r));
                     }
-                    t.holders(b).fetch_and(!self.bit, Ordering::Release);
                 }
             }
+            let t = &self.topic;
             let tail = t.tail().load(Ordering::Acquire);
             if c >= tail {
                 return Step::Wait;
@@ -1028,15 +1087,81 @@ impl SubCore {
         }
     }
 
+    /// Holds sample `index` in `buffer`: sets this subscriber's holder bit, then checks that
+    /// the entry still names the sample (see the safety argument).
+    #[inline]
+    fn hold(&mut self, index: u64, buffer: u64, len: usize) -> Option<Held> {
+        let t = &self.topic;
+        t.holders(buffer).fetch_or(self.bit, Ordering::SeqCst);
+        if t.stamp(index).load(Ordering::SeqCst) == index + 1 {
+            self.held = Some(buffer);
+            return Some(Held { index, buffer, len });
+        }
+        t.holders(buffer).fetch_and(!self.bit, Ordering::Release);
+        None
+    }
+
+    /// Copies sample `index` (`len` bytes) out of `buffer` into `out`, then checks that the
+    /// entry still names it: a copy the publisher may have overwritten meanwhile is not accepted (a seqlock read;
+    /// the bytes are loaded as atomic words, so a concurrent write is not a data race). No
+    /// holder bit is touched.
+    #[inline]
+    fn copy(&self, index: u64, buffer: u64, len: usize, out: &mut impl CopySink) -> bool {
+        let t = &self.topic;
+        let src = t.payload(buffer).cast::<AtomicU64>();
+        let dst = out.start(len);
+        let word = |w: usize| {
+            // SAFETY: the buffer is 64-aligned and `stride` (a multiple of 64, at least the
+            // payload size, so at least `len`) bytes long inside the data mapping, so each
+            // 8-byte word up to `len` rounded up is aligned and mapped. The words are read
+            // atomically because the publisher may be writing them; any value is a valid `u64`.
+            unsafe { &*src.add(w) }
+                .load(Ordering::Relaxed)
+                .to_ne_bytes()
+        };
+        let mut chunks = dst.chunks_exact_mut(8);
+        for (w, chunk) in (&mut chunks).enumerate() {
+            chunk.copy_from_slice(&word(w));
+        }
+        let rest = chunks.into_remainder();
+        if !rest.is_empty() {
+            let n = rest.len();
+            rest.copy_from_slice(&word(len / 8)[..n]);
+        }
+        fence(Ordering::Acquire);
+        t.stamp(index).load(Ordering::Relaxed) == index + 1
+    }
+
     #[inline]
     fn has_data(&self) -> bool {
         self.topic.tail().load(Ordering::SeqCst) > self.next
     }
 
-    /// Takes the next sample, waiting up to `deadline`.
+    /// Takes the next sample, held in place, waiting up to `deadline`.
     pub(super) fn next(&mut self, deadline: Deadline) -> Result<Held> {
         self.release();
-        if let Step::Done(r) = self.attempt() {
+        self.wait_for(deadline, Self::hold)
+    }
+
+    /// Copies the next sample into `out`, waiting up to `deadline`; returns its index and
+    /// length.
+    pub(super) fn next_copy(
+        &mut self,
+        deadline: Deadline,
+        out: &mut impl CopySink,
+    ) -> Result<(u64, usize)> {
+        self.release();
+        self.wait_for(deadline, |s, i, b, len| {
+            s.copy(i, b, len, out).then_some((i, len))
+        })
+    }
+
+    fn wait_for<R>(
+        &mut self,
+        deadline: Deadline,
+        mut take: impl FnMut(&mut Self, u64, u64, usize) -> Option<R>,
+    ) -> Result<R> {
+        if let Step::Done(r) = self.attempt(&mut take) {
             return r;
         }
         let op = Operation::Receive;
@@ -1053,8 +1178,11 @@ impl SubCore {
             )
         };
         if deadline == Deadline::Now {
-            if self.topic.publishers().disconnected() {
-                return match self.attempt() {
+            let gone = self
+                .gone
+                .disconnected(&self.topic.publishers(), self.topic.u32_at(DATA_SIGNAL));
+            if gone {
+                return match self.attempt(&mut take) {
                     Step::Done(r) => r,
                     Step::Wait => Err(disconnected(self.topic.shm.name())),
                 };
@@ -1063,7 +1191,7 @@ impl SubCore {
         }
         let mut spins = 0u32;
         loop {
-            if let Step::Done(r) = self.attempt() {
+            if let Step::Done(r) = self.attempt(&mut take) {
                 return r;
             }
             if spins < SPIN {
@@ -1080,7 +1208,7 @@ impl SubCore {
                 return Err(self.topic.truncated_error(op));
             }
             if self.topic.publishers().disconnected() {
-                return match self.attempt() {
+                return match self.attempt(&mut take) {
                     Step::Done(r) => r,
                     Step::Wait => Err(disconnected(self.topic.shm.name())),
                 };
