@@ -45,17 +45,24 @@
 //!   buffer, and the publisher's `&mut` to it is exclusive.
 //! - **A borrowed sample is never written while it is borrowed.** A subscriber reading sample
 //!   `i` loads the entry's stamp (`i + 1`, acquire), its buffer and length, sets its holder
-//!   bit on the buffer (`SeqCst`), and loads the stamp again (`SeqCst`). The publisher, to
-//!   reuse an entry, first stores stamp 0 (`SeqCst`), and frees the buffer that entry named
-//!   only if it then loads its holder bits (`SeqCst`) as 0. In the single total order of
-//!   these `SeqCst` operations, either the subscriber's second load comes after the stamp 0
-//!   store (it sees 0 or a later stamp, clears its bit and does not read), or the publisher's
-//!   load of the holder bits comes after the bit was set (the buffer stays retired until the
-//!   bit is cleared, with release ordering, when the guard is dropped). So a subscriber's
-//!   `&T` or `&[u8]` points at bytes no honest peer writes while it exists, published complete
-//!   (the stamp is stored with release ordering after the bytes).
+//!   bit on the buffer, issues a `SeqCst` fence and loads the stamp again. The publisher, to
+//!   reuse an entry, first stores stamp 0, issues a `SeqCst` fence, and frees the buffer that
+//!   entry named only if it then loads its holder bits as 0. Of two `SeqCst` fences one comes
+//!   first in their single total order: if the subscriber's, the publisher's load of the holder
+//!   bits sees the bit (the buffer stays retired until the bit is cleared, with release
+//!   ordering, when the guard is dropped, and the publisher's acquire load of the cleared bits
+//!   orders the subscriber's reads before its next writes); if the publisher's, the
+//!   subscriber's second load sees 0 or a later stamp, and it clears its bit and does not read.
+//!   So a subscriber's `&T` or `&[u8]` points at bytes no honest peer writes while it exists,
+//!   published complete (the stamp is stored with release ordering after the bytes).
 //! - **A torn sample is never accepted**: the bytes are stable from the second stamp check on,
-//!   and a sample is only accepted when that check passes.
+//!   and a sample is only accepted when that check passes. A copy
+//!   ([`recv_copy`](Subscriber::recv_copy), [`try_recv`](Subscriber::try_recv),
+//!   [`FrameSubscriber::recv_into`]) takes no hold: it is a seqlock read, the bytes loaded as
+//!   atomic words (so a concurrent write is not a data race), accepted only if the stamp is
+//!   unchanged after an acquire fence. The publisher writes a reused buffer only after storing
+//!   stamp 0 into the entry that named it and then loading its holder bits, so a copy that saw
+//!   any of the new bytes sees the stamp changed.
 //! - **What a hostile process can do.** A process with write access to the segment can write
 //!   anything anywhere. Every value read from the segment that decides where memory is
 //!   accessed (buffer numbers, lengths, offsets, sizes in the header) is checked against the
@@ -108,17 +115,28 @@
 //!
 //! Sample `i` lives in entry `i % capacity`. The publisher, for sample `i = tail`: (block
 //! policy) waits until every cursor of a live, not skipped subscriber is above
-//! `i + 1 - capacity`; takes a free buffer and writes the sample; stores the entry's stamp 0
-//! (`SeqCst`), its buffer and length (release), its stamp `i + 1` (release) and the tail
-//! `i + 1` (release); wakes the data futex if subscribers sleep; and frees the buffer the entry
-//! named before once its holder bits are 0. A subscriber at cursor `i`: loads the stamp
-//! (acquire); if it is `i + 1`, loads buffer and length, sets its holder bit (`SeqCst`),
-//! reloads the stamp (`SeqCst`): still `i + 1` means the sample is its until it clears the bit
-//! (release); it stores cursor `i + 2` and, under the block policy, wakes the space futex if
+//! `i + 1 - capacity`; takes a free buffer and writes the sample; stores the entry's stamp 0,
+//! a `SeqCst` fence, its buffer and length (release), its stamp `i + 1` (release) and the
+//! tail `i + 1` (release); wakes the data futex if subscribers sleep; and frees the buffer the
+//! entry named before once its holder bits are 0 (acquire). A subscriber at cursor `i`: loads
+//! the stamp (acquire); if it is `i + 1`, loads buffer and length, sets its holder bit, a
+//! `SeqCst` fence, reloads the stamp: still `i + 1` means the sample is its until it clears
+//! the bit (release); it stores cursor `i + 2` and, under the block policy, wakes the space futex if
 //! the publisher sleeps. If the stamp is not `i + 1` and the tail is above `i`, the sample was
-//! overwritten: it moves to `tail + 1 - capacity` and reports the difference as missed. A
-//! subscriber joins by taking an entry of the table, clearing its holder bit on every buffer,
-//! storing its cursor, then a full fence before it reads the tail again.
+//! overwritten: it moves to `tail + 1 - capacity` and reports the difference as missed.
+//! Instead of holding a sample, a subscriber may copy it: load the stamp (acquire), copy the
+//! bytes (as aligned 8-byte atomic loads), an acquire fence, and load the stamp again: the copy
+//! counts only if it is still `i + 1`.
+//!
+//! A subscriber joins by taking an entry of the table whose pid is 0 (compare-and-swap to its
+//! pid, then its start time, field 22 of `/proc/self/stat`, and the joined flag at 452),
+//! clearing its holder bit on every buffer, storing its cursor, then a full fence before it
+//! reads the tail again; it leaves by storing cursor 0, start time 0, pid 0 and waking the
+//! space futex. With nothing to read it may sleep: add 1 to the sleeper count, issue
+//! `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)` (publishers registered for it skip the fence
+//! before they look at the sleeper count), load the data futex word, check the tail again,
+//! `FUTEX_WAIT` on the word with a timeout, and subtract 1. `tests/pubsub_c.rs` is a C
+//! subscriber written from this description alone.
 
 mod ends;
 mod frames;

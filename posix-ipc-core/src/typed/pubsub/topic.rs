@@ -710,8 +710,9 @@ impl PubCore {
         if self.min_cache <= j || b >= t.buffers {
             return None;
         }
-        t.stamp(j).store(0, Ordering::SeqCst);
-        if t.holders(b).load(Ordering::SeqCst) == 0 {
+        t.stamp(j).store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if t.holders(b).load(Ordering::Acquire) == 0 {
             Some(b)
         } else {
             self.retired.push(b);
@@ -891,9 +892,10 @@ impl PubCore {
         let i = self.tail;
         let old_stamp = t.stamp(i).load(Ordering::Relaxed);
         let old_buffer = t.entry_buffer(i).load(Ordering::Relaxed);
-        // Invalidate the entry first (SeqCst: ordered before the holder check below, the other
-        // half of a subscriber's "hold, then re-check the stamp").
-        t.stamp(i).store(0, Ordering::SeqCst);
+        // Invalidate the entry first; the fence orders it before the holder check below, the
+        // other half of a subscriber's "hold, fence, then re-check the stamp".
+        t.stamp(i).store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         t.entry_buffer(i).store(buffer, Ordering::Release);
         t.entry_len(i).store(len as u64, Ordering::Release);
         t.stamp(i).store(i + 1, Ordering::Release);
@@ -901,7 +903,7 @@ impl PubCore {
         self.tail = i + 1;
         t.data_signal().wake();
         if old_stamp != 0 && old_buffer < t.buffers && old_buffer != buffer {
-            if t.holders(old_buffer).load(Ordering::SeqCst) == 0 {
+            if t.holders(old_buffer).load(Ordering::Acquire) == 0 {
                 self.free.push(old_buffer);
             } else {
                 self.retired.push(old_buffer);
@@ -1092,8 +1094,9 @@ impl SubCore {
     #[inline]
     fn hold(&mut self, index: u64, buffer: u64, len: usize) -> Option<Held> {
         let t = &self.topic;
-        t.holders(buffer).fetch_or(self.bit, Ordering::SeqCst);
-        if t.stamp(index).load(Ordering::SeqCst) == index + 1 {
+        t.holders(buffer).fetch_or(self.bit, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if t.stamp(index).load(Ordering::Relaxed) == index + 1 {
             self.held = Some(buffer);
             return Some(Held { index, buffer, len });
         }

@@ -1,0 +1,264 @@
+//! A C program that follows only the segment layout and protocol documented in
+//! `posix_ipc::typed::pubsub` subscribes to a Rust `FramePublisher` and checks every byte of
+//! every frame: it registers in the subscriber table, holds each frame with its holder bit,
+//! moves its cursor, sleeps on the data futex when there is nothing to read, and leaves.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{guarded, Kind};
+use posix_ipc::typed::FRAME_FINGERPRINT;
+use posix_ipc::{FramePublisher, TopicOptions};
+
+const SUBSCRIBER: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Offsets from the layout table of posix_ipc::typed::pubsub. */
+#define VERSION 8
+#define FINGERPRINT 16
+#define PAYLOAD 24
+#define CAPACITY 32
+#define BUFFERS 40
+#define STRIDE 48
+#define DATA 56
+#define READY 64
+#define SHAPE 68
+#define MAX_SUBSCRIBERS 80
+#define TAIL 128
+#define DATA_SIGNAL 256
+#define SUBSCRIBERS_SLEEPING 260
+#define SPACE_SIGNAL 384
+#define PUBLISHER_SLEEPING 388
+#define SUBSCRIBERS_JOINED 452
+#define SUBSCRIBERS 1536
+#define CURSORS 4096
+#define ENTRIES 8192
+
+static unsigned char *ctrl;
+#define U64(off) ((_Atomic uint64_t *)(ctrl + (off)))
+#define U32(off) ((_Atomic uint32_t *)(ctrl + (off)))
+
+static uint64_t start_time(void) {
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f || !fgets(buf, sizeof buf, f)) return 0;
+    fclose(f);
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static void wake(uint32_t word) {
+    atomic_fetch_add(U32(word), 1);
+    syscall(SYS_futex, ctrl + word, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+}
+
+static unsigned char expected(uint64_t seq, uint64_t i) {
+    return (unsigned char)(seq * 131 + i * 7 + (i >> 8));
+}
+
+int main(int argc, char **argv) {
+    uint64_t count = strtoull(argv[2], NULL, 10);
+    uint64_t fingerprint = strtoull(argv[3], NULL, 10);
+    int fd = shm_open(argv[1], O_RDWR, 0);
+    if (fd < 0) { perror("shm_open"); return 1; }
+    struct stat st;
+    fstat(fd, &st);
+    unsigned char head[128];
+    if (pread(fd, head, sizeof head, 0) != sizeof head) { perror("pread"); return 1; }
+    if (memcmp(head, "PIPCPUBS", 8) != 0) { fprintf(stderr, "not a topic\n"); return 2; }
+    uint64_t data_off, stride, buffers, capacity, payload, fp;
+    uint32_t version, shape, max_subs;
+    memcpy(&version, head + VERSION, 4);
+    memcpy(&shape, head + SHAPE, 4);
+    memcpy(&fp, head + FINGERPRINT, 8);
+    memcpy(&payload, head + PAYLOAD, 8);
+    memcpy(&capacity, head + CAPACITY, 8);
+    memcpy(&buffers, head + BUFFERS, 8);
+    memcpy(&stride, head + STRIDE, 8);
+    memcpy(&data_off, head + DATA, 8);
+    memcpy(&max_subs, head + MAX_SUBSCRIBERS, 4);
+    if (version != 1 || shape != 1 || fp != fingerprint) {
+        fprintf(stderr, "version %u shape %u fingerprint %llx\n", version, shape,
+                (unsigned long long)fp);
+        return 2;
+    }
+    if ((uint64_t)st.st_size < data_off + buffers * stride) { fprintf(stderr, "short\n"); return 2; }
+    ctrl = mmap(NULL, data_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    /* The payload, read-only. */
+    const unsigned char *data = mmap(NULL, buffers * stride, PROT_READ, MAP_SHARED, fd, data_off);
+    if (ctrl == MAP_FAILED || data == MAP_FAILED) { perror("mmap"); return 1; }
+    if (atomic_load_explicit(U32(READY), memory_order_acquire) != 1) { fprintf(stderr, "not ready\n"); return 2; }
+
+    /* Register: an empty entry of the subscriber table. */
+    uint32_t me = (uint32_t)getpid();
+    int k = -1;
+    for (uint32_t i = 0; i < max_subs; i++) {
+        uint32_t zero = 0;
+        if (atomic_compare_exchange_strong(U32(SUBSCRIBERS + 32 * i), &zero, me)) { k = (int)i; break; }
+    }
+    if (k < 0) { fprintf(stderr, "full\n"); return 3; }
+    atomic_store(U64(SUBSCRIBERS + 32 * k + 8), start_time());
+    atomic_store(U32(SUBSCRIBERS_JOINED), 1);
+    uint64_t bit = 1ull << k;
+    uint64_t holders = ENTRIES + 32 * capacity;
+    for (uint64_t b = 0; b < buffers; b++) atomic_fetch_and(U64(holders + 64 * b), ~bit);
+    atomic_store(U32(CURSORS + 128 * k + 8), 0);
+    uint64_t next = atomic_load_explicit(U64(TAIL), memory_order_acquire);
+    atomic_store(U64(CURSORS + 128 * k), next + 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    printf("joined\n");
+    fflush(stdout);
+
+    uint64_t got = 0, bad = 0, bytes = 0, sleeps = 0;
+    while (got < count) {
+        uint64_t e = ENTRIES + 32 * (next & (capacity - 1));
+        if (atomic_load_explicit(U64(e), memory_order_acquire) == next + 1) {
+            uint64_t b = atomic_load_explicit(U64(e + 8), memory_order_acquire);
+            uint64_t len = atomic_load_explicit(U64(e + 16), memory_order_acquire);
+            if (b < buffers && len <= payload) {
+                atomic_fetch_or_explicit(U64(holders + 64 * b), bit, memory_order_relaxed);
+                atomic_thread_fence(memory_order_seq_cst);
+                if (atomic_load_explicit(U64(e), memory_order_relaxed) == next + 1) {
+                    /* Ours until the bit is cleared. The publisher numbers frames from 0. */
+                    const unsigned char *frame = data + b * stride;
+                    uint64_t seq = next;
+                    uint64_t want = seq % 4 == 0 ? 1 : seq % 4 == 1 ? 4096 : seq % 4 == 2 ? 65543 : 1048576;
+                    if (len != want) bad++;
+                    for (uint64_t i = 0; i < len; i++) if (frame[i] != expected(seq, i)) { bad++; break; }
+                    bytes += len;
+                    got++;
+                    next++;
+                    atomic_store_explicit(U64(CURSORS + 128 * k), next + 1, memory_order_release);
+                    atomic_fetch_and_explicit(U64(holders + 64 * b), ~bit, memory_order_release);
+                    /* Block policy: a publisher waiting for room is woken. */
+                    atomic_thread_fence(memory_order_seq_cst);
+                    if (atomic_load(U32(PUBLISHER_SLEEPING)) != 0) wake(SPACE_SIGNAL);
+                    continue;
+                }
+                atomic_fetch_and(U64(holders + 64 * b), ~bit);
+            }
+        }
+        if (atomic_load(U64(TAIL)) > next) continue;
+        /* Nothing yet: announce the sleep, barrier (publishers skip their fence), re-check,
+           sleep on the data futex (at most 10 ms). */
+        atomic_fetch_add(U32(SUBSCRIBERS_SLEEPING), 1);
+        syscall(SYS_membarrier, 1 << 1 /* MEMBARRIER_CMD_GLOBAL_EXPEDITED */, 0, 0);
+        uint32_t seen = atomic_load(U32(DATA_SIGNAL));
+        if (atomic_load(U64(TAIL)) <= next) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            syscall(SYS_futex, ctrl + DATA_SIGNAL, FUTEX_WAIT, seen, &ts, NULL, 0);
+            sleeps++;
+        }
+        atomic_fetch_sub(U32(SUBSCRIBERS_SLEEPING), 1);
+    }
+    /* Leave: cursor, then the table entry; a waiting publisher goes on. */
+    atomic_store(U64(CURSORS + 128 * k), 0);
+    atomic_store(U64(SUBSCRIBERS + 32 * k + 8), 0);
+    atomic_store(U32(SUBSCRIBERS + 32 * k), 0);
+    wake(SPACE_SIGNAL);
+    printf("received %llu frames, %llu bytes, %llu bad, slept %llu times\n",
+           (unsigned long long)got, (unsigned long long)bytes, (unsigned long long)bad,
+           (unsigned long long)sleeps);
+    return bad == 0 ? 0 : 4;
+}
+"#;
+
+fn expected(seq: u64, i: u64) -> u8 {
+    (seq.wrapping_mul(131) + i * 7 + (i >> 8)) as u8
+}
+
+#[test]
+fn a_c_subscriber_following_the_documented_layout_gets_every_frame_byte_for_byte() {
+    if Command::new("cc").arg("--version").output().is_err() {
+        common::say("SKIPPED pubsub_c: no C compiler (`cc`); install gcc to run it");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("posix-ipc-pubsub-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, exe) = (dir.join("subscriber.c"), dir.join("subscriber"));
+    std::fs::write(&c, SUBSCRIBER).unwrap();
+    let built = Command::new("cc")
+        .args(["-std=c11", "-O2", "-Wall", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(&c)
+        .arg("-lrt")
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let (name, _g) = guarded(Kind::Shm, "ps-c");
+    // Block: the publisher waits for the C subscriber, so every frame must arrive.
+    let opts = TopicOptions::new().capacity(4).max_subscribers(2);
+    let mut publisher = FramePublisher::create(&name, 1 << 20, &opts).unwrap();
+    let count = 200u64;
+    let mut child = Command::new(&exe)
+        .args([&name, &count.to_string(), &FRAME_FINGERPRINT.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while publisher.subscribers() == 0 {
+        assert!(Instant::now() < deadline, "the C subscriber never joined");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the C subscriber ended early"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for seq in 0..count {
+        let len = [1usize, 4096, 65543, 1 << 20][(seq % 4) as usize];
+        let mut frame = publisher.loan(len).unwrap();
+        for (i, b) in frame.iter_mut().enumerate() {
+            *b = expected(seq, i as u64);
+        }
+        frame.send();
+        if seq % 50 == 0 {
+            // Let the subscriber run dry and sleep on the futex now and then.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total: u64 = (0..count)
+        .map(|s| [1u64, 4096, 65543, 1 << 20][(s % 4) as usize])
+        .sum();
+    assert!(
+        text.contains(&format!("received {count} frames, {total} bytes, 0 bad")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("slept 0 times"),
+        "the futex wait was exercised: {text}"
+    );
+    assert_eq!(publisher.subscribers(), 0, "the C subscriber left");
+    common::say(&format!(
+        "pubsub C subscriber: {}",
+        text.lines().last().unwrap_or("")
+    ));
+}
