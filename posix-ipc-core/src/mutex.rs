@@ -22,7 +22,7 @@
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -128,36 +128,6 @@ impl RobustMutex {
     pub fn open(name: &str) -> Result<RobustMutex> {
         let shm = SharedMemory::open(name)?;
         let name = shm.name().to_owned();
-        let deadline = Instant::now() + DEFAULT_OPEN_WAIT;
-        let not_ready = |what: &str| {
-            Error::new(
-                ErrorKind::NotInitialized,
-                Operation::Open,
-                Self::object(&name),
-                format!(
-                    "{what} after waiting {DEFAULT_OPEN_WAIT:?}: the mutex's creator has not \
-                     finished initialising it (or died doing so); remove it if no creator is \
-                     running"
-                ),
-            )
-        };
-        let foreign = |bytes: &[u8], size: u64| {
-            let detail = if bytes[..8] == MUTEX_MAGIC {
-                format!(
-                    "a posix-ipc robust mutex of layout version {}, but this library speaks \
-                     version {MUTEX_VERSION}: build both sides with the same posix-ipc release",
-                    u32::from_ne_bytes(bytes[8..12].try_into().unwrap_or_default())
-                )
-            } else {
-                header::foreign_detail(bytes, size, SegmentKind::RobustMutex)
-            };
-            Error::new(
-                ErrorKind::Mismatch,
-                Operation::Open,
-                Self::object(&name),
-                detail,
-            )
-        };
         let spec = header::HeaderSpec {
             len: MUTEX,
             min_size: SEGMENT,
@@ -167,7 +137,8 @@ impl RobustMutex {
             ready: READY,
             object: Self::object(&name),
         };
-        let header = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let header =
+            header::open_published(&shm, &spec, DEFAULT_OPEN_WAIT, "the mutex's creator", "")?;
         let map = shm.map_range(0, SEGMENT)?;
         let this = RobustMutex {
             shm,
@@ -175,15 +146,7 @@ impl RobustMutex {
             held: AtomicUsize::new(0),
             cancel: None,
         };
-        let version = u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default());
         let size = u32::from_ne_bytes(header[16..20].try_into().unwrap_or_default());
-        if version != MUTEX_VERSION {
-            return Err(this.err(
-                ErrorKind::Mismatch,
-                Operation::Open,
-                "not a posix-ipc robust mutex (wrong magic or version)",
-            ));
-        }
         if size as usize != std::mem::size_of::<libc::pthread_mutex_t>() {
             return Err(this.err(
                 ErrorKind::Mismatch,

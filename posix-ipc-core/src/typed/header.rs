@@ -222,6 +222,90 @@ pub(crate) fn published_header(
     }
 }
 
+/// [`published_header`] with the errors every typed segment gives: `NotInitialized` naming
+/// what it waited for and for how long (`creator` is who did not finish: "the ring's
+/// creator"), and `Mismatch` for a segment that is not of this kind (saying what it is, with
+/// `hint` added when it is no posix-ipc segment at all) or of another layout version. Version
+/// 0 with the ready flag set is refused as well: a creator writes the version before the flag.
+pub(crate) fn open_published(
+    shm: &crate::SharedMemory,
+    spec: &HeaderSpec<'_>,
+    wait: std::time::Duration,
+    creator: &str,
+    hint: &str,
+) -> crate::Result<Vec<u8>> {
+    use crate::error::{Error, ErrorKind, Operation};
+    let not_ready = |what: &str| {
+        Error::new(
+            ErrorKind::NotInitialized,
+            Operation::Open,
+            spec.object.clone(),
+            format!(
+                "{what} after waiting {wait:?}: {creator} has not finished initialising it (or \
+                 died doing so); remove it if no creator is running"
+            ),
+        )
+    };
+    let foreign = |head: &[u8], size: u64| {
+        let detail = if head.get(..8) == Some(&spec.kind.magic()[..]) {
+            format!(
+                "it is {} of layout version {}, but this library speaks version {}: build both \
+                 sides with the same posix-ipc release",
+                spec.kind.describe(),
+                version_of(head),
+                spec.version
+            )
+        } else {
+            let mut d = foreign_detail(head, size, spec.kind);
+            if SegmentKind::from_magic(head).is_none() {
+                d.push_str(hint);
+            }
+            d
+        };
+        Error::new(
+            ErrorKind::Mismatch,
+            Operation::Open,
+            spec.object.clone(),
+            detail,
+        )
+    };
+    let deadline = std::time::Instant::now() + wait;
+    let head = published_header(shm, spec, deadline, &not_ready, &foreign)?;
+    if version_of(&head) != spec.version {
+        return Err(foreign(&head, shm.size()?));
+    }
+    Ok(head)
+}
+
+/// The layout version, the `u32` after the magic.
+fn version_of(head: &[u8]) -> u32 {
+    head.get(8..12)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_ne_bytes)
+}
+
+/// The error for a segment of this kind made for another record type (size or layout
+/// fingerprint): `holds` says what the segment is ("the ring carries"), `unit` what its
+/// records are called ("messages").
+pub(crate) fn type_mismatch(
+    object: crate::error::Object,
+    holds: &str,
+    unit: &str,
+    (size, fingerprint): (u64, u64),
+    record: &super::RecordType,
+) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Mismatch,
+        crate::error::Operation::Open,
+        object,
+        format!(
+            "{holds} another type: {unit} of {size} bytes with layout fingerprint \
+             {fingerprint:#018x}, but {} is {} bytes with fingerprint {:#018x}",
+            record.name, record.size, record.fingerprint
+        ),
+    )
+}
+
 /// The `u32` at `offset` of a mapping of a typed segment, as an atomic.
 ///
 /// # Panics

@@ -57,7 +57,7 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::header::{self, SegmentKind};
 use super::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
@@ -231,30 +231,8 @@ impl Ring {
         record.check(Operation::Open, || object(name))?;
         let shm = SharedMemory::open(name).map_err(as_ring)?;
         let name = shm.name().to_owned();
-        let deadline = Instant::now() + wait;
-        let not_ready = |what: &str| {
-            Error::new(
-                ErrorKind::NotInitialized,
-                Operation::Open,
-                object(&name),
-                format!(
-                    "{what} after waiting {wait:?}: the ring's creator has not finished \
-                     initialising it (or died doing so); remove it if no creator is running"
-                ),
-            )
-        };
         let mismatch = |detail: String| {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
-        };
-        let foreign = |header: &[u8], size: u64| {
-            if header[0..8] == RING_MAGIC {
-                let version = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
-                return mismatch(format!(
-                    "ring layout version {version} in the header, but this library speaks \
-                     version {RING_VERSION}: build both sides with the same posix-ipc release"
-                ));
-            }
-            mismatch(header::foreign_detail(header, size, SegmentKind::Ring))
         };
         // A creator sizes the segment to the control block plus a power of two (2 to 2^30) of
         // slots of one of the two strides.
@@ -277,26 +255,18 @@ impl Ring {
             ready: READY,
             object: object(&name),
         };
-        let header = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let header = header::open_published(&shm, &spec, wait, "the ring's creator", "")?;
         let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_of = |o: usize| u64::from_ne_bytes(header[o..o + 8].try_into().unwrap_or([0; 8]));
-        if u32_of(8) != RING_VERSION {
-            return Err(mismatch(format!(
-                "ring layout version {} in the header, but this library speaks version \
-                 {RING_VERSION}: build both sides with the same posix-ipc release",
-                u32_of(8)
-            )));
-        }
         let size = record.size as u64;
         if u64_of(16) != record.fingerprint || u64_of(24) != size {
-            return Err(mismatch(format!(
-                "the ring carries another type: {}-byte messages with layout fingerprint \
-                 {:#018x}, but {} is {size} bytes with fingerprint {:#018x}",
-                u64_of(24),
-                u64_of(16),
-                record.name,
-                record.fingerprint
-            )));
+            return Err(header::type_mismatch(
+                object(&name),
+                "the ring carries",
+                "messages",
+                (u64_of(24), u64_of(16)),
+                record,
+            ));
         }
         let mode = match u32_of(MODE) {
             0 => RingMode::Spsc,
@@ -1738,7 +1708,7 @@ impl<T: IpcMessage> RingSender<T> {
 /// other side has gone, after an MPMC repair made progress, or at `timeout`.
 #[cfg(feature = "tokio")]
 fn wait_until(ring: &Ring, waiting: Side, timeout: Duration, ready: impl Fn() -> bool) {
-    let deadline = Instant::now().checked_add(timeout);
+    let deadline = std::time::Instant::now().checked_add(timeout);
     let other = match waiting {
         Side::Consumer => Side::Producer,
         Side::Producer => Side::Consumer,
@@ -1756,7 +1726,9 @@ fn wait_until(ring: &Ring, waiting: Side, timeout: Duration, ready: impl Fn() ->
                 return;
             }
         }
-        let left = deadline.map_or(SLEEP_SLICE, |d| d.saturating_duration_since(Instant::now()));
+        let left = deadline.map_or(SLEEP_SLICE, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+        });
         if left.is_zero() {
             return;
         }

@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::header::{self, SegmentKind};
 use super::record::{Bytes, RecordType};
@@ -320,42 +320,6 @@ impl<T> Shared<T> {
         let total = Self::total_for(record.size);
         let shm = SharedMemory::open(name)?;
         let name = shm.name().to_owned();
-        let deadline = Instant::now() + wait;
-        let not_ready = |what: &str| {
-            Error::new(
-                ErrorKind::NotInitialized,
-                Operation::Open,
-                Self::object(&name),
-                format!(
-                    "{what} after waiting {wait:?}: its creator has not finished initialising \
-                     it (or died doing so); remove it if no creator is running"
-                ),
-            )
-        };
-        let foreign = |bytes: &[u8], size: u64| {
-            let mut header = SharedHeader::zeroed_header();
-            bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes[..HEADER]);
-            let detail = if header.magic == SHARED_MAGIC {
-                format!(
-                    "it is a posix-ipc shared struct of layout version {}, but this library \
-                     speaks version {SHARED_VERSION}: build both sides with the same posix-ipc \
-                     release",
-                    header.version
-                )
-            } else {
-                let mut d = header::foreign_detail(bytes, size, SegmentKind::Shared);
-                if SegmentKind::from_magic(bytes).is_none() {
-                    d.push_str("; use RawShared for a header-less segment");
-                }
-                d
-            };
-            Error::new(
-                ErrorKind::Mismatch,
-                Operation::Open,
-                Self::object(&name),
-                detail,
-            )
-        };
         let spec = header::HeaderSpec {
             len: HEADER,
             min_size: total,
@@ -365,23 +329,22 @@ impl<T> Shared<T> {
             ready: READY,
             object: Self::object(&name),
         };
-        let bytes = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let bytes = header::open_published(
+            &shm,
+            &spec,
+            wait,
+            "its creator",
+            "; use RawShared for a header-less segment",
+        )?;
         let mut header = SharedHeader::zeroed_header();
         bytemuck::bytes_of_mut(&mut header).copy_from_slice(&bytes);
-        if header.version != SHARED_VERSION {
-            return Err(foreign(&bytes, shm.size()?));
-        }
-        let size = record.size as u64;
-        if header.fingerprint != record.fingerprint || header.size != size {
-            return Err(Error::new(
-                ErrorKind::Mismatch,
-                Operation::Open,
+        if header.fingerprint != record.fingerprint || header.size != record.size as u64 {
+            return Err(header::type_mismatch(
                 Self::object(&name),
-                format!(
-                    "the segment holds another type: {} bytes with layout fingerprint {:#018x}, \
-                     but {} is {size} bytes with fingerprint {:#018x}",
-                    header.size, header.fingerprint, record.name, record.fingerprint
-                ),
+                "the segment holds",
+                "values",
+                (header.size, header.fingerprint),
+                &record,
             ));
         }
         let have = shm.size()?;

@@ -251,30 +251,8 @@ impl Topic {
     ) -> Result<Topic> {
         let shm = SharedMemory::open(name).map_err(as_topic)?;
         let name = shm.name().to_owned();
-        let deadline = Instant::now() + OPEN_WAIT;
         let mismatch = |detail: String| {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
-        };
-        let not_ready = |what: &str| {
-            Error::new(
-                ErrorKind::NotInitialized,
-                Operation::Open,
-                object(&name),
-                format!(
-                    "{what} after waiting {OPEN_WAIT:?}: the topic's creator has not finished \
-                     initialising it (or died doing so); remove it if no creator is running"
-                ),
-            )
-        };
-        let foreign = |head: &[u8], size: u64| {
-            if head[0..8] == PUBSUB_MAGIC {
-                let version = u32::from_ne_bytes([head[8], head[9], head[10], head[11]]);
-                return mismatch(format!(
-                    "topic layout version {version} in the header, but this library speaks \
-                     version {PUBSUB_VERSION}: build both sides with the same posix-ipc release"
-                ));
-            }
-            mismatch(header::foreign_detail(head, size, SegmentKind::Topic))
         };
         // Creators size the segment in one step; any size past the control block may be one.
         let made_size = |size: u64| size > ENTRIES as u64;
@@ -287,7 +265,7 @@ impl Topic {
             ready: READY,
             object: object(&name),
         };
-        let head = header::published_header(&shm, &spec, deadline, &not_ready, &foreign)?;
+        let head = header::open_published(&shm, &spec, OPEN_WAIT, "the topic's creator", "")?;
         let u32_of = |o: usize| u32::from_ne_bytes(head[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_of = |o: usize| u64::from_ne_bytes(head[o..o + 8].try_into().unwrap_or([0; 8]));
         let (their_shape, fp, payload) = (u32_of(SHAPE), u64_of(FINGERPRINT), u64_of(PAYLOAD));
@@ -307,11 +285,13 @@ impl Topic {
             }));
         }
         if shape == SHAPE_RECORDS && (fp != record.fingerprint || payload != record.size as u64) {
-            return Err(mismatch(format!(
-                "the topic carries another type: {payload}-byte samples with layout fingerprint \
-                 {fp:#018x}, but {} is {} bytes with fingerprint {:#018x}",
-                record.name, record.size, record.fingerprint
-            )));
+            return Err(header::type_mismatch(
+                object(&name),
+                "the topic carries",
+                "samples",
+                (payload, fp),
+                record,
+            ));
         }
         if shape == SHAPE_FRAMES {
             if fp != record.fingerprint {
