@@ -6,6 +6,16 @@
 //! primitive numbers, arrays and other message types only. Any byte pattern a peer writes is
 //! then a valid value, so a buggy or hostile peer can corrupt values but never cause undefined
 //! behaviour here.
+//!
+//! # Source layout
+//!
+//! One module per kind of channel or segment: `queue` (typed queues) with `companion` (their
+//! type and peer record), `shared` (`Shared<T>`), `ring/` (rings), `pubsub/`
+//! (publish-subscribe). What they share: `header` (the named-segment header protocol: magic,
+//! version, fingerprint, ready flag, waiting for a creator, the errors for a segment of
+//! another kind or type), `peers` (the tables of connected processes and their liveness),
+//! `signal` (the futex wake/sleep handshake), `record` (record types known at run time) and
+//! `layout` (layouts for Python and C).
 
 pub mod companion;
 pub(crate) mod header;

@@ -1,0 +1,240 @@
+//! Typed ring channels in shared memory: [`RingSender<T>`] and [`RingReceiver<T>`].
+//!
+//! A POSIX message queue costs a system call per message. A ring is a circular array of `T` in
+//! a named shared-memory segment with atomic indices: when both sides are busy, a message costs
+//! a copy and a few atomic operations, no system call. When one side waits, it spins briefly,
+//! then sleeps on a futex in the segment, so an idle receiver costs (almost) nothing.
+//!
+//! Two modes: [`RingMode::Spsc`] (one producer, one consumer; the fast path) and
+//! [`RingMode::Mpmc`] (any number of producers and consumers, per-slot sequence numbers after
+//! Dmitry Vyukov's bounded queue).
+//!
+//! Processes register in the segment (pid and start time), so the channel knows who is alive:
+//! when every producer has gone (dropped, or killed with SIGKILL) a receiver drains what is left
+//! and then gets [`ErrorKind::Disconnected`]; the reverse for senders blocked on a full ring. A
+//! producer killed in the middle of writing a message never makes a consumer accept a torn
+//! message (nothing is published before it is complete) nor hang (in MPMC mode the slot it
+//! claimed is skipped once it is known to be dead).
+//!
+//! # Segment layout (for C peers)
+//!
+//! All integers native-endian; offsets in bytes.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"PIPCRING"` |
+//! | 8 | 4 | version (2) |
+//! | 12 | 4 | mode: 0 SPSC, 1 MPMC |
+//! | 16 | 8 | layout fingerprint of `T` |
+//! | 24 | 8 | `size_of::<T>()` |
+//! | 32 | 8 | capacity (a power of two) |
+//! | 40 | 8 | slot stride |
+//! | 48 | 8 | offset of slot 0 (4096) |
+//! | 56 | 4 | ready (1 once initialised, stored last) |
+//! | 128 | 8 | tail: count of messages published (SPSC) / claimed (MPMC) |
+//! | 256 | 8 | head: count of messages consumed (SPSC) / claimed (MPMC) |
+//! | 384 | 4 | data futex: incremented when data is published while consumers sleep |
+//! | 388 | 4 | number of sleeping consumers |
+//! | 512 | 4 | space futex: incremented when room is made while producers sleep |
+//! | 516 | 4 | number of sleeping producers |
+//! | 640 | 4 | 1 once any producer has connected |
+//! | 644 | 4 | 1 once any consumer has connected |
+//! | 768 | 32 × 32 | producer table: `{pid u32, pad u32, start_time u64, busy u64, pad u64}` |
+//! | 1792 | 32 × 32 | consumer table, same entries |
+//! | 4096 | capacity × stride | slots |
+//!
+//! SPSC slot `i % capacity` holds the message at index `i`; a producer writes it while
+//! `tail - head < capacity`, then stores `tail + 1` (release); a consumer reads it while
+//! `head < tail`, then stores `head + 1`. MPMC slots start with `{seq u64, stamp u64}` and the
+//! message at offset 16: a producer claims index `i` by a compare-and-swap of the tail when
+//! `seq == i`, writes, stores `stamp = i + 1` (release) and publishes `seq = i + 1`; a consumer
+//! claims by a compare-and-swap of the head when `seq == i + 1`, reads, and releases with
+//! `seq = i + capacity`. A message is valid only if its `stamp == i + 1`: a slot whose producer
+//! died after claiming it is published by a peer with the seq alone, so its stale stamp marks it
+//! as skipped (and only the producer of a lap ever writes the stamp). `busy` is `u64::MAX` while a peer is claiming and `i + 1` while it
+//! works on index `i`. After publishing, a producer bumps the data futex and wakes it if
+//! consumers sleep (and the reverse).
+//!
+//! # Source layout
+//!
+//! `segment.rs` the mapped segment (create, open, words, slots, registration, futex handshake,
+//! MPMC repairs); `wait.rs` the blocking loop and its errors; `sender.rs` and `receiver.rs` the
+//! typed ends and the byte-level protocol they share with `record.rs`, the ends of a run-time
+//! [`RecordType`]; `ends.rs` the methods every end has.
+
+mod ends;
+mod receiver;
+mod record;
+mod segment;
+mod sender;
+mod wait;
+
+pub use receiver::RingReceiver;
+pub use record::{RecordReceiver, RecordSender};
+use segment::{check_shape, Ring, Taken};
+pub use sender::RingSender;
+use std::marker::PhantomData;
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+use wait::*;
+
+use super::header::{self, SegmentKind};
+use super::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
+use super::record::{Bytes, RecordType};
+use super::signal::Signal;
+use super::IpcMessage;
+use crate::cancel::{CancelToken, Stops};
+use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
+use crate::shm::{Mapping, SharedMemory};
+use crate::sys;
+use crate::timeout::{Deadline, Timeout};
+
+/// Magic bytes at the start of a ring segment.
+pub const RING_MAGIC: [u8; 8] = *b"PIPCRING";
+/// Segment layout version.
+pub const RING_VERSION: u32 = 2;
+/// Most producers (and most consumers) a ring can register.
+pub const RING_MAX_PEERS: usize = MAX_PEERS;
+
+const MODE: usize = 12;
+// Each index, and each pair of futex word and sleeper count, has a 128-byte block of its own:
+// CPUs fetch cache lines in adjacent pairs, so 64 bytes apart is not far enough.
+const TAIL: usize = 128;
+const HEAD: usize = 256;
+const DATA_SIGNAL: usize = 384;
+const CONSUMERS_SLEEPING: usize = 388;
+const SPACE_SIGNAL: usize = 512;
+const PRODUCERS_SLEEPING: usize = 516;
+const PRODUCERS_JOINED: usize = 640;
+const CONSUMERS_JOINED: usize = 644;
+const PRODUCERS: usize = 768;
+const CONSUMERS: usize = PRODUCERS + RING_MAX_PEERS * ENTRY;
+const SLOTS: usize = 4096;
+const MPMC_SLOT_HEADER: usize = 16;
+const READY: usize = 56;
+const SPIN: u32 = 4000;
+const YIELDS: u32 = 16;
+const SLEEP_SLICE: Duration = Duration::from_millis(100);
+const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
+
+/// Which producers and consumers a ring admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingMode {
+    /// One producer and one consumer at a time: the fastest mode.
+    Spsc,
+    /// Up to 32 producers and 32 consumers at a time.
+    Mpmc,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Producer,
+    Consumer,
+}
+
+/// Where the peer tables end: a mapping of this many bytes shows the whole control block.
+pub(crate) const PEER_TABLES_END: usize = CONSUMERS + RING_MAX_PEERS * ENTRY;
+
+/// The producer and consumer tables of a mapped ring segment (for `lifecycle`).
+pub(crate) fn peer_tables(map: &Mapping) -> (Table<'_>, Table<'_>) {
+    (
+        Table {
+            map,
+            base: PRODUCERS,
+            joined: PRODUCERS_JOINED,
+        },
+        Table {
+            map,
+            base: CONSUMERS,
+            joined: CONSUMERS_JOINED,
+        },
+    )
+}
+
+/// An error of the segment underneath, reported as the ring's.
+fn as_ring(e: Error) -> Error {
+    e.about(ObjectKind::Ring)
+}
+
+fn object(name: &str) -> Object {
+    Object {
+        kind: ObjectKind::Ring,
+        name: Some(name.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::typed::{Field, Kind, Layout, Primitive, Shape};
+
+    // A one-field message, implemented by hand: the derive lives in another crate.
+    impl IpcMessage for u64 {
+        const PRIORITY: u32 = 0;
+        const MAX_MESSAGE_SIZE: usize = 8192;
+        const LAYOUT: Layout = Layout {
+            name: "u64",
+            size: 8,
+            align: 8,
+            fields: &[Field {
+                name: "0",
+                offset: 0,
+                size: 8,
+                shape: Shape {
+                    kind: Kind::Primitive(Primitive::U64),
+                    count: 1,
+                },
+            }],
+        };
+    }
+
+    /// Removes the segment even when the test fails.
+    struct Unlink(String);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = crate::shm::unlink_shared_memory(&self.0);
+        }
+    }
+
+    fn unique(tag: &str) -> (String, Unlink) {
+        let name = format!("/pit-{}-{tag}", std::process::id());
+        (name.clone(), Unlink(name))
+    }
+
+    /// The interleaving that lost a message in CI: a consumer's repair checked "slot claimed,
+    /// not published, its producer not busy on it", and the live producer published right after
+    /// those checks. Running the repair's effect after the publish replays it deterministically:
+    /// the message must still be delivered, and the repair must report it did nothing.
+    #[test]
+    fn a_repair_that_lost_the_race_to_a_live_producer_leaves_its_message_valid() {
+        let (name, _g) = unique("ring-repair-race");
+        let rx = RingReceiver::<u64>::create(&name, 4, RingMode::Mpmc).unwrap();
+        let tx = RingSender::<u64>::open(&name).unwrap();
+        tx.send(&7).unwrap();
+        tx.send(&8).unwrap();
+        // Slot 0 is published (seq 1) and its producer idle: the stale repair moves 0 -> 1.
+        assert!(!rx.ring.repair(Side::Producer, 0, 0, 1));
+        assert_eq!(rx.try_recv().unwrap(), 7);
+        assert_eq!(rx.try_recv().unwrap(), 8);
+    }
+
+    /// A slot whose producer died after claiming it is published by the repair and skipped,
+    /// and a message from an earlier lap in that slot is never delivered twice.
+    #[test]
+    fn a_slot_repaired_after_its_producer_died_is_skipped_not_replayed() {
+        let (name, _g) = unique("ring-repair-dead");
+        let rx = RingReceiver::<u64>::create(&name, 2, RingMode::Mpmc).unwrap();
+        let tx = RingSender::<u64>::open(&name).unwrap();
+        for v in [1, 2] {
+            tx.send(&v).unwrap();
+            assert_eq!(rx.try_recv().unwrap(), v);
+        }
+        // A producer claims index 2 (slot 0, which still holds message 1 and its stamp) and
+        // dies: the tail moves past it, no busy entry remains.
+        rx.ring.u64_at(TAIL).store(3, Ordering::SeqCst);
+        assert!(rx.ring.repair_producer_slot());
+        tx.send(&3).unwrap();
+        assert_eq!(rx.try_recv().unwrap(), 3, "the dead claim was skipped");
+        assert_eq!(rx.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    }
+}

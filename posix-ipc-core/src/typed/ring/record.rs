@@ -1,0 +1,258 @@
+//! The ends whose record type is known at run time ([`RecordType`]).
+
+use super::*;
+
+/// The sending end of a ring whose record type is known at run time ([`RecordType`]): records
+/// go in as byte slices of exactly the record size. It interoperates with a
+/// [`RingReceiver<T>`] (or [`RecordReceiver`]) of the same size and fingerprint; the header is
+/// checked as for a typed end. This is what the Python module's `RingSender` uses.
+pub struct RecordSender(RingSender<Bytes>);
+
+/// The receiving end of a ring whose record type is known at run time. See [`RecordSender`].
+pub struct RecordReceiver(RingReceiver<Bytes>);
+
+/// The methods both record ends have, forwarded to the ring end inside.
+macro_rules! record_end_methods {
+    ($end:ident, $inner:ident) => {
+        impl $end {
+            /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) for
+            /// records of `record`, and registers on it.
+            pub fn create(
+                name: &str,
+                capacity: usize,
+                mode: RingMode,
+                record: &RecordType,
+            ) -> Result<Self> {
+                $inner::with(Ring::create(name, capacity, mode, record)?).map($end)
+            }
+
+            /// Opens an existing ring, checking its header against `record`, and registers on
+            /// it.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::Mismatch`] for a ring of another record size or fingerprint, as
+            /// for a typed end.
+            pub fn open(name: &str, record: &RecordType) -> Result<Self> {
+                $inner::with(Ring::open(name, DEFAULT_OPEN_WAIT, record)?).map($end)
+            }
+
+            /// As [`open`](Self::open), also requiring this capacity and mode.
+            pub fn open_checked(
+                name: &str,
+                record: &RecordType,
+                capacity: usize,
+                mode: RingMode,
+            ) -> Result<Self> {
+                let ring = Ring::open(name, DEFAULT_OPEN_WAIT, record)?;
+                check_shape(&ring, capacity, mode)?;
+                $inner::with(ring).map($end)
+            }
+
+            /// The record type this end carries.
+            pub fn record(&self) -> &RecordType {
+                &self.0.ring.record
+            }
+
+            /// Attaches a [`CancelToken`] (see the typed ends).
+            pub fn with_cancel(self, token: &CancelToken) -> Self {
+                $end(self.0.with_cancel(token))
+            }
+
+            /// Another end on the same ring (MPMC only), as for the typed ends.
+            pub fn try_clone(&self) -> Result<Self> {
+                self.0.try_clone().map($end)
+            }
+
+            /// Whether this handle created the ring.
+            pub fn created(&self) -> bool {
+                self.0.created()
+            }
+
+            /// The ring's capacity in records.
+            pub fn capacity(&self) -> usize {
+                self.0.capacity()
+            }
+
+            /// The ring's mode.
+            pub fn mode(&self) -> RingMode {
+                self.0.mode()
+            }
+
+            /// The segment's name.
+            pub fn name(&self) -> &str {
+                self.0.name()
+            }
+
+            /// Owner, mode and size of the segment (`fstat` of this handle's descriptor).
+            pub fn stat(&self) -> Result<crate::SegmentStat> {
+                self.0.stat()
+            }
+
+            /// Removes the segment's name; connected peers keep working.
+            pub fn unlink(&self) -> Result<()> {
+                self.0.unlink()
+            }
+
+            fn check_len(&self, op: Operation, len: usize) -> Result<()> {
+                let record = &self.0.ring.record;
+                if len == record.size {
+                    Ok(())
+                } else {
+                    Err(record.wrong_length(op, object(self.name()), len))
+                }
+            }
+        }
+
+        impl crate::owned::Removable for $end {
+            fn created_object(&self) -> bool {
+                self.0.ring.shm.created()
+            }
+            fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+                crate::owned::Removable::owned_names(&self.0.ring.shm)
+            }
+        }
+
+        impl std::fmt::Debug for $end {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(
+                    f,
+                    "{}({:?}, {} of {} bytes, {:?}, capacity {})",
+                    stringify!($end),
+                    self.name(),
+                    self.0.ring.record.name,
+                    self.0.ring.record.size,
+                    self.0.ring.mode,
+                    self.0.ring.capacity
+                )
+            }
+        }
+    };
+}
+
+record_end_methods!(RecordSender, RingSender);
+record_end_methods!(RecordReceiver, RingReceiver);
+
+impl RecordSender {
+    /// Sends one record, waiting while the ring is full.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `record` is not exactly one record long;
+    /// [`ErrorKind::Disconnected`] if the ring is full and every consumer has gone.
+    pub fn send(&self, record: &[u8]) -> Result<()> {
+        self.check_len(Operation::Send, record.len())?;
+        self.0.send_bytes(record)
+    }
+
+    /// Sends without waiting: [`ErrorKind::WouldBlock`] if the ring is full.
+    pub fn try_send(&self, record: &[u8]) -> Result<()> {
+        self.send_with(record, Timeout::Immediate)
+    }
+
+    /// Sends with any [`Timeout`].
+    pub fn send_with(&self, record: &[u8], timeout: impl Into<Timeout>) -> Result<()> {
+        self.check_len(Operation::Send, record.len())?;
+        self.0.send_bytes_with(record, timeout.into())
+    }
+}
+
+impl RecordSender {
+    /// Sends as many records of `records` (a whole number of records, back to back) as fit
+    /// now, in order, with one wake-up; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `records` is not a whole number of records.
+    pub fn try_send_many(&self, records: &[u8]) -> Result<usize> {
+        let size = self.0.ring.record.size;
+        if records.len() % size != 0 {
+            return Err(self.0.ring.record.wrong_length(
+                Operation::Send,
+                object(self.name()),
+                records.len() % size,
+            ));
+        }
+        let n = self.0.push_many_by(records.len() / size, |r, index, i| {
+            r.write_slot(index, &records[i * size..(i + 1) * size])
+        });
+        if n > 0 {
+            self.0.ring.wake(Side::Consumer);
+        }
+        Ok(n)
+    }
+
+    /// Sends every record of `records` (a whole number of records, back to back), in order,
+    /// waking receivers once per run that fits rather than once per record; waits as
+    /// `timeout` says whenever the ring is full.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `records` is not a whole number of records; as
+    /// [`send_with`](Self::send_with) otherwise (records sent before the error stay sent).
+    pub fn send_many(&self, records: &[u8], timeout: impl Into<Timeout>) -> Result<()> {
+        let size = self.0.ring.record.size;
+        if records.len() % size != 0 {
+            return Err(self.0.ring.record.wrong_length(
+                Operation::Send,
+                object(self.name()),
+                records.len() % size,
+            ));
+        }
+        let timeout = timeout.into();
+        let mut rest = records;
+        while !rest.is_empty() {
+            let n = self.0.push_many_by(rest.len() / size, |r, index, i| {
+                r.write_slot(index, &rest[i * size..(i + 1) * size])
+            });
+            if n > 0 {
+                self.0.ring.wake(Side::Consumer);
+                rest = &rest[n * size..];
+                continue;
+            }
+            self.0.send_bytes_with(&rest[..size], timeout)?;
+            rest = &rest[size..];
+        }
+        Ok(())
+    }
+}
+
+impl RecordReceiver {
+    /// Appends up to `max` records that are ready now to `out`, back to back; returns how many.
+    pub fn try_recv_many(&self, out: &mut Vec<u8>, max: usize) -> usize {
+        let size = self.0.ring.record.size;
+        self.0.pop_many_by(max, |taken| {
+            let at = out.len();
+            out.resize(at + size, 0);
+            taken.read(&mut out[at..]);
+        })
+    }
+
+    /// Receives one record into `out` (exactly one record long), waiting as `timeout` says.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `out` is not one record long; as the typed
+    /// receiver otherwise.
+    pub fn recv_into(&self, out: &mut [u8], timeout: impl Into<Timeout>) -> Result<()> {
+        self.check_len(Operation::Receive, out.len())?;
+        self.0.recv_bytes_with(out, timeout.into())
+    }
+
+    /// Receives one record, waiting as `timeout` says.
+    pub fn recv_with(&self, timeout: impl Into<Timeout>) -> Result<Vec<u8>> {
+        let mut out = vec![0; self.0.ring.record.size];
+        self.0.recv_bytes_with(&mut out, timeout.into())?;
+        Ok(out)
+    }
+
+    /// Receives one record, waiting as long as it takes.
+    pub fn recv(&self) -> Result<Vec<u8>> {
+        self.recv_with(Timeout::Infinite)
+    }
+
+    /// Receives without waiting: [`ErrorKind::WouldBlock`] if the ring is empty.
+    pub fn try_recv(&self) -> Result<Vec<u8>> {
+        self.recv_with(Timeout::Immediate)
+    }
+}
