@@ -565,11 +565,15 @@ fn late_joiners_get_the_history_and_then_everything_new() {
         publisher.send(&Tick::new(seq)).unwrap();
     }
     let mut late = Subscriber::<Tick>::open(&name).unwrap();
+    assert_eq!(late.pending(), 3, "the history is pending");
+    assert!(late.has_samples());
     for seq in 7..10 {
         assert_eq!(late.try_recv().unwrap().seq, seq);
     }
     assert_eq!(late.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert!(!late.has_samples());
     publisher.send(&Tick::new(10)).unwrap();
+    assert_eq!(late.pending(), 1);
     assert_eq!(late.recv().unwrap().seq, 10);
 }
 

@@ -360,6 +360,8 @@ impl Pub {
         if let Some(b) = self.free.pop() {
             return b;
         }
+        // One fence for the batch: every invalidation before it, ahead of the holder checks.
+        fence(SeqCst);
         let (t, free) = (&self.t, &mut self.free);
         self.retired.retain(|&b| {
             let busy = t.holders[b as usize].load(Acquire) != 0;
@@ -388,17 +390,12 @@ impl Pub {
         let e = (i % CAP) as usize;
         let (old_stamp, old) = (t.stamp[e].load(Relaxed), t.buffer[e].load(Relaxed));
         t.stamp[e].store(0, Relaxed);
-        fence(SeqCst);
         t.buffer[e].store(b, Release);
         t.stamp[e].store(i + 1, Release);
         t.tail.store(i + 1, Release);
         self.tail = i + 1;
         if old_stamp != 0 && old != b {
-            if t.holders[old as usize].load(Acquire) == 0 {
-                self.free.push(old);
-            } else {
-                self.retired.push(old);
-            }
+            self.retired.push(old);
         }
     }
 
@@ -467,8 +464,8 @@ fn subscribe(t: &Topic, n: u64, hold: bool) -> (Vec<u64>, u64) {
     (got, missed)
 }
 
-/// Four samples: the buffer retired by the third is reused by the fourth (the free list is
-/// last in, first out, as the publisher's), so a hold that did not keep it would race.
+/// Four samples with four buffers: the fourth loan finds the free list empty and frees what
+/// the third retired (the buffer of sample 0), so a hold that did not keep it would race.
 fn pubsub_case(block: bool, hold: bool) {
     const N: u64 = 4;
     model_bounded(2, move || {

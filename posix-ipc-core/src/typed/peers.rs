@@ -185,14 +185,21 @@ const GONE_TTL: Duration = Duration::from_millis(5);
 #[derive(Default)]
 pub(crate) struct GoneCache {
     last: Cell<Option<(Instant, u32, bool)>>,
+    /// Calls since the clock was last read: it is read every [`CLOCK_EVERY`] calls only (a
+    /// clock read costs as much as the rest of an empty poll).
+    calls: Cell<u32>,
 }
+
+const CLOCK_EVERY: u32 = 64;
 
 impl GoneCache {
     /// [`Table::disconnected`] of `table`, reusing a recent answer while `word` is unchanged.
     pub(crate) fn disconnected(&self, table: &Table<'_>, word: &AtomicU32) -> bool {
         let w = word.load(Ordering::Acquire);
         if let Some((at, seen, gone)) = self.last.get() {
-            if seen == w && at.elapsed() < GONE_TTL {
+            let calls = self.calls.get() + 1;
+            self.calls.set(calls);
+            if seen == w && (calls % CLOCK_EVERY != 0 || at.elapsed() < GONE_TTL) {
                 return gone;
             }
         }

@@ -520,6 +520,27 @@ macro_rules! async_hooks {
 }
 pub(super) use async_hooks;
 
+/// What both subscribing ends have.
+macro_rules! subscriber_methods {
+    ($end:ty $(where $g:ident)?) => {
+        impl<$($g: IpcMessage)?> $end {
+            /// How many samples were published that this subscriber has not received yet
+            /// (some may be overwritten by the time it asks for them): one atomic load, for
+            /// polling loops that should not build an error per empty poll.
+            pub fn pending(&self) -> u64 {
+                self.core.pending()
+            }
+
+            /// Whether [`pending`](Self::pending) is not 0.
+            pub fn has_samples(&self) -> bool {
+                self.core.pending() > 0
+            }
+        }
+    };
+}
+pub(super) use subscriber_methods;
+
+subscriber_methods!(Subscriber<T> where T);
 async_hooks!(Publisher<T> where T, publisher);
 async_hooks!(Subscriber<T> where T, subscriber);
 

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use super::ends::{async_hooks, topic_end_methods, RawLoan};
+use super::ends::{async_hooks, subscriber_methods, topic_end_methods, RawLoan};
 use super::topic::{object, Held, PubCore, SubCore, Topic, SHAPE_FRAMES};
 use super::{Policy, TopicOptions};
 use crate::cancel::CancelToken;
@@ -345,4 +345,5 @@ impl Drop for Frame<'_> {
 topic_end_methods!(FramePublisher, "FramePublisher");
 async_hooks!(FramePublisher, publisher);
 async_hooks!(FrameSubscriber, subscriber);
+subscriber_methods!(FrameSubscriber);
 topic_end_methods!(FrameSubscriber, "FrameSubscriber");

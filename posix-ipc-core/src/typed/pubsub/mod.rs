@@ -46,8 +46,9 @@
 //! - **A borrowed sample is never written while it is borrowed.** A subscriber reading sample
 //!   `i` loads the entry's stamp (`i + 1`, acquire), its buffer and length, sets its holder
 //!   bit on the buffer, issues a `SeqCst` fence and loads the stamp again. The publisher, to
-//!   reuse an entry, first stores stamp 0, issues a `SeqCst` fence, and frees the buffer that
-//!   entry named only if it then loads its holder bits as 0. Of two `SeqCst` fences one comes
+//!   reuse an entry, first stores stamp 0 and retires the buffer that entry named; it frees a
+//!   retired buffer only after a later `SeqCst` fence (one for a batch, when it runs out of
+//!   free buffers) and a load of its holder bits as 0. Of two `SeqCst` fences one comes
 //!   first in their single total order: if the subscriber's, the publisher's load of the holder
 //!   bits sees the bit (the buffer stays retired until the bit is cleared, with release
 //!   ordering, when the guard is dropped, and the publisher's acquire load of the cleared bits
@@ -116,9 +117,10 @@
 //! Sample `i` lives in entry `i % capacity`. The publisher, for sample `i = tail`: (block
 //! policy) waits until every cursor of a live, not skipped subscriber is above
 //! `i + 1 - capacity`; takes a free buffer and writes the sample; stores the entry's stamp 0,
-//! a `SeqCst` fence, its buffer and length (release), its stamp `i + 1` (release) and the
-//! tail `i + 1` (release); wakes the data futex if subscribers sleep; and frees the buffer the
-//! entry named before once its holder bits are 0 (acquire). A subscriber at cursor `i`: loads
+//! its buffer and length (release), its stamp `i + 1` (release) and the tail `i + 1`
+//! (release); wakes the data futex if subscribers sleep; and retires the buffer the entry
+//! named before. When it has no free buffer left it issues a `SeqCst` fence and frees the
+//! retired buffers whose holder bits are 0 (acquire). A subscriber at cursor `i`: loads
 //! the stamp (acquire); if it is `i + 1`, loads buffer and length, sets its holder bit, a
 //! `SeqCst` fence, reloads the stamp: still `i + 1` means the sample is its until it clears
 //! the bit (release); it stores cursor `i + 2` and, under the block policy, wakes the space futex if

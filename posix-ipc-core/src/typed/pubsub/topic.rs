@@ -847,8 +847,11 @@ impl PubCore {
         })
     }
 
-    /// Moves retired buffers that no subscriber holds any more to the free list.
+    /// Moves retired buffers that no subscriber holds any more to the free list. The fence
+    /// orders every entry invalidation before it ahead of the holder checks (see the safety
+    /// argument): one fence for a whole batch of retired buffers, none on the publish path.
     fn recycle(&mut self) {
+        fence(Ordering::SeqCst);
         let mut i = 0;
         while i < self.retired.len() {
             if self.topic.holders(self.retired[i]).load(Ordering::Acquire) == 0 {
@@ -872,10 +875,10 @@ impl PubCore {
         let i = self.tail;
         let old_stamp = t.stamp(i).load(Ordering::Relaxed);
         let old_buffer = t.entry_buffer(i).load(Ordering::Relaxed);
-        // Invalidate the entry first; the fence orders it before the holder check below, the
+        // Invalidate the entry first. The buffer it named is retired: it is freed only after a
+        // `SeqCst` fence (in `take_buffer`, once for many) and a check of its holder bits, the
         // other half of a subscriber's "hold, fence, then re-check the stamp".
         t.stamp(i).store(0, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
         t.entry_buffer(i).store(buffer, Ordering::Release);
         t.entry_len(i).store(len as u64, Ordering::Release);
         t.stamp(i).store(i + 1, Ordering::Release);
@@ -883,11 +886,7 @@ impl PubCore {
         self.tail = i + 1;
         t.data_signal().wake();
         if old_stamp != 0 && old_buffer < t.buffers && old_buffer != buffer {
-            if t.holders(old_buffer).load(Ordering::Acquire) == 0 {
-                self.free.push(old_buffer);
-            } else {
-                self.retired.push(old_buffer);
-            }
+            self.retired.push(old_buffer);
         }
     }
 
@@ -1027,7 +1026,13 @@ impl SubCore {
         loop {
             let t = &self.topic;
             let c = self.next;
-            if t.stamp(c).load(Ordering::Acquire) == c + 1 {
+            let stamp = t.stamp(c).load(Ordering::Acquire);
+            if stamp != 0 && stamp < c + 1 {
+                // The entry still holds an earlier lap: sample `c` is not published yet. (While
+                // polling, this entry is the one shared word looked at.)
+                return Step::Wait;
+            }
+            if stamp == c + 1 {
                 let b = t.entry_buffer(c).load(Ordering::Acquire);
                 let len = t.entry_len(c).load(Ordering::Acquire);
                 if b < t.buffers && len <= t.max_payload as u64 {
@@ -1118,6 +1123,15 @@ impl SubCore {
     #[inline]
     fn has_data(&self) -> bool {
         self.topic.tail().load(Ordering::SeqCst) > self.next
+    }
+
+    /// Samples published that this subscriber has not received (or lost) yet.
+    #[inline]
+    pub(super) fn pending(&self) -> u64 {
+        self.topic
+            .tail()
+            .load(Ordering::Acquire)
+            .saturating_sub(self.next)
     }
 
     /// Takes the next sample, held in place, waiting up to `deadline`.
