@@ -531,9 +531,11 @@ macro_rules! subscriber_methods {
                 self.core.pending()
             }
 
-            /// Whether [`pending`](Self::pending) is not 0.
+            /// Whether a receive would find a sample (or a lag) now: what a polling loop should
+            /// wait on (it looks at the one shared word that changes when the next sample is
+            /// published).
             pub fn has_samples(&self) -> bool {
-                self.core.pending() > 0
+                self.core.has_samples()
             }
         }
     };

@@ -1125,6 +1125,23 @@ impl SubCore {
         self.topic.tail().load(Ordering::SeqCst) > self.next
     }
 
+    /// Whether a sample (or a lag) is there: looks at the next sample's entry, the word that
+    /// changes when it is published, and at the tail only when the entry is being rewritten
+    /// or was overwritten (so a polling loop waits on one shared cache line, the one it reads
+    /// next anyway).
+    #[inline]
+    pub(super) fn has_samples(&self) -> bool {
+        let c = self.next;
+        let stamp = self.topic.stamp(c).load(Ordering::Acquire);
+        if stamp == c + 1 {
+            return true;
+        }
+        if stamp != 0 && stamp < c + 1 {
+            return false;
+        }
+        self.pending() > 0
+    }
+
     /// Samples published that this subscriber has not received (or lost) yet.
     #[inline]
     pub(super) fn pending(&self) -> u64 {
