@@ -357,22 +357,26 @@ impl Pub {
                 thread::yield_now();
             }
         }
-        if let Some(b) = self.free.pop() {
-            return b;
-        }
-        // One fence for the batch: every invalidation before it, ahead of the holder checks.
-        fence(SeqCst);
-        let (t, free) = (&self.t, &mut self.free);
-        self.retired.retain(|&b| {
-            let busy = t.holders[b as usize].load(Acquire) != 0;
-            if !busy {
-                free.push(b);
+        loop {
+            if let Some(b) = self.free.pop() {
+                return b;
             }
-            busy
-        });
-        self.free
-            .pop()
-            .expect("buffers are sized so that one is always free")
+            // One fence for the batch: every invalidation before it, ahead of the holder
+            // checks. The bits are read one word at a time, so a subscriber moving from one
+            // buffer to another can look as if it held both: pass again (as the publisher does).
+            fence(SeqCst);
+            let (t, free) = (&self.t, &mut self.free);
+            self.retired.retain(|&b| {
+                let busy = t.holders[b as usize].load(Acquire) != 0;
+                if !busy {
+                    free.push(b);
+                }
+                busy
+            });
+            if self.free.is_empty() {
+                thread::yield_now();
+            }
+        }
     }
 
     fn write(&self, b: u64, v: u64, whole: bool) {
@@ -464,15 +468,19 @@ fn subscribe(t: &Topic, n: u64, hold: bool) -> (Vec<u64>, u64) {
     (got, missed)
 }
 
-/// Four samples with four buffers: the fourth loan finds the free list empty and frees what
-/// the third retired (the buffer of sample 0), so a hold that did not keep it would race.
+/// Five samples with four buffers: the fifth loan finds the free list empty and frees what
+/// the third and fourth retired (the buffers of samples 0 and 1), so a hold that did not keep
+/// its buffer would race with the write of sample 4. The first two samples are published
+/// before the subscriber starts (it reads them as history), which keeps the model small.
 fn pubsub_case(block: bool, hold: bool) {
-    const N: u64 = 4;
+    const N: u64 = 5;
     model_bounded(2, move || {
         let t = Arc::new(Topic::new(block));
         let mut p = Pub::new(t.clone());
+        p.send(0);
+        p.send(1);
         let publisher = thread::spawn(move || {
-            for i in 0..N {
+            for i in 2..N {
                 p.send(i);
             }
         });

@@ -52,6 +52,8 @@ pub(super) const CAPACITY_MAX: usize = 1 << 16;
 /// Buffer stride from which a publisher reuses the newest sample's buffer (see
 /// `PubCore::reuse_newest`).
 const REUSE_FROM: usize = 1 << 16;
+/// Passes over the retired buffers before a loan reports that none is free.
+const RECYCLE_PASSES: u32 = 64;
 const SPIN: u32 = 4000;
 const YIELDS: u32 = 16;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
@@ -825,14 +827,21 @@ impl PubCore {
         if let Some(b) = self.free.pop() {
             return Ok(b);
         }
-        self.recycle();
-        if let Some(b) = self.free.pop() {
-            return Ok(b);
+        // The buffers are counted so that one is always free, but holder bits are read one
+        // word at a time: a subscriber that releases one buffer and then tries another (and
+        // drops it on the stamp check) can look as if it held both. A few more passes see it.
+        for pass in 0..RECYCLE_PASSES {
+            self.recycle();
+            if let Some(b) = self.free.pop() {
+                return Ok(b);
+            }
+            if pass == RECYCLE_PASSES / 2 {
+                for k in 0..MAX_PEERS {
+                    self.topic.reap_subscriber(k);
+                }
+            }
+            std::thread::yield_now();
         }
-        for k in 0..MAX_PEERS {
-            self.topic.reap_subscriber(k);
-        }
-        self.recycle();
         self.free.pop().ok_or_else(|| {
             Error::new(
                 ErrorKind::LimitExceeded,
