@@ -697,17 +697,32 @@ fn ls_names_our_segment_kinds_their_state_and_holders() {
     let info = run(&["mq", "info", &queue]).ok().stdout;
     assert!(info.contains(&format!("{pid} (posix-ipc)")), "{info}");
 
-    // clean --stale removes exactly what nobody holds, and says why.
-    let out = run(&["clean", "--stale", "--prefix", &prefix, "--dry-run"]).ok();
-    assert_eq!(
-        out.stdout,
-        format!("would remove shared memory {idle}: no process has it open or mapped\n")
+    // clean --stale removes exactly what nobody holds, and says why. "Held" is judged at an
+    // instant: another test's `posix-ipc ls` without a prefix, running at the same time, maps
+    // every segment for a moment, the idle one too. So ask again until it is seen idle.
+    let stale_run = |args: &[&str], want: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = run(args).ok();
+            if want(&out.stdout) || Instant::now() > deadline {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let expected = format!("would remove shared memory {idle}: no process has it open or mapped\n");
+    let out = stale_run(
+        &["clean", "--stale", "--prefix", &prefix, "--dry-run"],
+        &|o| o == expected,
     );
+    assert_eq!(out.stdout, expected);
     assert!(
         SharedMemory::open(&idle).is_ok(),
         "a dry run removes nothing"
     );
-    let out = run(&["clean", "--stale", "--prefix", &prefix]).ok();
+    let out = stale_run(&["clean", "--stale", "--prefix", &prefix], &|o| {
+        o.starts_with("removed")
+    });
     assert!(
         out.stdout
             .starts_with(&format!("removed shared memory {idle}: ")),
