@@ -12,8 +12,11 @@
 //! them in place (mapped read-only) and check every byte. Each subscriber prints its frame
 //! rate, latency (publication to receipt) and losses every second, and a summary at the end.
 //! A frame that changed while a subscriber held it, or arrived torn, would be counted as bad:
-//! the run fails if any is. Killing a subscriber (`kill -9`) does not disturb the others;
-//! Ctrl-C stops everything. The topic is owned: removed at the end, also on error or Ctrl-C.
+//! the run fails if any is. Killing a subscriber (`kill -9`) does not disturb the others (the
+//! run then says which one died and exits non-zero); Ctrl-C stops everything within a few
+//! seconds, also with a subscriber stopped (`kill -STOP`). The topic is owned: removed at the
+//! end, also on error or Ctrl-C; after a `kill -9` of the publisher the start-up line says how
+//! to remove it.
 
 #[path = "shared/children.rs"]
 #[allow(dead_code, reason = "each demo uses part of the shared module")]
@@ -81,6 +84,10 @@ fn run(args: &[String]) -> AnyResult<()> {
         "camera: topic {name}: {WIDTH}x{HEIGHT}x3 frames ({FRAME} bytes) at {fps} Hz for \
          {seconds} s, Overwrite, keeps 4 frames; {SUBSCRIBERS} subscriber processes, number 3 \
          slow ({slow_ms} ms per frame)"
+    );
+    println!(
+        "camera: if this process is killed with SIGKILL, its subscribers stop and the topic \
+         stays behind: remove it with `posix-ipc clean --stale --prefix /posix-ipc-camera-`"
     );
     let exe = std::env::current_exe()?;
     let mut kids = Children::new();
@@ -150,9 +157,11 @@ fn run(args: &[String]) -> AnyResult<()> {
     }
     let elapsed = start.elapsed();
     let published = publisher.published();
-    // Without a publisher the subscribers drain what is left and then see Disconnected.
+    // Without a publisher the subscribers drain what is left and then see Disconnected. After
+    // Ctrl-C (which reached them too) a stopped subscriber would never answer: wait less.
+    let interrupted = posix_ipc::signals::stop_requested();
     publisher.remove()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(if interrupted { 2 } else { 20 });
     while !kids.all_ended() && Instant::now() < deadline {
         kids.reap();
         while let Ok((_, line)) = kids.lines.recv_timeout(Duration::from_millis(20)) {
@@ -200,6 +209,13 @@ fn run(args: &[String]) -> AnyResult<()> {
                 println!("{} {}", p.role, describe(status));
             }
         }
+    }
+    if interrupted {
+        return Err(format!(
+            "interrupted after {published} frames; {} of {SUBSCRIBERS} subscribers reported",
+            summaries.len()
+        )
+        .into());
     }
     if summaries.len() < SUBSCRIBERS {
         return Err(format!(

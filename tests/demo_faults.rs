@@ -329,7 +329,12 @@ fn ctrl_c_of_the_group_ends_ring_demo() {
 
 #[test]
 fn camera_delivers_whole_frames_and_counts_the_slow_subscribers_loss() {
-    let demo = Demo::start("camera", &["--seconds", "2", "--fps", "20"], false);
+    // The slow subscriber takes 120 ms a frame, more than the 50 ms between frames: it must lag.
+    let demo = Demo::start(
+        "camera",
+        &["--seconds", "2", "--fps", "20", "--slow-ms", "120"],
+        false,
+    );
     let topic = format!("/posix-ipc-camera-{}", demo.child.id());
     let (status, out, err, _) = demo.finish();
     assert!(status.success(), "{out}\n{err}");
@@ -394,4 +399,27 @@ fn camera_survives_a_killed_subscriber() {
     assert!(err.contains("only 2 of 3 subscribers reported"), "{err}");
     assert!(SharedMemory::open(&topic).is_err(), "the topic is removed");
     gone(&subs);
+}
+
+#[test]
+fn ctrl_c_of_the_group_ends_camera_with_a_subscriber_stopped() {
+    let mut demo = Demo::start("camera", &["--seconds", "60", "--fps", "20"], true);
+    let topic = format!("/posix-ipc-camera-{}", demo.child.id());
+    let started = demo.line_with("subscriber pids");
+    let subs = pids_after(&started, "subscriber pids");
+    demo.line_with("subscriber 1:");
+    kill(subs[1], libc::SIGSTOP);
+    let group = demo.child.id() as i32;
+    // SAFETY: kill(2) of the process group this test made for the demo.
+    assert_eq!(unsafe { libc::kill(-group, libc::SIGINT) }, 0);
+    let (status, out, err, took) = demo.finish();
+    assert_eq!(status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("interrupted after"), "{err}");
+    assert!(SharedMemory::open(&topic).is_err(), "the topic is removed");
+    gone(&subs);
+    common::say(&format!(
+        "camera: Ctrl-C to the process group with a subscriber stopped (SIGSTOP): every process \
+         ended and the topic was removed {:.2} s later",
+        took.as_secs_f64()
+    ));
 }

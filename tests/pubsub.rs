@@ -530,9 +530,14 @@ fn blocked_publisher_and_subscriber_are_stopped_by_their_cancel_tokens() {
     let mut sub = Subscriber::<Tick>::open(&name).unwrap().with_cancel(&token);
     publisher.send(&Tick::new(0)).unwrap();
     publisher.send(&Tick::new(1)).unwrap();
+    // The stopper cancels once this thread sleeps in the kernel (on the topic's futex).
+    let (pid, tid) = (std::process::id(), common::gettid());
     let t2 = token.clone();
     let stopper = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            common::wait_until_sleeping(pid, tid),
+            "the send never slept"
+        );
         t2.cancel();
     });
     let e = publisher.send(&Tick::new(2)).unwrap_err();
@@ -543,7 +548,10 @@ fn blocked_publisher_and_subscriber_are_stopped_by_their_cancel_tokens() {
     assert_eq!(sub.recv().unwrap().seq, 1);
     let t2 = token.clone();
     let stopper = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            common::wait_until_sleeping(pid, tid),
+            "the receive never slept"
+        );
         t2.cancel();
     });
     let e = sub.recv().map(|s| s.seq).unwrap_err();
@@ -619,6 +627,19 @@ fn bad_inputs_get_clear_errors_and_leave_nothing_behind() {
         "{e}"
     );
     assert!(publisher.loan(1001).is_err());
+    // Copying more into an uninitialised loan than it was made for is an error, not a panic,
+    // and publishes nothing; copying less makes a shorter frame.
+    let e = publisher
+        .loan_uninit(4)
+        .unwrap()
+        .copy_from_slice(b"12345")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MessageTooLarge);
+    assert!(
+        e.to_string().contains("5 bytes") && e.to_string().contains("4-byte"),
+        "{e}"
+    );
+    assert_eq!(publisher.published(), 0);
     // Loans dropped unsent publish nothing and give their buffers back.
     for _ in 0..1000 {
         drop(publisher.loan(10).unwrap());
@@ -627,6 +648,13 @@ fn bad_inputs_get_clear_errors_and_leave_nothing_behind() {
     assert_eq!(sub.try_recv().unwrap_err().kind(), ErrorKind::WouldBlock);
     publisher.send(b"after").unwrap();
     assert_eq!(sub.try_recv().unwrap(), b"after");
+    publisher
+        .loan_uninit(100)
+        .unwrap()
+        .copy_from_slice(b"short")
+        .unwrap()
+        .send();
+    assert_eq!(sub.try_recv().unwrap(), b"short");
     // Another frame size, another type, frames as a type.
     let e = FrameSubscriber::open_checked(&name, 2000).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Mismatch);

@@ -185,26 +185,9 @@ fn expected(seq: u64, i: u64) -> u8 {
 
 #[test]
 fn a_c_subscriber_following_the_documented_layout_gets_every_frame_byte_for_byte() {
-    if Command::new("cc").arg("--version").output().is_err() {
-        common::say("SKIPPED pubsub_c: no C compiler (`cc`); install gcc to run it");
+    let Some((dir, exe)) = common::compile_c("pubsub_c", "subscriber", SUBSCRIBER, &["-O2"]) else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("posix-ipc-pubsub-c-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (c, exe) = (dir.join("subscriber.c"), dir.join("subscriber"));
-    std::fs::write(&c, SUBSCRIBER).unwrap();
-    let built = Command::new("cc")
-        .args(["-std=c11", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(&c)
-        .arg("-lrt")
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    };
     let (name, _g) = guarded(Kind::Shm, "ps-c");
     // Block: the publisher waits for the C subscriber, so every frame must arrive.
     let opts = TopicOptions::new().capacity(4).max_subscribers(2);

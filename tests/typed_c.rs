@@ -15,12 +15,6 @@ use reading::Reading;
 
 #[test]
 fn a_c_program_built_from_the_exported_declaration_receives_a_typed_message() {
-    if Command::new("cc").arg("--version").output().is_err() {
-        common::say("SKIPPED typed_c: no C compiler (`cc`); install gcc to run it");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("posix-ipc-c-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let source = format!(
         "{}\n{}",
         Reading::c_declaration(),
@@ -39,23 +33,9 @@ int main(int argc, char **argv) {
 }
 "#
     );
-    let c = dir.join("reader.c");
-    let exe = dir.join("reader");
-    std::fs::write(&c, source).unwrap();
-    let built = Command::new("cc")
-        .arg("-std=c11")
-        .arg("-Wall")
-        .arg("-o")
-        .arg(&exe)
-        .arg(&c)
-        .arg("-lrt")
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let Some((dir, exe)) = common::compile_c("typed_c", "reader", &source, &[]) else {
+        return;
+    };
 
     let (name, _g) = guarded(Kind::Mq, "c-typed");
     let tx = Sender::<Reading>::create(&name, 2).unwrap();

@@ -63,42 +63,76 @@ pub fn guard(kind: Kind, name: &str) -> Cleanup {
 /// Environment variable that tells a re-executed test binary which child role to play.
 pub const CHILD_ROLE: &str = "POSIX_IPC_TEST_CHILD_ROLE";
 
+/// The command that starts this test binary again as a child process running the ignored
+/// test `entry` (which dispatches on `role`), with `args` in `POSIX_IPC_TEST_CHILD_ARGS`, its
+/// stdout and stderr piped.
+fn child_command(entry: &str, role: &str, args: &[&str]) -> Command {
+    let mut cmd =
+        Command::new(std::env::current_exe().expect("the test binary knows its own path"));
+    cmd.args([
+        "--ignored",
+        "--exact",
+        entry,
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ROLE, role)
+    .env("POSIX_IPC_TEST_CHILD_ARGS", args.join("\u{1f}"))
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    cmd
+}
+
 /// Starts this test binary again as a child process running the ignored test `entry`
 /// (which dispatches on `role`), with `args` passed in `POSIX_IPC_TEST_CHILD_ARGS`.
 pub fn spawn_child(entry: &str, role: &str, args: &[&str]) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("the test binary knows its own path"))
-        .args([
-            "--ignored",
-            "--exact",
-            entry,
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ROLE, role)
-        .env("POSIX_IPC_TEST_CHILD_ARGS", args.join("\u{1f}"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    child_command(entry, role, args)
         .spawn()
         .expect("spawn the test binary as a child")
 }
 
 /// As [`spawn_child`], with the child's stdin piped too (for children that wait for a line).
 pub fn spawn_child_with_stdin(entry: &str, role: &str, args: &[&str]) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("the test binary knows its own path"))
-        .args([
-            "--ignored",
-            "--exact",
-            entry,
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ROLE, role)
-        .env("POSIX_IPC_TEST_CHILD_ARGS", args.join("\u{1f}"))
+    child_command(entry, role, args)
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn the test binary as a child")
+}
+
+/// Compiles the C program `source` as `name` in a fresh folder of the temporary directory
+/// (`cc -std=c11 -Wall -Werror`, plus `flags`, linked with `-lrt`); returns the folder and the
+/// executable, or `None` (after saying so) when there is no C compiler.
+pub fn compile_c(
+    test: &str,
+    name: &str,
+    source: &str,
+    flags: &[&str],
+) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    if Command::new("cc").arg("--version").output().is_err() {
+        say(&format!(
+            "SKIPPED {test}: no C compiler (`cc`); install gcc to run it"
+        ));
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("posix-ipc-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("make a folder for the C program");
+    let (c, exe) = (dir.join(format!("{name}.c")), dir.join(name));
+    std::fs::write(&c, source).expect("write the C program");
+    let built = Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(&c)
+        .arg("-lrt")
+        .output()
+        .expect("run cc");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    Some((dir, exe))
 }
 
 /// Inside a child: its role and arguments, or `None` when run as an ordinary test.

@@ -150,7 +150,7 @@ impl FramePublisher {
     /// Publishes a copy of `bytes` with any [`Timeout`].
     pub fn send_with(&mut self, bytes: &[u8], timeout: impl Into<Timeout>) -> Result<()> {
         self.loan_uninit_with(bytes.len(), timeout.into())?
-            .copy_from_slice(bytes)
+            .copy_from_slice(bytes)?
             .send();
         Ok(())
     }
@@ -204,18 +204,32 @@ impl<'a> FrameLoanUninit<'a> {
         unsafe { std::slice::from_raw_parts_mut(self.raw.ptr().cast(), self.raw.len) }
     }
 
-    /// Fills the frame with `bytes` (exactly the loaned length).
+    /// Fills the frame with `bytes`, which becomes its length (at most the loaned length).
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If `bytes.len()` is not the loaned length.
-    pub fn copy_from_slice(self, bytes: &[u8]) -> FrameLoan<'a> {
-        assert_eq!(bytes.len(), self.raw.len, "a frame loan is filled whole");
-        // SAFETY: the destination is the loaned buffer (at least `len` bytes, ours alone);
-        // `bytes` is the caller's memory, which cannot be inside the loaned buffer while we
-        // hold it mutably.
+    /// [`ErrorKind::MessageTooLarge`] if `bytes` is longer than the loan (the buffer goes back
+    /// to the publisher, nothing is published).
+    pub fn copy_from_slice(mut self, bytes: &[u8]) -> Result<FrameLoan<'a>> {
+        if bytes.len() > self.raw.len {
+            return Err(Error::new(
+                ErrorKind::MessageTooLarge,
+                Operation::Send,
+                object(self.raw.core.topic.shm.name()),
+                format!(
+                    "{} bytes do not fit the {}-byte frame this loan was made for: loan at \
+                     least as many bytes as you copy",
+                    bytes.len(),
+                    self.raw.len
+                ),
+            ));
+        }
+        // SAFETY: the destination is the loaned buffer (at least `len` bytes, ours alone, and
+        // `bytes.len() <= len` was checked above); `bytes` is the caller's memory, which cannot
+        // be inside the loaned buffer while we hold it mutably.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.raw.ptr(), bytes.len()) };
-        FrameLoan { raw: self.raw }
+        self.raw.len = bytes.len();
+        Ok(FrameLoan { raw: self.raw })
     }
 
     /// The frame, initialised by the caller.
