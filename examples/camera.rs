@@ -8,8 +8,9 @@
 //! cargo run --release --example camera -- --seconds 10 --fps 30 --slow-ms 100
 //! ```
 //!
-//! Frames are loaned in the segment and written in place by the publisher; subscribers read
-//! them in place (mapped read-only) and check every byte. Each subscriber prints its frame
+//! Frames are loaned in the segment and written in place by the publisher, each with a typed
+//! header (`FrameInfo`: number, publication time, width, height) checked when a subscriber
+//! opens the topic; subscribers read them in place (mapped read-only) and check every byte. Each subscriber prints its frame
 //! rate, latency (publication to receipt) and losses every second, and a summary at the end.
 //! A frame that changed while a subscriber held it, or arrived torn, would be counted as bad:
 //! the run fails if any is. Killing a subscriber (`kill -9`) does not disturb the others (the
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use children::{describe, stop_with_parent, Children};
 use posix_ipc::typed::bytemuck;
-use posix_ipc::{ErrorKind, FramePublisher, FrameSubscriber, Policy, TopicOptions};
+use posix_ipc::{ErrorKind, FramePublisher, FrameSubscriber, IpcMessage, Policy, TopicOptions};
 use reading::arg;
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -38,6 +39,17 @@ const WIDTH: usize = 1920;
 const HEIGHT: usize = 1080;
 const FRAME: usize = WIDTH * HEIGHT * 3;
 const SUBSCRIBERS: usize = 3;
+
+/// What travels with each frame, ahead of its pixels.
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct FrameInfo {
+    number: u64,
+    /// `CLOCK_MONOTONIC` when the frame was published, in nanoseconds.
+    published_ns: u64,
+    width: u32,
+    height: u32,
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -63,7 +75,7 @@ fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Word `i` (from 2 on) of frame `n`: what a subscriber checks.
+/// Word `i` of frame `n`'s pixels: what a subscriber checks.
 #[inline(always)]
 fn pattern(n: u64, i: usize) -> u64 {
     n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (i as u64).wrapping_mul(0xff51_afd7_ed55_8ccd)
@@ -79,7 +91,8 @@ fn run(args: &[String]) -> AnyResult<()> {
         .capacity(4)
         .policy(Policy::Overwrite)
         .max_subscribers(SUBSCRIBERS);
-    let mut publisher = FramePublisher::create_owned(&name, FRAME, &options)?;
+    let mut publisher =
+        FramePublisher::<FrameInfo>::create_owned_with_header(&name, FRAME, &options)?;
     println!(
         "camera: topic {name}: {WIDTH}x{HEIGHT}x3 frames ({FRAME} bytes) at {fps} Hz for \
          {seconds} s, Overwrite, keeps 4 frames; {SUBSCRIBERS} subscriber processes, number 3 \
@@ -133,11 +146,15 @@ fn run(args: &[String]) -> AnyResult<()> {
         let t = Instant::now();
         let mut frame = publisher.loan(FRAME)?;
         let words: &mut [u64] = bytemuck::cast_slice_mut(&mut frame[..]);
-        for (i, w) in words.iter_mut().enumerate().skip(2) {
+        for (i, w) in words.iter_mut().enumerate() {
             *w = pattern(n, i);
         }
-        words[0] = n;
-        words[1] = now_ns();
+        *frame.header_mut() = FrameInfo {
+            number: n,
+            published_ns: now_ns(),
+            width: WIDTH as u32,
+            height: HEIGHT as u32,
+        };
         frame.send();
         write_ns.push(t.elapsed().as_nanos() as u64);
         while let Ok((_, line)) = kids.lines.try_recv() {
@@ -242,7 +259,11 @@ fn subscribe(args: &[String]) -> AnyResult<()> {
     } else {
         format!("subscriber {id} (slow)")
     };
-    let mut sub = FrameSubscriber::open_checked(&topic, FRAME)?;
+    // Opening checks the header type (FrameInfo's name, size and layout).
+    let mut sub = FrameSubscriber::<FrameInfo>::open_with_header(&topic)?;
+    if sub.max_frame_len() != FRAME {
+        return Err(format!("frames of {} bytes, not {FRAME}", sub.max_frame_len()).into());
+    }
     println!("joined");
     let (mut received, mut missed, mut lags, mut bad) = (0u64, 0u64, 0u64, 0u64);
     let mut latencies: Vec<u64> = Vec::new();
@@ -252,18 +273,17 @@ fn subscribe(args: &[String]) -> AnyResult<()> {
     loop {
         match sub.recv() {
             Ok(frame) => {
-                let latency = now_ns().saturating_sub(bytemuck::cast_slice::<u8, u64>(&frame)[1]);
+                let info = *frame.header();
+                let latency = now_ns().saturating_sub(info.published_ns);
                 if !slow.is_zero() {
                     // Deliberately slow, holding the frame: the publisher goes on with others.
                     std::thread::sleep(slow);
                 }
                 let words: &[u64] = bytemuck::cast_slice(&frame);
-                let n = words[0];
-                if !words
-                    .iter()
-                    .enumerate()
-                    .skip(2)
-                    .all(|(i, &w)| w == pattern(n, i))
+                let n = info.number;
+                if (info.width, info.height) != (WIDTH as u32, HEIGHT as u32)
+                    || words.len() * 8 != FRAME
+                    || !words.iter().enumerate().all(|(i, &w)| w == pattern(n, i))
                 {
                     bad += 1;
                 }

@@ -43,6 +43,25 @@ impl Tick {
     }
 }
 
+/// A typed frame header (24 bytes: the frame's bytes start 64 bytes into the buffer).
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Image {
+    seq: u64,
+    len: u64,
+    check: u64,
+}
+
+impl Image {
+    fn of(seq: u64, len: usize) -> Image {
+        Image {
+            seq,
+            len: len as u64,
+            check: seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ len as u64,
+        }
+    }
+}
+
 /// Another type of the same size.
 #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
 #[repr(C)]
@@ -161,6 +180,26 @@ fn child_entry() {
             println!("joined");
             for (seq, &len) in sizes.iter().enumerate() {
                 let f = sub.recv_timeout(WAIT).unwrap();
+                assert_eq!(f.len(), len, "frame {seq}");
+                assert!(
+                    frame_ok(&f, seq as u64),
+                    "frame {seq} of {len} bytes differs"
+                );
+            }
+            println!("checked {}", sizes.len());
+        }
+        // As "frames", each frame with an `Image` header that must match it.
+        "header-frames" => {
+            let sizes: Vec<usize> = args[1].split(',').map(|s| s.parse().unwrap()).collect();
+            let mut sub = FrameSubscriber::<Image>::open_with_header(name).unwrap();
+            println!("joined");
+            for (seq, &len) in sizes.iter().enumerate() {
+                let f = sub.recv_timeout(WAIT).unwrap();
+                assert_eq!(
+                    *f.header(),
+                    Image::of(seq as u64, len),
+                    "header of frame {seq}"
+                );
                 assert_eq!(f.len(), len, "frame {seq}");
                 assert!(
                     frame_ok(&f, seq as u64),
@@ -518,6 +557,134 @@ fn frames_from_one_byte_to_64_mib_arrive_byte_for_byte_in_another_process() {
     let mut out = Vec::new();
     assert_eq!(sub.recv_into(&mut out, WAIT).unwrap(), 1 << 20);
     assert!(frame_ok(&out, 10));
+}
+
+#[test]
+fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
+    let (name, _g) = topic("ps-header");
+    let max = 1 << 20;
+    let opts = TopicOptions::new().capacity(2).max_subscribers(2);
+    let mut publisher = FramePublisher::<Image>::create_with_header(&name, max, &opts).unwrap();
+    assert_eq!(publisher.max_frame_len(), max);
+    // In another process, in place: header and bytes of frames of 1 B, 4 KiB and 1 MiB (the
+    // largest fills its buffer to the end, header included).
+    let sizes = [1usize, 4096, 1 << 20, 3, 1 << 20];
+    let list = sizes.map(|s| s.to_string()).join(",");
+    let mut child = common::spawn_child("child_entry", "header-frames", &[&name, &list]);
+    common::wait_line(&mut child, "joined");
+    for (seq, &len) in sizes.iter().enumerate() {
+        let mut loan = publisher.loan_uninit(len).unwrap();
+        assert_eq!(
+            *loan.header_mut(),
+            Image::of(0, 0),
+            "a loan's header starts zeroed"
+        );
+        *loan.header_mut() = Image::of(seq as u64, len);
+        for (i, b) in loan.as_uninit().iter_mut().enumerate() {
+            b.write(frame_byte(seq as u64, i));
+        }
+        // SAFETY: every byte of the frame was written just above.
+        unsafe { loan.assume_init() }.send();
+    }
+    let out = common::expect_success(child, "header frame subscriber");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("checked {}", sizes.len())));
+
+    // In process: a zeroed loan (header too, although its buffer held a header before),
+    // truncate, copies in and out.
+    let mut sub = FrameSubscriber::<Image>::open_with_header(&name).unwrap();
+    assert_eq!(sub.max_frame_len(), max);
+    for round in 0..4u64 {
+        let mut f = publisher.loan(5000).unwrap();
+        assert_eq!(
+            *f.header(),
+            Image::of(0, 0),
+            "round {round}: header not zeroed"
+        );
+        assert!(f.iter().all(|&b| b == 0), "round {round}: frame not zeroed");
+        *f.header_mut() = Image::of(round, 4000);
+        fill_frame(&mut f, round);
+        f.truncate(4000);
+        f.send();
+        let got = sub.recv().unwrap();
+        assert_eq!(*got.header(), Image::of(round, 4000));
+        assert_eq!(got.len(), 4000);
+        assert!(frame_ok(&got, round));
+    }
+    let mut copy = vec![0u8; 777];
+    fill_frame(&mut copy, 7);
+    publisher
+        .send_with_header(&Image::of(7, 777), &copy)
+        .unwrap();
+    let (header, bytes) = sub.try_recv_with_header().unwrap();
+    assert_eq!((header, bytes.len()), (Image::of(7, 777), 777));
+    assert!(frame_ok(&bytes, 7));
+    let mut big = vec![0u8; max];
+    fill_frame(&mut big, 8);
+    publisher
+        .send_with_header(&Image::of(8, max), &big)
+        .unwrap();
+    let mut out = vec![1u8; 10];
+    let header = sub.recv_into_with_header(&mut out, WAIT).unwrap();
+    assert_eq!((header, out.len()), (Image::of(8, max), max));
+    assert!(frame_ok(&out, 8));
+    // Too long a frame, with the header: the maximum is the frame's alone.
+    let e = publisher
+        .send_with_header(&Image::of(9, 0), &vec![0u8; max + 1])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MessageTooLarge, "{e}");
+    assert!(e.to_string().contains(&max.to_string()), "{e}");
+    assert_eq!(
+        sub.try_recv_with_header().unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+
+    // Opened without its header, with another one, or as records: Mismatch naming what to do.
+    let e = FrameSubscriber::open(&name).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(
+        e.to_string().contains("Image header") && e.to_string().contains("open_with_header"),
+        "{e}"
+    );
+    let e = FramePublisher::open(&name).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch, "{e}");
+    let e = FrameSubscriber::<Other>::open_with_header(&name).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(
+        e.to_string().contains("Other") && e.to_string().contains("fingerprint"),
+        "{e}"
+    );
+    let e = Subscriber::<Image>::open(&name).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch, "{e}");
+    // A second publisher while this one lives; then one with the header after it is gone.
+    let e = FramePublisher::<Image>::open_with_header(&name).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    drop(publisher);
+    let mut again = FramePublisher::<Image>::open_with_header(&name).unwrap();
+    again
+        .send_with_header(&Image::of(1, 1), &[frame_byte(1, 0)])
+        .unwrap();
+    let (header, bytes) = sub.try_recv_with_header().unwrap();
+    assert_eq!((header, bytes.len()), (Image::of(1, 1), 1));
+
+    // A plain frame topic opened with a header.
+    let (plain, _g2) = topic("ps-header-plain");
+    let _p = FramePublisher::create(&plain, 100, &TopicOptions::new()).unwrap();
+    let e = FrameSubscriber::<Image>::open_with_header(&plain).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(e.to_string().contains("no header"), "{e}");
+
+    // A zero frame length and a header and frame over 1 GiB: InvalidArgument, nothing made.
+    for (len, word) in [(0, "is 0"), (posix_ipc::typed::FRAME_LEN_MAX, "1 GiB")] {
+        let (n, _g3) = topic("ps-header-bad");
+        let e =
+            FramePublisher::<Image>::create_with_header(&n, len, &TopicOptions::new()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.to_string().contains(word), "{e}");
+        assert_eq!(
+            SharedMemory::open(&n).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
 }
 
 #[test]

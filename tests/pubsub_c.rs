@@ -1,7 +1,8 @@
 //! A C program that follows only the segment layout and protocol documented in
 //! `posix_ipc::typed::pubsub` subscribes to a Rust `FramePublisher` and checks every byte of
 //! every frame: it registers in the subscriber table, holds each frame with its holder bit,
-//! moves its cursor, sleeps on the data futex when there is nothing to read, and leaves.
+//! moves its cursor, sleeps on the data futex when there is nothing to read, and leaves. It
+//! does so for frames without a header and for frames with a typed header, which it checks too.
 
 mod common;
 
@@ -10,7 +11,15 @@ use std::time::{Duration, Instant};
 
 use common::{guarded, Kind};
 use posix_ipc::typed::FRAME_FINGERPRINT;
-use posix_ipc::{FramePublisher, TopicOptions};
+use posix_ipc::{FrameHeader, FrameLoan, FramePublisher, IpcMessage, TopicOptions};
+
+/// The typed header of the second run, as the C program declares it.
+#[derive(Clone, Copy, IpcMessage)]
+#[repr(C)]
+struct CHeader {
+    seq: u64,
+    len: u64,
+}
 
 const SUBSCRIBER: &str = r#"
 #define _GNU_SOURCE
@@ -39,6 +48,7 @@ const SUBSCRIBER: &str = r#"
 #define READY 64
 #define SHAPE 68
 #define MAX_SUBSCRIBERS 80
+#define FRAME_HEADER 88
 #define TAIL 128
 #define DATA_SIGNAL 256
 #define SUBSCRIBERS_SLEEPING 260
@@ -75,6 +85,7 @@ static unsigned char expected(uint64_t seq, uint64_t i) {
 int main(int argc, char **argv) {
     uint64_t count = strtoull(argv[2], NULL, 10);
     uint64_t fingerprint = strtoull(argv[3], NULL, 10);
+    uint32_t want_header = (uint32_t)strtoul(argv[4], NULL, 10);
     int fd = shm_open(argv[1], O_RDWR, 0);
     if (fd < 0) { perror("shm_open"); return 1; }
     struct stat st;
@@ -83,7 +94,7 @@ int main(int argc, char **argv) {
     if (pread(fd, head, sizeof head, 0) != sizeof head) { perror("pread"); return 1; }
     if (memcmp(head, "PIPCPUBS", 8) != 0) { fprintf(stderr, "not a topic\n"); return 2; }
     uint64_t data_off, stride, buffers, capacity, payload, fp;
-    uint32_t version, shape, max_subs;
+    uint32_t version, shape, max_subs, header_size;
     memcpy(&version, head + VERSION, 4);
     memcpy(&shape, head + SHAPE, 4);
     memcpy(&fp, head + FINGERPRINT, 8);
@@ -93,11 +104,14 @@ int main(int argc, char **argv) {
     memcpy(&stride, head + STRIDE, 8);
     memcpy(&data_off, head + DATA, 8);
     memcpy(&max_subs, head + MAX_SUBSCRIBERS, 4);
-    if (version != 1 || shape != 1 || fp != fingerprint) {
-        fprintf(stderr, "version %u shape %u fingerprint %llx\n", version, shape,
-                (unsigned long long)fp);
+    memcpy(&header_size, head + FRAME_HEADER, 4);
+    if (version != 1 || shape != 1 || fp != fingerprint || header_size != want_header) {
+        fprintf(stderr, "version %u shape %u fingerprint %llx header %u\n", version, shape,
+                (unsigned long long)fp, header_size);
         return 2;
     }
+    /* A frame's bytes start after its header, at the header's size rounded up to 64. */
+    uint64_t offset = ((uint64_t)header_size + 63) & ~63ull;
     if ((uint64_t)st.st_size < data_off + buffers * stride) { fprintf(stderr, "short\n"); return 2; }
     ctrl = mmap(NULL, data_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     /* The payload, read-only. */
@@ -131,17 +145,24 @@ int main(int argc, char **argv) {
         if (atomic_load_explicit(U64(e), memory_order_acquire) == next + 1) {
             uint64_t b = atomic_load_explicit(U64(e + 8), memory_order_acquire);
             uint64_t len = atomic_load_explicit(U64(e + 16), memory_order_acquire);
-            if (b < buffers && len <= payload) {
+            if (b < buffers && len <= payload && len >= offset) {
                 atomic_fetch_or_explicit(U64(holders + 64 * b), bit, memory_order_relaxed);
                 atomic_thread_fence(memory_order_seq_cst);
                 if (atomic_load_explicit(U64(e), memory_order_relaxed) == next + 1) {
                     /* Ours until the bit is cleared. The publisher numbers frames from 0. */
-                    const unsigned char *frame = data + b * stride;
+                    const unsigned char *buf = data + b * stride;
+                    const unsigned char *frame = buf + offset;
+                    uint64_t flen = len - offset;
                     uint64_t seq = next;
                     uint64_t want = seq % 4 == 0 ? 1 : seq % 4 == 1 ? 4096 : seq % 4 == 2 ? 65543 : 1048576;
-                    if (len != want) bad++;
-                    for (uint64_t i = 0; i < len; i++) if (frame[i] != expected(seq, i)) { bad++; break; }
-                    bytes += len;
+                    if (header_size != 0) {
+                        struct { uint64_t seq, len; } h;
+                        memcpy(&h, buf, sizeof h);
+                        if (h.seq != seq || h.len != flen) bad++;
+                    }
+                    if (flen != want) bad++;
+                    for (uint64_t i = 0; i < flen; i++) if (frame[i] != expected(seq, i)) { bad++; break; }
+                    bytes += flen;
                     got++;
                     next++;
                     atomic_store_explicit(U64(CURSORS + 128 * k), next + 1, memory_order_release);
@@ -192,9 +213,48 @@ fn a_c_subscriber_following_the_documented_layout_gets_every_frame_byte_for_byte
     // Block: the publisher waits for the C subscriber, so every frame must arrive.
     let opts = TopicOptions::new().capacity(4).max_subscribers(2);
     let mut publisher = FramePublisher::create(&name, 1 << 20, &opts).unwrap();
+    let line = run_c_subscriber(&exe, &mut publisher, FRAME_FINGERPRINT, 0, |_, _, _| {});
+    common::say(&format!("pubsub C subscriber: {line}"));
+    // Frames with a typed header: the C program reads the header's size at offset 88 and
+    // checks each header.
+    let (headed, _g2) = guarded(Kind::Shm, "ps-c-header");
+    let mut publisher =
+        FramePublisher::<CHeader>::create_with_header(&headed, 1 << 20, &opts).unwrap();
+    let line = run_c_subscriber(
+        &exe,
+        &mut publisher,
+        CHeader::FINGERPRINT,
+        16,
+        |f, seq, len| {
+            *f.header_mut() = CHeader {
+                seq,
+                len: len as u64,
+            }
+        },
+    );
+    common::say(&format!(
+        "pubsub C subscriber, frames with a header: {line}"
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the C subscriber on `publisher`'s topic for 200 frames of 1 B, 4 KiB, 65,543 B and
+/// 1 MiB (`header` sets each frame's header); returns its last line.
+fn run_c_subscriber<H: FrameHeader>(
+    exe: &std::path::Path,
+    publisher: &mut FramePublisher<H>,
+    fingerprint: u64,
+    header_size: u32,
+    header: impl Fn(&mut FrameLoan<'_, H>, u64, usize),
+) -> String {
     let count = 200u64;
-    let mut child = Command::new(&exe)
-        .args([&name, &count.to_string(), &FRAME_FINGERPRINT.to_string()])
+    let mut child = Command::new(exe)
+        .args([
+            publisher.name(),
+            &count.to_string(),
+            &fingerprint.to_string(),
+            &header_size.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -211,6 +271,7 @@ fn a_c_subscriber_following_the_documented_layout_gets_every_frame_byte_for_byte
     for seq in 0..count {
         let len = [1usize, 4096, 65543, 1 << 20][(seq % 4) as usize];
         let mut frame = publisher.loan(len).unwrap();
+        header(&mut frame, seq, len);
         for (i, b) in frame.iter_mut().enumerate() {
             *b = expected(seq, i as u64);
         }
@@ -221,7 +282,6 @@ fn a_c_subscriber_following_the_documented_layout_gets_every_frame_byte_for_byte
         }
     }
     let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -240,8 +300,5 @@ fn a_c_subscriber_following_the_documented_layout_gets_every_frame_byte_for_byte
         "the futex wait was exercised: {text}"
     );
     assert_eq!(publisher.subscribers(), 0, "the C subscriber left");
-    common::say(&format!(
-        "pubsub C subscriber: {}",
-        text.lines().last().unwrap_or("")
-    ));
+    text.lines().last().unwrap_or("").to_string()
 }

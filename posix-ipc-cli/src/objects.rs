@@ -92,8 +92,8 @@ pub fn segment_summary(s: &SegmentInfo) -> String {
                 parts.push(format!("{policy:?}"));
             }
             match (s.type_name.as_deref(), s.type_size) {
-                (Some("byte frames"), Some(size)) => {
-                    parts.push(format!("byte frames up to {size} B"))
+                (Some(t), Some(size)) if t.starts_with("byte frames") => {
+                    parts.push(format!("{t} up to {size} B"))
                 }
                 (Some(t), Some(size)) => parts.push(format!("{t} ({size} B)")),
                 (None, Some(size)) => parts.push(format!("{size} B samples")),

@@ -908,6 +908,7 @@ fn ls_shows_a_topics_kind_type_policy_and_live_subscribers() {
     let prefix = format!("/pit-{}-cli-topic-", std::process::id());
     let (topic, _g1) = guarded(Kind::Shm, "topic-ticks");
     let (frames, _g2) = guarded(Kind::Shm, "topic-frames");
+    let (headed, _g3) = guarded(Kind::Shm, "topic-headed");
     let opts = TopicOptions::new().capacity(8).policy(Policy::Overwrite);
     let mut publisher = Publisher::<Tick>::create(&topic, &opts).unwrap();
     let _a = Subscriber::<Tick>::open(&topic).unwrap();
@@ -915,6 +916,8 @@ fn ls_shows_a_topics_kind_type_policy_and_live_subscribers() {
     publisher.send(&Tick { seq: 1 }).unwrap();
     publisher.send(&Tick { seq: 2 }).unwrap();
     let _f = FramePublisher::create(&frames, 4096, &TopicOptions::new()).unwrap();
+    let _h =
+        FramePublisher::<Tick>::create_with_header(&headed, 1000, &TopicOptions::new()).unwrap();
     let me = std::process::id();
     let text = run(&["ls", "--prefix", &prefix]).ok().stdout;
     let row = |name: &str| {
@@ -940,6 +943,11 @@ fn ls_shows_a_topics_kind_type_policy_and_live_subscribers() {
         "{f}"
     );
     assert!(f.contains("subscribers [] (0 live)"), "{f}");
+    let h = row(&headed);
+    assert!(
+        h.contains("byte frames with a Tick header (8 B) up to 1000 B"),
+        "{h}"
+    );
     drop(b);
     let v = json(&run(&["shm", "info", &topic, "--json"]).ok().stdout);
     assert_eq!(v["kind"], "topic");

@@ -142,8 +142,8 @@ pub use shm::{
 };
 pub use timeout::Timeout;
 pub use typed::{
-    Frame, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan, LoanUninit, Policy,
-    Publisher, Sample, Subscriber, TopicOptions,
+    Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan,
+    LoanUninit, NoHeader, Policy, Publisher, Sample, Subscriber, TopicOptions,
 };
 pub use typed::{
     IpcField, IpcMessage, RawShared, Receiver, RecordReceiver, RecordSender, RecordShared,

@@ -171,7 +171,8 @@ pub struct SegmentInfo {
     /// Topic: its policy for slow subscribers (`producers` is then its publisher and
     /// `consumers` its subscribers, `count` the samples published, `capacity` the samples
     /// kept, `type_size` the sample size or the largest frame, and `type_name` the sample
-    /// type's name, or "byte frames" for a frame topic).
+    /// type's name, or "byte frames" for a frame topic, "byte frames with a `H` header (n B)"
+    /// for one whose frames carry a typed header).
     pub policy: Option<crate::Policy>,
 }
 
@@ -774,14 +775,19 @@ fn read_segment(
             if len >= crate::typed::pubsub::PEER_TABLES_END {
                 if let Some(d) = crate::typed::pubsub::describe(&map) {
                     info.policy = Some(d.policy);
-                    info.type_size = Some(d.payload);
                     info.fingerprint = Some(d.fingerprint);
                     info.count = Some(d.published);
                     info.capacity = Some(d.capacity);
-                    info.type_name = Some(if d.frames {
-                        "byte frames".to_string()
+                    let header_at = d.frame_header.next_multiple_of(64);
+                    info.type_size = Some(if d.frames {
+                        d.payload.saturating_sub(header_at)
                     } else {
-                        d.type_name
+                        d.payload
+                    });
+                    info.type_name = Some(match (d.frames, d.frame_header) {
+                        (false, _) => d.type_name,
+                        (true, 0) => "byte frames".to_string(),
+                        (true, n) => format!("byte frames with a {} header ({n} B)", d.type_name),
                     });
                 }
                 let (p, c) = crate::typed::pubsub::peer_tables(&map);

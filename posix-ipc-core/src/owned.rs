@@ -124,9 +124,9 @@ removable!(
     crate::typed::RecordShared,
     crate::Publisher<T> where T,
     crate::Subscriber<T> where T,
-    crate::FramePublisher,
-    crate::FrameSubscriber,
 );
+impl<H: crate::FrameHeader> sealed::Sealed for crate::FramePublisher<H> {}
+impl<H: crate::FrameHeader> sealed::Sealed for crate::FrameSubscriber<H> {}
 
 /// Owners alive in this process, for the second-signal exit of [`crate::signals`].
 static LIVE: Mutex<Vec<(u64, u32, Vec<OwnedName>)>> = Mutex::new(Vec::new());

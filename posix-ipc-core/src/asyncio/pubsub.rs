@@ -179,7 +179,8 @@ impl<T: IpcMessage + Send> Stream for AsyncSubscriber<T> {
     }
 }
 
-/// A [`FrameSubscriber`] with async receives and a [`Stream`] of copied frames.
+/// A [`FrameSubscriber`] with async receives and a [`Stream`] of copied frames (of a topic
+/// whose frames have no typed header).
 pub struct AsyncFrameSubscriber {
     state: State<FrameSubscriber>,
     name: String,
@@ -235,7 +236,8 @@ impl<T: IpcMessage + Send> AsyncPublisher<T> {
     }
 }
 
-/// A [`FramePublisher`] whose loans and sends wait without blocking the runtime.
+/// A [`FramePublisher`] whose loans and sends wait without blocking the runtime (frames
+/// without a typed header).
 pub struct AsyncFramePublisher {
     state: State<FramePublisher>,
     name: String,

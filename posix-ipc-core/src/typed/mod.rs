@@ -35,9 +35,9 @@ pub use companion::{COMPANION_MAGIC, COMPANION_SUFFIX, COMPANION_VERSION};
 pub use header::SegmentKind;
 pub use layout::{Field, Kind, Layout, Primitive, Shape};
 pub use pubsub::{
-    Frame, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan, LoanUninit, Policy,
-    Publisher, Sample, Subscriber, TopicOptions, FRAME_FINGERPRINT, FRAME_LEN_MAX, PUBSUB_MAGIC,
-    PUBSUB_MAX_SUBSCRIBERS, PUBSUB_VERSION,
+    Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan,
+    LoanUninit, NoHeader, Policy, Publisher, Sample, Subscriber, TopicOptions, FRAME_FINGERPRINT,
+    FRAME_LEN_MAX, PUBSUB_MAGIC, PUBSUB_MAX_SUBSCRIBERS, PUBSUB_VERSION,
 };
 pub use queue::{Iter, Receiver, Sender, TryIter, TypedQueue};
 pub use record::{RecordType, RECORD_SIZE_MAX};

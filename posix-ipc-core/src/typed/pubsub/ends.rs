@@ -72,7 +72,7 @@ impl<T: IpcMessage> Publisher<T> {
     /// options out of range (each is named).
     pub fn create(name: &str, options: &TopicOptions) -> Result<Self> {
         check_align::<T>(name, Operation::Create)?;
-        let topic = Topic::create(name, &RecordType::of::<T>(), SHAPE_RECORDS, options)?;
+        let topic = Topic::create(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, options)?;
         Self::with(topic)
     }
 
@@ -94,6 +94,7 @@ impl<T: IpcMessage> Publisher<T> {
             name,
             &RecordType::of::<T>(),
             SHAPE_RECORDS,
+            0,
             true,
             None,
         )?)
@@ -305,7 +306,7 @@ impl<T: IpcMessage> Subscriber<T> {
     /// `max_subscribers` (at most 32).
     pub fn open(name: &str) -> Result<Self> {
         check_align::<T>(name, Operation::Open)?;
-        let topic = Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, false, None)?;
+        let topic = Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, false, None)?;
         Ok(Subscriber {
             core: SubCore::new(topic)?,
             _type: PhantomData,
@@ -414,8 +415,8 @@ impl<T: IpcMessage + std::fmt::Debug> std::fmt::Debug for Loan<'_, T> {
 
 /// What both ends of every kind share.
 macro_rules! topic_end_methods {
-    ($end:ty $(where $g:ident)?, $what:literal) => {
-        impl<$($g: IpcMessage)?> $end {
+    ($end:ty $(where $g:ident: $b:path)?, $what:literal) => {
+        impl<$($g: $b)?> $end {
             /// Attaches a [`CancelToken`]: a call that waits ends with
             /// [`ErrorKind::Cancelled`] as soon as the token is cancelled. Replaces an earlier
             /// token.
@@ -468,7 +469,7 @@ macro_rules! topic_end_methods {
             }
         }
 
-        impl<$($g: IpcMessage)?> std::fmt::Debug for $end {
+        impl<$($g: $b)?> std::fmt::Debug for $end {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct($what)
                     .field("name", &self.name())
@@ -479,7 +480,7 @@ macro_rules! topic_end_methods {
             }
         }
 
-        impl<$($g: IpcMessage)?> crate::owned::Removable for $end {
+        impl<$($g: $b)?> crate::owned::Removable for $end {
             fn created_object(&self) -> bool {
                 self.core.topic.shm.created()
             }
@@ -495,9 +496,9 @@ pub(super) use topic_end_methods;
 /// that take or publish nothing, so a task can wait on the blocking pool and do the
 /// non-blocking call itself.
 macro_rules! async_hooks {
-    ($end:ty $(where $g:ident)?, publisher) => {
+    ($end:ty $(where $g:ident: $b:path)?, publisher) => {
         #[cfg(feature = "tokio")]
-        impl<$($g: IpcMessage)?> $end {
+        impl<$($g: $b)?> $end {
             pub(crate) fn ready_now(&mut self) -> bool {
                 self.core.ready_now()
             }
@@ -506,9 +507,9 @@ macro_rules! async_hooks {
             }
         }
     };
-    ($end:ty $(where $g:ident)?, subscriber) => {
+    ($end:ty $(where $g:ident: $b:path)?, subscriber) => {
         #[cfg(feature = "tokio")]
-        impl<$($g: IpcMessage)?> $end {
+        impl<$($g: $b)?> $end {
             pub(crate) fn ready_now(&mut self) -> bool {
                 self.core.ready_now()
             }
@@ -522,8 +523,8 @@ pub(super) use async_hooks;
 
 /// What both subscribing ends have.
 macro_rules! subscriber_methods {
-    ($end:ty $(where $g:ident)?) => {
-        impl<$($g: IpcMessage)?> $end {
+    ($end:ty $(where $g:ident: $b:path)?) => {
+        impl<$($g: $b)?> $end {
             /// How many samples were published that this subscriber has not received yet
             /// (some may be overwritten by the time it asks for them): one atomic load, for
             /// polling loops that should not build an error per empty poll.
@@ -542,9 +543,9 @@ macro_rules! subscriber_methods {
 }
 pub(super) use subscriber_methods;
 
-subscriber_methods!(Subscriber<T> where T);
-async_hooks!(Publisher<T> where T, publisher);
-async_hooks!(Subscriber<T> where T, subscriber);
+subscriber_methods!(Subscriber<T> where T: IpcMessage);
+async_hooks!(Publisher<T> where T: IpcMessage, publisher);
+async_hooks!(Subscriber<T> where T: IpcMessage, subscriber);
 
-topic_end_methods!(Publisher<T> where T, "Publisher");
-topic_end_methods!(Subscriber<T> where T, "Subscriber");
+topic_end_methods!(Publisher<T> where T: IpcMessage, "Publisher");
+topic_end_methods!(Subscriber<T> where T: IpcMessage, "Subscriber");

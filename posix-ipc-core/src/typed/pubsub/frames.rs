@@ -1,6 +1,8 @@
 //! Variable-size byte frames: [`FramePublisher`], [`FrameSubscriber`], [`FrameLoan`],
-//! [`FrameLoanUninit`] and [`Frame`].
+//! [`FrameLoanUninit`] and [`Frame`], with no header ([`NoHeader`]) or a typed header
+//! ([`FrameHeader`]) before each frame's bytes.
 
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
@@ -12,19 +14,115 @@ use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::timeout::Timeout;
 use crate::typed::record::RecordType;
+use crate::typed::{bytemuck, IpcMessage};
 
-/// The layout fingerprint a frame topic carries in its header (`"PIPCFRM1"`).
+/// The layout fingerprint a frame topic without a typed header carries in its header
+/// (`"PIPCFRM1"`); a topic whose frames have a typed header carries the header type's.
 pub const FRAME_FINGERPRINT: u64 = u64::from_be_bytes(*b"PIPCFRM1");
 
 /// Largest frame a topic may be created for: 1 GiB.
 pub const FRAME_LEN_MAX: usize = crate::typed::RECORD_SIZE_MAX;
 
-fn frame_record(max_frame_len: usize) -> RecordType {
-    RecordType::new("byte frames", max_frame_len, FRAME_FINGERPRINT)
+/// The header a frame topic's frames carry before their bytes: [`NoHeader`] (the default), or
+/// any [`IpcMessage`] type, such as an image's width, height, format and timestamp:
+/// `FramePublisher::<Image>::create_with_header`, `FrameSubscriber::<Image>::open_with_header`.
+///
+/// The header's type (name, size and layout fingerprint) is kept in the topic and checked when
+/// a subscriber or a publisher opens it, as a [`Subscriber<T>`](super::Subscriber)'s type is.
+/// The header lies at the start of each frame's buffer, the frame's bytes after it, from the
+/// header's size rounded up to 64 bytes on. Sealed: implemented for [`NoHeader`] and every
+/// [`IpcMessage`].
+pub trait FrameHeader: sealed::Sealed {
+    /// The header's record type, `None` for [`NoHeader`].
+    #[doc(hidden)]
+    fn header_type() -> Option<RecordType>;
+    /// The header's alignment (1 for [`NoHeader`]).
+    #[doc(hidden)]
+    fn header_align() -> usize;
+}
+
+/// No header: a frame is its bytes alone (the default of [`FramePublisher`] and
+/// [`FrameSubscriber`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoHeader;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::NoHeader {}
+    impl<H: crate::typed::IpcMessage> Sealed for H {}
+}
+
+impl FrameHeader for NoHeader {
+    fn header_type() -> Option<RecordType> {
+        None
+    }
+    fn header_align() -> usize {
+        1
+    }
+}
+
+impl<H: IpcMessage> FrameHeader for H {
+    fn header_type() -> Option<RecordType> {
+        Some(RecordType::of::<H>())
+    }
+    fn header_align() -> usize {
+        std::mem::align_of::<H>()
+    }
+}
+
+/// How a frame topic of header `H` is described to `Topic`: the record (named for the header,
+/// with its fingerprint; `size` bytes of buffer a frame may use, header included) and the
+/// header's exact size (0: none).
+fn frame_record<H: FrameHeader>(
+    name: &str,
+    op: Operation,
+    max_frame_len: usize,
+) -> Result<(RecordType, usize)> {
+    let Some(header) = H::header_type() else {
+        return Ok((
+            RecordType::new("byte frames", max_frame_len, FRAME_FINGERPRINT),
+            0,
+        ));
+    };
+    let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, op, object(name), detail);
+    if H::header_align() > 64 {
+        return Err(bad(format!(
+            "frame header {} is aligned to {} bytes; frame buffers are aligned to 64",
+            header.name,
+            H::header_align()
+        )));
+    }
+    if max_frame_len == 0 {
+        return Err(bad(
+            "the maximum frame length is 0: a frame topic's frames are 1 byte to 1 GiB".to_string(),
+        ));
+    }
+    let offset = frame_offset(header.size);
+    let total = offset
+        .checked_add(max_frame_len)
+        .filter(|&t| t <= FRAME_LEN_MAX)
+        .ok_or_else(|| {
+            bad(format!(
+                "frames of up to {max_frame_len} bytes after a {}-byte {} header (at {offset}) \
+                 need more than the {FRAME_LEN_MAX} bytes (1 GiB) a buffer may have",
+                header.size, header.name
+            ))
+        })?;
+    let size = header.size;
+    Ok((
+        RecordType::new(header.name, total, header.fingerprint),
+        size,
+    ))
+}
+
+/// Where a frame's bytes start in its buffer, after a header of `header_size` bytes.
+pub(super) fn frame_offset(header_size: usize) -> usize {
+    header_size.next_multiple_of(64)
 }
 
 /// The publishing end of a topic of byte frames of up to a size fixed at creation (1 byte to
-/// 1 GiB): camera images, point clouds, serialised messages.
+/// 1 GiB): camera images, point clouds, serialised messages. With a typed header `H` (see
+/// [`FrameHeader`]), each frame also carries an `H` before its bytes.
 ///
 /// ```
 /// use posix_ipc::{FramePublisher, FrameSubscriber, Policy, TopicOptions};
@@ -46,8 +144,36 @@ fn frame_record(max_frame_len: usize) -> RecordType {
 /// publisher.unlink()?;
 /// # Ok::<(), posix_ipc::Error>(())
 /// ```
-pub struct FramePublisher {
+///
+/// With a typed header:
+///
+/// ```
+/// use posix_ipc::{FramePublisher, FrameSubscriber, IpcMessage, TopicOptions};
+///
+/// #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+/// #[repr(C)]
+/// struct Image { width: u32, height: u32, timestamp_ns: u64 }
+///
+/// # let name = format!("/doc-frames-header-{}", std::process::id());
+/// let mut publisher =
+///     FramePublisher::<Image>::create_with_header(&name, 1 << 20, &TopicOptions::new())?;
+/// let mut subscriber = FrameSubscriber::<Image>::open_with_header(&name)?;  // checks Image
+///
+/// let mut frame = publisher.loan(640 * 480)?;
+/// *frame.header_mut() = Image { width: 640, height: 480, timestamp_ns: 1 };
+/// frame[0] = 0xff;
+/// frame.send();
+///
+/// let got = subscriber.recv()?;
+/// assert_eq!((got.header().width, got.len(), got[0]), (640, 640 * 480, 0xff));
+/// # drop(got);
+/// # publisher.unlink()?;
+/// # Ok::<(), posix_ipc::Error>(())
+/// ```
+pub struct FramePublisher<H = NoHeader> {
     core: PubCore,
+    offset: usize,
+    _header: PhantomData<fn(H)>,
 }
 
 impl FramePublisher {
@@ -58,10 +184,7 @@ impl FramePublisher {
     /// (one per sample kept, one per subscriber holding one, one loaned); `/dev/shm` pages are
     /// used only as frames are written, so mostly `capacity + 1` frames' worth.
     pub fn create(name: &str, max_frame_len: usize, options: &TopicOptions) -> Result<Self> {
-        let topic = Topic::create(name, &frame_record(max_frame_len), SHAPE_FRAMES, options)?;
-        Ok(FramePublisher {
-            core: PubCore::new(topic)?,
-        })
+        Self::make(name, max_frame_len, options)
     }
 
     /// As [`create`](Self::create), owned: the topic is removed when the owner is dropped.
@@ -75,71 +198,7 @@ impl FramePublisher {
 
     /// Opens an existing frame topic as its publisher (after the previous one closed or died).
     pub fn open(name: &str) -> Result<Self> {
-        let topic = Topic::open(name, &frame_record(1), SHAPE_FRAMES, true, None)?;
-        Ok(FramePublisher {
-            core: PubCore::new(topic)?,
-        })
-    }
-
-    /// The largest frame, fixed at creation.
-    pub fn max_frame_len(&self) -> usize {
-        self.core.topic.max_payload
-    }
-
-    fn check_len(&self, len: usize) -> Result<()> {
-        if len > self.core.topic.max_payload {
-            return Err(Error::new(
-                ErrorKind::MessageTooLarge,
-                Operation::Send,
-                object(self.name()),
-                format!(
-                    "a frame of {len} bytes is longer than the topic's maximum of {} bytes, \
-                     fixed when it was created (FramePublisher::create's max_frame_len)",
-                    self.core.topic.max_payload
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Loans a frame of `len` bytes, zeroed, waiting (with [`Policy::Block`]) until the slowest
-    /// subscriber leaves room.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::MessageTooLarge`] if `len` is over the maximum frame length.
-    pub fn loan(&mut self, len: usize) -> Result<FrameLoan<'_>> {
-        self.loan_with(len, Timeout::Infinite)
-    }
-
-    /// As [`loan`](Self::loan), with any [`Timeout`].
-    pub fn loan_with(&mut self, len: usize, timeout: impl Into<Timeout>) -> Result<FrameLoan<'_>> {
-        let loan = self.loan_uninit_with(len, timeout.into())?;
-        // SAFETY: the buffer is loaned to this publisher alone and holds at least `len` bytes
-        // (checked against the maximum frame length, the buffer's size).
-        unsafe { std::ptr::write_bytes(loan.raw.ptr(), 0, len) };
-        Ok(FrameLoan { raw: loan.raw })
-    }
-
-    /// Loans a frame of `len` bytes without initialising it: fill it through
-    /// [`as_uninit`](FrameLoanUninit::as_uninit) or
-    /// [`copy_from_slice`](FrameLoanUninit::copy_from_slice). Saves the zeroing of
-    /// [`loan`](Self::loan) when every byte is written anyway.
-    pub fn loan_uninit(&mut self, len: usize) -> Result<FrameLoanUninit<'_>> {
-        self.loan_uninit_with(len, Timeout::Infinite)
-    }
-
-    fn loan_uninit_with(&mut self, len: usize, timeout: Timeout) -> Result<FrameLoanUninit<'_>> {
-        self.check_len(len)?;
-        let buffer = self.core.loan(timeout.deadline())?;
-        Ok(FrameLoanUninit {
-            raw: RawLoan {
-                core: &mut self.core,
-                buffer,
-                len,
-                sent: false,
-            },
-        })
+        Self::reopen(name)
     }
 
     /// Publishes a copy of `bytes`, waiting as [`loan`](Self::loan) does.
@@ -156,13 +215,166 @@ impl FramePublisher {
     }
 }
 
-/// A loaned frame: bytes in the segment, writable, published by [`send`](Self::send) without a
-/// copy. Dropped unsent, its buffer goes back to the publisher.
-pub struct FrameLoan<'a> {
-    raw: RawLoan<'a>,
+impl<H: IpcMessage> FramePublisher<H> {
+    /// Creates the topic (exclusive) for frames of up to `max_frame_len` bytes, each with a
+    /// header `H`, and becomes its publisher. Sized as [`FramePublisher::create`]'s, each
+    /// buffer also holding the header (its size rounded up to 64 bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `H` is aligned to more than 64 bytes, or the header
+    /// and the frame together exceed 1 GiB; as [`FramePublisher::create`] otherwise.
+    pub fn create_with_header(
+        name: &str,
+        max_frame_len: usize,
+        options: &TopicOptions,
+    ) -> Result<Self> {
+        Self::make(name, max_frame_len, options)
+    }
+
+    /// As [`create_with_header`](Self::create_with_header), owned: the topic is removed when
+    /// the owner is dropped.
+    pub fn create_owned_with_header(
+        name: &str,
+        max_frame_len: usize,
+        options: &TopicOptions,
+    ) -> Result<crate::Owned<Self>> {
+        Self::make(name, max_frame_len, options).map(crate::Owned::new)
+    }
+
+    /// Opens an existing frame topic whose frames carry an `H` header as its publisher
+    /// ([`ErrorKind::Mismatch`] for another header type or none).
+    pub fn open_with_header(name: &str) -> Result<Self> {
+        Self::reopen(name)
+    }
+
+    /// Publishes a copy of `header` and `bytes`, waiting as [`loan`](Self::loan) does.
+    pub fn send_with_header(&mut self, header: &H, bytes: &[u8]) -> Result<()> {
+        self.send_with_header_with(header, bytes, Timeout::Infinite)
+    }
+
+    /// As [`send_with_header`](Self::send_with_header), with any [`Timeout`].
+    pub fn send_with_header_with(
+        &mut self,
+        header: &H,
+        bytes: &[u8],
+        timeout: impl Into<Timeout>,
+    ) -> Result<()> {
+        let mut loan = self.loan_uninit_with(bytes.len(), timeout.into())?;
+        *loan.header_mut() = *header;
+        loan.copy_from_slice(bytes)?.send();
+        Ok(())
+    }
 }
 
-impl FrameLoan<'_> {
+impl<H: FrameHeader> FramePublisher<H> {
+    fn make(name: &str, max_frame_len: usize, options: &TopicOptions) -> Result<Self> {
+        let (record, header_size) = frame_record::<H>(name, Operation::Create, max_frame_len)?;
+        let topic = Topic::create(name, &record, SHAPE_FRAMES, header_size, options)?;
+        Self::with(topic)
+    }
+
+    fn reopen(name: &str) -> Result<Self> {
+        let (record, header_size) = frame_record::<H>(name, Operation::Open, 1)?;
+        let topic = Topic::open(name, &record, SHAPE_FRAMES, header_size, true, None)?;
+        Self::with(topic)
+    }
+
+    fn with(topic: Topic) -> Result<Self> {
+        Ok(FramePublisher {
+            offset: topic.frame_offset,
+            core: PubCore::new(topic)?,
+            _header: PhantomData,
+        })
+    }
+
+    /// The largest frame, fixed at creation (not counting the header).
+    pub fn max_frame_len(&self) -> usize {
+        self.core.topic.max_payload - self.offset
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len > self.max_frame_len() {
+            return Err(Error::new(
+                ErrorKind::MessageTooLarge,
+                Operation::Send,
+                object(self.name()),
+                format!(
+                    "a frame of {len} bytes is longer than the topic's maximum of {} bytes, \
+                     fixed when it was created (FramePublisher::create's max_frame_len)",
+                    self.max_frame_len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loans a frame of `len` bytes, zeroed (and its header, if it has one), waiting (with
+    /// [`Policy::Block`]) until the slowest subscriber leaves room.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::MessageTooLarge`] if `len` is over the maximum frame length.
+    pub fn loan(&mut self, len: usize) -> Result<FrameLoan<'_, H>> {
+        self.loan_with(len, Timeout::Infinite)
+    }
+
+    /// As [`loan`](Self::loan), with any [`Timeout`].
+    pub fn loan_with(
+        &mut self,
+        len: usize,
+        timeout: impl Into<Timeout>,
+    ) -> Result<FrameLoan<'_, H>> {
+        let loan = self.loan_uninit_with(len, timeout.into())?;
+        // SAFETY: the buffer is loaned to this publisher alone and holds at least
+        // `offset + len` bytes (`len` was checked against the maximum frame length, and the
+        // buffer holds the header's `offset` bytes and a frame of the maximum length).
+        unsafe { std::ptr::write_bytes(loan.raw.ptr().add(loan.offset), 0, len) };
+        Ok(FrameLoan {
+            raw: loan.raw,
+            offset: loan.offset,
+            _header: PhantomData,
+        })
+    }
+
+    /// Loans a frame of `len` bytes without initialising it: fill it through
+    /// [`as_uninit`](FrameLoanUninit::as_uninit) or
+    /// [`copy_from_slice`](FrameLoanUninit::copy_from_slice). Saves the zeroing of
+    /// [`loan`](Self::loan) when every byte is written anyway. A header is zeroed all the same.
+    pub fn loan_uninit(&mut self, len: usize) -> Result<FrameLoanUninit<'_, H>> {
+        self.loan_uninit_with(len, Timeout::Infinite)
+    }
+
+    fn loan_uninit_with(&mut self, len: usize, timeout: Timeout) -> Result<FrameLoanUninit<'_, H>> {
+        self.check_len(len)?;
+        let buffer = self.core.loan(timeout.deadline())?;
+        let offset = self.offset;
+        let raw = RawLoan {
+            core: &mut self.core,
+            buffer,
+            len: offset + len,
+            sent: false,
+        };
+        // SAFETY: the buffer is loaned to this publisher alone and begins with the header's
+        // `offset` bytes (0 without a header); all-zero bytes are a valid header (`H: Pod`).
+        unsafe { std::ptr::write_bytes(raw.ptr(), 0, offset) };
+        Ok(FrameLoanUninit {
+            raw,
+            offset,
+            _header: PhantomData,
+        })
+    }
+}
+
+/// A loaned frame: bytes in the segment, writable, published by [`send`](Self::send) without a
+/// copy. Dropped unsent, its buffer goes back to the publisher.
+pub struct FrameLoan<'a, H = NoHeader> {
+    raw: RawLoan<'a>,
+    offset: usize,
+    _header: PhantomData<&'a mut H>,
+}
+
+impl<H> FrameLoan<'_, H> {
     /// Publishes the frame (no copy).
     pub fn send(self) {
         self.raw.send();
@@ -170,38 +382,78 @@ impl FrameLoan<'_> {
 
     /// Shortens the frame to `len` bytes (no effect if it is not longer).
     pub fn truncate(&mut self, len: usize) {
-        self.raw.len = self.raw.len.min(len);
+        self.raw.len = self.raw.len.min(self.offset + len);
     }
 }
 
-impl Deref for FrameLoan<'_> {
+impl<H: IpcMessage> FrameLoan<'_, H> {
+    /// The frame's header.
+    pub fn header(&self) -> &H {
+        // SAFETY: the buffer is loaned to this publisher alone, begins 64-aligned with
+        // `size_of::<H>()` bytes of header (checked alignment at most 64), initialised (zeroed
+        // at the loan or written since), and any bytes are a valid `H` (`H: Pod`).
+        unsafe { &*self.raw.ptr().cast::<H>() }
+    }
+
+    /// The frame's header, to write.
+    pub fn header_mut(&mut self) -> &mut H {
+        // SAFETY: as in `header`; the loan is borrowed mutably, so this is the only reference.
+        unsafe { &mut *self.raw.ptr().cast::<H>() }
+    }
+}
+
+impl<H> Deref for FrameLoan<'_, H> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         // SAFETY: the buffer is loaned to this publisher alone, holds at least `len` bytes
-        // (at most the maximum frame length, the buffer's size), which were initialised
-        // (zeroed, copied, or promised by `assume_init`), and stays mapped while the loan
-        // borrows the publisher.
-        unsafe { std::slice::from_raw_parts(self.raw.ptr(), self.raw.len) }
+        // (the header's `offset` and at most the maximum frame length), of which the frame's
+        // from `offset` on were initialised (zeroed, copied, or promised by `assume_init`), and
+        // stays mapped while the loan borrows the publisher.
+        unsafe {
+            std::slice::from_raw_parts(self.raw.ptr().add(self.offset), self.raw.len - self.offset)
+        }
     }
 }
 
-impl DerefMut for FrameLoan<'_> {
+impl<H> DerefMut for FrameLoan<'_, H> {
     fn deref_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `deref`; the loan is borrowed mutably, so this is the only reference.
-        unsafe { std::slice::from_raw_parts_mut(self.raw.ptr(), self.raw.len) }
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.raw.ptr().add(self.offset),
+                self.raw.len - self.offset,
+            )
+        }
     }
 }
 
 /// A loaned frame not yet initialised (see [`FramePublisher::loan_uninit`]).
-pub struct FrameLoanUninit<'a> {
+pub struct FrameLoanUninit<'a, H = NoHeader> {
     raw: RawLoan<'a>,
+    offset: usize,
+    _header: PhantomData<&'a mut H>,
 }
 
-impl<'a> FrameLoanUninit<'a> {
+impl<H: IpcMessage> FrameLoanUninit<'_, H> {
+    /// The frame's header (zeroed at the loan), to write.
+    pub fn header_mut(&mut self) -> &mut H {
+        // SAFETY: the buffer is loaned to this publisher alone and begins 64-aligned with
+        // `size_of::<H>()` bytes of header, zeroed by the loan (a valid `H`: `H: Pod`); the loan
+        // is borrowed mutably, so this is the only reference.
+        unsafe { &mut *self.raw.ptr().cast::<H>() }
+    }
+}
+
+impl<'a, H> FrameLoanUninit<'a, H> {
     /// The frame's bytes, as uninitialised memory to write.
     pub fn as_uninit(&mut self) -> &mut [MaybeUninit<u8>] {
         // SAFETY: as in `FrameLoan::deref_mut`; `MaybeUninit<u8>` has no validity requirement.
-        unsafe { std::slice::from_raw_parts_mut(self.raw.ptr().cast(), self.raw.len) }
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.raw.ptr().add(self.offset).cast(),
+                self.raw.len - self.offset,
+            )
+        }
     }
 
     /// Fills the frame with `bytes`, which becomes its length (at most the loaned length).
@@ -210,26 +462,36 @@ impl<'a> FrameLoanUninit<'a> {
     ///
     /// [`ErrorKind::MessageTooLarge`] if `bytes` is longer than the loan (the buffer goes back
     /// to the publisher, nothing is published).
-    pub fn copy_from_slice(mut self, bytes: &[u8]) -> Result<FrameLoan<'a>> {
-        if bytes.len() > self.raw.len {
+    pub fn copy_from_slice(mut self, bytes: &[u8]) -> Result<FrameLoan<'a, H>> {
+        let loaned = self.raw.len - self.offset;
+        if bytes.len() > loaned {
             return Err(Error::new(
                 ErrorKind::MessageTooLarge,
                 Operation::Send,
                 object(self.raw.core.topic.shm.name()),
                 format!(
-                    "{} bytes do not fit the {}-byte frame this loan was made for: loan at \
-                     least as many bytes as you copy",
-                    bytes.len(),
-                    self.raw.len
+                    "{} bytes do not fit the {loaned}-byte frame this loan was made for: loan \
+                     at least as many bytes as you copy",
+                    bytes.len()
                 ),
             ));
         }
-        // SAFETY: the destination is the loaned buffer (at least `len` bytes, ours alone, and
-        // `bytes.len() <= len` was checked above); `bytes` is the caller's memory, which cannot
-        // be inside the loaned buffer while we hold it mutably.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.raw.ptr(), bytes.len()) };
-        self.raw.len = bytes.len();
-        Ok(FrameLoan { raw: self.raw })
+        // SAFETY: the destination is the loaned buffer's frame (at least `loaned` bytes from
+        // `offset`, ours alone, and `bytes.len() <= loaned` was checked above); `bytes` is the
+        // caller's memory, which cannot be inside the loaned buffer while we hold it mutably.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.raw.ptr().add(self.offset),
+                bytes.len(),
+            )
+        };
+        self.raw.len = self.offset + bytes.len();
+        Ok(FrameLoan {
+            raw: self.raw,
+            offset: self.offset,
+            _header: PhantomData,
+        })
     }
 
     /// The frame, initialised by the caller.
@@ -237,58 +499,32 @@ impl<'a> FrameLoanUninit<'a> {
     /// # Safety
     ///
     /// Every byte of the frame must have been written through [`as_uninit`](Self::as_uninit).
-    pub unsafe fn assume_init(self) -> FrameLoan<'a> {
-        FrameLoan { raw: self.raw }
+    pub unsafe fn assume_init(self) -> FrameLoan<'a, H> {
+        FrameLoan {
+            raw: self.raw,
+            offset: self.offset,
+            _header: PhantomData,
+        }
     }
 }
 
-/// The subscribing end of a frame topic. See [`FramePublisher`] for an example.
-pub struct FrameSubscriber {
+/// The subscribing end of a frame topic. See [`FramePublisher`] for examples.
+pub struct FrameSubscriber<H = NoHeader> {
     core: SubCore,
+    offset: usize,
+    _header: PhantomData<fn() -> H>,
 }
 
 impl FrameSubscriber {
-    /// Opens a frame topic of any maximum frame length and joins it.
+    /// Opens a frame topic (without a header) of any maximum frame length and joins it.
     pub fn open(name: &str) -> Result<Self> {
-        Self::open_with(name, None)
+        Self::join(name, None)
     }
 
     /// Opens a frame topic, requiring this maximum frame length ([`ErrorKind::Mismatch`]
     /// otherwise).
     pub fn open_checked(name: &str, max_frame_len: usize) -> Result<Self> {
-        Self::open_with(name, Some(max_frame_len))
-    }
-
-    fn open_with(name: &str, want: Option<usize>) -> Result<Self> {
-        let topic = Topic::open(name, &frame_record(1), SHAPE_FRAMES, false, want)?;
-        Ok(FrameSubscriber {
-            core: SubCore::new(topic)?,
-        })
-    }
-
-    /// The largest frame of the topic.
-    pub fn max_frame_len(&self) -> usize {
-        self.core.topic.max_payload
-    }
-
-    /// The next frame, in place: a guard that derefs to the bytes in the segment. Waits as
-    /// [`Subscriber::recv`](super::Subscriber::recv) does, with the same errors.
-    pub fn recv(&mut self) -> Result<Frame<'_>> {
-        self.recv_with(Timeout::Infinite)
-    }
-
-    /// As [`recv`](Self::recv), waiting at most `timeout`.
-    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Frame<'_>> {
-        self.recv_with(timeout)
-    }
-
-    /// As [`recv`](Self::recv), with any [`Timeout`].
-    pub fn recv_with(&mut self, timeout: impl Into<Timeout>) -> Result<Frame<'_>> {
-        let held = self.core.next(timeout.into().deadline())?;
-        Ok(Frame {
-            core: &mut self.core,
-            held,
-        })
+        Self::join(name, Some(max_frame_len))
     }
 
     /// The next frame copied into `out` (replacing its contents); returns its length. The copy
@@ -306,34 +542,128 @@ impl FrameSubscriber {
     }
 }
 
-/// A received frame, in place: derefs to its bytes in the segment (mapped read-only). The
-/// publisher does not reuse its buffer until the guard is dropped.
-pub struct Frame<'a> {
-    core: &'a mut SubCore,
-    held: Held,
+impl<H: IpcMessage> FrameSubscriber<H> {
+    /// Opens a frame topic whose frames carry an `H` header, of any maximum frame length, and
+    /// joins it ([`ErrorKind::Mismatch`] for another header type or none).
+    pub fn open_with_header(name: &str) -> Result<Self> {
+        Self::join(name, None)
+    }
+
+    /// The next frame's header, and its bytes copied into `out` (replacing its contents); a
+    /// seqlock read, as [`FrameSubscriber::recv_into`]'s.
+    pub fn recv_into_with_header(
+        &mut self,
+        out: &mut Vec<u8>,
+        timeout: impl Into<Timeout>,
+    ) -> Result<H> {
+        self.core.next_copy(timeout.into().deadline(), out)?;
+        let mut header = <H as bytemuck::Zeroable>::zeroed();
+        let head = bytemuck::bytes_of_mut(&mut header);
+        // A frame shorter than its header (only from a dishonest peer) leaves the rest zero.
+        let n = head.len().min(out.len());
+        head[..n].copy_from_slice(&out[..n]);
+        out.drain(..self.offset.min(out.len()));
+        Ok(header)
+    }
+
+    /// The next frame's header and bytes, copied out, without waiting:
+    /// [`ErrorKind::WouldBlock`] if none.
+    pub fn try_recv_with_header(&mut self) -> Result<(H, Vec<u8>)> {
+        let mut out = Vec::new();
+        let header = self.recv_into_with_header(&mut out, Timeout::Immediate)?;
+        Ok((header, out))
+    }
 }
 
-impl Frame<'_> {
+impl<H: FrameHeader> FrameSubscriber<H> {
+    fn join(name: &str, want: Option<usize>) -> Result<Self> {
+        let (record, header_size) = frame_record::<H>(name, Operation::Open, 1)?;
+        let topic = Topic::open(name, &record, SHAPE_FRAMES, header_size, false, want)?;
+        Ok(FrameSubscriber {
+            offset: topic.frame_offset,
+            core: SubCore::new(topic)?,
+            _header: PhantomData,
+        })
+    }
+
+    /// The largest frame of the topic (not counting the header).
+    pub fn max_frame_len(&self) -> usize {
+        self.core.topic.max_payload - self.offset
+    }
+
+    /// The next frame, in place: a guard that derefs to the bytes in the segment. Waits as
+    /// [`Subscriber::recv`](super::Subscriber::recv) does, with the same errors.
+    pub fn recv(&mut self) -> Result<Frame<'_, H>> {
+        self.recv_with(Timeout::Infinite)
+    }
+
+    /// As [`recv`](Self::recv), waiting at most `timeout`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Frame<'_, H>> {
+        self.recv_with(timeout)
+    }
+
+    /// As [`recv`](Self::recv), with any [`Timeout`].
+    pub fn recv_with(&mut self, timeout: impl Into<Timeout>) -> Result<Frame<'_, H>> {
+        let held = self.core.next(timeout.into().deadline())?;
+        Ok(Frame {
+            offset: self.offset,
+            core: &mut self.core,
+            held,
+            _header: PhantomData,
+        })
+    }
+}
+
+/// A received frame, in place: derefs to its bytes in the segment (mapped read-only). The
+/// publisher does not reuse its buffer until the guard is dropped.
+pub struct Frame<'a, H = NoHeader> {
+    core: &'a mut SubCore,
+    held: Held,
+    offset: usize,
+    _header: PhantomData<&'a H>,
+}
+
+impl<H> Frame<'_, H> {
     /// The frame's number: how many samples the topic had published before it.
     pub fn index(&self) -> u64 {
         self.held.index
     }
 }
 
-impl Deref for Frame<'_> {
+impl<H: IpcMessage> Frame<'_, H> {
+    /// The frame's header, in the segment.
+    pub fn header(&self) -> &H {
+        // SAFETY: this subscriber holds the buffer (as in `deref`), which begins 64-aligned with
+        // `size_of::<H>()` bytes of header (the topic's header type was checked at open to be
+        // `H`, its alignment at most 64, and every buffer is at least the header's `offset`
+        // bytes long); any bytes are a valid `H` (`H: Pod`).
+        unsafe { &*self.core.topic.payload(self.held.buffer).cast::<H>() }
+    }
+}
+
+impl<H> Deref for Frame<'_, H> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         // SAFETY: this subscriber holds the buffer (holder bit set, stamp re-checked), so an
         // honest publisher does not write it until the guard is dropped; it was published
-        // complete (acquire on the stamp); `len` was checked against the maximum frame length,
-        // the buffer's size, so the bytes lie inside the mapping.
+        // complete (acquire on the stamp); `len` was checked against the buffer bytes a frame
+        // may use (the header's `offset` and the maximum frame length, at most the buffer's
+        // size), so the bytes from `offset` to `len` lie inside the mapping (none if a
+        // dishonest peer stored a length shorter than the header).
         unsafe {
-            std::slice::from_raw_parts(self.core.topic.payload(self.held.buffer), self.held.len)
+            let len = self.held.len.saturating_sub(self.offset);
+            std::slice::from_raw_parts(
+                self.core
+                    .topic
+                    .payload(self.held.buffer)
+                    .add(self.offset.min(self.held.len)),
+                len,
+            )
         }
     }
 }
 
-impl std::fmt::Debug for Frame<'_> {
+impl<H> std::fmt::Debug for Frame<'_, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Frame")
             .field("index", &self.index())
@@ -342,7 +672,7 @@ impl std::fmt::Debug for Frame<'_> {
     }
 }
 
-impl std::fmt::Debug for FrameLoan<'_> {
+impl<H> std::fmt::Debug for FrameLoan<'_, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FrameLoan")
             .field("len", &self.len())
@@ -350,14 +680,14 @@ impl std::fmt::Debug for FrameLoan<'_> {
     }
 }
 
-impl Drop for Frame<'_> {
+impl<H> Drop for Frame<'_, H> {
     fn drop(&mut self) {
         self.core.release();
     }
 }
 
-topic_end_methods!(FramePublisher, "FramePublisher");
+topic_end_methods!(FramePublisher<H> where H: FrameHeader, "FramePublisher");
 async_hooks!(FramePublisher, publisher);
 async_hooks!(FrameSubscriber, subscriber);
-subscriber_methods!(FrameSubscriber);
-topic_end_methods!(FrameSubscriber, "FrameSubscriber");
+subscriber_methods!(FrameSubscriber<H> where H: FrameHeader);
+topic_end_methods!(FrameSubscriber<H> where H: FrameHeader, "FrameSubscriber");

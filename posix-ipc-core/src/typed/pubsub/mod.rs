@@ -1,7 +1,8 @@
 //! Publish-subscribe over shared memory: one [`Publisher<T>`] (or [`FramePublisher`] of byte
-//! frames up to a size fixed at creation), up to 32 [`Subscriber<T>`]s (or
-//! [`FrameSubscriber`]s) in any mix of processes and threads, every subscriber receiving every
-//! sample published after it joined, without a copy either way.
+//! frames up to a size fixed at creation, optionally each with a typed header: see
+//! [`FrameHeader`]), up to 32 [`Subscriber<T>`]s (or [`FrameSubscriber`]s) in any mix of
+//! processes and threads, every subscriber receiving every sample published after it joined,
+//! without a copy either way.
 //!
 //! A topic is one log of `capacity` entries in a named segment and a cursor per subscriber,
 //! not a queue per subscriber: publishing costs the same with 1 or 32 subscribers, and waking
@@ -85,8 +86,8 @@
 //! | 0 | 8 | magic `b"PIPCPUBS"` |
 //! | 8 | 4 | version (1) |
 //! | 12 | 4 | policy: 0 block, 1 overwrite |
-//! | 16 | 8 | layout fingerprint of `T` (frames: [`FRAME_FINGERPRINT`]) |
-//! | 24 | 8 | `size_of::<T>()` (frames: the maximum frame length) |
+//! | 16 | 8 | layout fingerprint of `T` (frames: [`FRAME_FINGERPRINT`], or the typed header's) |
+//! | 24 | 8 | `size_of::<T>()` (frames: the bytes a buffer may use, `frame offset + maximum frame length`) |
 //! | 32 | 8 | capacity: entries in the log (a power of two) |
 //! | 40 | 8 | buffers: `capacity + max_subscribers + 1` |
 //! | 48 | 8 | buffer stride: the payload size rounded up to 64 bytes, or to 4096 from 4096 on |
@@ -96,7 +97,8 @@
 //! | 72 | 8 | history: samples a new subscriber starts with |
 //! | 80 | 4 | max subscribers (1 to 32) |
 //! | 84 | 4 | stall timeout in milliseconds |
-//! | 96 | 32 | the type's name, UTF-8, NUL-padded (for `posix-ipc ls`; not checked) |
+//! | 88 | 4 | frames: size of the typed header at the start of each buffer (0: none); the frame offset is it rounded up to 64 |
+//! | 96 | 32 | the type's name (frames with a header: the header's), UTF-8, NUL-padded (for `posix-ipc ls`; not checked) |
 //! | 128 | 8 | tail: samples published |
 //! | 256 | 4 | data futex: bumped when a sample is published while subscribers sleep |
 //! | 260 | 4 | number of sleeping subscribers |
@@ -110,9 +112,12 @@
 //! | 4096 + 128 k + 8 | 4 | 1 while a block publisher skips subscriber `k` (stopped) |
 //! | 8192 + 32 e | 8 | entry `e`'s stamp: `i + 1` for sample `i`, 0 while being rewritten |
 //! | 8192 + 32 e + 8 | 8 | entry `e`'s buffer |
-//! | 8192 + 32 e + 16 | 8 | entry `e`'s length in bytes |
+//! | 8192 + 32 e + 16 | 8 | entry `e`'s length in bytes (frames: from the buffer's start, so the frame offset included) |
 //! | 8192 + 32 × capacity + 64 b | 8 | buffer `b`'s holder bits (bit `k`: subscriber `k`) |
 //! | offset of buffer 0 + stride × b | stride | buffer `b` |
+//!
+//! A frame with a typed header is the header at the start of its buffer and the frame's bytes
+//! from the frame offset on; its entry's length is the frame offset plus the frame's length.
 //!
 //! Sample `i` lives in entry `i % capacity`. The publisher, for sample `i = tail`: (block
 //! policy) waits until every cursor of a live, not skipped subscriber is above
@@ -151,8 +156,8 @@ use std::time::Duration;
 
 pub use ends::{Loan, LoanUninit, Publisher, Sample, Subscriber};
 pub use frames::{
-    Frame, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, FRAME_FINGERPRINT,
-    FRAME_LEN_MAX,
+    Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, NoHeader,
+    FRAME_FINGERPRINT, FRAME_LEN_MAX,
 };
 pub(crate) use topic::{describe, peer_tables, PEER_TABLES_END};
 

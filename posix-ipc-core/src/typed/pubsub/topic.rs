@@ -28,6 +28,7 @@ const SHAPE: usize = 68;
 const HISTORY: usize = 72;
 const MAX_SUBSCRIBERS: usize = 80;
 const STALL_MS: usize = 84;
+const FRAME_HEADER: usize = 88;
 const TYPE_NAME: usize = 96;
 const TYPE_NAME_LEN: usize = 32;
 const HEADER_LEN: usize = 128;
@@ -117,6 +118,8 @@ pub(crate) struct Topic {
     pub(super) buffers: u64,
     stride: usize,
     pub(super) max_payload: usize,
+    /// Where a frame's bytes start in its buffer, after its typed header (0: none).
+    pub(super) frame_offset: usize,
     pub(super) history: u64,
     pub(super) max_subscribers: usize,
     pub(super) stall: Duration,
@@ -139,11 +142,13 @@ enum Step<R> {
 
 impl Topic {
     /// Creates the segment (exclusive) for records of `record` (`shape` says fixed records or
-    /// frames of at most `record.size` bytes).
+    /// frames using at most `record.size` bytes of a buffer, of which a typed header takes the
+    /// first `header_size` rounded up to 64).
     pub(super) fn create(
         name: &str,
         record: &RecordType,
         shape: u32,
+        header_size: usize,
         opts: &TopicOptions,
     ) -> Result<Topic> {
         record.check(Operation::Create, || object(name))?;
@@ -209,6 +214,7 @@ impl Topic {
         head[MAX_SUBSCRIBERS..MAX_SUBSCRIBERS + 4]
             .copy_from_slice(&(opts.max_subscribers as u32).to_ne_bytes());
         head[STALL_MS..STALL_MS + 4].copy_from_slice(&stall_ms.to_ne_bytes());
+        head[FRAME_HEADER..FRAME_HEADER + 4].copy_from_slice(&(header_size as u32).to_ne_bytes());
         // The type's name, for `posix-ipc ls` (cut to 32 bytes at a character boundary).
         let mut cut = record.name.len().min(TYPE_NAME_LEN);
         while !record.name.is_char_boundary(cut) {
@@ -242,12 +248,14 @@ impl Topic {
         Ok(topic)
     }
 
-    /// Opens an existing topic, checking its header against `record` and `shape`. The payload
-    /// is mapped writable only for a publisher.
+    /// Opens an existing topic, checking its header against `record`, `shape` and (frames)
+    /// the typed header's size and the maximum frame length asked for. The payload is mapped
+    /// writable only for a publisher.
     pub(super) fn open(
         name: &str,
         record: &RecordType,
         shape: u32,
+        header_size: usize,
         publisher: bool,
         frame_len: Option<usize>,
     ) -> Result<Topic> {
@@ -295,17 +303,49 @@ impl Topic {
                 record,
             ));
         }
+        let their_header = u64::from(u32_of(FRAME_HEADER));
+        let their_offset = their_header.next_multiple_of(64);
         if shape == SHAPE_FRAMES {
-            if fp != record.fingerprint {
-                return Err(mismatch(format!(
-                    "frame topic with fingerprint {fp:#018x}, expected {:#018x}",
-                    record.fingerprint
-                )));
+            let their_name = type_name(&head);
+            match (their_header, header_size) {
+                (0, 0) if fp != record.fingerprint => {
+                    return Err(mismatch(format!(
+                        "frame topic with fingerprint {fp:#018x}, expected {:#018x}",
+                        record.fingerprint
+                    )))
+                }
+                (0, 0) => {}
+                (0, _) => {
+                    return Err(mismatch(format!(
+                        "the topic's frames have no header, not a {} one: open it with \
+                         FrameSubscriber::open (FramePublisher::open)",
+                        record.name
+                    )))
+                }
+                (_, 0) => {
+                    return Err(mismatch(format!(
+                        "the topic's frames carry a {their_header}-byte {their_name} header \
+                         (layout fingerprint {fp:#018x}): open it with \
+                         FrameSubscriber::<{their_name}>::open_with_header \
+                         (FramePublisher::<{their_name}>::open_with_header)"
+                    )))
+                }
+                _ if fp != record.fingerprint || their_header != header_size as u64 => {
+                    return Err(header::type_mismatch(
+                        object(&name),
+                        "the topic's frames carry",
+                        "headers",
+                        (their_header, fp),
+                        &RecordType::new(record.name.clone(), header_size, record.fingerprint),
+                    ))
+                }
+                _ => {}
             }
             if let Some(want) = frame_len {
-                if payload != want as u64 {
+                let theirs = payload.saturating_sub(their_offset);
+                if theirs != want as u64 {
                     return Err(mismatch(format!(
-                        "the topic's frames are at most {payload} bytes, but {want} was asked \
+                        "the topic's frames are at most {theirs} bytes, but {want} was asked \
                          for: open it with FrameSubscriber::open to take its size"
                     )));
                 }
@@ -329,6 +369,11 @@ impl Topic {
                 && u64_of(DATA) == g.data
                 && u32_of(POLICY) <= 1
                 && u64_of(HISTORY) < cap
+                && (if shape == SHAPE_FRAMES {
+                    their_offset < payload
+                } else {
+                    their_header == 0
+                })
         });
         let Some(geo) = consistent else {
             return Err(mismatch(format!(
@@ -392,6 +437,8 @@ impl Topic {
             buffers: geo.buffers,
             stride: geo.stride as usize,
             max_payload: u64_of(PAYLOAD) as usize,
+            frame_offset: (u64::from(u32_of(FRAME_HEADER)).next_multiple_of(64) as usize)
+                .min(u64_of(PAYLOAD) as usize),
             history: u64_of(HISTORY),
             max_subscribers: u32_of(MAX_SUBSCRIBERS) as usize,
             stall: Duration::from_millis(u64::from(u32_of(STALL_MS).max(1))),
@@ -1298,6 +1345,8 @@ pub(crate) struct Description {
     pub(crate) published: u64,
     pub(crate) capacity: u64,
     pub(crate) type_name: String,
+    /// Frames: the size of their typed header (0: none).
+    pub(crate) frame_header: u64,
 }
 
 /// What `posix-ipc ls` shows of a topic, from a mapping of at least the control block's first
@@ -1311,8 +1360,6 @@ pub(crate) fn describe(map: &Mapping) -> Option<Description> {
     } else {
         Policy::Block
     };
-    let name = &head[TYPE_NAME..TYPE_NAME + TYPE_NAME_LEN];
-    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     Some(Description {
         policy,
         frames: u32_of(SHAPE) == SHAPE_FRAMES,
@@ -1320,8 +1367,16 @@ pub(crate) fn describe(map: &Mapping) -> Option<Description> {
         fingerprint: u64_of(FINGERPRINT),
         published: header::atomic_u64(map, TAIL).load(Ordering::Acquire),
         capacity: u64_of(CAPACITY),
-        type_name: String::from_utf8_lossy(&name[..end]).into_owned(),
+        type_name: type_name(&head),
+        frame_header: u64::from(u32_of(FRAME_HEADER)),
     })
+}
+
+/// The type name a topic header keeps (for `ls` and error messages).
+fn type_name(head: &[u8]) -> String {
+    let name = &head[TYPE_NAME..TYPE_NAME + TYPE_NAME_LEN];
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    String::from_utf8_lossy(&name[..end]).into_owned()
 }
 
 /// The publisher and subscriber tables of a mapped topic (for `lifecycle`).
