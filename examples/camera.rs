@@ -259,11 +259,8 @@ fn subscribe(args: &[String]) -> AnyResult<()> {
     } else {
         format!("subscriber {id} (slow)")
     };
-    // Opening checks the header type (FrameInfo's name, size and layout).
-    let mut sub = FrameSubscriber::<FrameInfo>::open_with_header(&topic)?;
-    if sub.max_frame_len() != FRAME {
-        return Err(format!("frames of {} bytes, not {FRAME}", sub.max_frame_len()).into());
-    }
+    // Opening checks the header type (FrameInfo's name, size and layout) and the frame size.
+    let mut sub = FrameSubscriber::<FrameInfo>::open_checked_with_header(&topic, FRAME)?;
     println!("joined");
     let (mut received, mut missed, mut lags, mut bad) = (0u64, 0u64, 0u64, 0u64);
     let mut latencies: Vec<u64> = Vec::new();

@@ -62,6 +62,13 @@ impl Image {
     }
 }
 
+/// A 72-byte header: the frame's bytes start 128 bytes into the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Wide {
+    words: [u64; 9],
+}
+
 /// Another type of the same size.
 #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
 #[repr(C)]
@@ -567,7 +574,7 @@ fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
     let mut publisher = FramePublisher::<Image>::create_with_header(&name, max, &opts).unwrap();
     assert_eq!(publisher.max_frame_len(), max);
     // In another process, in place: header and bytes of frames of 1 B, 4 KiB and 1 MiB (the
-    // largest fills its buffer to the end, header included).
+    // maximum).
     let sizes = [1usize, 4096, 1 << 20, 3, 1 << 20];
     let list = sizes.map(|s| s.to_string()).join(",");
     let mut child = common::spawn_child("child_entry", "header-frames", &[&name, &list]);
@@ -603,7 +610,10 @@ fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
         assert!(f.iter().all(|&b| b == 0), "round {round}: frame not zeroed");
         *f.header_mut() = Image::of(round, 4000);
         fill_frame(&mut f, round);
+        f.truncate(usize::MAX);
+        assert_eq!(f.len(), 5000, "truncating to more is no change");
         f.truncate(4000);
+        assert_eq!(f.len(), 4000);
         f.send();
         let got = sub.recv().unwrap();
         assert_eq!(*got.header(), Image::of(round, 4000));
@@ -655,6 +665,11 @@ fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
     );
     let e = Subscriber::<Image>::open(&name).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Mismatch, "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("up to {max} bytes with a 24-byte Image header")),
+        "{e}"
+    );
     // A second publisher while this one lives; then one with the header after it is gone.
     let e = FramePublisher::<Image>::open_with_header(&name).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
@@ -674,7 +689,13 @@ fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
     assert!(e.to_string().contains("no header"), "{e}");
 
     // A zero frame length and a header and frame over 1 GiB: InvalidArgument, nothing made.
-    for (len, word) in [(0, "is 0"), (posix_ipc::typed::FRAME_LEN_MAX, "1 GiB")] {
+    for (len, word) in [
+        (0, "is 0"),
+        (
+            posix_ipc::typed::FRAME_LEN_MAX,
+            "after a 24-byte Image header",
+        ),
+    ] {
         let (n, _g3) = topic("ps-header-bad");
         let e =
             FramePublisher::<Image>::create_with_header(&n, len, &TopicOptions::new()).unwrap_err();
@@ -685,6 +706,58 @@ fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
             ErrorKind::NotFound
         );
     }
+}
+
+#[test]
+fn a_header_past_64_bytes_and_a_dishonest_short_length_are_handled() {
+    // A 72-byte header puts the frame at 128: in place and copied, header and bytes intact.
+    let (name, _g) = topic("ps-header-wide");
+    let opts = TopicOptions::new().capacity(2).max_subscribers(1);
+    let mut publisher = FramePublisher::<Wide>::create_with_header(&name, 300, &opts).unwrap();
+    let mut sub = FrameSubscriber::<Wide>::open_checked_with_header(&name, 300).unwrap();
+    let wide = |seq: u64| Wide {
+        words: std::array::from_fn(|i| seq * 100 + i as u64),
+    };
+    let mut f = publisher.loan(300).unwrap();
+    *f.header_mut() = wide(1);
+    fill_frame(&mut f, 1);
+    f.send();
+    let got = sub.recv().unwrap();
+    assert_eq!((*got.header(), got.len()), (wide(1), 300));
+    assert!(frame_ok(&got, 1));
+    drop(got);
+    let mut bytes = vec![0u8; 300];
+    fill_frame(&mut bytes, 2);
+    publisher.send_with_header(&wide(2), &bytes[..299]).unwrap();
+    let (header, copy) = sub.try_recv_with_header().unwrap();
+    assert_eq!((header, copy.len()), (wide(2), 299));
+    assert!(frame_ok(&copy, 2));
+    let e = FrameSubscriber::<Wide>::open_checked_with_header(&name, 301).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch);
+    assert!(e.to_string().contains("at most 300 bytes"), "{e}");
+
+    // An entry length shorter than the header, as a dishonest peer with write access could
+    // store: an empty frame, in place and copied, never a read outside the buffer or a panic.
+    // Entry `e`'s length is at 8192 + 32 e + 16 (the layout table); samples 2 and 3 use
+    // entries 0 and 1.
+    let shm = SharedMemory::open(&name).unwrap();
+    let map = shm.map().unwrap();
+    publisher.send_with_header(&wide(3), &bytes).unwrap();
+    map.write_at(8192 + 16, &10u64.to_ne_bytes()).unwrap();
+    let got = sub.recv().unwrap();
+    assert_eq!((got.len(), got.header().words[0]), (0, 300));
+    drop(got);
+    publisher.send_with_header(&wide(4), &bytes).unwrap();
+    map.write_at(8192 + 32 + 16, &10u64.to_ne_bytes()).unwrap();
+    let (header, copy) = sub.try_recv_with_header().unwrap();
+    assert!(copy.is_empty());
+    assert_eq!(header.words[0], 400, "the 10 bytes there are copied");
+    assert_eq!(header.words[1] & 0xffff, 401 & 0xffff);
+    assert_eq!(
+        header.words[2..],
+        [0; 7],
+        "the rest of the header is left zero"
+    );
 }
 
 #[test]

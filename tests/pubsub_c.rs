@@ -145,14 +145,16 @@ int main(int argc, char **argv) {
         if (atomic_load_explicit(U64(e), memory_order_acquire) == next + 1) {
             uint64_t b = atomic_load_explicit(U64(e + 8), memory_order_acquire);
             uint64_t len = atomic_load_explicit(U64(e + 16), memory_order_acquire);
-            if (b < buffers && len <= payload && len >= offset) {
+            if (b < buffers && len <= payload) {
                 atomic_fetch_or_explicit(U64(holders + 64 * b), bit, memory_order_relaxed);
                 atomic_thread_fence(memory_order_seq_cst);
                 if (atomic_load_explicit(U64(e), memory_order_relaxed) == next + 1) {
                     /* Ours until the bit is cleared. The publisher numbers frames from 0. */
                     const unsigned char *buf = data + b * stride;
                     const unsigned char *frame = buf + offset;
-                    uint64_t flen = len - offset;
+                    /* An entry shorter than the header is a bad frame (of no bytes). */
+                    uint64_t flen = len >= offset ? len - offset : 0;
+                    if (len < offset) bad++;
                     uint64_t seq = next;
                     uint64_t want = seq % 4 == 0 ? 1 : seq % 4 == 1 ? 4096 : seq % 4 == 2 ? 65543 : 1048576;
                     if (header_size != 0) {

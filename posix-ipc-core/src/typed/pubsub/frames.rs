@@ -8,7 +8,7 @@ use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use super::ends::{async_hooks, subscriber_methods, topic_end_methods, RawLoan};
-use super::topic::{object, Held, PubCore, SubCore, Topic, SHAPE_FRAMES};
+use super::topic::{object, Held, PubCore, SplitSink, SubCore, Topic, SHAPE_FRAMES};
 use super::{Policy, TopicOptions};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Operation, Result};
@@ -20,7 +20,8 @@ use crate::typed::{bytemuck, IpcMessage};
 /// (`"PIPCFRM1"`); a topic whose frames have a typed header carries the header type's.
 pub const FRAME_FINGERPRINT: u64 = u64::from_be_bytes(*b"PIPCFRM1");
 
-/// Largest frame a topic may be created for: 1 GiB.
+/// Largest frame a topic may be created for: 1 GiB (with a typed header, the header and the
+/// frame together, the header taking its size rounded up to 64 bytes).
 pub const FRAME_LEN_MAX: usize = crate::typed::RECORD_SIZE_MAX;
 
 /// The header a frame topic's frames carry before their bytes: [`NoHeader`] (the default), or
@@ -90,6 +91,13 @@ fn frame_record<H: FrameHeader>(
             "frame header {} is aligned to {} bytes; frame buffers are aligned to 64",
             header.name,
             H::header_align()
+        )));
+    }
+    if header.size == 0 {
+        return Err(bad(format!(
+            "frame header {} is 0 bytes: a typed header has at least one byte (use NoHeader \
+             for none)",
+            header.name
         )));
     }
     if max_frame_len == 0 {
@@ -217,7 +225,8 @@ impl FramePublisher {
 
 impl<H: IpcMessage> FramePublisher<H> {
     /// Creates the topic (exclusive) for frames of up to `max_frame_len` bytes, each with a
-    /// header `H`, and becomes its publisher. Sized as [`FramePublisher::create`]'s, each
+    /// header `H`, and becomes its publisher: `FramePublisher::<Image>::create_with_header`
+    /// (`create` and `open` are for frames without a header). Sized as [`FramePublisher::create`]'s, each
     /// buffer also holding the header (its size rounded up to 64 bytes).
     ///
     /// # Errors
@@ -382,7 +391,8 @@ impl<H> FrameLoan<'_, H> {
 
     /// Shortens the frame to `len` bytes (no effect if it is not longer).
     pub fn truncate(&mut self, len: usize) {
-        self.raw.len = self.raw.len.min(self.offset + len);
+        // `raw.len` is at least `offset` (set so by the loan), and stays so.
+        self.raw.len = self.offset + len.min(self.raw.len - self.offset);
     }
 }
 
@@ -544,25 +554,34 @@ impl FrameSubscriber {
 
 impl<H: IpcMessage> FrameSubscriber<H> {
     /// Opens a frame topic whose frames carry an `H` header, of any maximum frame length, and
-    /// joins it ([`ErrorKind::Mismatch`] for another header type or none).
+    /// joins it ([`ErrorKind::Mismatch`] for another header type or none). Name the header
+    /// type: `FrameSubscriber::<Image>::open_with_header(name)`.
     pub fn open_with_header(name: &str) -> Result<Self> {
         Self::join(name, None)
     }
 
+    /// As [`open_with_header`](Self::open_with_header), requiring this maximum frame length
+    /// (not counting the header; [`ErrorKind::Mismatch`] otherwise).
+    pub fn open_checked_with_header(name: &str, max_frame_len: usize) -> Result<Self> {
+        Self::join(name, Some(max_frame_len))
+    }
+
     /// The next frame's header, and its bytes copied into `out` (replacing its contents); a
-    /// seqlock read, as [`FrameSubscriber::recv_into`]'s.
+    /// seqlock read, as [`FrameSubscriber::recv_into`]'s, that copies the header and the bytes
+    /// once each.
     pub fn recv_into_with_header(
         &mut self,
         out: &mut Vec<u8>,
         timeout: impl Into<Timeout>,
     ) -> Result<H> {
-        self.core.next_copy(timeout.into().deadline(), out)?;
         let mut header = <H as bytemuck::Zeroable>::zeroed();
-        let head = bytemuck::bytes_of_mut(&mut header);
+        let mut sink = SplitSink {
+            header: bytemuck::bytes_of_mut(&mut header),
+            offset: self.offset,
+            out,
+        };
         // A frame shorter than its header (only from a dishonest peer) leaves the rest zero.
-        let n = head.len().min(out.len());
-        head[..n].copy_from_slice(&out[..n]);
-        out.drain(..self.offset.min(out.len()));
+        self.core.next_copy(timeout.into().deadline(), &mut sink)?;
         Ok(header)
     }
 

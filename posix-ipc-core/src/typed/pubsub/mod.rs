@@ -60,7 +60,7 @@
 //! - **A torn sample is never accepted**: the bytes are stable from the second stamp check on,
 //!   and a sample is only accepted when that check passes. A copy
 //!   ([`recv_copy`](Subscriber::recv_copy), [`try_recv`](Subscriber::try_recv),
-//!   [`FrameSubscriber::recv_into`]) takes no hold: it is a seqlock read, the bytes loaded as
+//!   [`FrameSubscriber::recv_into`], [`FrameSubscriber::recv_into_with_header`]) takes no hold: it is a seqlock read, the bytes loaded as
 //!   atomic words (so a concurrent write is not a data race), accepted only if the stamp is
 //!   unchanged after an acquire fence. The publisher writes a reused buffer only after storing
 //!   stamp 0 into the entry that named it and then loading its holder bits, so a copy that saw
@@ -97,7 +97,8 @@
 //! | 72 | 8 | history: samples a new subscriber starts with |
 //! | 80 | 4 | max subscribers (1 to 32) |
 //! | 84 | 4 | stall timeout in milliseconds |
-//! | 88 | 4 | frames: size of the typed header at the start of each buffer (0: none); the frame offset is it rounded up to 64 |
+//! | 88 | 4 | frames: size of the typed header at the start of each buffer (0: none); the frame offset is it rounded up to 64, and less than the field at 24. Records: 0 (checked at open) |
+//! | 92 | 4 | reserved, 0 |
 //! | 96 | 32 | the type's name (frames with a header: the header's), UTF-8, NUL-padded (for `posix-ipc ls`; not checked) |
 //! | 128 | 8 | tail: samples published |
 //! | 256 | 4 | data futex: bumped when a sample is published while subscribers sleep |
@@ -117,7 +118,13 @@
 //! | offset of buffer 0 + stride × b | stride | buffer `b` |
 //!
 //! A frame with a typed header is the header at the start of its buffer and the frame's bytes
-//! from the frame offset on; its entry's length is the frame offset plus the frame's length.
+//! from the frame offset on; its entry's length is the frame offset plus the frame's length
+//! (an entry shorter than the frame offset, which only a dishonest peer stores, is a frame of no
+//! bytes to this library). The bytes between the header's end and the frame offset are
+//! unspecified. The header is a [`IpcMessage`](crate::IpcMessage) aligned to at most 64
+//! bytes; its layout fingerprint (the field at 16) is its
+//! [`FINGERPRINT`](crate::IpcMessage::FINGERPRINT), also shown by `posix-ipc shm info --json`,
+//! and [`IpcMessage::c_declaration`](crate::IpcMessage::c_declaration) writes its C struct.
 //!
 //! Sample `i` lives in entry `i % capacity`. The publisher, for sample `i = tail`: (block
 //! policy) waits until every cursor of a live, not skipped subscriber is above

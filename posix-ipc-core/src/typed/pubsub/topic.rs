@@ -279,11 +279,24 @@ impl Topic {
         let u32_of = |o: usize| u32::from_ne_bytes(head[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_of = |o: usize| u64::from_ne_bytes(head[o..o + 8].try_into().unwrap_or([0; 8]));
         let (their_shape, fp, payload) = (u32_of(SHAPE), u64_of(FINGERPRINT), u64_of(PAYLOAD));
+        let their_header = u64::from(u32_of(FRAME_HEADER));
+        let their_offset = their_header.next_multiple_of(64);
         if their_shape != shape {
             return Err(mismatch(if their_shape == SHAPE_FRAMES {
+                let (with, how) = match their_header {
+                    0 => (String::new(), "FrameSubscriber::open".to_string()),
+                    n => {
+                        let h = type_name(&head);
+                        (
+                            format!(" with a {n}-byte {h} header"),
+                            format!("FrameSubscriber::<{h}>::open_with_header"),
+                        )
+                    }
+                };
                 format!(
-                    "the topic carries byte frames of up to {payload} bytes (FramePublisher/\
-                     FrameSubscriber), not {} records: open it with FrameSubscriber",
+                    "the topic carries byte frames of up to {} bytes{with} (FramePublisher/\
+                     FrameSubscriber), not {} records: open it with {how}",
+                    payload.saturating_sub(their_offset),
                     record.name
                 )
             } else {
@@ -303,8 +316,6 @@ impl Topic {
                 record,
             ));
         }
-        let their_header = u64::from(u32_of(FRAME_HEADER));
-        let their_offset = their_header.next_multiple_of(64);
         if shape == SHAPE_FRAMES {
             let their_name = type_name(&head);
             match (their_header, header_size) {
@@ -331,13 +342,13 @@ impl Topic {
                     )))
                 }
                 _ if fp != record.fingerprint || their_header != header_size as u64 => {
-                    return Err(header::type_mismatch(
-                        object(&name),
-                        "the topic's frames carry",
-                        "headers",
-                        (their_header, fp),
-                        &RecordType::new(record.name.clone(), header_size, record.fingerprint),
-                    ))
+                    return Err(mismatch(format!(
+                        "the topic's frames carry another header type: a {their_header}-byte \
+                         {their_name} header with layout fingerprint {fp:#018x}, not {} \
+                         ({header_size} bytes, fingerprint {:#018x}): open it with \
+                         FrameSubscriber::<{their_name}>::open_with_header",
+                        record.name, record.fingerprint
+                    )))
                 }
                 _ => {}
             }
@@ -965,6 +976,35 @@ impl Drop for PubCore {
 pub(super) trait CopySink {
     /// The bytes a copy of `len` bytes goes to (again, if an earlier copy was not accepted).
     fn start(&mut self, len: usize) -> &mut [u8];
+
+    /// Where a copy of `len` bytes goes in two parts: the first bytes of the sample, and the
+    /// bytes from offset `at` (a multiple of 8) on. By default all of it goes to
+    /// [`start`](Self::start).
+    #[inline(always)]
+    fn parts(&mut self, len: usize) -> (&mut [u8], usize, &mut [u8]) {
+        (self.start(len), 0, &mut [])
+    }
+}
+
+/// A frame's typed header and its bytes, copied apart: the header from the buffer's start, the
+/// bytes from the frame offset on (the padding between them is not copied).
+pub(super) struct SplitSink<'a> {
+    pub(super) header: &'a mut [u8],
+    pub(super) offset: usize,
+    pub(super) out: &'a mut Vec<u8>,
+}
+
+impl CopySink for SplitSink<'_> {
+    fn start(&mut self, len: usize) -> &mut [u8] {
+        self.parts(len).0
+    }
+
+    fn parts(&mut self, len: usize) -> (&mut [u8], usize, &mut [u8]) {
+        // A sample shorter than its header (only from a dishonest peer) fills what it has.
+        let head = self.header.len().min(len);
+        self.out.resize(len.saturating_sub(self.offset), 0);
+        (&mut self.header[..head], self.offset, &mut self.out[..])
+    }
 }
 
 /// A fixed buffer as long as any sample (a longer sample from a hostile peer is cut).
@@ -981,6 +1021,22 @@ impl CopySink for Vec<u8> {
         // Keeps what is there (overwritten by the copy); only a longer sample writes zeros.
         self.resize(len, 0);
         self
+    }
+}
+
+/// Fills `dst` from the words `first`, `first + 1`, … of a sample (`word` loads one).
+#[inline(always)]
+fn copy_words(dst: &mut [u8], first: usize, word: impl Fn(usize) -> [u8; 8]) {
+    let mut chunks = dst.chunks_exact_mut(8);
+    let mut w = first;
+    for chunk in &mut chunks {
+        chunk.copy_from_slice(&word(w));
+        w += 1;
+    }
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        let n = rest.len();
+        rest.copy_from_slice(&word(w)[..n]);
     }
 }
 
@@ -1153,25 +1209,24 @@ impl SubCore {
     fn copy(&self, index: u64, buffer: u64, len: usize, out: &mut impl CopySink) -> bool {
         let t = &self.topic;
         let src = t.payload(buffer).cast::<AtomicU64>();
-        let dst = out.start(len);
+        let (head, at, body) = out.parts(len);
+        debug_assert!(at % 8 == 0 && head.len() <= len && at + body.len() <= len.max(at));
+        // The sinks give at most `len` bytes from the start and at most `len - at` from `at`.
+        let head_len = head.len().min(len);
+        let body_len = body.len().min(len.saturating_sub(at));
         let word = |w: usize| {
             // SAFETY: the buffer is 64-aligned and `stride` (a multiple of 64, at least the
             // payload size, so at least `len`) bytes long inside the data mapping, so each
-            // 8-byte word up to `len` rounded up is aligned and mapped. The words are read
-            // atomically because the publisher may be writing them; any value is a valid `u64`.
+            // 8-byte word below `len` rounded up is aligned and mapped; `copy_words` reads only
+            // words holding bytes below `head_len` or from `at` to `at + body_len`, all below
+            // `len`. The words are read atomically because the publisher may be writing them;
+            // any value is a valid `u64`.
             unsafe { &*src.add(w) }
                 .load(Ordering::Relaxed)
                 .to_ne_bytes()
         };
-        let mut chunks = dst.chunks_exact_mut(8);
-        for (w, chunk) in (&mut chunks).enumerate() {
-            chunk.copy_from_slice(&word(w));
-        }
-        let rest = chunks.into_remainder();
-        if !rest.is_empty() {
-            let n = rest.len();
-            rest.copy_from_slice(&word(len / 8)[..n]);
-        }
+        copy_words(&mut head[..head_len], 0, word);
+        copy_words(&mut body[..body_len], at / 8, word);
         fence(Ordering::Acquire);
         t.stamp(index).load(Ordering::Relaxed) == index + 1
     }
