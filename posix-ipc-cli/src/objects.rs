@@ -92,9 +92,10 @@ pub fn segment_summary(s: &SegmentInfo) -> String {
                 parts.push(format!("{policy:?}"));
             }
             match (s.type_name.as_deref(), s.type_size) {
-                (Some(t), Some(size)) if t.starts_with("byte frames") => {
-                    parts.push(format!("{t} up to {size} B"))
-                }
+                (Some("byte frames"), Some(size)) => parts.push(match &s.frame_header {
+                    Some((h, n)) => format!("byte frames with a {h} header ({n} B) up to {size} B"),
+                    None => format!("byte frames up to {size} B"),
+                }),
                 (Some(t), Some(size)) => parts.push(format!("{t} ({size} B)")),
                 (None, Some(size)) => parts.push(format!("{size} B samples")),
                 _ => {}
@@ -219,6 +220,7 @@ fn segment_json(s: &SegmentInfo) -> Value {
         "type_size": s.type_size,
         "fingerprint": s.fingerprint.map(|f| format!("{f:#018x}")),
         "type_name": s.type_name,
+        "frame_header": s.frame_header.as_ref().map(|(name, size)| json!({"type_name": name, "size": size})),
         "ring_mode": s.ring_mode.map(|m| format!("{m:?}")),
         "policy": s.policy.map(|p| format!("{p:?}")),
         "capacity": s.capacity,
@@ -303,6 +305,9 @@ pub fn info_pairs(o: &ObjectInfo, owners: &Owners) -> Vec<(&'static str, String)
         pairs.push(("ready", s.ready.to_string()));
         if let Some(t) = &s.type_name {
             pairs.push(("type", t.clone()));
+        }
+        if let Some((h, n)) = &s.frame_header {
+            pairs.push(("frame header", format!("{h} ({n} bytes)")));
         }
         if let Some(size) = s.type_size {
             pairs.push(("type size", format!("{size} bytes")));

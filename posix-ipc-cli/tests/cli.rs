@@ -948,6 +948,18 @@ fn ls_shows_a_topics_kind_type_policy_and_live_subscribers() {
         h.contains("byte frames with a Tick header (8 B) up to 1000 B"),
         "{h}"
     );
+    let v = json(&run(&["shm", "info", &headed, "--json"]).ok().stdout);
+    assert_eq!(v["segment"]["type_name"], "byte frames");
+    assert_eq!(v["segment"]["type_size"], 1000);
+    assert_eq!(v["segment"]["frame_header"]["type_name"], "Tick");
+    assert_eq!(v["segment"]["frame_header"]["size"], 8);
+    let info = run(&["shm", "info", &headed]).ok().stdout;
+    assert!(
+        has_pair(&info, &["frame", "header", "Tick", "(8", "bytes)"]),
+        "{info}"
+    );
+    let v = json(&run(&["shm", "info", &frames, "--json"]).ok().stdout);
+    assert!(v["segment"]["frame_header"].is_null(), "{v}");
     drop(b);
     let v = json(&run(&["shm", "info", &topic, "--json"]).ok().stdout);
     assert_eq!(v["kind"], "topic");

@@ -148,6 +148,8 @@ pub struct SegmentInfo {
     pub fingerprint: Option<u64>,
     /// The type's name (companion).
     pub type_name: Option<String>,
+    /// Topic of frames with a typed header: the header type's name and size in bytes.
+    pub frame_header: Option<(String, u64)>,
     /// Ring: SPSC or MPMC.
     pub ring_mode: Option<crate::RingMode>,
     /// Ring: slots.
@@ -171,8 +173,8 @@ pub struct SegmentInfo {
     /// Topic: its policy for slow subscribers (`producers` is then its publisher and
     /// `consumers` its subscribers, `count` the samples published, `capacity` the samples
     /// kept, `type_size` the sample size or the largest frame, and `type_name` the sample
-    /// type's name, or "byte frames" for a frame topic, "byte frames with a `H` header (n B)"
-    /// for one whose frames carry a typed header).
+    /// type's name, or "byte frames" for a frame topic, whose typed header, if any, is in
+    /// `frame_header`).
     pub policy: Option<crate::Policy>,
 }
 
@@ -713,6 +715,7 @@ fn read_segment(
         type_size: None,
         fingerprint: None,
         type_name: None,
+        frame_header: None,
         ring_mode: None,
         capacity: None,
         count: None,
@@ -784,10 +787,13 @@ fn read_segment(
                     } else {
                         d.payload
                     });
-                    info.type_name = Some(match (d.frames, d.frame_header) {
-                        (false, _) => d.type_name,
-                        (true, 0) => "byte frames".to_string(),
-                        (true, n) => format!("byte frames with a {} header ({n} B)", d.type_name),
+                    if d.frames && d.frame_header > 0 {
+                        info.frame_header = Some((d.type_name.clone(), d.frame_header));
+                    }
+                    info.type_name = Some(if d.frames {
+                        "byte frames".to_string()
+                    } else {
+                        d.type_name
                     });
                 }
                 let (p, c) = crate::typed::pubsub::peer_tables(&map);

@@ -445,6 +445,14 @@ pub struct FrameLoanUninit<'a, H = NoHeader> {
 }
 
 impl<H: IpcMessage> FrameLoanUninit<'_, H> {
+    /// The frame's header (zeroed at the loan).
+    pub fn header(&self) -> &H {
+        // SAFETY: the buffer is loaned to this publisher alone and begins 64-aligned with
+        // `size_of::<H>()` bytes of header, zeroed by the loan or written since (a valid `H`:
+        // `H: Pod`).
+        unsafe { &*self.raw.ptr().cast::<H>() }
+    }
+
     /// The frame's header (zeroed at the loan), to write.
     pub fn header_mut(&mut self) -> &mut H {
         // SAFETY: the buffer is loaned to this publisher alone and begins 64-aligned with
