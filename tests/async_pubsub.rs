@@ -120,3 +120,45 @@ fn async_frames_arrive_in_place_and_as_a_stream() {
         }
     });
 }
+
+#[test]
+fn async_frames_with_a_typed_header_arrive_in_place_and_as_a_stream() {
+    let (name, _g) = guarded(Kind::Shm, "aps-headed");
+    let opts = TopicOptions::new().capacity(2);
+    let mut publisher = AsyncFramePublisher::new(
+        FramePublisher::<Tick>::create_with_header(&name, 4096, &opts).unwrap(),
+    );
+    let mut sub =
+        AsyncFrameSubscriber::new(FrameSubscriber::<Tick>::open_with_header(&name).unwrap());
+    current_thread().block_on(async move {
+        let reader = tokio::spawn(async move {
+            let first = {
+                let f = sub.recv().await.unwrap();
+                (*f.header(), f.to_vec())
+            };
+            let rest: Vec<(Tick, Vec<u8>)> = sub.map(|f| f.unwrap()).collect().await;
+            (first, rest)
+        });
+        // Block policy with capacity 2: the publisher waits for the reader task on this one
+        // thread, so a wait that blocked it would hang here.
+        let mut loan = publisher.loan(3).await.unwrap();
+        *loan.header_mut() = tick(0);
+        loan.copy_from_slice(b"abc");
+        loan.send();
+        for seq in 1..20u64 {
+            let bytes = vec![seq as u8; seq as usize * 200];
+            publisher
+                .send_with_header(&tick(seq), &bytes)
+                .await
+                .unwrap();
+        }
+        drop(publisher.into_inner().await.unwrap());
+        let (first, rest) = reader.await.unwrap();
+        assert_eq!(first, (tick(0), b"abc".to_vec()));
+        assert_eq!(rest.len(), 19);
+        for (seq, (header, bytes)) in (1..20u64).zip(rest) {
+            assert_eq!(header, tick(seq));
+            assert_eq!(bytes, vec![seq as u8; seq as usize * 200]);
+        }
+    });
+}

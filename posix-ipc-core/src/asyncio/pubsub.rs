@@ -14,8 +14,8 @@ use super::{object, timed_out};
 use crate::error::{Error, ErrorKind, ObjectKind, Operation, Result};
 use crate::timeout::Timeout;
 use crate::typed::{
-    Frame, FrameLoan, FramePublisher, FrameSubscriber, IpcMessage, Loan, Publisher, Sample,
-    Subscriber,
+    Frame, FrameHeader, FrameLoan, FramePublisher, FrameSubscriber, IpcMessage, Loan, NoHeader,
+    Publisher, Sample, Subscriber,
 };
 
 fn not_ready(name: &str, op: Operation) -> Error {
@@ -39,11 +39,11 @@ fn away(name: &str, op: Operation) -> Error {
 
 /// The plumbing every async topic end shares: the end, here or waiting on the pool.
 macro_rules! async_end {
-    ($async:ident, $end:ty $(where $g:ident)?, $op:expr) => {
+    ($async:ident, $end:ty $(where $g:ident: $b:path)?, $op:expr) => {
         // Never pinned structurally: the state is moved freely.
-        impl<$($g: IpcMessage)?> Unpin for $async$(<$g>)? {}
+        impl<$($g: $b)?> Unpin for $async$(<$g>)? {}
 
-        impl<$($g: IpcMessage + Send)?> $async$(<$g>)? {
+        impl<$($g: $b + Send)?> $async$(<$g>)? {
             /// Wraps the end. Needs no runtime until a call has to wait.
             pub fn new(end: $end) -> Self {
                 $async {
@@ -92,7 +92,7 @@ macro_rules! async_end {
             }
         }
 
-        impl<$($g: IpcMessage)?> fmt::Debug for $async$(<$g>)? {
+        impl<$($g: $b)?> fmt::Debug for $async$(<$g>)? {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}({:?})", stringify!($async), self.name)
             }
@@ -131,7 +131,7 @@ pub struct AsyncSubscriber<T: IpcMessage> {
     name: String,
 }
 
-async_end!(AsyncSubscriber, Subscriber<T> where T, Operation::Receive);
+async_end!(AsyncSubscriber, Subscriber<T> where T: IpcMessage, Operation::Receive);
 
 impl<T: IpcMessage + Send> AsyncSubscriber<T> {
     /// The next sample, in place, waiting without blocking the runtime. Errors as
@@ -179,20 +179,40 @@ impl<T: IpcMessage + Send> Stream for AsyncSubscriber<T> {
     }
 }
 
-/// A [`FrameSubscriber`] with async receives and a [`Stream`] of copied frames (of a topic
-/// whose frames have no typed header).
-pub struct AsyncFrameSubscriber {
-    state: State<FrameSubscriber>,
+/// A [`FrameSubscriber`] with async receives and a [`Stream`] of copied frames (with a typed
+/// header `H`: of the header and the frame's bytes).
+pub struct AsyncFrameSubscriber<H: FrameHeader = NoHeader> {
+    state: State<FrameSubscriber<H>>,
     name: String,
 }
 
-async_end!(AsyncFrameSubscriber, FrameSubscriber, Operation::Receive);
+async_end!(AsyncFrameSubscriber, FrameSubscriber<H> where H: FrameHeader, Operation::Receive);
 
-impl AsyncFrameSubscriber {
+impl<H: FrameHeader + Send> AsyncFrameSubscriber<H> {
     /// The next frame, in place, waiting without blocking the runtime.
-    pub async fn recv(&mut self) -> Result<Frame<'_>> {
+    pub async fn recv(&mut self) -> Result<Frame<'_, H>> {
         poll_fn(|cx| self.poll_ready(cx)).await?;
         self.here()?.recv_with(Timeout::Immediate)
+    }
+}
+
+impl<H: IpcMessage + Send> Stream for AsyncFrameSubscriber<H> {
+    type Item = Result<(H, Vec<u8>)>;
+
+    /// Copies of the headers and frames; ends when the publisher has gone and every frame was
+    /// received.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match this.poll_ready(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) => {
+                Poll::Ready(match this.here().and_then(|s| s.try_recv_with_header()) {
+                    Err(e) if e.kind() == ErrorKind::Disconnected => None,
+                    other => Some(other),
+                })
+            }
+        }
     }
 }
 
@@ -220,7 +240,7 @@ pub struct AsyncPublisher<T: IpcMessage> {
     name: String,
 }
 
-async_end!(AsyncPublisher, Publisher<T> where T, Operation::Send);
+async_end!(AsyncPublisher, Publisher<T> where T: IpcMessage, Operation::Send);
 
 impl<T: IpcMessage + Send> AsyncPublisher<T> {
     /// Loans the next sample (zeroed) once there is room.
@@ -236,25 +256,36 @@ impl<T: IpcMessage + Send> AsyncPublisher<T> {
     }
 }
 
-/// A [`FramePublisher`] whose loans and sends wait without blocking the runtime (frames
-/// without a typed header).
-pub struct AsyncFramePublisher {
-    state: State<FramePublisher>,
+/// A [`FramePublisher`] whose loans and sends wait without blocking the runtime (with a typed
+/// header `H` or without).
+pub struct AsyncFramePublisher<H: FrameHeader = NoHeader> {
+    state: State<FramePublisher<H>>,
     name: String,
 }
 
-async_end!(AsyncFramePublisher, FramePublisher, Operation::Send);
+async_end!(AsyncFramePublisher, FramePublisher<H> where H: FrameHeader, Operation::Send);
 
-impl AsyncFramePublisher {
-    /// Loans a frame of `len` bytes (zeroed) once there is room.
-    pub async fn loan(&mut self, len: usize) -> Result<FrameLoan<'_>> {
+impl<H: FrameHeader + Send> AsyncFramePublisher<H> {
+    /// Loans a frame of `len` bytes (zeroed, and its header) once there is room.
+    pub async fn loan(&mut self, len: usize) -> Result<FrameLoan<'_, H>> {
         poll_fn(|cx| self.poll_ready(cx)).await?;
         self.here()?.loan_with(len, Timeout::Immediate)
     }
+}
 
+impl AsyncFramePublisher {
     /// Publishes a copy of `bytes` once there is room.
     pub async fn send(&mut self, bytes: &[u8]) -> Result<()> {
         poll_fn(|cx| self.poll_ready(cx)).await?;
         self.here()?.send_with(bytes, Timeout::Immediate)
+    }
+}
+
+impl<H: IpcMessage + Send> AsyncFramePublisher<H> {
+    /// Publishes a copy of `header` and `bytes` once there is room.
+    pub async fn send_with_header(&mut self, header: &H, bytes: &[u8]) -> Result<()> {
+        poll_fn(|cx| self.poll_ready(cx)).await?;
+        self.here()?
+            .send_with_header_with(header, bytes, Timeout::Immediate)
     }
 }

@@ -33,7 +33,7 @@ pub const FRAME_LEN_MAX: usize = crate::typed::RECORD_SIZE_MAX;
 /// The header lies at the start of each frame's buffer, the frame's bytes after it, from the
 /// header's size rounded up to 64 bytes on. Sealed: implemented for [`NoHeader`] and every
 /// [`IpcMessage`].
-pub trait FrameHeader: sealed::Sealed {
+pub trait FrameHeader: sealed::Sealed + 'static {
     /// The header's record type, `None` for [`NoHeader`].
     #[doc(hidden)]
     fn header_type() -> Option<RecordType>;
@@ -714,7 +714,7 @@ impl<H> Drop for Frame<'_, H> {
 }
 
 topic_end_methods!(FramePublisher<H> where H: FrameHeader, "FramePublisher");
-async_hooks!(FramePublisher, publisher);
-async_hooks!(FrameSubscriber, subscriber);
+async_hooks!(FramePublisher<H> where H: FrameHeader, publisher);
+async_hooks!(FrameSubscriber<H> where H: FrameHeader, subscriber);
 subscriber_methods!(FrameSubscriber<H> where H: FrameHeader);
 topic_end_methods!(FrameSubscriber<H> where H: FrameHeader, "FrameSubscriber");
