@@ -4,6 +4,8 @@
 #![cfg(feature = "tokio")]
 
 mod common;
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::time::Duration;
 
@@ -28,11 +30,10 @@ fn tick(seq: u64) -> Tick {
     }
 }
 
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
+/// Runs `fut` on one current-thread runtime (where a wait that blocked the thread would block
+/// every task), failing instead of hanging after 30 s.
+fn on_one_thread(fut: impl std::future::Future<Output = ()> + Send + 'static) {
+    runtime::run_async(0, Duration::from_secs(30), fut);
 }
 
 #[test]
@@ -43,7 +44,7 @@ fn a_blocked_publisher_and_its_subscriber_share_one_thread_without_deadlock() {
         Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(4)).unwrap(),
     );
     let mut sub = AsyncSubscriber::new(Subscriber::<Tick>::open(&name).unwrap());
-    current_thread().block_on(async move {
+    on_one_thread(async move {
         let reader = tokio::spawn(async move {
             let mut got = Vec::new();
             while let Some(s) = sub.next().await {
@@ -74,7 +75,7 @@ fn a_dropped_receive_future_loses_no_sample() {
     let (name, _g) = guarded(Kind::Shm, "aps-drop");
     let mut publisher = Publisher::<Tick>::create(&name, &TopicOptions::new()).unwrap();
     let mut sub = AsyncSubscriber::new(Subscriber::<Tick>::open(&name).unwrap());
-    current_thread().block_on(async move {
+    on_one_thread(async move {
         // Nothing published: the receive times out (its wait was in flight) ...
         let e = sub
             .recv_timeout(Duration::from_millis(30))
@@ -99,7 +100,7 @@ fn async_frames_arrive_in_place_and_as_a_stream() {
         FramePublisher::create(&name, 1 << 16, &TopicOptions::new().capacity(2)).unwrap(),
     );
     let mut sub = AsyncFrameSubscriber::new(FrameSubscriber::open(&name).unwrap());
-    current_thread().block_on(async move {
+    on_one_thread(async move {
         let reader = tokio::spawn(async move {
             let first = sub.recv().await.unwrap().to_vec();
             let rest: Vec<Vec<u8>> = sub.map(|f| f.unwrap()).collect().await;
@@ -130,7 +131,7 @@ fn async_frames_with_a_typed_header_arrive_in_place_and_as_a_stream() {
     );
     let mut sub =
         AsyncFrameSubscriber::new(FrameSubscriber::<Tick>::open_with_header(&name).unwrap());
-    current_thread().block_on(async move {
+    on_one_thread(async move {
         let reader = tokio::spawn(async move {
             let first = {
                 let f = sub.recv().await.unwrap();

@@ -5,6 +5,8 @@
 #![cfg(feature = "tokio")]
 
 mod common;
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,24 +34,9 @@ fn tick(seq: u64) -> Tick {
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Runs `fut` on a runtime with `workers` worker threads (0: the current-thread runtime),
-/// failing instead of hanging after [`WAIT`].
+/// Runs `fut` as [`runtime::run_async`] does, failing after [`WAIT`].
 fn run<F: Future<Output = ()> + Send + 'static>(workers: usize, fut: F) {
-    let rt = if workers == 0 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(workers);
-        b
-    }
-    .enable_all()
-    .build()
-    .expect("build a tokio runtime");
-    rt.block_on(async move {
-        tokio::time::timeout(WAIT, fut)
-            .await
-            .expect("the async test did not finish in time (a wait blocked the runtime?)");
-    });
+    runtime::run_async(workers, WAIT, fut);
 }
 
 #[test]

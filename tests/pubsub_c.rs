@@ -78,6 +78,12 @@ static void wake(uint32_t word) {
     syscall(SYS_futex, ctrl + word, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static unsigned char expected(uint64_t seq, uint64_t i) {
     return (unsigned char)(seq * 131 + i * 7 + (i >> 8));
 }
@@ -140,7 +146,14 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     uint64_t got = 0, bad = 0, bytes = 0, sleeps = 0;
+    /* A test that fails on the Rust side leaves no C process behind: give up after 60 s. */
+    double deadline = now_s() + 60.0;
     while (got < count) {
+        if (now_s() > deadline) {
+            fprintf(stderr, "timed out after %llu of %llu frames\n", (unsigned long long)got,
+                    (unsigned long long)count);
+            return 5;
+        }
         uint64_t e = ENTRIES + 32 * (next & (capacity - 1));
         if (atomic_load_explicit(U64(e), memory_order_acquire) == next + 1) {
             uint64_t b = atomic_load_explicit(U64(e + 8), memory_order_acquire);

@@ -8,6 +8,34 @@ use std::time::Duration;
 use crate::cancel::Stops;
 use crate::sys;
 
+/// The busy phase of a wait before it sleeps on a [`Signal`]: 4000 spins, then 16 yields.
+#[derive(Default)]
+pub(crate) struct Backoff {
+    spins: u32,
+}
+
+impl Backoff {
+    const SPINS: u32 = 4000;
+    const YIELDS: u32 = 16;
+
+    /// Spins or yields once and returns `true` while the busy phase lasts; `false` once the
+    /// waiter should check what it checks before sleeping, and sleep.
+    #[inline(always)]
+    pub(crate) fn busy(&mut self) -> bool {
+        if self.spins < Self::SPINS {
+            self.spins += 1;
+            std::hint::spin_loop();
+            true
+        } else if self.spins < Self::SPINS + Self::YIELDS {
+            self.spins += 1;
+            std::thread::yield_now();
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// A futex word (a wake-up counter) and the count of its sleepers, both in the segment.
 #[derive(Clone, Copy)]
 pub(crate) struct Signal<'a> {

@@ -5,8 +5,8 @@
 //! without a copy either way.
 //!
 //! A topic is one log of `capacity` entries in a named segment and a cursor per subscriber,
-//! not a queue per subscriber: publishing costs the same with 1 or 32 subscribers, and waking
-//! the ones that sleep is one futex call. The publisher [`loan`](Publisher::loan)s a sample
+//! not a queue per subscriber: the publish path does no per-subscriber work, whether 1 or 32
+//! subscribers are connected, and waking the ones that sleep is one futex call. The publisher [`loan`](Publisher::loan)s a sample
 //! inside the segment, writes it in place and [`send`](Loan::send)s it; a subscriber's
 //! [`recv`](Subscriber::recv) returns a guard that derefs to the sample in the segment (mapped
 //! read-only in subscribers). Waits spin briefly, then sleep on a futex in the segment;

@@ -14,7 +14,7 @@ use crate::timeout::Deadline;
 use crate::typed::header::{self, SegmentKind};
 use crate::typed::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
 use crate::typed::record::RecordType;
-use crate::typed::signal::Signal;
+use crate::typed::signal::{Backoff, Signal};
 
 const POLICY: usize = 12;
 const FINGERPRINT: usize = 16;
@@ -55,8 +55,6 @@ pub(super) const CAPACITY_MAX: usize = 1 << 16;
 const REUSE_FROM: usize = 1 << 16;
 /// Passes over the retired buffers before a loan reports that none is free.
 const RECYCLE_PASSES: u32 = 64;
-const SPIN: u32 = 4000;
-const YIELDS: u32 = 16;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 const OPEN_WAIT: Duration = Duration::from_secs(1);
 
@@ -765,7 +763,7 @@ impl PubCore {
         let what = "the slowest subscriber has not read the oldest sample (Policy::Block)";
         let cancel = self.cancel.clone();
         let stops = Stops::of(cancel.as_ref());
-        let mut spins = 0u32;
+        let mut backoff = Backoff::default();
         loop {
             if self.has_room() {
                 return Ok(());
@@ -777,14 +775,7 @@ impl PubCore {
                 }
                 return Err(would_block(self.topic.shm.name(), op, what));
             }
-            if spins < SPIN {
-                spins += 1;
-                std::hint::spin_loop();
-                continue;
-            }
-            if spins < SPIN + YIELDS {
-                spins += 1;
-                std::thread::yield_now();
+            if backoff.busy() {
                 continue;
             }
             if self.topic.truncated() {
@@ -1314,19 +1305,12 @@ impl SubCore {
             }
             return Err(would_block(self.topic.shm.name(), op, what));
         }
-        let mut spins = 0u32;
+        let mut backoff = Backoff::default();
         loop {
             if let Step::Done(r) = self.attempt(&mut take) {
                 return r;
             }
-            if spins < SPIN {
-                spins += 1;
-                std::hint::spin_loop();
-                continue;
-            }
-            if spins < SPIN + YIELDS {
-                spins += 1;
-                std::thread::yield_now();
+            if backoff.busy() {
                 continue;
             }
             if self.topic.truncated() {

@@ -81,7 +81,7 @@ use wait::*;
 use super::header::{self, SegmentKind};
 use super::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
 use super::record::{Bytes, RecordType};
-use super::signal::Signal;
+use super::signal::{Backoff, Signal};
 use super::IpcMessage;
 use crate::cancel::{CancelToken, Stops};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -112,8 +112,6 @@ const CONSUMERS: usize = PRODUCERS + RING_MAX_PEERS * ENTRY;
 const SLOTS: usize = 4096;
 const MPMC_SLOT_HEADER: usize = 16;
 const READY: usize = 56;
-const SPIN: u32 = 4000;
-const YIELDS: u32 = 16;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
 

@@ -55,19 +55,12 @@ pub(super) fn wait_loop<R>(
             Step::Wait => Err(would_block(name, op, what)),
         };
     }
-    let mut spins = 0u32;
+    let mut backoff = Backoff::default();
     loop {
         if let Step::Done(r) = attempt() {
             return Ok(r);
         }
-        if spins < SPIN {
-            spins += 1;
-            std::hint::spin_loop();
-            continue;
-        }
-        if spins < SPIN + YIELDS {
-            spins += 1;
-            std::thread::yield_now();
+        if backoff.busy() {
             continue;
         }
         if ring.mode == RingMode::Mpmc {
