@@ -195,7 +195,7 @@ impl CancelToken {
         }
     }
 
-    fn event_fd(&self) -> Option<RawFd> {
+    pub(crate) fn event_fd(&self) -> Option<RawFd> {
         self.0.event.as_ref().map(AsRawFd::as_raw_fd)
     }
 
@@ -239,6 +239,42 @@ impl fmt::Debug for CancelToken {
     }
 }
 
+/// The process-wide token that [`signals::stop_on_signals`](crate::signals::stop_on_signals)
+/// hands out and its handlers cancel. It lives here, below every blocking call, so that those
+/// calls obey it without knowing how signals are caught.
+pub(crate) mod process_token {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::OnceLock;
+
+    use super::CancelToken;
+
+    /// The token, set once by [`install`].
+    static TOKEN: OnceLock<CancelToken> = OnceLock::new();
+    /// Whether [`TOKEN`] is set (one plain load on the hot paths that ask).
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+    /// The token, if it is on (cheap: one atomic load); blocking calls obey it.
+    #[inline]
+    pub(crate) fn active() -> Option<&'static CancelToken> {
+        if INSTALLED.load(Ordering::Relaxed) {
+            TOKEN.get()
+        } else {
+            None
+        }
+    }
+
+    /// The token, if it was ever installed (for the signal handler and its thread).
+    pub(crate) fn get() -> Option<&'static CancelToken> {
+        TOKEN.get()
+    }
+
+    /// Makes the token and turns it on; a second call keeps the first token.
+    pub(crate) fn install() {
+        let _ = TOKEN.set(CancelToken::new());
+        INSTALLED.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The tokens a call must obey: its handle's, and the process-wide one of
 /// [`signals`](crate::signals) when that is on.
 #[derive(Clone, Copy)]
@@ -250,7 +286,7 @@ pub(crate) struct Stops<'a> {
 impl<'a> Stops<'a> {
     #[inline]
     pub(crate) fn of(own: Option<&'a CancelToken>) -> Stops<'a> {
-        let global = crate::signals::global();
+        let global = process_token::active();
         // The same token twice would be registered twice; once is enough.
         let own = match (own, global) {
             (Some(o), Some(g)) if o.ptr_eq(g) => None,
@@ -417,41 +453,6 @@ mod tests {
                 name: None
             })
             .is_ok());
-    }
-
-    /// CPU time of the calling thread.
-    fn thread_cpu() -> Duration {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec.
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-    }
-
-    /// A signal handler's eventfd write that lands after the program reset the token leaves the
-    /// eventfd readable on a token that is not cancelled: a queue wait must not spin on it.
-    #[test]
-    fn a_stale_eventfd_write_does_not_make_a_queue_wait_spin() {
-        let name = format!("/pit-{}-stale-eventfd", std::process::id());
-        let token = CancelToken::new();
-        let mq = crate::MessageQueue::create(&name, 1, 8)
-            .unwrap()
-            .with_cancel(&token);
-        let _ = crate::unlink_message_queue(&name);
-        token.cancel_from_signal_handler(libc::SIGINT);
-        token.reset();
-        // The late write.
-        sys::eventfd_signal(token.event_fd().unwrap());
-        let before = thread_cpu();
-        let err = mq.receive_timeout(Duration::from_millis(200)).unwrap_err();
-        let burnt = thread_cpu() - before;
-        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
-        assert!(
-            burnt < Duration::from_millis(100),
-            "the wait spun: {burnt:?} of CPU in 200 ms"
-        );
     }
 
     impl CancelToken {

@@ -40,7 +40,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -51,20 +51,8 @@ use crate::typed::header::SegmentKind;
 use crate::typed::peers::Table;
 use crate::{MessageQueue, Semaphore, SharedMemory};
 
-/// Where glibc keeps shared-memory segments and named semaphores.
-pub const SHM_DIR: &str = "/dev/shm";
-/// Where the mqueue filesystem is mounted by convention.
-pub const MQUEUE_DIR: &str = "/dev/mqueue";
-
-/// The file of a segment in [`SHM_DIR`].
-pub(crate) fn segment_path(name: &Name) -> PathBuf {
-    PathBuf::from(SHM_DIR).join(name.as_str().trim_start_matches('/'))
-}
-
-/// The file of a semaphore in [`SHM_DIR`] (`sem.NAME`).
-pub(crate) fn semaphore_path(name: &Name) -> PathBuf {
-    PathBuf::from(SHM_DIR).join(format!("sem.{}", name.as_str().trim_start_matches('/')))
-}
+use crate::name::{queue_path, segment_path, semaphore_path};
+pub use crate::name::{MQUEUE_DIR, SHM_DIR};
 
 /// Which objects [`list`] and [`clean_stale`] consider.
 #[derive(Debug, Clone, Default)]
@@ -425,7 +413,7 @@ pub fn inspect(kind: ObjectKind, name: &str, holders: bool) -> Result<ObjectInfo
                     ),
                 ));
             }
-            PathBuf::from(MQUEUE_DIR).join(valid.as_str().trim_start_matches('/'))
+            queue_path(&valid)
         }
         _ => segment_path(&valid),
     };
@@ -494,14 +482,22 @@ pub fn clean_stale(filter: &Filter, dry_run: bool) -> Result<Vec<Removal>> {
     Ok(removed)
 }
 
+/// How each kind removes and identifies its names (each kind's own).
+fn remover(kind: ObjectKind) -> &'static crate::owned::Remover {
+    match kind {
+        ObjectKind::Semaphore => &crate::sem::REMOVER,
+        ObjectKind::MessageQueue => &crate::mq::REMOVER,
+        _ => &crate::shm::REMOVER,
+    }
+}
+
 fn remove_if_same(o: &ObjectInfo) -> Result<()> {
     let name = Name::new(o.kind, &o.name, Operation::Unlink)?;
-    let now = crate::owned::current_id(o.kind, &name);
+    let now = (remover(o.kind).identify)(&name);
     let still = match o.kind {
         // A queue's identity is only known through the mqueue filesystem here.
         ObjectKind::MessageQueue => {
-            let path = PathBuf::from(MQUEUE_DIR).join(o.name.trim_start_matches('/'));
-            sys::stat_id(&path).ok() == Some(o.id) || now == Some(o.id)
+            sys::stat_id(&queue_path(&name)).ok() == Some(o.id) || now == Some(o.id)
         }
         _ => now == Some(o.id),
     };

@@ -32,7 +32,7 @@ use crate::timeout::{Deadline, Timeout};
 use crate::typed::header::{self, SegmentKind};
 
 /// Magic bytes at the start of a robust-mutex segment.
-pub const MUTEX_MAGIC: [u8; 8] = *b"PIPCMUTX";
+pub const MUTEX_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::RobustMutex.magic();
 /// Layout version of a robust-mutex segment.
 pub const MUTEX_VERSION: u32 = 1;
 const READY: usize = 12;
@@ -399,6 +399,7 @@ impl Drop for RobustMutex {
     }
 }
 
+impl crate::owned::sealed::Sealed for RobustMutex {}
 impl crate::owned::Removable for RobustMutex {
     fn created_object(&self) -> bool {
         self.shm.created()

@@ -17,6 +17,7 @@
 //! Any other byte is accepted (posix_ipc accepts UTF-8 names such as `/résumé`).
 
 use std::ffi::{CStr, CString};
+use std::path::PathBuf;
 
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 
@@ -146,6 +147,26 @@ impl std::fmt::Display for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Where glibc keeps shared-memory segments and named semaphores.
+pub const SHM_DIR: &str = "/dev/shm";
+/// Where the mqueue filesystem is mounted by convention.
+pub const MQUEUE_DIR: &str = "/dev/mqueue";
+
+/// The file of a segment in [`SHM_DIR`].
+pub(crate) fn segment_path(name: &Name) -> PathBuf {
+    PathBuf::from(SHM_DIR).join(name.as_str().trim_start_matches('/'))
+}
+
+/// The file of a semaphore in [`SHM_DIR`] (`sem.NAME`).
+pub(crate) fn semaphore_path(name: &Name) -> PathBuf {
+    PathBuf::from(SHM_DIR).join(format!("sem.{}", name.as_str().trim_start_matches('/')))
+}
+
+/// The file of a queue in [`MQUEUE_DIR`] (there only where the mqueue filesystem is mounted).
+pub(crate) fn queue_path(name: &Name) -> PathBuf {
+    PathBuf::from(MQUEUE_DIR).join(name.as_str().trim_start_matches('/'))
 }
 
 #[cfg(test)]

@@ -35,32 +35,48 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, PoisonError};
 
-use crate::error::{ObjectKind, Result};
+use crate::error::Result;
 use crate::name::Name;
 use crate::sys;
+
+/// How the names of one kind of object are removed and identified: each kind (semaphores,
+/// segments, queues) gives its own where it is defined, so this module knows none of them.
+#[doc(hidden)]
+pub struct Remover {
+    /// Removes the name (a valid one).
+    pub(crate) unlink: fn(&Name) -> Result<()>,
+    /// Device and inode of what the name refers to now, `None` if nothing.
+    pub(crate) identify: fn(&Name) -> Option<(u64, u64)>,
+}
+
+impl fmt::Debug for Remover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Remover")
+    }
+}
 
 /// A name an owner removes, with the identity (device, inode) of the object it named when the
 /// owner was made: a name that no longer refers to that object is not removed.
 #[derive(Debug, Clone)]
 #[doc(hidden)]
 pub struct OwnedName {
-    pub(crate) kind: ObjectKind,
     pub(crate) name: Name,
     pub(crate) id: Option<(u64, u64)>,
+    remover: &'static Remover,
 }
 
 impl OwnedName {
-    pub(crate) fn new(kind: ObjectKind, name: &Name, id: Option<(u64, u64)>) -> OwnedName {
+    pub(crate) fn new(name: &Name, id: Option<(u64, u64)>, remover: &'static Remover) -> OwnedName {
         OwnedName {
-            kind,
             name: name.clone(),
             id,
+            remover,
         }
     }
 
     /// Removes the name if it still refers to the object it named. Returns whether it did.
     pub(crate) fn remove(&self) -> Result<bool> {
-        let still_ours = match (self.id, current_id(self.kind, &self.name)) {
+        let still_ours = match (self.id, (self.remover.identify)(&self.name)) {
             (_, None) => return Ok(false),
             (Some(id), Some(now)) => id == now,
             (None, Some(_)) => true,
@@ -68,25 +84,13 @@ impl OwnedName {
         if !still_ours {
             return Ok(false);
         }
-        match self.kind {
-            ObjectKind::Semaphore => crate::sem::unlink_semaphore(self.name.as_str())?,
-            ObjectKind::MessageQueue => crate::mq::unlink_message_queue(self.name.as_str())?,
-            _ => crate::shm::unlink_shared_memory(self.name.as_str())?,
-        }
+        (self.remover.unlink)(&self.name)?;
         Ok(true)
     }
 }
 
-/// Device and inode of what `name` refers to now, `None` if nothing.
-pub(crate) fn current_id(kind: ObjectKind, name: &Name) -> Option<(u64, u64)> {
-    match kind {
-        ObjectKind::MessageQueue => crate::mq::identity_of(name),
-        ObjectKind::Semaphore => sys::stat_id(&crate::lifecycle::semaphore_path(name)).ok(),
-        _ => sys::stat_id(&crate::lifecycle::segment_path(name)).ok(),
-    }
-}
-
-mod sealed {
+pub(crate) mod sealed {
+    /// Implemented beside [`Removable`](super::Removable) by each handle that names an object.
     pub trait Sealed {}
 }
 
@@ -98,35 +102,6 @@ pub trait Removable: sealed::Sealed {
     #[doc(hidden)]
     fn owned_names(&self) -> Vec<OwnedName>;
 }
-
-macro_rules! removable {
-    ($($t:ty $(where $g:ident)?),* $(,)?) => {
-        $(
-            impl<$($g: crate::IpcMessage)?> sealed::Sealed for $t {}
-        )*
-    };
-}
-removable!(
-    crate::Semaphore,
-    crate::SharedMemory,
-    crate::ClosedSharedMemory,
-    crate::MessageQueue,
-    crate::RobustMutex,
-    crate::Sender<T> where T,
-    crate::Receiver<T> where T,
-    crate::TypedQueue<T> where T,
-    crate::Shared<T> where T,
-    crate::RawShared<T> where T,
-    crate::RingSender<T> where T,
-    crate::RingReceiver<T> where T,
-    crate::typed::RecordSender,
-    crate::typed::RecordReceiver,
-    crate::typed::RecordShared,
-    crate::Publisher<T> where T,
-    crate::Subscriber<T> where T,
-);
-impl<H: crate::FrameHeader> sealed::Sealed for crate::FramePublisher<H> {}
-impl<H: crate::FrameHeader> sealed::Sealed for crate::FrameSubscriber<H> {}
 
 /// Owners alive in this process, for the second-signal exit of [`crate::signals`].
 static LIVE: Mutex<Vec<(u64, u32, Vec<OwnedName>)>> = Mutex::new(Vec::new());

@@ -523,13 +523,26 @@ impl Semaphore {
     }
 }
 
+/// How an owner removes and identifies a semaphore's name.
+pub(crate) static REMOVER: crate::owned::Remover = crate::owned::Remover {
+    unlink: unlink_name,
+    identify: identity_of,
+};
+
+/// Device and inode of the semaphore `name` names now (its file in `/dev/shm`).
+fn identity_of(name: &Name) -> Option<(u64, u64)> {
+    crate::sys::stat_id(&crate::name::semaphore_path(name)).ok()
+}
+
+impl crate::owned::sealed::Sealed for Semaphore {}
+
 impl crate::owned::Removable for Semaphore {
     fn created_object(&self) -> bool {
         self.created
     }
     fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
-        let id = crate::sys::stat_id(&crate::lifecycle::semaphore_path(&self.name)).ok();
-        vec![crate::owned::OwnedName::new(KIND, &self.name, id)]
+        let id = identity_of(&self.name);
+        vec![crate::owned::OwnedName::new(&self.name, id, &REMOVER)]
     }
 }
 

@@ -638,12 +638,26 @@ impl SharedMemory {
     }
 }
 
+/// How an owner removes and identifies a segment's name.
+pub(crate) static REMOVER: crate::owned::Remover = crate::owned::Remover {
+    unlink: unlink_name,
+    identify: identity_of,
+};
+
+/// Device and inode of the segment `name` names now (its file in `/dev/shm`).
+fn identity_of(name: &Name) -> Option<(u64, u64)> {
+    sys::stat_id(&crate::name::segment_path(name)).ok()
+}
+
+impl crate::owned::sealed::Sealed for ClosedSharedMemory {}
+impl crate::owned::sealed::Sealed for SharedMemory {}
+
 impl crate::owned::Removable for ClosedSharedMemory {
     fn created_object(&self) -> bool {
         self.created
     }
     fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
-        vec![crate::owned::OwnedName::new(KIND, &self.name, self.id)]
+        vec![crate::owned::OwnedName::new(&self.name, self.id, &REMOVER)]
     }
 }
 
@@ -653,9 +667,9 @@ impl crate::owned::Removable for SharedMemory {
     }
     fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
         vec![crate::owned::OwnedName::new(
-            KIND,
             &self.name,
             sys::fstat_id(self.fd.as_fd()).ok(),
+            &REMOVER,
         )]
     }
 }

@@ -49,17 +49,13 @@
 //! [`lifecycle::clean_stale`](crate::lifecycle::clean_stale) or `posix-ipc clean --stale`.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use crate::cancel::{signal_name, CancelToken};
+use crate::cancel::{process_token, signal_name, CancelToken};
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::sys;
 
-/// The process-wide token, set once by [`stop_on`].
-static GLOBAL: OnceLock<CancelToken> = OnceLock::new();
-/// Whether [`GLOBAL`] is set (one plain load on the hot paths that ask).
-static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// The write end of the pipe the handler wakes the signal thread through (-1 before install).
 static PIPE: AtomicI32 = AtomicI32::new(-1);
 /// The token's reset count (plus one) when the stop now pending was delivered; 0: none yet. A
@@ -70,16 +66,6 @@ const SECOND: u8 = 0x80;
 
 /// Serialises installation.
 static INSTALL: Mutex<Vec<i32>> = Mutex::new(Vec::new());
-
-/// The process-wide token, if [`stop_on_signals`] is on (cheap: one atomic load).
-#[inline]
-pub(crate) fn global() -> Option<&'static CancelToken> {
-    if INSTALLED.load(Ordering::Relaxed) {
-        GLOBAL.get()
-    } else {
-        None
-    }
-}
 
 /// Turns SIGINT (Ctrl-C) and SIGTERM into a stop of every blocking call; see the
 /// [module documentation](self). Returns the process-wide token (to test, or to cancel by
@@ -118,12 +104,10 @@ pub fn stop_on(signals: &[i32]) -> Result<CancelToken> {
             ));
         }
     }
-    if GLOBAL.get().is_none() {
+    if process_token::get().is_none() {
         let (read, write) = sys::signal_pipe()
             .map_err(|e| fail(format!("cannot create the signal pipe: {}", io(e))))?;
-        let token = CancelToken::new();
-        let _ = GLOBAL.set(token);
-        INSTALLED.store(true, Ordering::SeqCst);
+        process_token::install();
         std::thread::Builder::new()
             .name("posix-ipc-signals".into())
             .spawn(move || signal_thread(read))
@@ -143,12 +127,12 @@ pub fn stop_on(signals: &[i32]) -> Result<CancelToken> {
             installed.push(sig);
         }
     }
-    Ok(GLOBAL.get().cloned().unwrap_or_default())
+    Ok(process_token::get().cloned().unwrap_or_default())
 }
 
 /// Whether a signal watched by [`stop_on_signals`] has arrived (and the token was not reset).
 pub fn stop_requested() -> bool {
-    GLOBAL.get().is_some_and(CancelToken::is_cancelled)
+    process_token::get().is_some_and(CancelToken::is_cancelled)
 }
 
 fn io(errno: i32) -> std::io::Error {
@@ -166,7 +150,7 @@ fn keep(fd: OwnedFd) -> RawFd {
 extern "C" fn on_signal(sig: libc::c_int) {
     let saved = sys::errno();
     let mut second = false;
-    if let Some(token) = GLOBAL.get() {
+    if let Some(token) = process_token::get() {
         let now = token.resets().wrapping_add(1).max(1);
         second = PENDING.swap(now, Ordering::SeqCst) == now;
         token.cancel_from_signal_handler(sig);
@@ -184,7 +168,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 fn signal_thread(read: OwnedFd) {
     while let Some(byte) = sys::read_byte(read.as_fd()) {
-        if let Some(token) = GLOBAL.get() {
+        if let Some(token) = process_token::get() {
             token.wake_sleepers();
         }
         if byte & SECOND != 0 {

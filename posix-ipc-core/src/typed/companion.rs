@@ -39,21 +39,16 @@ use super::header::{self, atomic_u32, atomic_u64, HeaderSpec, SegmentKind};
 use super::peers::{Table, ENTRY, MAX_PEERS};
 use super::IpcMessage;
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
-use crate::mq::MessageQueue;
+use crate::mq::{MessageQueue, QUEUE_DEV, QUEUE_INO};
 use crate::shm::{Mapping, SharedMemory};
 
-/// Magic bytes at the start of a typed queue's companion segment.
-pub const COMPANION_MAGIC: [u8; 8] = *b"PIPCTYPQ";
+pub use crate::mq::{COMPANION_MAGIC, COMPANION_SUFFIX};
 /// Layout version of the companion segment.
 pub const COMPANION_VERSION: u32 = 1;
-/// What the companion's name adds to its queue's name.
-pub const COMPANION_SUFFIX: &str = ".pipc-q";
 
 const READY: usize = 12;
 const FINGERPRINT: usize = 16;
 const SIZE: usize = 24;
-const QUEUE_DEV: usize = 32;
-const QUEUE_INO: usize = 40;
 const PRODUCERS_JOINED: usize = 48;
 const CONSUMERS_JOINED: usize = 52;
 const TYPE_NAME: usize = 64;
@@ -112,7 +107,7 @@ impl CompanionHeader {
 impl Companion {
     /// The companion's name for the (normalised) queue name `queue`.
     pub(crate) fn name_for(queue: &str) -> String {
-        format!("{queue}{COMPANION_SUFFIX}")
+        crate::mq::companion_name(queue)
     }
 
     fn spec(queue: &str) -> HeaderSpec<'static> {
@@ -359,19 +354,7 @@ impl Companion {
 
     /// Removes the companion of `queue` if it describes the queue with identity `id`.
     pub(crate) fn unlink_for(queue: &str, id: (u64, u64)) {
-        let cname = Self::name_for(queue);
-        let Ok(shm) = SharedMemory::options().read_only(true).open(&cname) else {
-            return;
-        };
-        let Ok(map) = shm.map_range(0, HEADER) else {
-            return;
-        };
-        let Ok(bytes) = map.read_vec(0, HEADER) else {
-            return;
-        };
-        if bytes[..8] == COMPANION_MAGIC && CompanionHeader::parse(&bytes).queue_id == id {
-            let _ = shm.unlink();
-        }
+        crate::mq::unlink_companion(queue, id);
     }
 
     /// The table of one side.
@@ -419,7 +402,7 @@ pub(crate) fn unlink_segment_if(name: &str, id: Option<(u64, u64)>) {
     else {
         return;
     };
-    if crate::sys::stat_id(&crate::lifecycle::segment_path(&valid)).ok() == Some(id) {
+    if crate::sys::stat_id(&crate::name::segment_path(&valid)).ok() == Some(id) {
         let _ = crate::shm::unlink_shared_memory(name);
     }
 }

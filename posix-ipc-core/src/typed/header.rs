@@ -33,14 +33,14 @@ pub enum SegmentKind {
 impl SegmentKind {
     /// Every kind, with its magic.
     pub const ALL: [(SegmentKind, [u8; 8]); 5] = [
-        (SegmentKind::Shared, super::SHARED_MAGIC),
-        (SegmentKind::Ring, super::RING_MAGIC),
-        (SegmentKind::RobustMutex, crate::mutex::MUTEX_MAGIC),
+        (SegmentKind::Shared, SegmentKind::Shared.magic()),
+        (SegmentKind::Ring, SegmentKind::Ring.magic()),
+        (SegmentKind::RobustMutex, SegmentKind::RobustMutex.magic()),
         (
             SegmentKind::QueueCompanion,
-            super::companion::COMPANION_MAGIC,
+            SegmentKind::QueueCompanion.magic(),
         ),
-        (SegmentKind::Topic, super::pubsub::PUBSUB_MAGIC),
+        (SegmentKind::Topic, SegmentKind::Topic.magic()),
     ];
 
     /// The kind whose magic is `magic`.
@@ -51,12 +51,16 @@ impl SegmentKind {
             .map(|(k, _)| *k)
     }
 
-    /// The magic bytes of this kind.
-    pub fn magic(self) -> [u8; 8] {
-        Self::ALL
-            .iter()
-            .find(|(k, _)| *k == self)
-            .map_or([0; 8], |(_, m)| *m)
+    /// The magic bytes of this kind: the registry every kind takes its own magic from. A
+    /// companion's is the queue layer's, which removes a companion with its queue.
+    pub const fn magic(self) -> [u8; 8] {
+        match self {
+            SegmentKind::Shared => *b"PIPCSHM\0",
+            SegmentKind::Ring => *b"PIPCRING",
+            SegmentKind::RobustMutex => *b"PIPCMUTX",
+            SegmentKind::QueueCompanion => crate::mq::COMPANION_MAGIC,
+            SegmentKind::Topic => *b"PIPCPUBS",
+        }
     }
 
     /// A short name: `shared`, `ring`, `mutex`, `mq-companion` (the CLI's `KIND` column).

@@ -204,11 +204,7 @@ impl<T: IpcMessage> Channel<T> {
 
     fn owned_names(&self) -> Vec<OwnedName> {
         let id = self.mq.identity().ok();
-        let mut names = vec![OwnedName::new(
-            ObjectKind::MessageQueue,
-            self.mq.name_ref(),
-            id,
-        )];
+        let mut names = vec![OwnedName::new(self.mq.name_ref(), id, &crate::mq::REMOVER)];
         if let Some(p) = &self.peer {
             if let Ok(c) = Name::new(
                 ObjectKind::SharedMemory,
@@ -216,7 +212,7 @@ impl<T: IpcMessage> Channel<T> {
                 Operation::Unlink,
             ) {
                 let cid = p.companion.identity();
-                names.push(OwnedName::new(ObjectKind::SharedMemory, &c, cid));
+                names.push(OwnedName::new(&c, cid, &crate::shm::REMOVER));
             }
         }
         names
@@ -645,6 +641,7 @@ impl<T: IpcMessage> TypedQueue<T> {
 macro_rules! removable_channel {
     ($($t:ident),*) => {
         $(
+            impl<T: IpcMessage> crate::owned::sealed::Sealed for $t<T> {}
             impl<T: IpcMessage> Removable for $t<T> {
                 fn created_object(&self) -> bool {
                     self.ch.mq.created()

@@ -16,7 +16,7 @@ use crate::sys;
 use crate::timeout::{Deadline, Timeout};
 
 /// The 8 magic bytes at the start of a `Shared<T>` segment.
-pub const SHARED_MAGIC: [u8; 8] = *b"PIPCSHM\0";
+pub const SHARED_MAGIC: [u8; 8] = super::header::SegmentKind::Shared.magic();
 /// The segment layout version this crate writes and accepts.
 pub const SHARED_VERSION: u32 = 1;
 const HEADER: usize = 64;
@@ -759,6 +759,7 @@ impl std::fmt::Debug for RecordShared {
     }
 }
 
+impl crate::owned::sealed::Sealed for RecordShared {}
 impl crate::owned::Removable for RecordShared {
     fn created_object(&self) -> bool {
         self.0.shm.created()
@@ -895,6 +896,7 @@ impl<T: IpcMessage> std::fmt::Debug for RawShared<T> {
     }
 }
 
+impl<T: IpcMessage> crate::owned::sealed::Sealed for Shared<T> {}
 impl<T: IpcMessage> crate::owned::Removable for Shared<T> {
     fn created_object(&self) -> bool {
         self.shm.created()
@@ -904,6 +906,7 @@ impl<T: IpcMessage> crate::owned::Removable for Shared<T> {
     }
 }
 
+impl<T: IpcMessage> crate::owned::sealed::Sealed for RawShared<T> {}
 impl<T: IpcMessage> crate::owned::Removable for RawShared<T> {
     fn created_object(&self) -> bool {
         self.shm.created()

@@ -480,6 +480,7 @@ macro_rules! topic_end_methods {
             }
         }
 
+        impl<$($g: $b)?> crate::owned::sealed::Sealed for $end {}
         impl<$($g: $b)?> crate::owned::Removable for $end {
             fn created_object(&self) -> bool {
                 self.core.topic.shm.created()

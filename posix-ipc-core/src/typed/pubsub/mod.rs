@@ -169,7 +169,7 @@ pub use frames::{
 pub(crate) use topic::{describe, peer_tables, PEER_TABLES_END};
 
 /// Magic bytes at the start of a topic segment.
-pub const PUBSUB_MAGIC: [u8; 8] = *b"PIPCPUBS";
+pub const PUBSUB_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::Topic.magic();
 /// Segment layout version.
 pub const PUBSUB_VERSION: u32 = 1;
 /// Most subscribers a topic admits at once.

@@ -60,6 +60,7 @@ macro_rules! ring_end_methods {
             }
         }
 
+        impl<T: IpcMessage> crate::owned::sealed::Sealed for $end<T> {}
         impl<T: IpcMessage> crate::owned::Removable for $end<T> {
             fn created_object(&self) -> bool {
                 self.ring.shm.created()

@@ -90,7 +90,7 @@ use crate::sys;
 use crate::timeout::{Deadline, Timeout};
 
 /// Magic bytes at the start of a ring segment.
-pub const RING_MAGIC: [u8; 8] = *b"PIPCRING";
+pub const RING_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::Ring.magic();
 /// Segment layout version.
 pub const RING_VERSION: u32 = 2;
 /// Most producers (and most consumers) a ring can register.

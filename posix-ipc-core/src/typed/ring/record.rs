@@ -104,6 +104,7 @@ macro_rules! record_end_methods {
             }
         }
 
+        impl crate::owned::sealed::Sealed for $end {}
         impl crate::owned::Removable for $end {
             fn created_object(&self) -> bool {
                 self.0.ring.shm.created()
