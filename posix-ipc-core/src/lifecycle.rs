@@ -27,6 +27,36 @@
 //! # Ok::<(), posix_ipc_core::Error>(())
 //! ```
 //!
+//! # After a crash, and how to stop
+//!
+//! Named objects outlive the processes that use them: that is what lets a consumer start after
+//! its producer, and what leaves `/dev/shm` full of leftovers after a crash. What happens on
+//! each way out of a process:
+//!
+//! | the process ends by | its handles | names held by [`Owned`](crate::Owned) handles | peers on the other side |
+//! |---|---|---|---|
+//! | returning from `main`, `?`, `drop` | closed | removed | typed queues, rings and topics: [`Disconnected`](crate::ErrorKind::Disconnected) once drained (within 100 ms for a queue, at once for a ring) |
+//! | a panic (unwinding) | closed | removed while it unwinds | as above |
+//! | Ctrl-C / SIGTERM, [`signals`](crate::signals) on | blocked calls return [`Cancelled`](crate::ErrorKind::Cancelled), the program unwinds | removed | as above |
+//! | a second Ctrl-C / SIGTERM | closed by the kernel | removed by the signal thread, then the process dies of the signal | as above |
+//! | Ctrl-C / SIGTERM without `signals`, SIGKILL, `panic = "abort"` | closed by the kernel | **left behind** | as above (the ring, the topic and the typed queue see the process gone); a [`RobustMutex`](crate::RobustMutex) it held goes to the next locker with `previous_owner_died()` |
+//!
+//! - **Own what you create.** Every kind has `create_owned` (or wrap a handle in
+//!   [`Owned::new`](crate::Owned::new)): the name is removed when the owner is dropped, only if
+//!   that handle created it, and only if the name still refers to that object
+//!   ([`owned`](crate::owned)).
+//! - **Stop a blocked call.** A [`CancelToken`](crate::CancelToken) attached with `with_cancel`
+//!   stops that handle's waits from any thread, and
+//!   [`signals::stop_on_signals`](crate::signals::stop_on_signals), called once, makes Ctrl-C
+//!   and SIGTERM stop them all ([`cancel`](crate::cancel) says how fast each wait notices).
+//!   Nothing is sent, received or acquired by a stopped call.
+//! - **Find and remove leftovers.** [`list`] and [`inspect`] show each object's kind (including
+//!   this crate's ring, shared, mutex, topic and queue-companion segments with what their
+//!   headers say), whether a live process holds it ([`State`]) and which processes;
+//!   [`clean_stale`] removes exactly what no live process holds. From the shell:
+//!   `posix-ipc ls --holders` and `posix-ipc clean --stale` (`--dry-run` only lists). A create
+//!   that finds its name taken says that it may be left over from a crashed run, and names both.
+//!
 //! # What can and cannot be seen
 //!
 //! Holders are found by device and inode, so an object is matched exactly, whatever path a
@@ -41,18 +71,17 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::name::Name;
 use crate::sys;
-use crate::typed::companion::{Companion, CompanionHeader, Side, COMPANION_SUFFIX};
-use crate::typed::header::SegmentKind;
-use crate::typed::peers::Table;
+use crate::typed::companion::Companion;
+use crate::typed::header::{self, SegmentKind};
 use crate::{MessageQueue, Semaphore, SharedMemory};
 
 use crate::name::{queue_path, segment_path, semaphore_path};
 pub use crate::name::{MQUEUE_DIR, SHM_DIR};
+pub use crate::typed::describe::SegmentInfo;
 
 /// Which objects [`list`] and [`clean_stale`] consider.
 #[derive(Debug, Clone, Default)]
@@ -118,52 +147,6 @@ pub enum State {
     InUse(String),
     /// No live process holds it: left over; why.
     Stale(String),
-}
-
-/// What this crate's header of a segment says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SegmentInfo {
-    /// Which kind of posix-ipc segment.
-    pub kind: SegmentKind,
-    /// Its layout version.
-    pub version: u32,
-    /// Whether its creator finished it (the ready flag).
-    pub ready: bool,
-    /// The message or value type's size in bytes (`Shared`, ring, companion).
-    pub type_size: Option<u64>,
-    /// The type's layout fingerprint.
-    pub fingerprint: Option<u64>,
-    /// The type's name (companion).
-    pub type_name: Option<String>,
-    /// Topic of frames with a typed header: the header type's name and size in bytes.
-    pub frame_header: Option<(String, u64)>,
-    /// Ring: SPSC or MPMC.
-    pub ring_mode: Option<crate::RingMode>,
-    /// Ring: slots.
-    pub capacity: Option<u64>,
-    /// Ring: messages in it now; `Shared`: stores so far.
-    pub count: Option<u64>,
-    /// Live producers (ring, companion), by pid.
-    pub producers: Vec<u32>,
-    /// Live consumers (ring, companion), by pid.
-    pub consumers: Vec<u32>,
-    /// Entries of peers that are gone (ring, companion), by pid.
-    pub dead_peers: Vec<u32>,
-    /// `Shared`: the pid holding the write lock; `RobustMutex`: the pid of the thread holding
-    /// it.
-    pub lock_holder: Option<u32>,
-    /// Whether the lock's holder is gone (the next locker takes over). For a `RobustMutex` whose
-    /// holder died, the kernel has cleared its id: `lock_holder` is then `None`.
-    pub lock_holder_dead: bool,
-    /// Companion: its queue's name, and whether that queue exists (with the identity recorded).
-    pub queue: Option<(String, bool)>,
-    /// Topic: its policy for slow subscribers (`producers` is then its publisher and
-    /// `consumers` its subscribers, `count` the samples published, `capacity` the samples
-    /// kept, `type_size` the sample size or the largest frame, and `type_name` the sample
-    /// type's name, or "byte frames" for a frame topic, whose typed header, if any, is in
-    /// `frame_header`).
-    pub policy: Option<crate::Policy>,
 }
 
 /// One object.
@@ -694,166 +677,24 @@ fn read_segment(
     let shm = SharedMemory::options().read_only(true).open(name).ok()?;
     let len = usize::try_from(size.min(4096)).ok()?;
     let map = shm.map_range(0, len).ok()?;
-    let head = map.read_vec(0, len.min(128)).ok()?;
-    let kind = SegmentKind::from_magic(&head)?;
-    let u32_at = |o: usize| {
-        head.get(o..o + 4)
-            .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or([0; 4])))
-    };
-    let u64_at = |o: usize| {
-        head.get(o..o + 8)
-            .map(|b| u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])))
-    };
-    let mut info = SegmentInfo {
-        kind,
-        version: u32_at(8).unwrap_or(0),
-        ready: false,
-        type_size: None,
-        fingerprint: None,
-        type_name: None,
-        frame_header: None,
-        ring_mode: None,
-        capacity: None,
-        count: None,
-        producers: Vec::new(),
-        consumers: Vec::new(),
-        dead_peers: Vec::new(),
-        lock_holder: None,
-        lock_holder_dead: false,
-        queue: None,
-        policy: None,
-    };
-    let tables = |producers: Table<'_>, consumers: Table<'_>, info: &mut SegmentInfo| {
-        info.producers = producers.live_pids();
-        info.consumers = consumers.live_pids();
-        let live: HashSet<u32> = info
-            .producers
-            .iter()
-            .chain(&info.consumers)
-            .copied()
-            .collect();
-        info.dead_peers = producers
-            .recorded_pids()
-            .into_iter()
-            .chain(consumers.recorded_pids())
-            .filter(|p| !live.contains(p))
-            .collect();
-    };
-    match kind {
-        SegmentKind::Shared => {
-            info.ready = u32_at(32) == Some(1);
-            info.fingerprint = u64_at(16);
-            info.type_size = u64_at(24);
-            info.count = u64_at(40);
-            let lock = u32_at(36).unwrap_or(0) & !(1 << 31);
-            if lock != 0 {
-                info.lock_holder = Some(lock);
-                info.lock_holder_dead = !sys::process_alive(lock);
-            }
-        }
-        SegmentKind::Ring => {
-            info.ready = u32_at(56) == Some(1);
-            info.ring_mode = match u32_at(12) {
-                Some(0) => Some(crate::RingMode::Spsc),
-                Some(1) => Some(crate::RingMode::Mpmc),
-                _ => None,
-            };
-            info.fingerprint = u64_at(16);
-            info.type_size = u64_at(24);
-            info.capacity = u64_at(32);
-            if len >= crate::typed::ring::PEER_TABLES_END {
-                let tail = crate::typed::header::atomic_u64(&map, 128).load(Ordering::Acquire);
-                let headi = crate::typed::header::atomic_u64(&map, 256).load(Ordering::Acquire);
-                info.count = Some(tail.saturating_sub(headi));
-                let (p, c) = crate::typed::ring::peer_tables(&map);
-                tables(p, c, &mut info);
-            }
-        }
-        SegmentKind::Topic => {
-            info.ready = u32_at(64) == Some(1);
-            if len >= crate::typed::pubsub::PEER_TABLES_END {
-                if let Some(d) = crate::typed::pubsub::describe(&map) {
-                    info.policy = Some(d.policy);
-                    info.fingerprint = Some(d.fingerprint);
-                    info.count = Some(d.published);
-                    info.capacity = Some(d.capacity);
-                    let header_at = d.frame_header.next_multiple_of(64);
-                    info.type_size = Some(if d.frames {
-                        d.payload.saturating_sub(header_at)
-                    } else {
-                        d.payload
-                    });
-                    if d.frames && d.frame_header > 0 {
-                        info.frame_header = Some((d.type_name.clone(), d.frame_header));
-                    }
-                    info.type_name = Some(if d.frames {
-                        "byte frames".to_string()
-                    } else {
-                        d.type_name
-                    });
-                }
-                let (p, c) = crate::typed::pubsub::peer_tables(&map);
-                tables(p, c, &mut info);
-            }
-        }
-        SegmentKind::RobustMutex => {
-            info.ready = u32_at(12) == Some(1);
-            // glibc's robust mutex keeps the owner's thread id in its lock word (the first
-            // int of pthread_mutex_t, at offset 64), with the waiter and owner-died bits.
-            if let Some(word) = map
-                .read_vec(64, 4)
-                .ok()
-                .map(|b| u32::from_ne_bytes(b.try_into().unwrap_or([0; 4])))
-            {
-                let tid = word & 0x3fff_ffff;
-                if tid != 0 {
-                    let pid = thread_group(tid);
-                    info.lock_holder = Some(pid.unwrap_or(tid));
-                    info.lock_holder_dead = pid.is_none();
-                } else if word & 0x4000_0000 != 0 {
-                    // FUTEX_OWNER_DIED: the kernel cleared the thread id of a holder that died.
-                    info.lock_holder_dead = true;
-                }
-            }
-        }
-        SegmentKind::QueueCompanion => {
-            info.ready = u32_at(12) == Some(1);
-            if head.len() >= crate::typed::companion::HEADER {
-                let h = CompanionHeader::parse(&head);
-                info.fingerprint = Some(h.fingerprint);
-                info.type_size = Some(h.size);
-                info.type_name = Some(h.type_name);
-                let queue = name
-                    .strip_suffix(COMPANION_SUFFIX)
-                    .unwrap_or(name)
-                    .to_string();
-                let exists = queues.get(&queue).map_or_else(
-                    || {
-                        Name::new(ObjectKind::MessageQueue, &queue, Operation::Stat)
-                            .ok()
-                            .and_then(|n| crate::mq::identity_of(&n))
-                            == Some(h.queue_id)
-                    },
-                    |id| *id == h.queue_id,
-                );
-                info.queue = Some((queue, exists));
-            }
-            if len >= crate::typed::companion::SEGMENT {
-                let c = Companion::tables_of(&map);
-                tables(c(Side::Producer), c(Side::Consumer), &mut info);
-            }
-        }
-    }
-    Some(info)
-}
-
-/// The process (thread group) a thread id belongs to, if it runs.
-fn thread_group(tid: u32) -> Option<u32> {
-    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse().ok())
+    // Each kind reads its own layout.
+    Some(match header::kind_of(&map)? {
+        SegmentKind::Shared => crate::typed::shared::describe(&map),
+        SegmentKind::Ring => crate::typed::ring::describe(&map),
+        SegmentKind::Topic => crate::typed::pubsub::describe(&map),
+        SegmentKind::RobustMutex => crate::mutex::describe(&map),
+        SegmentKind::QueueCompanion => Companion::describe(&map, name, &|queue, id| {
+            queues.get(queue).map_or_else(
+                || {
+                    Name::new(ObjectKind::MessageQueue, queue, Operation::Stat)
+                        .ok()
+                        .and_then(|n| crate::mq::identity_of(&n))
+                        == Some(id)
+                },
+                |known| *known == id,
+            )
+        }),
+    })
 }
 
 fn judge(o: &ObjectInfo, queue_held: &HashMap<String, bool>) -> State {

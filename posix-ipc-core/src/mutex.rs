@@ -29,6 +29,7 @@ use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::shm::{Mapping, SharedMemory};
 use crate::sys::{self, Locked};
 use crate::timeout::{Deadline, Timeout};
+use crate::typed::describe::SegmentInfo;
 use crate::typed::header::{self, SegmentKind};
 
 /// Magic bytes at the start of a robust-mutex segment.
@@ -450,4 +451,33 @@ impl std::fmt::Debug for RobustGuard<'_> {
             .field("previous_owner_died", &self.owner_died)
             .finish()
     }
+}
+
+/// What `posix-ipc ls` shows of a mutex segment: whether it is ready and who holds the lock.
+pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
+    let mut info = SegmentInfo::new(SegmentKind::RobustMutex, map);
+    info.ready = header::u32_in(map, READY) == Some(1);
+    // glibc's robust mutex keeps the owner's thread id in its lock word (the first int of
+    // pthread_mutex_t), with the waiter and owner-died bits.
+    if let Some(word) = header::u32_in(map, MUTEX) {
+        let tid = word & 0x3fff_ffff;
+        if tid != 0 {
+            let pid = thread_group(tid);
+            info.lock_holder = Some(pid.unwrap_or(tid));
+            info.lock_holder_dead = pid.is_none();
+        } else if word & 0x4000_0000 != 0 {
+            // FUTEX_OWNER_DIED: the kernel cleared the thread id of a holder that died.
+            info.lock_holder_dead = true;
+        }
+    }
+    info
+}
+
+/// The process (thread group) a thread id belongs to, if it runs.
+fn thread_group(tid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -35,6 +35,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::describe::SegmentInfo;
 use super::header::{self, atomic_u32, atomic_u64, HeaderSpec, SegmentKind};
 use super::peers::{Table, ENTRY, MAX_PEERS};
 use super::IpcMessage;
@@ -355,6 +356,35 @@ impl Companion {
     /// Removes the companion of `queue` if it describes the queue with identity `id`.
     pub(crate) fn unlink_for(queue: &str, id: (u64, u64)) {
         crate::mq::unlink_companion(queue, id);
+    }
+
+    /// What `posix-ipc ls` shows of the companion `name`: its message type, its peers, and
+    /// whether the queue it describes still exists (`queue_is`: whether the queue of that name
+    /// has the identity given).
+    pub(crate) fn describe(
+        map: &Mapping,
+        name: &str,
+        queue_is: &dyn Fn(&str, (u64, u64)) -> bool,
+    ) -> SegmentInfo {
+        let mut info = SegmentInfo::new(SegmentKind::QueueCompanion, map);
+        info.ready = header::u32_in(map, READY) == Some(1);
+        if let Ok(head) = map.read_vec(0, HEADER) {
+            let h = CompanionHeader::parse(&head);
+            info.fingerprint = Some(h.fingerprint);
+            info.type_size = Some(h.size);
+            info.type_name = Some(h.type_name);
+            let queue = name
+                .strip_suffix(COMPANION_SUFFIX)
+                .unwrap_or(name)
+                .to_string();
+            let exists = queue_is(&queue, h.queue_id);
+            info.queue = Some((queue, exists));
+        }
+        if map.len() >= SEGMENT {
+            let c = Self::tables_of(map);
+            info.set_peers(c(Side::Producer), c(Side::Consumer));
+        }
+        info
     }
 
     /// The table of one side.

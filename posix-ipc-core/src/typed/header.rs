@@ -310,6 +310,33 @@ pub(crate) fn type_mismatch(
     )
 }
 
+/// Where every typed segment keeps its `u32` layout version (after the 8 magic bytes).
+pub(crate) const VERSION: usize = 8;
+
+/// The kind of the segment mapped at `map`, from its magic bytes.
+pub(crate) fn kind_of(map: &Mapping) -> Option<SegmentKind> {
+    SegmentKind::from_magic(&map.read_vec(0, 8).ok()?)
+}
+
+/// The layout version of the segment mapped at `map`.
+pub(crate) fn version_in(map: &Mapping) -> Option<u32> {
+    u32_in(map, VERSION)
+}
+
+/// A copy of the `u32` at `offset` of a mapping, `None` past its end (for descriptions).
+pub(crate) fn u32_in(map: &Mapping, offset: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(
+        map.read_vec(offset, 4).ok()?.try_into().ok()?,
+    ))
+}
+
+/// A copy of the `u64` at `offset` of a mapping, `None` past its end (for descriptions).
+pub(crate) fn u64_in(map: &Mapping, offset: usize) -> Option<u64> {
+    Some(u64::from_ne_bytes(
+        map.read_vec(offset, 8).ok()?.try_into().ok()?,
+    ))
+}
+
 /// The `u32` at `offset` of a mapping of a typed segment, as an atomic.
 ///
 /// # Panics

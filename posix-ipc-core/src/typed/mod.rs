@@ -7,6 +7,59 @@
 //! then a valid value, so a buggy or hostile peer can corrupt values but never cause undefined
 //! behaviour here.
 //!
+//! # Which channel
+//!
+//! | use | when | copies | readers |
+//! |---|---|---|---|
+//! | [`Sender<T>`](Sender)/[`Receiver<T>`](Receiver) (POSIX queue) | priorities, `poll`/epoll and notifications, Python's or C's `mq_*` peers, messages that must survive the processes | in and out, by the kernel | each message to one receiver |
+//! | [`RingSender<T>`](RingSender)/[`RingReceiver<T>`](RingReceiver) ([`ring`]) | a work queue between processes at memory speed: no system call per message while both sides are busy, batches | in and out | each message to one consumer (SPSC or MPMC) |
+//! | [`Publisher<T>`](Publisher)/[`Subscriber<T>`](Subscriber), [`FramePublisher`]/[`FrameSubscriber`] ([`pubsub`]) | one producer, many consumers that all see everything: camera frames, point clouds, market data; frames up to 1 GiB | none (loans and guards), or a copy out if you ask | every sample to every subscriber |
+//! | [`Shared<T>`](Shared) | the latest value only (a pose, a setting), readers never blocked by the writer | in and out (seqlock) | any number, latest value |
+//!
+//! # The derive
+//!
+//! `#[derive(IpcMessage)]` (attributes `priority = N`, `max_message_size = N`,
+//! `crate = "path"`) implements [`IpcMessage`] with `PRIORITY`, `MAX_MESSAGE_SIZE`, `LAYOUT`
+//! (fields, offsets, sizes, kinds) and `FINGERPRINT`, plus `bytemuck::Pod`, after proving the
+//! type is plain old data. A priority above 32767, a field of type `bool`, `usize`, a reference
+//! or an enum, padding, a missing `#[repr(C)]`, or a type larger than the queue limit is a
+//! compile error on the offending token (each case is tested with trybuild in the workspace's
+//! `tests/ui/`). A Python program reads the same messages with
+//! `struct.unpack(Reading.python_format(), data)`, or with the module [`python_module`]
+//! generates for `posix_ipc_rs`; a C program includes `Reading::c_declaration()`, whose
+//! `_Static_assert`s check every offset.
+//!
+//! # Typed queues
+//!
+//! [`Sender<T>`](Sender)/[`Receiver<T>`](Receiver) are a POSIX queue whose message size is
+//! `size_of::<T>()`. Opening a queue of another size fails at open time naming both sizes; a
+//! received message of the wrong length is [`ErrorKind::WrongLength`](crate::ErrorKind) with
+//! the bytes handed back ([`Error::returned`](crate::Error::returned)).
+//!
+//! A queue made by the typed API has a *companion* segment beside it (`/readings.pipc-q` for
+//! `/readings`, one page, removed with the queue) that records the type's layout fingerprint and
+//! who is connected. So opening it for another type of the same size is
+//! [`ErrorKind::Mismatch`](crate::ErrorKind) naming both types and fingerprints; a receiver gets
+//! [`ErrorKind::Disconnected`](crate::ErrorKind) (and [`Receiver::iter`] ends) once the queue
+//! is drained and every typed sender has gone, also after SIGKILL; and a sender blocked on a
+//! full queue gets it once every typed receiver has gone (noticed within one 100 ms slice). The
+//! messages are the same bytes as before: a queue made by posix_ipc, C or
+//! [`MessageQueue`](crate::MessageQueue) has no companion and keeps the size-only check,
+//! without peer tracking. [`TypedQueue<T>`](TypedQueue) is the queue itself, for a process that
+//! creates and removes it without being a sender or a receiver.
+//!
+//! # Shared values
+//!
+//! [`Shared<T>`](Shared) is a `T` in a segment with a header (magic, version, layout
+//! fingerprint, size, ready flag published last): [`load`](Shared::load),
+//! [`store`](Shared::store), [`update`](Shared::update), and
+//! [`wait_change`](Shared::wait_change), which sleeps on a futex in the segment until the next
+//! store instead of polling. It is a double-buffered seqlock: a reader never accepts a torn
+//! value, and a writer killed mid-store leaves the published value intact. Its segment layout
+//! and protocol, for C and Python peers, are on [`Shared`] (the workspace's
+//! `examples/python/read_shared.py` reads one). [`RawShared<T>`](RawShared) is the header-less
+//! form, for peers that know only the struct layout.
+//!
 //! # Source layout
 //!
 //! One module per kind of channel or segment: `queue` (typed queues) with `companion` (their
@@ -18,6 +71,7 @@
 //! `layout` (layouts for Python and C).
 
 pub mod companion;
+pub(crate) mod describe;
 pub(crate) mod header;
 mod layout;
 mod message;
@@ -26,7 +80,7 @@ pub mod pubsub;
 mod queue;
 mod record;
 pub mod ring;
-mod shared;
+pub(crate) mod shared;
 mod signal;
 
 /// The `bytemuck` crate this one builds on: an [`IpcMessage`] is a `bytemuck::Pod`, so

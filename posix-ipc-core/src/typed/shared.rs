@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
+use super::describe::SegmentInfo;
 use super::header::{self, SegmentKind};
 use super::record::{Bytes, RecordType};
 use super::IpcMessage;
@@ -914,4 +915,20 @@ impl<T: IpcMessage> crate::owned::Removable for RawShared<T> {
     fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
         crate::owned::Removable::owned_names(&self.shm)
     }
+}
+
+/// What `posix-ipc ls` shows of a `Shared` segment: its type, stores so far and the writer
+/// holding its lock.
+pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
+    let mut info = SegmentInfo::new(SegmentKind::Shared, map);
+    info.ready = header::u32_in(map, READY) == Some(1);
+    info.fingerprint = header::u64_in(map, std::mem::offset_of!(SharedHeader, fingerprint));
+    info.type_size = header::u64_in(map, std::mem::offset_of!(SharedHeader, size));
+    info.count = header::u64_in(map, SEQ);
+    let lock = header::u32_in(map, LOCK).unwrap_or(0) & !WAITERS;
+    if lock != 0 {
+        info.lock_holder = Some(lock);
+        info.lock_holder_dead = !sys::process_alive(lock);
+    }
+    info
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::shm::{Mapping, SharedMemory};
 use crate::sys;
 use crate::timeout::Deadline;
+use crate::typed::describe::SegmentInfo;
 use crate::typed::header::{self, SegmentKind};
 use crate::typed::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
 use crate::typed::record::RecordType;
@@ -1375,40 +1376,46 @@ impl Drop for SubCore {
     }
 }
 
-/// What `posix-ipc ls` shows of a topic.
-pub(crate) struct Description {
-    pub(crate) policy: Policy,
-    pub(crate) frames: bool,
-    pub(crate) payload: u64,
-    pub(crate) fingerprint: u64,
-    pub(crate) published: u64,
-    pub(crate) capacity: u64,
-    pub(crate) type_name: String,
-    /// Frames: the size of their typed header (0: none).
-    pub(crate) frame_header: u64,
-}
-
-/// What `posix-ipc ls` shows of a topic, from a mapping of at least the control block's first
-/// [`PEER_TABLES_END`] bytes.
-pub(crate) fn describe(map: &Mapping) -> Option<Description> {
-    let head = map.read_vec(0, HEADER_LEN).ok()?;
+/// What `posix-ipc ls` shows of a topic: its policy, sample type or frame size, samples
+/// published and kept, and its publisher and subscribers.
+pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
+    let mut info = SegmentInfo::new(SegmentKind::Topic, map);
+    info.ready = header::u32_in(map, READY) == Some(1);
+    if map.len() < PEER_TABLES_END {
+        return info;
+    }
+    let Ok(head) = map.read_vec(0, HEADER_LEN) else {
+        return info;
+    };
     let u32_of = |o: usize| u32::from_ne_bytes(head[o..o + 4].try_into().unwrap_or([0; 4]));
     let u64_of = |o: usize| u64::from_ne_bytes(head[o..o + 8].try_into().unwrap_or([0; 8]));
-    let policy = if u32_of(POLICY) == 1 {
+    info.policy = Some(if u32_of(POLICY) == 1 {
         Policy::Overwrite
     } else {
         Policy::Block
-    };
-    Some(Description {
-        policy,
-        frames: u32_of(SHAPE) == SHAPE_FRAMES,
-        payload: u64_of(PAYLOAD),
-        fingerprint: u64_of(FINGERPRINT),
-        published: header::atomic_u64(map, TAIL).load(Ordering::Acquire),
-        capacity: u64_of(CAPACITY),
-        type_name: type_name(&head),
-        frame_header: u64::from(u32_of(FRAME_HEADER)),
-    })
+    });
+    info.fingerprint = Some(u64_of(FINGERPRINT));
+    info.count = Some(header::atomic_u64(map, TAIL).load(Ordering::Acquire));
+    info.capacity = Some(u64_of(CAPACITY));
+    let frames = u32_of(SHAPE) == SHAPE_FRAMES;
+    let frame_header = u64::from(u32_of(FRAME_HEADER));
+    let payload = u64_of(PAYLOAD);
+    info.type_size = Some(if frames {
+        payload.saturating_sub(frame_header.next_multiple_of(64))
+    } else {
+        payload
+    });
+    if frames && frame_header > 0 {
+        info.frame_header = Some((type_name(&head), frame_header));
+    }
+    info.type_name = Some(if frames {
+        "byte frames".to_string()
+    } else {
+        type_name(&head)
+    });
+    let (p, c) = peer_tables(map);
+    info.set_peers(p, c);
+    info
 }
 
 /// The type name a topic header keeps (for `ls` and error messages).

@@ -16,6 +16,34 @@
 //! message (nothing is published before it is complete) nor hang (in MPMC mode the slot it
 //! claimed is skipped once it is known to be dead).
 //!
+//! A ring carries the same [`IpcMessage`] types as a typed queue, so moving a channel from a
+//! queue to a ring is one line; batches ([`RingSender::send_batch`],
+//! [`RingReceiver::recv_batch`]) move many messages per index update. The workspace's
+//! `cargo run --release --example ring_demo` runs the demo's producer and consumer processes
+//! over a ring.
+//!
+//! ```
+//! use posix_ipc::{ErrorKind, IpcMessage, RingMode, RingReceiver, RingSender};
+//!
+//! #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+//! #[repr(C)]
+//! struct Reading { seq: u64, value: f64 }
+//!
+//! # let name = format!("/doc-ring-mod-{}", std::process::id());
+//! let rx = RingReceiver::<Reading>::create_owned(&name, 1024, RingMode::Spsc)?; // removed on drop
+//! let tx = RingSender::<Reading>::open(&name)?;          // another process, usually
+//! for seq in 0..100 {
+//!     tx.send(&Reading { seq, value: 0.5 })?;            // no system call while both are busy
+//! }
+//! drop(tx);                                              // as a SIGKILL of the producer would
+//! let mut got = Vec::new();
+//! while got.len() < 100 {
+//!     rx.recv_batch(&mut got, 64)?;                      // waits for one, then takes up to 64
+//! }
+//! assert_eq!(rx.recv().unwrap_err().kind(), ErrorKind::Disconnected);
+//! # Ok::<(), posix_ipc::Error>(())
+//! ```
+//!
 //! # Segment layout (for C peers)
 //!
 //! All integers native-endian; offsets in bytes.
@@ -78,6 +106,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 use wait::*;
 
+use super::describe::SegmentInfo;
 use super::header::{self, SegmentKind};
 use super::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
 use super::record::{Bytes, RecordType};
@@ -97,6 +126,12 @@ pub const RING_VERSION: u32 = 2;
 pub const RING_MAX_PEERS: usize = MAX_PEERS;
 
 const MODE: usize = 12;
+const FINGERPRINT: usize = 16;
+const SIZE: usize = 24;
+const CAPACITY: usize = 32;
+const STRIDE: usize = 40;
+/// Where the header records the offset of the slots ([`SLOTS`]).
+const SLOTS_AT: usize = 48;
 // Each index, and each pair of futex word and sleeper count, has a 128-byte block of its own:
 // CPUs fetch cache lines in adjacent pairs, so 64 bytes apart is not far enough.
 const TAIL: usize = 128;
@@ -115,19 +150,34 @@ const READY: usize = 56;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
 
-/// Which producers and consumers a ring admits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RingMode {
-    /// One producer and one consumer at a time: the fastest mode.
-    Spsc,
-    /// Up to 32 producers and 32 consumers at a time.
-    Mpmc,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     Producer,
     Consumer,
+}
+
+pub use super::describe::RingMode;
+
+/// What `posix-ipc ls` shows of a ring: its mode, type, capacity, fill and peers.
+pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
+    let mut info = SegmentInfo::new(SegmentKind::Ring, map);
+    info.ready = header::u32_in(map, READY) == Some(1);
+    info.ring_mode = match header::u32_in(map, MODE) {
+        Some(0) => Some(RingMode::Spsc),
+        Some(1) => Some(RingMode::Mpmc),
+        _ => None,
+    };
+    info.fingerprint = header::u64_in(map, FINGERPRINT);
+    info.type_size = header::u64_in(map, SIZE);
+    info.capacity = header::u64_in(map, CAPACITY);
+    if map.len() >= PEER_TABLES_END {
+        let tail = header::atomic_u64(map, TAIL).load(Ordering::Acquire);
+        let head = header::atomic_u64(map, HEAD).load(Ordering::Acquire);
+        info.count = Some(tail.saturating_sub(head));
+        let (p, c) = peer_tables(map);
+        info.set_peers(p, c);
+    }
+    info
 }
 
 /// Where the peer tables end: a mapping of this many bytes shows the whole control block.

@@ -62,12 +62,12 @@ impl Ring {
         header[0..8].copy_from_slice(&RING_MAGIC);
         header[8..12].copy_from_slice(&RING_VERSION.to_ne_bytes());
         let mode_code: u32 = if mode == RingMode::Mpmc { 1 } else { 0 };
-        header[12..16].copy_from_slice(&mode_code.to_ne_bytes());
-        header[16..24].copy_from_slice(&record.fingerprint.to_ne_bytes());
-        header[24..32].copy_from_slice(&(record.size as u64).to_ne_bytes());
-        header[32..40].copy_from_slice(&capacity.to_ne_bytes());
-        header[40..48].copy_from_slice(&(stride as u64).to_ne_bytes());
-        header[48..56].copy_from_slice(&(SLOTS as u64).to_ne_bytes());
+        header[MODE..MODE + 4].copy_from_slice(&mode_code.to_ne_bytes());
+        header[FINGERPRINT..FINGERPRINT + 8].copy_from_slice(&record.fingerprint.to_ne_bytes());
+        header[SIZE..SIZE + 8].copy_from_slice(&(record.size as u64).to_ne_bytes());
+        header[CAPACITY..CAPACITY + 8].copy_from_slice(&capacity.to_ne_bytes());
+        header[STRIDE..STRIDE + 8].copy_from_slice(&(stride as u64).to_ne_bytes());
+        header[SLOTS_AT..SLOTS_AT + 8].copy_from_slice(&(SLOTS as u64).to_ne_bytes());
         // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
         // it is stored once, atomically, below).
         map.write_at(0, &header[..READY])?;
@@ -123,12 +123,12 @@ impl Ring {
         let u32_of = |o: usize| u32::from_ne_bytes(header[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_of = |o: usize| u64::from_ne_bytes(header[o..o + 8].try_into().unwrap_or([0; 8]));
         let size = record.size as u64;
-        if u64_of(16) != record.fingerprint || u64_of(24) != size {
+        if u64_of(FINGERPRINT) != record.fingerprint || u64_of(SIZE) != size {
             return Err(header::type_mismatch(
                 object(&name),
                 "the ring carries",
                 "messages",
-                (u64_of(24), u64_of(16)),
+                (u64_of(SIZE), u64_of(FINGERPRINT)),
                 record,
             ));
         }
@@ -141,12 +141,12 @@ impl Ring {
                 )))
             }
         };
-        let capacity = u64_of(32);
+        let capacity = u64_of(CAPACITY);
         let stride = Self::stride(record.size, mode);
         if !capacity.is_power_of_two()
             || capacity < 2
-            || u64_of(40) != stride as u64
-            || u64_of(48) != SLOTS as u64
+            || u64_of(STRIDE) != stride as u64
+            || u64_of(SLOTS_AT) != SLOTS as u64
         {
             return Err(mismatch(format!(
                 "inconsistent ring header (capacity {capacity}, stride {}, slots at {})",
