@@ -83,7 +83,73 @@
 //! | [`Owned<H>`](Owned) | as `H` | as `H` | |
 //! | [`RobustGuard`] | no | no | a mutex is unlocked by the thread that locked it |
 //!
-//! //! Linux with glibc is the supported platform.
+//! # Security defaults
+//!
+//! - New objects get mode `0600` (the umask applies); `create`/[`O_CREX`] never adopts an
+//!   object someone else made; descriptors are close-on-exec.
+//! - To open an object a peer made, ask the builder to check who owns it and what its mode
+//!   allows (`verify_private`, `verify_owner`, `verify_mode` on
+//!   [`MessageQueueOptions`], [`SharedMemoryOptions`] and [`SemaphoreOptions`]). The check looks
+//!   at the object actually opened (its descriptor; for a semaphore, the file in `/dev/shm`
+//!   matched by inode to its mapping), not at the name, runs before anything is resized or
+//!   truncated, and a failure is [`ErrorKind::Untrusted`]. An object the same call creates is
+//!   checked too, and removed again if it fails.
+//!
+//!   ```
+//!   use posix_ipc_core::{ErrorKind, MessageQueue};
+//!
+//!   # let name = format!("/doc-lib-verify-{}", std::process::id());
+//!   # let made = MessageQueue::create(&name, 2, 64)?;
+//!   // Refuse a queue another user pre-created under this name, or one others may read or
+//!   // write. (Like any open, it is NotFound if nobody has created it yet.)
+//!   let q = MessageQueue::options().verify_private().open(&name)?;
+//!   // Or separately: an owner (`verify_owner(uid)`) and the permission bits allowed.
+//!   let err = MessageQueue::options().verify_mode(0o400).open(&name).unwrap_err();
+//!   assert_eq!(err.kind(), ErrorKind::Untrusted); // mode 0600 grants 0200 beyond 0400
+//!   # made.unlink()?;
+//!   # Ok::<(), posix_ipc_core::Error>(())
+//!   ```
+//!
+//!   The error says what it found and which check refused it, and what to do: for an object
+//!   owned by another user, that this user may have taken the name first to intercept the
+//!   data, and to remove it or create the object with `create_new`. [`Shared`], [`RawShared`],
+//!   the ring handles and [`RobustMutex`] have no builder: call `stat()` on the handle right
+//!   after opening (it reads the descriptor the handle holds) and check
+//!   [`SegmentStat::is_private`] or its `uid` and `mode`.
+//! - Names are validated before any system call, with one rule for all three kinds ([`name`]):
+//!   the leading slash is optional, no other slash, no NUL, not `.` or `..`, at most 255 bytes
+//!   (251 for semaphores), and a shared-memory name may not start with `sem.`.
+//! - Shared memory is never handed out as a plain `&[u8]`/`&mut [u8]` that another process may
+//!   write: [`Mapping`] copies in and out; the raw views are `unsafe` with a written contract.
+//!   [`Shared<T>`](Shared) is a double-buffered seqlock: a reader never accepts a torn value and
+//!   a writer killed mid-store leaves the published value intact.
+//! - A segment that another process shrinks while it is mapped would raise `SIGBUS` when the
+//!   lost pages are touched (the kernel offers no way to prevent shrinking `shm_open` objects).
+//!   This crate catches that fault for its own mappings, puts zeros in place of the lost page,
+//!   and every checked access through that mapping then returns [`ErrorKind::Mismatch`]
+//!   ([`Mapping::is_truncated`]); a `SIGBUS` anywhere else keeps its usual effect.
+//! - [`RobustMutex`] is a lock shared by processes that survives its holder being killed: the
+//!   next locker gets it at once, with `previous_owner_died()` telling it to check the data it
+//!   protects (a semaphore used as a lock would stay taken forever).
+//!
+//! What was tried against all this (SIGKILL mid-operation, signal storms, full queues,
+//! truncation, bad inputs, randomised cases, many processes over a queue and a ring) and what
+//! happened is in the workspace's `RELIABILITY.md`.
+//!
+//! # Platform and limits
+//!
+//! Linux with glibc is the supported and tested platform ([`MESSAGE_QUEUES_SUPPORTED`],
+//! [`SEMAPHORE_TIMEOUT_SUPPORTED`] and [`SEMAPHORE_VALUE_SUPPORTED`] are true there). Message
+//! queues are limited by the kernel: `fs.mqueue.msg_max` (10 by default) messages per queue and
+//! `fs.mqueue.msgsize_max` (8192 by default) bytes per message without `CAP_SYS_RESOURCE`, and
+//! `RLIMIT_MSGQUEUE` (819,200 bytes by default) of queue memory per user. [`limits`] reads the
+//! live values, and every error caused by a limit names it, its value and how to raise it:
+//!
+//! ```text
+//! cannot create message queue "/q": max_messages 64 exceeds fs.mqueue.msg_max (10): raise it with `sysctl -w fs.mqueue.msg_max=64` or run with CAP_SYS_RESOURCE (EINVAL)
+//! ```
+//!
+//! posix_ipc users: [`compat`] maps every posix_ipc name to its counterpart here.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(
@@ -96,6 +162,7 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod asyncio;
 pub mod cancel;
+pub mod compat;
 mod constants;
 pub mod error;
 pub mod lifecycle;

@@ -1,5 +1,31 @@
 //! Async (tokio) message queues, typed channels, semaphores and ring waits (cargo feature
-//! `tokio`).
+//! `tokio`: `posix-ipc = { version = "0.1", features = ["tokio"] }`).
+//!
+//! Every future here leaves the runtime's worker threads free while it waits, and every
+//! receive is cancellation-safe, so a receive can sit in a `select!` beside a shutdown signal:
+//!
+//! ```
+//! use futures::StreamExt;
+//! use posix_ipc::{AsyncReceiver, IpcMessage};
+//!
+//! #[derive(Clone, Copy, Debug, IpcMessage)]
+//! #[repr(C)]
+//! struct Job { id: u64 }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> posix_ipc::Result<()> {
+//! # let name = format!("/doc-async-select-{}", std::process::id());
+//! let mut rx = AsyncReceiver::<Job>::create(&name, 4)?;        // inside a tokio runtime
+//! let (stop, mut shutdown) = tokio::sync::watch::channel(());
+//! stop.send(()).ok();                                           // another task, usually
+//! tokio::select! {
+//!     job = rx.next() => println!("job {}", job.expect("a queue's stream never ends")?.id),
+//!     _ = shutdown.changed() => println!("stopping"),           // the receive is dropped: nothing lost
+//! }
+//! rx.queue().unlink()?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Each kind of object waits differently, because the kernel offers each a different way to
 //! wait:
@@ -48,6 +74,15 @@
 //! costs a pool thread that wakes every 100 ms. Dropping a receive future loses nothing (the
 //! wait, not the message, is in flight); dropping the [`AsyncRingReceiver`] during a wait keeps
 //! its registration in the ring until the slice ends.
+//!
+//! # Tested
+//!
+//! The workspace's `tests/async_queue.rs`, `tests/async_wait.rs` and `tests/async_pubsub.rs`
+//! run runtimes against real peer processes: one task receiving from several queues with
+//! `select!`, every message received exactly once while receives are cancelled
+//! mid-wait, 48 queues on two worker threads, and semaphore, ring and topic waits that leave a
+//! single-threaded runtime free. `examples/async_consumer.rs` is the `consumer` example on
+//! tokio, reading the `producer` example's readings as a `Stream`.
 //!
 //! # Example
 //!
