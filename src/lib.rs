@@ -1,8 +1,9 @@
 //! POSIX named semaphores, shared memory and message queues for Rust: the counterpart of
 //! Python's `posix_ipc`, over the same kernel objects.
 //!
-//! This is the crate to depend on; it re-exports [`posix_ipc_core`]. See the README for the
-//! map from posix_ipc names to Rust names.
+//! This is the crate to depend on; it re-exports [`posix_ipc_core`]. [`compat`] maps every
+//! posix_ipc name to its Rust counterpart; the [`typed`] module, [`typed::ring`],
+//! [`typed::pubsub`] and [`lifecycle`] hold the guides to the channels and to cleaning up.
 //!
 //! With the `tokio` cargo feature it also re-exports `posix_ipc::asyncio`: async queues and
 //! typed channels on epoll through tokio's `AsyncFd` (`AsyncReceiver` is a `Stream`,
@@ -28,3 +29,8 @@
 pub use posix_ipc_core::*;
 /// `#[derive(IpcMessage)]`: see [`IpcMessage`](trait@IpcMessage).
 pub use posix_ipc_derive::IpcMessage;
+
+/// The Rust blocks of `README.md`, compiled and run as doctests (`cargo test --doc`).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
