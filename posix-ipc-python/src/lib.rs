@@ -3,7 +3,8 @@
 //! `import posix_ipc_rs as posix_ipc` is the only change a posix_ipc 1.3.2 program needs: the
 //! same constants, functions, exception classes, classes, parameters and defaults. What differs
 //! on purpose (no crash on bad input, no silent wrap of integers, no unlink on a failed resize,
-//! monotonic timeouts, limits read live) is listed in the workspace README. On top of it: typed
+//! monotonic timeouts, limits read live) is listed in this crate's README.md (the PyPI page,
+//! whose Python examples `tests/test_readme.py` runs). On top of it: typed
 //! shared-memory rings, the seqlock struct `Shared` and `RobustMutex`, interoperating with the
 //! Rust types of the same names.
 //!
