@@ -199,9 +199,10 @@
 //! `FUTEX_WAIT` on the word with a timeout, and subtract 1. `tests/pubsub_c.rs` is a C
 //! subscriber written from this description alone.
 
-// Source layout: `topic.rs` the segment and the protocol on bytes (the publisher's and a
-// subscriber's side), `ends.rs` the typed ends, `frames.rs` the byte-frame ends; the header
-// protocol all typed segments share is `typed::header`, the futex handshake `typed::signal`.
+// Source layout: `topic/` the segment and the protocol on bytes (`layout`, `segment`, the
+// publisher's side `publish`, a subscriber's side `subscribe`, copy `sinks`, `describe` for
+// ls), `ends.rs` the typed ends, `frames.rs` the byte-frame ends; the header protocol all typed
+// segments share is `typed::header`, the futex handshake `typed::signal`.
 mod ends;
 mod frames;
 mod topic;
