@@ -70,18 +70,24 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::name::Name;
 use crate::sys;
-use crate::typed::companion::Companion;
-use crate::typed::header::{self, SegmentKind};
-use crate::{MessageQueue, Semaphore, SharedMemory};
 
 use crate::name::{queue_path, segment_path, semaphore_path};
 pub use crate::name::{MQUEUE_DIR, SHM_DIR};
 pub use crate::typed::describe::SegmentInfo;
+
+mod details;
+mod mqueue;
+mod scan;
+mod stale;
+
+use details::fill_details;
+pub use mqueue::{mount_mqueue, mqueue_mounted, queue_bytes};
+use scan::scan_processes;
+use stale::{judge, remove_if_same};
 
 /// Which objects [`list`] and [`clean_stale`] consider.
 #[derive(Debug, Clone, Default)]
@@ -215,57 +221,6 @@ pub struct Removal {
     pub reason: String,
     /// The removal's outcome (`Ok` for a dry run).
     pub outcome: Result<()>,
-}
-
-/// Whether the mqueue filesystem is mounted at [`MQUEUE_DIR`] (from `/proc/self/mountinfo`).
-pub fn mqueue_mounted() -> bool {
-    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    info.lines().any(|line| {
-        let mut halves = line.splitn(2, " - ");
-        let (Some(left), Some(right)) = (halves.next(), halves.next()) else {
-            return false;
-        };
-        left.split(' ').nth(4) == Some(MQUEUE_DIR) && right.split(' ').next() == Some("mqueue")
-    })
-}
-
-/// Mounts the mqueue filesystem at [`MQUEUE_DIR`] if it is not mounted (creating the
-/// directory), so queues can be listed.
-///
-/// # Errors
-///
-/// [`ErrorKind::PermissionDenied`] (or another kind) if this process may not mount it; the
-/// message says how to do it as root.
-pub fn mount_mqueue() -> Result<()> {
-    if mqueue_mounted() {
-        return Ok(());
-    }
-    let _ = fs::create_dir_all(MQUEUE_DIR);
-    match sys::mount_mqueue(MQUEUE_DIR) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(crate::error::os(
-            e,
-            Operation::Open,
-            Object {
-                kind: ObjectKind::MessageQueue,
-                name: None,
-            },
-        )
-        .reframed(
-            Object {
-                kind: ObjectKind::MessageQueue,
-                name: None,
-            },
-            &format!(
-                "message queues cannot be listed: the mqueue filesystem is not mounted at \
-                 {MQUEUE_DIR} and mounting it failed (as root run `mkdir -p {MQUEUE_DIR} && \
-                 mount -t mqueue none {MQUEUE_DIR}`, or add `none {MQUEUE_DIR} mqueue defaults \
-                 0 0` to /etc/fstab)"
-            ),
-        )),
-    }
 }
 
 /// Lists the objects `filter` selects: segments and semaphores from [`SHM_DIR`], queues from
@@ -465,45 +420,6 @@ pub fn clean_stale(filter: &Filter, dry_run: bool) -> Result<Vec<Removal>> {
     Ok(removed)
 }
 
-/// How each kind removes and identifies its names (each kind's own).
-fn remover(kind: ObjectKind) -> &'static crate::owned::Remover {
-    match kind {
-        ObjectKind::Semaphore => &crate::sem::REMOVER,
-        ObjectKind::MessageQueue => &crate::mq::REMOVER,
-        _ => &crate::shm::REMOVER,
-    }
-}
-
-fn remove_if_same(o: &ObjectInfo) -> Result<()> {
-    let name = Name::new(o.kind, &o.name, Operation::Unlink)?;
-    let now = (remover(o.kind).identify)(&name);
-    let still = match o.kind {
-        // A queue's identity is only known through the mqueue filesystem here.
-        ObjectKind::MessageQueue => {
-            sys::stat_id(&queue_path(&name)).ok() == Some(o.id) || now == Some(o.id)
-        }
-        _ => now == Some(o.id),
-    };
-    if !still {
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            Operation::Unlink,
-            name.object(o.kind),
-            "the name was removed, or given to a new object, after it was judged stale: left \
-             alone",
-        ));
-    }
-    match o.kind {
-        ObjectKind::Semaphore => crate::unlink_semaphore(&o.name),
-        ObjectKind::MessageQueue => {
-            // Remove the queue only: its companion, if stale too, is judged on its own.
-            sys::mq_unlink(name.as_c_str())
-                .map_err(|e| crate::error::os(e, Operation::Unlink, name.object(o.kind)))
-        }
-        _ => crate::unlink_shared_memory(&o.name),
-    }
-}
-
 fn order(kind: ObjectKind) -> u8 {
     match kind {
         ObjectKind::SharedMemory => 0,
@@ -529,231 +445,4 @@ fn bare(kind: ObjectKind, name: String, md: &fs::Metadata) -> ObjectInfo {
         state: State::Unchecked,
         id: (md.dev(), md.ino()),
     }
-}
-
-/// `QSIZE` of a queue's file in the mqueue filesystem: bytes of message data queued now.
-pub fn queue_bytes(name: &str) -> Option<u64> {
-    let text = fs::read_to_string(Path::new(MQUEUE_DIR).join(name.trim_start_matches('/'))).ok()?;
-    let rest = text.trim_start().strip_prefix("QSIZE:")?;
-    rest.split_whitespace().next()?.parse().ok()
-}
-
-struct Scan {
-    by_id: HashMap<(u64, u64), Vec<Holder>>,
-    unreadable: Vec<(u32, String)>,
-}
-
-/// Walks `/proc/*/fd` and `/proc/*/maps` for descriptors and mappings of the objects `ids`.
-fn scan_processes(ids: &HashSet<(u64, u64)>) -> Scan {
-    let mut scan = Scan {
-        by_id: HashMap::new(),
-        unreadable: Vec::new(),
-    };
-    let Ok(proc_dir) = fs::read_dir("/proc") else {
-        return scan;
-    };
-    for entry in proc_dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let base = entry.path();
-        // Kernel threads (no command line) hold no POSIX objects.
-        if fs::read(base.join("cmdline")).is_ok_and(|c| c.is_empty()) {
-            continue;
-        }
-        let comm = fs::read_to_string(base.join("comm"))
-            .map(|c| c.trim_end().to_string())
-            .unwrap_or_default();
-        let mut held: HashMap<(u64, u64), (bool, bool)> = HashMap::new();
-        match fs::read_dir(base.join("fd")) {
-            Ok(fds) => {
-                let mut denied = false;
-                for fd in fds.flatten() {
-                    match sys::stat_id(&fd.path()) {
-                        Ok(id) if ids.contains(&id) => held.entry(id).or_default().0 = true,
-                        Ok(_) => {}
-                        Err(libc::EACCES) | Err(libc::EPERM) => denied = true,
-                        Err(_) => {}
-                    }
-                }
-                if denied {
-                    // Partly unreadable: keep what was seen, and still read its mappings.
-                    scan.unreadable.push((pid, comm.clone()));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                scan.unreadable.push((pid, comm));
-                continue;
-            }
-            // Gone meanwhile, or a kernel thread.
-            Err(_) => continue,
-        }
-        if let Ok(maps) = fs::read_to_string(base.join("maps")) {
-            for line in maps.lines() {
-                if let Some(id) = map_line_id(line) {
-                    if ids.contains(&id) {
-                        held.entry(id).or_default().1 = true;
-                    }
-                }
-            }
-        }
-        for (id, (open, mapped)) in held {
-            scan.by_id.entry(id).or_default().push(Holder {
-                pid,
-                command: comm.clone(),
-                open,
-                mapped,
-            });
-        }
-    }
-    for holders in scan.by_id.values_mut() {
-        holders.sort_by_key(|h| h.pid);
-    }
-    scan
-}
-
-/// The (device, inode) of the file a `/proc/PID/maps` line maps, if any.
-fn map_line_id(line: &str) -> Option<(u64, u64)> {
-    let mut fields = line.split_ascii_whitespace();
-    let (_range, _perms, _offset, dev, inode) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
-    let inode: u64 = inode.parse().ok()?;
-    if inode == 0 {
-        return None;
-    }
-    let (major, minor) = dev.split_once(':')?;
-    let major = u32::from_str_radix(major, 16).ok()?;
-    let minor = u32::from_str_radix(minor, 16).ok()?;
-    Some((libc::makedev(major, minor), inode))
-}
-
-/// Values, depths and this crate's headers (opens and maps the objects briefly).
-fn fill_details(o: &mut ObjectInfo, queues: &HashMap<String, (u64, u64)>) {
-    match o.kind {
-        ObjectKind::Semaphore => {
-            o.value = Semaphore::open(&o.name).and_then(|s| s.value()).ok();
-        }
-        ObjectKind::MessageQueue => {
-            let mq = MessageQueue::options()
-                .read(true)
-                .write(false)
-                .nonblocking(true)
-                .open(&o.name);
-            let mq = match mq {
-                Err(e) if e.is_permissions() => MessageQueue::options()
-                    .read(false)
-                    .write(true)
-                    .nonblocking(true)
-                    .open(&o.name),
-                other => other,
-            };
-            if let Ok(mq) = mq {
-                o.messages = mq.current_messages().ok();
-                o.max_messages = Some(mq.max_messages());
-                o.max_message_size = Some(mq.max_message_size());
-            }
-        }
-        _ => o.segment = read_segment(&o.name, o.size.unwrap_or(0), queues),
-    }
-}
-
-fn read_segment(
-    name: &str,
-    size: u64,
-    queues: &HashMap<String, (u64, u64)>,
-) -> Option<SegmentInfo> {
-    if size < 12 {
-        return None;
-    }
-    let shm = SharedMemory::options().read_only(true).open(name).ok()?;
-    let len = usize::try_from(size.min(4096)).ok()?;
-    let map = shm.map_range(0, len).ok()?;
-    // Each kind reads its own layout.
-    Some(match header::kind_of(&map)? {
-        SegmentKind::Shared => crate::typed::shared::describe(&map),
-        SegmentKind::Ring => crate::typed::ring::describe(&map),
-        SegmentKind::Topic => crate::typed::pubsub::describe(&map),
-        SegmentKind::RobustMutex => crate::mutex::describe(&map),
-        SegmentKind::QueueCompanion => Companion::describe(&map, name, &|queue, id| {
-            queues.get(queue).map_or_else(
-                || {
-                    Name::new(ObjectKind::MessageQueue, queue, Operation::Stat)
-                        .ok()
-                        .and_then(|n| crate::mq::identity_of(&n))
-                        == Some(id)
-                },
-                |known| *known == id,
-            )
-        }),
-    })
-}
-
-fn judge(o: &ObjectInfo, queue_held: &HashMap<String, bool>) -> State {
-    let pids = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-    if !o.holders.is_empty() {
-        let who: Vec<String> = o
-            .holders
-            .iter()
-            .map(|h| format!("{} ({})", h.pid, h.command))
-            .collect();
-        return State::InUse(format!("held by pid {}", who.join(", ")));
-    }
-    if let Some(seg) = &o.segment {
-        let live: Vec<u32> = seg
-            .producers
-            .iter()
-            .chain(&seg.consumers)
-            .copied()
-            .collect();
-        if !live.is_empty() {
-            return State::InUse(format!("peers registered and alive: pid {}", pids(&live)));
-        }
-        if let Some((queue, exists)) = &seg.queue {
-            if *exists && queue_held.get(queue).copied().unwrap_or(false) {
-                return State::InUse(format!("its queue {queue} is in use"));
-            }
-            if !exists {
-                return State::Stale(format!(
-                    "companion of queue {queue}, which no longer exists (or was made again \
-                     without it); no process has it open or mapped"
-                ));
-            }
-        }
-    }
-    let mut reason = "no process has it open or mapped".to_string();
-    match o.kind {
-        ObjectKind::MessageQueue => {
-            if let Some(n) = o.messages.filter(|&n| n > 0) {
-                reason.push_str(&format!(" (it still holds {n} message(s), lost with it)"));
-            }
-        }
-        ObjectKind::Semaphore => {
-            if let Some(v) = o.value {
-                reason.push_str(&format!(" (value {v})"));
-            }
-        }
-        _ => {
-            if let Some(seg) = &o.segment {
-                if !seg.dead_peers.is_empty() {
-                    reason.push_str(&format!(
-                        "; the peers it records are gone: pid {}",
-                        pids(&seg.dead_peers)
-                    ));
-                }
-                if !seg.ready {
-                    reason.push_str("; its creator never finished it");
-                }
-            }
-        }
-    }
-    State::Stale(reason)
 }
