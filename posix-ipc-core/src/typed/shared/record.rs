@@ -1,0 +1,142 @@
+//! [`RecordShared`]: a `Shared` of records whose type is known only at run time.
+
+use std::time::Duration;
+
+use crate::cancel::CancelToken;
+use crate::error::{Operation, Result};
+use crate::timeout::Timeout;
+use crate::typed::record::{Bytes, RecordType};
+
+use super::*;
+
+/// A shared struct whose record type is known only at run time ([`RecordType`]): values go in
+/// and out as bytes of exactly the record size, under the same seqlock protocol and header
+/// checks as [`Shared<T>`], with which it interoperates (same size and fingerprint). This is
+/// what the Python module's `Shared` uses.
+pub struct RecordShared(Shared<Bytes>);
+
+impl RecordShared {
+    /// Creates the segment (exclusive) holding `initial`, one record of `record`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `initial` is not one record long; otherwise as
+    /// [`Shared::create`].
+    pub fn create(name: &str, record: &RecordType, initial: &[u8]) -> Result<Self> {
+        Shared::create_record(name, record.clone(), initial).map(RecordShared)
+    }
+
+    /// Opens an existing segment, checking its header against `record` (waiting up to one
+    /// second for its creator).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Mismatch`] for a segment of another record size or fingerprint, or not a
+    /// shared struct; otherwise as [`Shared::open`].
+    pub fn open(name: &str, record: &RecordType) -> Result<Self> {
+        Self::open_timeout(name, record, DEFAULT_OPEN_WAIT)
+    }
+
+    /// As [`open`](Self::open), waiting at most `wait` for the creator.
+    pub fn open_timeout(name: &str, record: &RecordType, wait: Duration) -> Result<Self> {
+        Shared::open_record(name, wait, record.clone()).map(RecordShared)
+    }
+
+    /// The record type it holds.
+    pub fn record(&self) -> &RecordType {
+        &self.0.record
+    }
+
+    /// A consistent copy of the current value and its version.
+    pub fn load_versioned(&self) -> (Vec<u8>, u64) {
+        let mut out = vec![0; self.0.record.size];
+        let version = self.0.load_into(&mut out);
+        (out, version)
+    }
+
+    /// A consistent copy of the current value.
+    pub fn load(&self) -> Vec<u8> {
+        self.load_versioned().0
+    }
+
+    /// Number of stores completed so far.
+    pub fn version(&self) -> u64 {
+        self.0.version()
+    }
+
+    /// Stores one record (under the cross-process write lock).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `value` is not one record long; otherwise as
+    /// [`Shared::store`].
+    pub fn store(&self, value: &[u8]) -> Result<()> {
+        self.check_len(Operation::Store, value.len())?;
+        self.0.store_bytes(value)
+    }
+
+    /// Waits until a store newer than version `since`, as [`Shared::wait_change`].
+    pub fn wait_change(&self, since: u64, timeout: impl Into<Timeout>) -> Result<(Vec<u8>, u64)> {
+        let mut out = vec![0; self.0.record.size];
+        let version = self.0.wait_change_into(since, timeout.into(), &mut out)?;
+        Ok((out, version))
+    }
+
+    /// Attaches a [`CancelToken`], as [`Shared::with_cancel`].
+    pub fn with_cancel(self, token: &CancelToken) -> Self {
+        RecordShared(self.0.with_cancel(token))
+    }
+
+    /// Whether this handle created the segment.
+    pub fn created(&self) -> bool {
+        self.0.created()
+    }
+
+    /// The segment's name.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Owner, mode and size of the segment (`fstat` of this handle's descriptor).
+    pub fn stat(&self) -> Result<crate::SegmentStat> {
+        self.0.stat()
+    }
+
+    /// Removes the segment's name; mapped users keep working.
+    pub fn unlink(&self) -> Result<()> {
+        self.0.unlink()
+    }
+
+    pub(super) fn check_len(&self, op: Operation, len: usize) -> Result<()> {
+        if len == self.0.record.size {
+            Ok(())
+        } else {
+            Err(self
+                .0
+                .record
+                .wrong_length(op, Shared::<Bytes>::object(self.name()), len))
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RecordShared({:?}, {} of {} bytes)",
+            self.name(),
+            self.0.record.name,
+            self.0.record.size
+        )
+    }
+}
+
+impl crate::owned::sealed::Sealed for RecordShared {}
+impl crate::owned::Removable for RecordShared {
+    fn created_object(&self) -> bool {
+        self.0.shm.created()
+    }
+    fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
+        crate::owned::Removable::owned_names(&self.0.shm)
+    }
+}
