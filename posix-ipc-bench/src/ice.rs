@@ -5,6 +5,11 @@ use std::hint::black_box;
 
 use iceoryx2::prelude::*;
 
+use crate::harness::{
+    check, fill, finish, measured_loop, next_counter, report, spawn_child, thread_cpu_ns, Impl,
+    Sample, Timer,
+};
+
 /// The 64-byte payload, as iceoryx2 wants it.
 #[derive(Debug, Clone, Copy, ZeroCopySend)]
 #[repr(C)]
@@ -64,7 +69,7 @@ fn spin_receive(sub: &iceoryx2::port::subscriber::Subscriber<ipc::Service, IceMs
 
 /// Names of the services a workload uses, unique per run.
 pub fn names(tag: &str) -> (String, String) {
-    let n = super::workloads::next_counter();
+    let n = next_counter();
     (
         format!("pib/{}/{tag}/{n}/a", std::process::id()),
         format!("pib/{}/{tag}/{n}/b", std::process::id()),
@@ -72,29 +77,22 @@ pub fn names(tag: &str) -> (String, String) {
 }
 
 /// Parent of the stream workload: subscribes, starts the publishing child, receives `iters`.
-pub fn stream(iters: u64) -> super::workloads::Sample {
+pub fn stream(iters: u64) -> Sample {
     let (a, _) = names("ice-stream");
     let node = node();
     let svc = service(&node, &a, 1024);
     let sub = subscriber(&svc);
-    let child = super::workloads::spawn_child(
-        "ice-produce",
-        super::workloads::Impl::Raw,
-        &a,
-        "-",
-        iters,
-        64,
-    );
+    let child = spawn_child("ice-produce", Impl::Raw, &a, "-", iters, 64);
     spin_receive(&sub); // ready
-    let t = super::workloads::Timer::start();
-    super::workloads::measured_loop(iters, || {
+    let t = Timer::start();
+    measured_loop(iters, || {
         black_box(spin_receive(&sub));
     });
-    t.stop(iters, super::workloads::finish(child))
+    t.stop(iters, finish(child))
 }
 
 /// Parent of the busy-polling ping-pong.
-pub fn pingpong(iters: u64, blocking: bool) -> super::workloads::Sample {
+pub fn pingpong(iters: u64, blocking: bool) -> Sample {
     let (a, b) = names(if blocking { "ice-block" } else { "ice-pong" });
     let node = node();
     let sa = service(&node, &a, 16);
@@ -106,15 +104,15 @@ pub fn pingpong(iters: u64, blocking: bool) -> super::workloads::Sample {
     } else {
         "ice-pong"
     };
-    let child = super::workloads::spawn_child(role, super::workloads::Impl::Raw, &a, &b, iters, 64);
+    let child = spawn_child(role, Impl::Raw, &a, &b, iters, 64);
     let events = blocking.then(|| events(&node, &a, &b));
     // ready
     match &events {
         Some(ev) => blocking_receive(&rb, &ev.1),
         None => black_box(spin_receive(&rb)),
     };
-    let t = super::workloads::Timer::start();
-    super::workloads::measured_loop(iters, || {
+    let t = Timer::start();
+    measured_loop(iters, || {
         pa.send_copy(MSG).expect("iceoryx2 send");
         match &events {
             Some(ev) => {
@@ -126,7 +124,7 @@ pub fn pingpong(iters: u64, blocking: bool) -> super::workloads::Sample {
             }
         }
     });
-    t.stop(iters, super::workloads::finish(child))
+    t.stop(iters, finish(child))
 }
 
 type Notifier = iceoryx2::port::notifier::Notifier<ipc::Service>;
@@ -175,11 +173,11 @@ pub fn child(role: &str, a: &str, b: &str, iters: u64) {
                 std::hint::spin_loop();
             }
             p.send_copy(MSG).expect("ready");
-            let t = super::workloads::thread_cpu_ns();
+            let t = thread_cpu_ns();
             for _ in 0..iters {
                 p.send_copy(MSG).expect("iceoryx2 send");
             }
-            super::workloads::report(t);
+            report(t);
         }
         "ice-pong" | "ice-pong-blocking" => {
             let blocking = role == "ice-pong-blocking";
@@ -195,7 +193,7 @@ pub fn child(role: &str, a: &str, b: &str, iters: u64) {
             if let Some(ev) = &events {
                 ev.0.notify().expect("notify");
             }
-            let t = super::workloads::thread_cpu_ns();
+            let t = thread_cpu_ns();
             for _ in 0..iters {
                 match &events {
                     Some(ev) => {
@@ -209,7 +207,7 @@ pub fn child(role: &str, a: &str, b: &str, iters: u64) {
                     }
                 }
             }
-            super::workloads::report(t);
+            report(t);
         }
         other => panic!("unknown iceoryx2 role {other}"),
     }
@@ -266,7 +264,7 @@ fn slice_publisher(s: &SliceFactory, size: usize) -> SlicePublisher {
 /// Loans a slice, writes every byte, sends it.
 fn slice_send(p: &SlicePublisher, size: usize, v: u8) {
     let mut sample = p.loan_slice_uninit(size).expect("iceoryx2 loan");
-    crate::pubsub::fill(sample.payload_mut(), v);
+    fill(sample.payload_mut(), v);
     // SAFETY: `fill` wrote every byte of the slice.
     let sample = unsafe { sample.assume_init() };
     sample.send().expect("iceoryx2 send");
@@ -276,7 +274,7 @@ fn slice_send(p: &SlicePublisher, size: usize, v: u8) {
 fn slice_recv(sub: &SliceSubscriber, v: u8) {
     loop {
         if let Some(sample) = sub.receive().expect("iceoryx2 receive") {
-            crate::pubsub::check(sample.payload(), v);
+            check(sample.payload(), v);
             return;
         }
         std::hint::spin_loop();
@@ -291,14 +289,7 @@ pub fn slice_pingpong(size: usize, iters: u64) -> f64 {
     let sb = slice_service(&node, &b);
     let pa = slice_publisher(&sa, size);
     let rb = sb.subscriber_builder().create().expect("subscriber");
-    let child = super::workloads::spawn_child(
-        "ps-ice-pong",
-        super::workloads::Impl::Raw,
-        &a,
-        &b,
-        iters,
-        size,
-    );
+    let child = spawn_child("ps-ice-pong", Impl::Raw, &a, &b, iters, size);
     slice_recv(&rb, 7);
     let t = std::time::Instant::now();
     for i in 0..iters {
@@ -306,7 +297,7 @@ pub fn slice_pingpong(size: usize, iters: u64) -> f64 {
         slice_recv(&rb, (i as u8).wrapping_add(1));
     }
     let ns = t.elapsed().as_nanos() as f64 / iters as f64 / 2.0;
-    super::workloads::finish(child);
+    finish(child);
     ns
 }
 
@@ -324,10 +315,10 @@ pub fn slice_pong_child(a: &str, b: &str, iters: u64, size: usize) {
         std::hint::spin_loop();
     }
     slice_send(&pb, size, 7);
-    let t = super::workloads::thread_cpu_ns();
+    let t = thread_cpu_ns();
     for i in 0..iters {
         slice_recv(&ra, i as u8);
         slice_send(&pb, size, (i as u8).wrapping_add(1));
     }
-    super::workloads::report(t);
+    report(t);
 }

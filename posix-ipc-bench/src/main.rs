@@ -13,17 +13,26 @@
 //! time the scheduler gives to other processes on this shared machine does not count;
 //! cross-process workloads on the monotonic wall clock. All figures are nanoseconds per
 //! operation (a send+receive pair, a round trip, or one streamed message).
+//!
+//! Modules: `harness` (timing, names, child processes: what every workload stands on), `workloads`
+//! (ours, raw and posixmq, and their child roles), `rows` (the workload table), `pubsub` and
+//! `ice` (the publish-subscribe and iceoryx2 rows), `pymodule` (the Python module's rows), and
+//! `child` (what the binary does when started as a child process).
 
+mod child;
+mod harness;
 #[cfg(feature = "iceoryx2")]
 mod ice;
 mod pubsub;
 mod pymodule;
+mod rows;
 mod workloads;
 
 use std::io::Write;
 use std::process::Command;
 
-use workloads::{Impl, Workload, WORKLOADS};
+use harness::{Impl, Workload};
+use rows::WORKLOADS;
 
 /// Command-line options.
 #[derive(Debug, Default, Clone)]
@@ -262,7 +271,7 @@ fn run_workload(w: &Workload, o: &Opts, python: bool, valgrind: bool) -> Row {
     // Python times in-process work on its thread CPU clock and cross-process work on the wall
     // clock; compare with our figure on the same clock.
     let python_over_ours = python.map(|p| {
-        if w.kind == workloads::IN_PROCESS {
+        if w.kind == harness::IN_PROCESS {
             p / ours
         } else {
             p / ours_wall
@@ -346,11 +355,11 @@ fn machine() -> String {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--child") {
-        workloads::child_main(&args[2..]);
+        child::child_main(&args[2..]);
         return;
     }
     if args.get(1).map(String::as_str) == Some("--callgrind-child") {
-        workloads::callgrind_child(&args[2..]);
+        child::callgrind_child(&args[2..]);
         return;
     }
     let o = parse_opts(&args);
@@ -373,7 +382,7 @@ fn main() {
     let iceoryx2_before = ice::iceoryx2_files();
     let mut rows = Vec::new();
     #[cfg(feature = "iceoryx2")]
-    let all = WORKLOADS.iter().chain(workloads::ICE_WORKLOADS);
+    let all = WORKLOADS.iter().chain(rows::ICE_WORKLOADS);
     #[cfg(not(feature = "iceoryx2"))]
     let all = WORKLOADS.iter();
     for w in all {
@@ -514,7 +523,7 @@ fn targets(rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
     )?;
     for r in rows
         .iter()
-        .filter(|r| r.kind == workloads::IN_PROCESS && r.python_over_ours.is_some())
+        .filter(|r| r.kind == harness::IN_PROCESS && r.python_over_ours.is_some())
     {
         let need = match r.workload {
             "mq_pair_64" | "mq_pair_8k" => 1.3,
@@ -726,7 +735,7 @@ fn markdown(
     }
     writeln!(out, "\nWorkloads:\n")?;
     #[cfg(feature = "iceoryx2")]
-    let all = WORKLOADS.iter().chain(workloads::ICE_WORKLOADS);
+    let all = WORKLOADS.iter().chain(rows::ICE_WORKLOADS);
     #[cfg(not(feature = "iceoryx2"))]
     let all = WORKLOADS.iter();
     for w in all {

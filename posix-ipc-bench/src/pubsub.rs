@@ -20,7 +20,7 @@ use posix_ipc::{
     RecordSender, RecordType, RingMode, Subscriber, Timeout, TopicOptions,
 };
 
-use crate::workloads::{finish, spawn_child, thread_cpu_ns, unique, Cleanup, Impl};
+use crate::harness::{check, fill, finish, spawn_child, thread_cpu_ns, unique, Cleanup, Impl};
 
 /// The frame sizes of the latency rows.
 pub const SIZES: [(&str, usize); 5] = [
@@ -42,26 +42,6 @@ pub struct PsRow {
     /// Fan-out rows: futex wake-up calls per published sample.
     pub wakes: Option<f64>,
     pub json: String,
-}
-
-/// Fills a frame: every byte `v`.
-#[inline(never)]
-pub fn fill(buf: &mut [MaybeUninit<u8>], v: u8) {
-    for b in buf {
-        b.write(v);
-    }
-}
-
-/// Sums every byte of a frame (as 64-bit words) and checks it is the frame `fill(_, v)` made.
-#[inline(never)]
-pub fn check(buf: &[u8], v: u8) {
-    let sum = buf
-        .chunks_exact(8)
-        .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
-        .fold(0u64, |a, w| a.wrapping_add(w));
-    let want =
-        ((buf.len() / 8) as u64).wrapping_mul(u64::from(v).wrapping_mul(0x0101_0101_0101_0101));
-    assert_eq!(sum, want, "a received frame of {} bytes differs", buf.len());
 }
 
 fn uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
@@ -175,7 +155,7 @@ pub fn pong_child(a: &str, b: &str, iters: u64, size: usize) {
         recv_check(&mut sa, &mut copy, i as u8);
         send_filled(&mut pb, size, (i as u8).wrapping_add(1));
     }
-    crate::workloads::report(t);
+    crate::harness::report(t);
 }
 
 /// A buffer two threads hand each other through a flag.
@@ -292,7 +272,7 @@ pub fn ring_pong_child(a: &str, b: &str, iters: u64, size: usize) {
         fill(uninit(buf), (i as u8).wrapping_add(1));
         tb.send(buf).expect("send");
     }
-    crate::workloads::report(t);
+    crate::harness::report(t);
 }
 
 /// A 64-byte sample of the fan-out rows: `[seq, paced, sent_ns, 0, ...]`.

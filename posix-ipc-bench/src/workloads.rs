@@ -1,321 +1,22 @@
 //! The workloads, each runnable as ours (the posix-ipc API), raw (libc calls doing the same
-//! work) and, for queues, posixmq. Every function returns nanoseconds per operation.
+//! work) and, for queues, posixmq, and the other process of the cross-process ones. Every
+//! function returns nanoseconds per operation.
 
 use std::ffi::CString;
 use std::hint::black_box;
 use std::os::fd::AsRawFd;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::process::Child;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use posix_ipc::{
     IpcMessage, Mapping, MessageQueue, Receiver, RingMode, RingReceiver, RingSender, Semaphore,
     Sender, Shared, SharedMemory, Timeout,
 };
 
-/// Which implementation runs the workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Impl {
-    /// The posix-ipc API.
-    Ours,
-    /// Raw libc calls.
-    Raw,
-    /// The posixmq crate (queues only).
-    Posixmq,
-}
-
-impl Impl {
-    pub fn name(self) -> &'static str {
-        match self {
-            Impl::Ours => "ours",
-            Impl::Raw => "raw",
-            Impl::Posixmq => "posixmq",
-        }
-    }
-
-    fn parse(s: &str) -> Impl {
-        match s {
-            "ours" => Impl::Ours,
-            "raw" => Impl::Raw,
-            _ => Impl::Posixmq,
-        }
-    }
-}
-
-/// A benchmark workload.
-pub struct Workload {
-    pub name: &'static str,
-    pub kind: &'static str,
-    pub description: &'static str,
-    pub run: fn(Impl, u64) -> Sample,
-    pub iters: u64,
-    pub quick_iters: u64,
-    pub python: bool,
-    pub python_divisor: u64,
-    pub has_posixmq: bool,
-    pub callgrind_iters: Option<u64>,
-}
-
-pub const IN_PROCESS: &str = "in-process";
-const IN: &str = IN_PROCESS;
-const XP: &str = "cross-process";
-
-pub const WORKLOADS: &[Workload] = &[
-    Workload {
-        name: "mq_pair_64",
-        kind: IN,
-        description: "send then receive one 64-byte message on one queue (no context switch)",
-        run: |i, n| mq_pair(64, i, n),
-        iters: 100_000,
-        quick_iters: 20_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: true,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "mq_pair_8k",
-        kind: IN,
-        description: "send then receive one 8192-byte message on one queue",
-        run: |i, n| mq_pair(8192, i, n),
-        iters: 50_000,
-        quick_iters: 10_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: true,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "sem_pair",
-        kind: IN,
-        description: "release then acquire an uncontended semaphore (no system call)",
-        run: sem_pair,
-        iters: 5_000_000,
-        quick_iters: 1_000_000,
-        python: true,
-        python_divisor: 10,
-        has_posixmq: false,
-        callgrind_iters: Some(100_000),
-    },
-    Workload {
-        name: "typed_pair_64",
-        kind: IN,
-        description: "typed Sender::send + Receiver::recv of a 64-byte IpcMessage vs mq_send + mq_receive of the same bytes",
-        run: typed_pair,
-        iters: 100_000,
-        quick_iters: 20_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: false,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "shared_load_64",
-        kind: IN,
-        description: "Shared<T>::load of a 64-byte struct (seqlock copy) vs memcpy from the mapping",
-        run: shared_load,
-        iters: 10_000_000,
-        quick_iters: 2_000_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: Some(100_000),
-    },
-    Workload {
-        name: "shared_store_64",
-        kind: IN,
-        description: "Shared<T>::store of a 64-byte struct (lock, copy, publish) vs memcpy into the mapping",
-        run: shared_store,
-        iters: 10_000_000,
-        quick_iters: 2_000_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: Some(100_000),
-    },
-    Workload {
-        name: "mq_pingpong_64",
-        kind: XP,
-        description: "round trip of a 64-byte message between two processes over two queues",
-        run: |i, n| mq_pingpong(64, i, n),
-        iters: 20_000,
-        quick_iters: 2_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: true,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "mq_pingpong_4k",
-        kind: XP,
-        description: "round trip of a 4096-byte message between two processes",
-        run: |i, n| mq_pingpong(4096, i, n),
-        iters: 20_000,
-        quick_iters: 2_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: true,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "mq_stream_64",
-        kind: XP,
-        description: "one process streams 64-byte messages to another through a 10-deep queue (ns per message)",
-        run: |i, n| mq_stream(64, i, n),
-        iters: 200_000,
-        quick_iters: 20_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: true,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "mq_stream_8k",
-        kind: XP,
-        description: "the same with 8192-byte messages",
-        run: |i, n| mq_stream(8192, i, n),
-        iters: 100_000,
-        quick_iters: 20_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: true,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "sem_pingpong",
-        kind: XP,
-        description: "round trip between two processes through two semaphores",
-        run: sem_pingpong,
-        iters: 20_000,
-        quick_iters: 2_000,
-        python: true,
-        python_divisor: 2,
-        has_posixmq: false,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "typed_pingpong_64",
-        kind: XP,
-        description: "round trip of a 64-byte IpcMessage between two processes (typed channels vs raw mq calls)",
-        run: typed_pingpong,
-        iters: 20_000,
-        quick_iters: 2_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "typed_stream_64",
-        kind: XP,
-        description: "one process streams 64-byte IpcMessages to another through a 10-deep queue",
-        run: typed_stream,
-        iters: 200_000,
-        quick_iters: 20_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: Some(2_000),
-    },
-    #[cfg(feature = "tokio")]
-    Workload {
-        name: "async_queue_stream_64",
-        kind: XP,
-        description: "the typed_stream_64 stream received by an AsyncReceiver awaiting each message (tokio AsyncFd over the non-blocking queue descriptor, current-thread runtime); raw column: the blocking typed Receiver in the same run",
-        run: async_stream,
-        iters: 200_000,
-        quick_iters: 20_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: None,
-    },
-    Workload {
-        name: "ring_spsc_stream_64",
-        kind: XP,
-        description: "one process streams 64-byte IpcMessages to another over an SPSC shared-memory ring of 1024 slots (raw: a minimal hand-written ring, busy-polling, same layout work)",
-        run: ring_stream,
-        iters: 5_000_000,
-        quick_iters: 1_000_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: Some(20_000),
-    },
-    Workload {
-        name: "ring_spsc_pingpong_64",
-        kind: XP,
-        description: "round trip of a 64-byte IpcMessage between two processes over two SPSC rings, both sides active (raw: the minimal ring)",
-        run: ring_pingpong,
-        iters: 200_000,
-        quick_iters: 50_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: Some(2_000),
-    },
-    Workload {
-        name: "ring_mpmc_2x2_stream_64",
-        kind: XP,
-        description: "two producer processes stream 64-byte IpcMessages to two consumer threads over an MPMC ring of 1024 slots (raw column: our SPSC ring streaming the same total from one process to one)",
-        run: ring_mpmc,
-        iters: 2_000_000,
-        quick_iters: 400_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: None,
-    },
-];
-/// The iceoryx2 rows (feature `iceoryx2`): `ours` is our ring, the `raw` column is iceoryx2.
-#[cfg(feature = "iceoryx2")]
-pub const ICE_WORKLOADS: &[Workload] = &[
-    Workload {
-        name: "iceoryx2_stream_64",
-        kind: XP,
-        description: "ours: the SPSC ring stream above; raw column: iceoryx2 0.10 publish-subscribe streaming the same 64-byte payload between two processes, busy-polling (subscriber buffer 1024, no overflow, retry until delivered)",
-        run: |i, n| match i {
-            Impl::Ours => ring_stream(Impl::Ours, n),
-            _ => crate::ice::stream(n),
-        },
-        iters: 2_000_000,
-        quick_iters: 400_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: None,
-    },
-    Workload {
-        name: "iceoryx2_pingpong_64",
-        kind: XP,
-        description: "ours: the SPSC ring ping-pong above; raw column: iceoryx2 publish-subscribe ping-pong, both sides busy-polling",
-        run: |i, n| match i {
-            Impl::Ours => ring_pingpong(Impl::Ours, n),
-            _ => crate::ice::pingpong(n, false),
-        },
-        iters: 100_000,
-        quick_iters: 20_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: None,
-    },
-    Workload {
-        name: "iceoryx2_blocking_pingpong_64",
-        kind: XP,
-        description: "ours: the ring's blocking receive (spins briefly, then sleeps on the segment's futex); raw column: iceoryx2 publish-subscribe with its event service, each side sleeping in Listener::blocking_wait until notified",
-        run: |i, n| match i {
-            Impl::Ours => ring_pingpong(Impl::Ours, n),
-            _ => crate::ice::pingpong(n, true),
-        },
-        iters: 20_000,
-        quick_iters: 5_000,
-        python: false,
-        python_divisor: 1,
-        has_posixmq: false,
-        callgrind_iters: None,
-    },
-];
+use crate::harness::{
+    cpu_timed, finish, measured_loop, report, spawn_child, thread_cpu_ns, unique, Cleanup, Impl,
+    Sample, Timer,
+};
 
 /// The 64-byte message of the typed workloads.
 #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
@@ -327,98 +28,6 @@ pub struct Msg64 {
 const MSG: Msg64 = Msg64 {
     words: [1, 2, 3, 4, 5, 6, 7, 8],
 };
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A number no other workload run of this process uses.
-#[cfg_attr(
-    not(feature = "iceoryx2"),
-    allow(dead_code, reason = "used by the iceoryx2 rows")
-)]
-pub(crate) fn next_counter() -> usize {
-    COUNTER.fetch_add(1, Ordering::Relaxed)
-}
-
-pub(crate) fn unique(tag: &str) -> String {
-    format!(
-        "/pib-{}-{tag}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Removes the named queues, segment or semaphores when dropped.
-pub(crate) struct Cleanup(pub(crate) Vec<(char, String)>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for (kind, name) in &self.0 {
-            let _ = match kind {
-                'q' => posix_ipc::unlink_message_queue(name),
-                's' => posix_ipc::unlink_semaphore(name),
-                _ => posix_ipc::unlink_shared_memory(name),
-            };
-        }
-    }
-}
-
-pub(crate) fn thread_cpu_ns() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is valid on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
-}
-
-/// Nanoseconds per operation: CPU time (this thread, plus the peer process's loop for
-/// cross-process workloads) and wall-clock time.
-#[derive(Debug, Clone, Copy)]
-pub struct Sample {
-    pub cpu: f64,
-    pub wall: f64,
-}
-
-/// Times a cross-process loop: wall clock and this thread's CPU clock.
-pub(crate) struct Timer {
-    wall: Instant,
-    cpu: f64,
-}
-
-impl Timer {
-    pub(crate) fn start() -> Timer {
-        Timer {
-            wall: Instant::now(),
-            cpu: thread_cpu_ns(),
-        }
-    }
-
-    /// Per-operation figures, adding the peer process's CPU time for its loop.
-    pub(crate) fn stop(self, iters: u64, peer_cpu: f64) -> Sample {
-        let cpu = thread_cpu_ns() - self.cpu;
-        Sample {
-            cpu: (cpu + peer_cpu) / iters as f64,
-            wall: self.wall.elapsed().as_nanos() as f64 / iters as f64,
-        }
-    }
-}
-
-/// The measured loop. Never inlined, so callgrind can count exactly its instructions
-/// (`--toggle-collect=*measured_loop*`); the closure is inlined into it.
-#[inline(never)]
-pub(crate) fn measured_loop<F: FnMut()>(iters: u64, mut f: F) {
-    for _ in 0..iters {
-        f();
-    }
-}
-
-/// Runs `f` `iters` times, timed on the thread's CPU clock; ns per iteration.
-fn cpu_timed<F: FnMut()>(iters: u64, f: F) -> Sample {
-    let t = Timer::start();
-    measured_loop(iters, f);
-    t.stop(iters, 0.0)
-}
 
 // --- raw libc helpers -------------------------------------------------------------------------
 
@@ -484,7 +93,7 @@ impl Drop for RawSem {
 
 // --- in-process -------------------------------------------------------------------------------
 
-fn mq_pair(size: usize, imp: Impl, iters: u64) -> Sample {
+pub(crate) fn mq_pair(size: usize, imp: Impl, iters: u64) -> Sample {
     let name = unique("pair");
     let mq = MessageQueue::create(&name, 10, size).expect("create queue");
     let _c = Cleanup(vec![('q', name.clone())]);
@@ -517,7 +126,7 @@ fn mq_pair(size: usize, imp: Impl, iters: u64) -> Sample {
     }
 }
 
-fn sem_pair(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn sem_pair(imp: Impl, iters: u64) -> Sample {
     let name = unique("sem");
     let sem = Semaphore::create(&name, 0).expect("create semaphore");
     let _c = Cleanup(vec![('s', name.clone())]);
@@ -536,7 +145,7 @@ fn sem_pair(imp: Impl, iters: u64) -> Sample {
     }
 }
 
-fn typed_pair(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn typed_pair(imp: Impl, iters: u64) -> Sample {
     let name = unique("typed");
     let tx = Sender::<Msg64>::create(&name, 10).expect("create typed queue");
     let _c = Cleanup(vec![('q', name.clone())]);
@@ -606,54 +215,15 @@ fn shared_pair(imp: Impl, iters: u64, load: bool) -> Sample {
     }
 }
 
-fn shared_load(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn shared_load(imp: Impl, iters: u64) -> Sample {
     shared_pair(imp, iters, true)
 }
 
-fn shared_store(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn shared_store(imp: Impl, iters: u64) -> Sample {
     shared_pair(imp, iters, false)
 }
 
 // --- cross-process ----------------------------------------------------------------------------
-
-pub(crate) fn spawn_child(
-    role: &str,
-    imp: Impl,
-    a: &str,
-    b: &str,
-    iters: u64,
-    size: usize,
-) -> Child {
-    Command::new(std::env::current_exe().expect("own path"))
-        .args([
-            "--child",
-            role,
-            imp.name(),
-            a,
-            b,
-            &iters.to_string(),
-            &size.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn benchmark child")
-}
-
-/// Waits for the child; returns the CPU time (ns) it reported for its loop.
-pub(crate) fn finish(child: Child) -> f64 {
-    let out = child.wait_with_output().expect("wait child");
-    assert!(
-        out.status.success(),
-        "benchmark child failed: {}",
-        out.status
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("cpu "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the child reports its CPU time")
-}
 
 /// A queue endpoint any implementation can drive.
 enum Q {
@@ -702,7 +272,7 @@ impl Drop for Q {
     }
 }
 
-fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> Sample {
+pub(crate) fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> Sample {
     let (a, b) = (unique("ping"), unique("pong"));
     let _qa = MessageQueue::create(&a, 10, size).expect("create");
     let _qb = MessageQueue::create(&b, 10, size).expect("create");
@@ -720,7 +290,7 @@ fn mq_pingpong(size: usize, imp: Impl, iters: u64) -> Sample {
     t.stop(iters, finish(child))
 }
 
-fn mq_stream(size: usize, imp: Impl, iters: u64) -> Sample {
+pub(crate) fn mq_stream(size: usize, imp: Impl, iters: u64) -> Sample {
     let (data, ctrl) = (unique("data"), unique("ctrl"));
     let _qd = MessageQueue::create(&data, 10, size).expect("create");
     let _qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
@@ -737,7 +307,7 @@ fn mq_stream(size: usize, imp: Impl, iters: u64) -> Sample {
     t.stop(iters, finish(child))
 }
 
-fn sem_pingpong(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn sem_pingpong(imp: Impl, iters: u64) -> Sample {
     let (a, b) = (unique("sa"), unique("sb"));
     let sa = Semaphore::create(&a, 0).expect("create");
     let sb = Semaphore::create(&b, 0).expect("create");
@@ -764,7 +334,7 @@ fn sem_pingpong(imp: Impl, iters: u64) -> Sample {
     t.stop(iters, finish(child))
 }
 
-fn typed_pingpong(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn typed_pingpong(imp: Impl, iters: u64) -> Sample {
     if imp != Impl::Ours {
         return mq_pingpong(64, Impl::Raw, iters);
     }
@@ -782,7 +352,7 @@ fn typed_pingpong(imp: Impl, iters: u64) -> Sample {
     t.stop(iters, finish(child))
 }
 
-fn typed_stream(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn typed_stream(imp: Impl, iters: u64) -> Sample {
     if imp != Impl::Ours {
         return mq_stream(64, Impl::Raw, iters);
     }
@@ -804,7 +374,7 @@ fn typed_stream(imp: Impl, iters: u64) -> Sample {
 /// on a current-thread runtime, so this thread's CPU clock covers the reactor too. The raw
 /// column is the blocking typed receiver (`typed_stream`, ours) against the same producer.
 #[cfg(feature = "tokio")]
-fn async_stream(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn async_stream(imp: Impl, iters: u64) -> Sample {
     if imp != Impl::Ours {
         return typed_stream(Impl::Ours, iters);
     }
@@ -920,7 +490,7 @@ impl RawRing {
     }
 }
 
-fn ring_stream(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn ring_stream(imp: Impl, iters: u64) -> Sample {
     let (data, ctrl) = (unique("rdata"), unique("rctrl"));
     let qc = MessageQueue::create(&ctrl, 1, 8).expect("create");
     let _c = Cleanup(vec![('m', data.clone()), ('q', ctrl.clone())]);
@@ -948,7 +518,7 @@ fn ring_stream(imp: Impl, iters: u64) -> Sample {
     }
 }
 
-fn ring_pingpong(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn ring_pingpong(imp: Impl, iters: u64) -> Sample {
     let (a, b) = (unique("rping"), unique("rpong"));
     let _c = Cleanup(vec![('m', a.clone()), ('m', b.clone())]);
     if imp == Impl::Ours {
@@ -976,7 +546,7 @@ fn ring_pingpong(imp: Impl, iters: u64) -> Sample {
     }
 }
 
-fn ring_mpmc(imp: Impl, iters: u64) -> Sample {
+pub(crate) fn ring_mpmc(imp: Impl, iters: u64) -> Sample {
     if imp != Impl::Ours {
         return ring_stream(Impl::Ours, iters);
     }
@@ -1033,30 +603,9 @@ pub fn ring_idle_wait() -> (f64, f64) {
     (s.cpu, s.wall)
 }
 
-/// Tells the parent how much CPU time this child's loop took.
-pub(crate) fn report(start_cpu: f64) {
-    println!("cpu {}", thread_cpu_ns() - start_cpu);
-}
-
-/// `--child ROLE IMPL A B ITERS SIZE`: the other process of a cross-process workload.
-pub fn child_main(args: &[String]) {
-    let role = args[0].as_str();
-    #[cfg(feature = "iceoryx2")]
-    if role.starts_with("ice-") {
-        let iters: u64 = args[4].parse().expect("iters");
-        crate::ice::child(role, &args[2], &args[3], iters);
-        return;
-    }
-    let imp = Impl::parse(&args[1]);
-    let (a, b) = (args[2].as_str(), args[3].as_str());
-    let iters: u64 = args[4].parse().expect("iters");
-    let size: usize = args[5].parse().expect("size");
+/// The other process of a cross-process workload, by role (`mq-pong`, `mq-produce`, ...).
+pub(crate) fn child(role: &str, imp: Impl, a: &str, b: &str, iters: u64, size: usize) {
     match role {
-        "ps-pong" => crate::pubsub::pong_child(a, b, iters, size),
-        "ps-ring-pong" => crate::pubsub::ring_pong_child(a, b, iters, size),
-        "ps-fan" => crate::pubsub::fan_child(a, iters),
-        #[cfg(feature = "iceoryx2")]
-        "ps-ice-pong" => crate::ice::slice_pong_child(a, b, iters, size),
         "mq-pong" => {
             let (qa, qb) = (Q::open(imp, a), Q::open(imp, b));
             let mut buf = vec![0u8; size];
@@ -1182,14 +731,4 @@ pub fn child_main(args: &[String]) {
         }
         other => panic!("unknown child role {other}"),
     }
-}
-
-/// `--callgrind-child WORKLOAD IMPL ITERS`: runs one in-process workload once, under callgrind.
-pub fn callgrind_child(args: &[String]) {
-    let w = WORKLOADS
-        .iter()
-        .find(|w| w.name == args[0])
-        .expect("known workload");
-    let iters: u64 = args[2].parse().expect("iters");
-    black_box((w.run)(Impl::parse(&args[1]), iters));
 }
