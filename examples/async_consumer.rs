@@ -14,7 +14,7 @@
 //! `--idle-timeout SECS` (give up when nothing arrives for that long; default 30).
 
 #[path = "shared/reading.rs"]
-#[allow(dead_code, reason = "each example uses part of the shared module")]
+#[expect(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
 use std::time::Duration;

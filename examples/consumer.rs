@@ -9,7 +9,7 @@
 //! `--create` (create the queue if missing), `--unlink` (remove the queue at the end).
 
 #[path = "shared/reading.rs"]
-#[allow(dead_code, reason = "each example uses part of the shared module")]
+#[expect(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
 use posix_ipc::Receiver;

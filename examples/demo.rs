@@ -19,10 +19,8 @@
 //! blocked calls ([`posix_ipc::signals`]) and report, and the parent kills what does not end.
 
 #[path = "shared/children.rs"]
-#[allow(dead_code, reason = "each demo uses part of the shared module")]
 mod children;
 #[path = "shared/reading.rs"]
-#[allow(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
 use std::io::{IsTerminal, Write};

@@ -12,7 +12,7 @@
 //! size, fingerprint, a `NamedTuple` with `pack`/`unpack`, the `RecordType` for rings).
 
 #[path = "shared/reading.rs"]
-#[allow(dead_code, reason = "each example uses part of the shared module")]
+#[expect(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
 use posix_ipc::{IpcMessage, Sender};

@@ -20,10 +20,9 @@
 //! [`ErrorKind::Disconnected`]: posix_ipc::ErrorKind::Disconnected
 
 #[path = "shared/children.rs"]
-#[allow(dead_code, reason = "each demo uses part of the shared module")]
 mod children;
 #[path = "shared/reading.rs"]
-#[allow(dead_code, reason = "each example uses part of the shared module")]
+#[expect(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
 use std::time::{Duration, Instant};

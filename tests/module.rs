@@ -38,7 +38,7 @@ fn constant_values_match_fcntl_and_posix_ipc() {
 }
 
 #[test]
-#[allow(
+#[expect(
     deprecated,
     reason = "checks the deprecated constants still hold run-time values"
 )]

@@ -603,7 +603,7 @@ enum RingExpect {
     Is(Expect),
     /// The documentation says Mismatch; either is accepted. No case needs it since the ring
     /// checks its mode word and capacity; kept so a future deviation can be recorded.
-    #[allow(dead_code, reason = "no deviation is known at present")]
+    #[expect(dead_code, reason = "no deviation is known at present")]
     OkOrMismatch(&'static str),
     /// `4096 + capacity × stride` overflows u64: the code panics (debug) or maps too little
     /// (release). Not opened; reported, and reproduced by an ignored test.

@@ -4,7 +4,7 @@
 mod common;
 
 #[path = "../examples/shared/reading.rs"]
-#[allow(dead_code, reason = "the tests use part of the shared example module")]
+#[expect(dead_code, reason = "the tests use part of the shared example module")]
 mod reading;
 
 use std::process::Command;

@@ -196,7 +196,10 @@ pub use constants::{
     QUEUE_MESSAGE_SIZE_MAX_DEFAULT, QUEUE_PRIORITY_MAX, SEMAPHORE_TIMEOUT_SUPPORTED,
     SEMAPHORE_VALUE_SUPPORTED, USER_SIGNAL_MAX, USER_SIGNAL_MIN, VERSION,
 };
-#[allow(deprecated)]
+#[expect(
+    deprecated,
+    reason = "posix_ipc's deprecated constants stay available under their names"
+)]
 pub use constants::{PAGE_SIZE, SEMAPHORE_VALUE_MAX};
 pub use error::{Error, ErrorKind, Object, ObjectKind, Operation, Result, Returned};
 pub use mq::{unlink_message_queue, MessageQueue, MessageQueueOptions, Notification};

@@ -43,6 +43,8 @@ fn fallback(msg: &ast::Message<'_>) -> TokenStream {
         .as_ref()
         .map_or_else(|| quote!(::posix_ipc), |p| quote!(#p));
     let p = quote!(#krate::typed::__private);
+    // `allow`, not `expect`: this lands in the user's crate, where these lints may or may not
+    // fire depending on the type and the user's lint levels.
     quote! {
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
@@ -171,6 +173,8 @@ fn expand(msg: &ast::Message<'_>, checked: &valid::Checked) -> TokenStream {
     // - the sum of the field sizes equals the struct size (no padding), asserted below;
     // - `Pod: Copy + 'static` is checked by the compiler on the impl itself.
     // If any assertion fails the crate does not compile, so the impls never exist unsound.
+    // `allow`, not `expect`: this lands in the user's crate, where these lints may or may not
+    // fire depending on the type and the user's lint levels.
     quote! {
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {

@@ -140,7 +140,6 @@ impl MessageQueue {
         signature = (name, flags=None, mode=None, max_messages=None, max_message_size=None, read=None, write=None),
         text_signature = "(name, flags=0, mode=0o600, max_messages=10, max_message_size=8192, read=True, write=True)"
     )]
-    #[allow(clippy::too_many_arguments, reason = "posix_ipc's constructor")]
     fn new(
         name: &Bound<'_, PyAny>,
         flags: Option<&Bound<'_, PyAny>>,

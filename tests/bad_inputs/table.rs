@@ -91,7 +91,7 @@ impl Case {
         self.fresh = Some((kind, name.to_owned()));
         self
     }
-    #[allow(
+    #[expect(
         dead_code,
         reason = "no known failure at present; kept to record one honestly"
     )]

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: unique names, cleanup guards, child processes and
 //! the Python interop runner.
-#![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset, some of them all of it, so this cannot be an expect"
+)]
 
 use std::io::Write;
 use std::process::{Command, Output};

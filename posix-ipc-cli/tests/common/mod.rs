@@ -1,6 +1,9 @@
 //! Helpers for the `posix-ipc` command-line tests: running the binary, unique names, cleanup
 //! guards and the Python skip/require rule (the same as the root package's `tests/common`).
-#![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset, some of them all of it, so this cannot be an expect"
+)]
 
 use std::time::Duration;
 
@@ -104,7 +107,10 @@ impl Ran {
 #[path = "../../../tests/common/mod.rs"]
 mod shared;
 
-#[allow(unused_imports, reason = "each test binary uses a different subset")]
+#[allow(
+    unused_imports,
+    reason = "each test binary uses a different subset, some of them all of it, so this cannot be an expect"
+)]
 pub use shared::{guard, python_available, run_python, say, Cleanup, Kind};
 
 /// A name no other test, test binary or concurrent run can share:

@@ -77,7 +77,6 @@ impl MessageQueue {
     ///
     /// `flags` may combine [`O_CREAT`](crate::O_CREAT), [`O_EXCL`](crate::O_EXCL) and
     /// [`O_NONBLOCK`](crate::O_NONBLOCK). `name = None` needs `O_EXCL`.
-    #[allow(clippy::too_many_arguments, reason = "mirrors posix_ipc's constructor")]
     pub fn new(
         name: Option<&str>,
         flags: i32,

@@ -26,7 +26,7 @@ pub(super) struct GuardSlot {
     pub(super) truncated: AtomicBool,
 }
 
-#[allow(
+#[expect(
     clippy::declare_interior_mutable_const,
     reason = "used only as the array-repeat initialiser"
 )]
