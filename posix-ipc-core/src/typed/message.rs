@@ -61,7 +61,7 @@ impl<T: IpcField, const N: usize> IpcField for [T; N] {
 /// assert_eq!(Reading::python_format(), "<QdII");
 /// ```
 pub trait IpcMessage: IpcField {
-    /// Priority used by [`Sender::send`] (0 to 32767, checked when the type is compiled).
+    /// Priority used by [`Sender::send`](crate::Sender::send) (0 to 32767, checked when the type is compiled).
     const PRIORITY: u32;
     /// Largest message size a queue for this type may be declared with (`max_message_size`
     /// attribute, default 8192); the type's size is at most this (checked at compile time).

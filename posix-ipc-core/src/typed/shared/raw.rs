@@ -12,7 +12,7 @@ use crate::typed::IpcMessage;
 ///
 /// Reads and writes are whole-value copies with no protection against a concurrent writer: a
 /// read may see a mix of two writes. Pair it with a [`Semaphore`](crate::Semaphore) (as
-/// posix_ipc's demo does) when that matters, or use [`Shared`].
+/// posix_ipc's demo does) when that matters, or use [`Shared`](crate::Shared).
 pub struct RawShared<T> {
     pub(super) shm: SharedMemory,
     pub(super) map: Mapping,
@@ -52,7 +52,7 @@ impl<T: IpcMessage> RawShared<T> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Mismatch`] naming both sizes if the segment is smaller than
+    /// [`ErrorKind::Mismatch`](crate::ErrorKind::Mismatch) naming both sizes if the segment is smaller than
     /// `offset + size_of::<T>()`.
     pub fn open_at(name: &str, offset: u64) -> Result<Self> {
         Self::at(SharedMemory::open(name)?, offset)
