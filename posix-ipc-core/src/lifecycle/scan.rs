@@ -102,5 +102,5 @@ pub(super) fn map_line_id(line: &str) -> Option<(u64, u64)> {
     let (major, minor) = dev.split_once(':')?;
     let major = u32::from_str_radix(major, 16).ok()?;
     let minor = u32::from_str_radix(minor, 16).ok()?;
-    Some((libc::makedev(major, minor), inode))
+    Some((sys::makedev(major, minor), inode))
 }

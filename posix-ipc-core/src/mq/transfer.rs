@@ -412,13 +412,7 @@ mod tests {
 
     /// CPU time of the calling thread.
     fn thread_cpu() -> Duration {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec.
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+        sys::thread_cpu_time()
     }
 
     /// A signal handler's eventfd write that lands after the program reset the token leaves the

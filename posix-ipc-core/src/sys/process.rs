@@ -44,17 +44,35 @@ pub(super) fn timespec_of(d: Duration) -> libc::timespec {
 
 /// Time on `CLOCK_MONOTONIC` since its epoch.
 pub(crate) fn monotonic_now() -> Duration {
+    clock_now(libc::CLOCK_MONOTONIC)
+}
+
+/// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+#[cfg(test)]
+pub(crate) fn thread_cpu_time() -> Duration {
+    clock_now(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// `clock_gettime(clock)`; zero for a clock the system does not have.
+#[inline]
+fn clock_now(clock: libc::clockid_t) -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux, so
-    // the call cannot fail (and if it did, `ts` stays zero, which is still a valid value).
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec. The callers pass clocks that always exist on
+    // Linux, so the call cannot fail (and if it did, `ts` stays zero, which is still a valid
+    // value).
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     Duration::new(
         ts.tv_sec.max(0) as u64,
         ts.tv_nsec.clamp(0, 999_999_999) as u32,
     )
+}
+
+/// The device number of `major:minor`, as `stat` gives it (`makedev(3)`).
+pub(crate) fn makedev(major: u32, minor: u32) -> u64 {
+    libc::makedev(major, minor)
 }
 
 /// `sysconf(name)`, `None` where the system has no value.
