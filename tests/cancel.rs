@@ -5,7 +5,8 @@
 //!
 //! The signal scenario runs `POSIX_IPC_FAULT_ITERATIONS` (default 100) child processes, each
 //! blocked in turn in every kind of wait and stopped by a real SIGINT or SIGTERM; it prints one
-//! summary line (uncaptured) that RELIABILITY.md quotes.
+//! summary line (uncaptured), as does each token scenario, which `scripts/reliability` matches by
+//! its wording and puts in RELIABILITY.md.
 
 mod common;
 

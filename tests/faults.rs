@@ -3,7 +3,8 @@
 //! a signal storm during blocking waits; full queues and rings; peers truncating live segments.
 //!
 //! Iterations per scenario: `POSIX_IPC_FAULT_ITERATIONS` (default 100, the CI size). Each
-//! scenario prints one summary line (uncaptured) with its figures; RELIABILITY.md quotes them.
+//! scenario prints one summary line (uncaptured) with its figures; `scripts/reliability` matches
+//! them by their wording and puts them in RELIABILITY.md (change the script with the wording).
 
 mod common;
 

@@ -4,7 +4,8 @@
 //! another posix-ipc kind fails at once naming what it is; "already exists" names the remedy.
 //!
 //! The stale-detection scenario runs `POSIX_IPC_FAULT_ITERATIONS` (default 100) times and prints
-//! one summary line (uncaptured), quoted in RELIABILITY.md.
+//! one summary line (uncaptured), which `scripts/reliability` matches by its wording and puts in
+//! RELIABILITY.md.
 
 mod common;
 

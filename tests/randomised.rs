@@ -27,7 +27,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseResult, TestRunner};
 
 /// Runs `test` on `cases` values of `strategy` and prints how many cases were generated (the
-/// figure quoted in RELIABILITY.md).
+/// figure `scripts/reliability` puts in RELIABILITY.md).
 fn run<S: Strategy>(
     label: &str,
     cases: u32,

@@ -5,7 +5,8 @@
 //! Queues without a companion keep the size-only check and no tracking.
 //!
 //! The SIGKILL scenarios run `POSIX_IPC_FAULT_ITERATIONS` (default 100) times and print one
-//! summary line each (uncaptured), quoted in RELIABILITY.md.
+//! summary line each (uncaptured), which `scripts/reliability` matches by its wording and puts
+//! in RELIABILITY.md.
 
 mod common;
 

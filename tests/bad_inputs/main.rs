@@ -13,7 +13,8 @@
 //! Every name comes from `common::unique_name` with the tag `bi`; at the end the suite checks
 //! that `/dev/shm` and `/dev/mqueue` hold no name with this process's prefix.
 //!
-//! The totals go to uncaptured stderr (`bad_inputs: N cases, ...`) for RELIABILITY.md.
+//! The totals go to uncaptured stderr (`bad_inputs: N cases, ...`), which `scripts/reliability`
+//! puts in RELIABILITY.md.
 //!
 //! Layout: this file holds the suite's two entry points (the suite, and the child process's);
 //! `table` the case table, `fixtures` the message types and object helpers, one module per
