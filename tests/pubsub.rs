@@ -277,6 +277,37 @@ fn every_subscriber_gets_every_sample_in_order_and_copies_match_guards() {
     assert_eq!(publisher.published(), 100);
 }
 
+/// A subscriber enters the subscriber table a moment before it places its cursor at the tail
+/// (the documented joining steps); a sample published in that moment is not its to read. So
+/// `subscribers()` counts it only once its cursor is placed: a publisher that waits for
+/// `subscribers()` before publishing then loses nothing (counting table entries made a
+/// subscriber in another process miss the first sample under load). The half-joined
+/// subscriber is made by hand, following the layout in the `typed::pubsub` docs.
+#[test]
+fn a_subscriber_counts_once_it_has_joined_not_when_it_enters_the_table() {
+    const SUBSCRIBERS: usize = 512 + 32 * 32; // after the publisher table
+    const CURSORS: usize = 4096;
+    let (name, _g) = topic("ps-half-joined");
+    let mut publisher = Publisher::<Tick>::create(&name, &TopicOptions::new().capacity(4)).unwrap();
+    let map = SharedMemory::open(&name).unwrap().map().unwrap();
+    let pid = std::process::id();
+    // Step 1 of joining: an entry in the subscriber table (pid; start time 0: not checked).
+    map.write_at(SUBSCRIBERS, &pid.to_ne_bytes()).unwrap();
+    assert_eq!(publisher.subscribers(), 0, "in the table, no cursor yet");
+    publisher.send(&Tick::new(0)).unwrap(); // not this subscriber's to read, nor to wait for
+                                            // Step 2: the cursor at the tail (stored as index + 1).
+    map.write_at(CURSORS, &(publisher.published() + 1).to_ne_bytes())
+        .unwrap();
+    assert_eq!(publisher.subscribers(), 1, "joined");
+    // A real subscriber counts at once: its open returns after both steps.
+    let _sub = Subscriber::<Tick>::open(&name).unwrap();
+    assert_eq!(publisher.subscribers(), 2);
+    // Leaving: cursor first, then the table entry.
+    map.write_at(CURSORS, &0u64.to_ne_bytes()).unwrap();
+    assert_eq!(publisher.subscribers(), 1, "left");
+    map.write_at(SUBSCRIBERS, &0u32.to_ne_bytes()).unwrap();
+}
+
 #[test]
 fn block_broadcast_to_four_processes_loses_duplicates_and_tears_nothing() {
     let n: u64 = std::env::var("POSIX_IPC_PUBSUB_SAMPLES")

@@ -6,8 +6,9 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{guarded, Kind};
 use posix_ipc::typed::FRAME_FINGERPRINT;
@@ -274,15 +275,26 @@ fn run_c_subscriber<H: FrameHeader>(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while publisher.subscribers() == 0 {
-        assert!(Instant::now() < deadline, "the C subscriber never joined");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the C subscriber ended early"
+    // Publish only once the subscriber has placed its cursor (it prints "joined" then): it
+    // is in the subscriber table a moment before, and a frame published in that moment is
+    // rightly not its to read (it starts at the tail it finds), which under load made it miss
+    // frame 0 and wait for a 201st.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    if first.trim() != "joined" {
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "the C subscriber did not join: {first}{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        std::thread::sleep(Duration::from_millis(1));
     }
+    assert_eq!(
+        publisher.subscribers(),
+        1,
+        "the C subscriber is in the table"
+    );
     for seq in 0..count {
         let len = [1usize, 4096, 65543, 1 << 20][(seq % 4) as usize];
         let mut frame = publisher.loan(len).unwrap();
@@ -296,8 +308,9 @@ fn run_c_subscriber<H: FrameHeader>(
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+    let mut text = String::new();
+    stdout.read_to_string(&mut text).unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{text}{}",

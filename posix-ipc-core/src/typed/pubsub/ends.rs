@@ -445,7 +445,8 @@ macro_rules! topic_end_methods {
                 self.core.topic.capacity as usize
             }
 
-            /// How many subscribers are connected and alive now.
+            /// How many subscribers are connected and alive now, counting one once it has joined
+            /// (placed its cursor): it then receives every sample published from now on.
             pub fn subscribers(&self) -> usize {
                 self.core.topic.live_subscribers()
             }

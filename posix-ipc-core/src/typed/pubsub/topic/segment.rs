@@ -516,9 +516,15 @@ impl Topic {
         min
     }
 
-    /// Live subscribers, for the handles' `subscribers()`.
+    /// Live subscribers that have joined, for the handles' `subscribers()`. A subscriber
+    /// enters the table a moment before it places its cursor at the tail, and a sample
+    /// published in that moment is not its to read: it counts once its cursor is placed, so a
+    /// publisher that waits for `subscribers()` before publishing loses nothing to it.
     pub(in crate::typed::pubsub) fn live_subscribers(&self) -> usize {
-        self.subscribers().live_pids().len()
+        let table = self.subscribers();
+        (0..self.max_subscribers)
+            .filter(|&k| self.cursor(k).load(Ordering::Acquire) != 0 && table.alive(k))
+            .count()
     }
 }
 
