@@ -115,10 +115,7 @@ impl MessageQueue {
         timeout: impl Into<Timeout>,
     ) -> Result<()> {
         let deadline = timeout.into().deadline();
-        if deadline == Deadline::Never
-            && self.cancel.is_none()
-            && crate::cancel::process_token::active().is_none()
-        {
+        if deadline == Deadline::Never && !Stops::of(self.cancel.as_ref()).active() {
             // The common case, as one blocking call: nothing can stop it but a signal.
             self.check_send(message, priority)?;
             return self
@@ -207,8 +204,7 @@ impl MessageQueue {
     ) -> Result<(usize, u32)> {
         let deadline = timeout.into().deadline();
         if deadline == Deadline::Never
-            && self.cancel.is_none()
-            && crate::cancel::process_token::active().is_none()
+            && !Stops::of(self.cancel.as_ref()).active()
             && self.read
             && buf.len() >= self.max_message_size
         {
