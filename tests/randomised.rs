@@ -92,7 +92,8 @@ struct Big48 {
 
 // --- 1. names: every name the model accepts is a real object -------------------------------------
 
-/// The naming rules of the README, over bytes: the normalised name, or `None` if invalid.
+/// The naming rules of the `name` module's docs, over bytes: the normalised name, or `None` if
+/// invalid.
 fn name_model(kind: Kind, name: &str) -> Option<String> {
     let body = name.strip_prefix('/').unwrap_or(name).as_bytes();
     let limit = if matches!(kind, Kind::Sem) { 251 } else { 255 };

@@ -48,7 +48,7 @@ pub(crate) fn wait_in_slices<R: Send>(
 /// A lock shared by processes that is handed to the next locker when its holder dies
 /// (posix_ipc issue #53), interoperating with the Rust `posix_ipc::RobustMutex`.
 ///
-/// `RobustMutex(name, flags=0, mode=0o600)`: flags 0 opens an existing one, `O_CREAT` opens
+/// `RobustMutex(name, flags=0)`, always made with mode 0600: flags 0 opens an existing one, `O_CREAT` opens
 /// or creates, `O_CREX` creates. `acquire()` returns True if the previous holder died holding
 /// it (check or repair what it protects); `with m:` acquires and releases. Only the thread that
 /// acquired it may release it.

@@ -2,6 +2,7 @@
 //! sleeping, leaving).
 
 use std::sync::atomic::{fence, AtomicU64, Ordering};
+#[cfg(feature = "tokio")]
 use std::time::{Duration, Instant};
 
 use super::Policy;
