@@ -212,6 +212,10 @@ pub use shm::{
 };
 pub use timeout::Timeout;
 pub use typed::{
+    ElementDesc, FieldDesc, LayoutDesc, LayoutError, LayoutErrorKind, Value, LAYOUT_DESC_MAGIC,
+    LAYOUT_DESC_VERSION,
+};
+pub use typed::{
     Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan,
     LoanUninit, NoHeader, Policy, Publisher, Sample, Subscriber, TopicOptions,
 };

@@ -68,7 +68,8 @@
 //! version, fingerprint, ready flag, waiting for a creator, the errors for a segment of
 //! another kind or type), `peers` (the tables of connected processes and their liveness),
 //! `signal` (the futex wake/sleep handshake), `record` (record types known at run time) and
-//! `layout` (layouts for Python and C).
+//! `layout` (layouts for Python and C, and stored in segments as bytes, [`LayoutDesc`], for
+//! tools that decode samples without the Rust type).
 
 pub mod companion;
 pub(crate) mod describe;
@@ -88,7 +89,11 @@ mod signal;
 pub use bytemuck;
 pub use companion::{COMPANION_MAGIC, COMPANION_SUFFIX, COMPANION_VERSION};
 pub use header::SegmentKind;
-pub use layout::{Field, Kind, Layout, Primitive, Shape};
+pub use layout::{
+    ElementDesc, Field, FieldDesc, Kind, Layout, LayoutDesc, LayoutError, LayoutErrorKind,
+    Primitive, Shape, Value, LAYOUT_DESC_MAGIC, LAYOUT_DESC_MAX_DEPTH, LAYOUT_DESC_MAX_FIELDS,
+    LAYOUT_DESC_MAX_SIZE, LAYOUT_DESC_VERSION,
+};
 #[doc(hidden)]
 pub use message::__private;
 pub use message::{python_module, IpcField, IpcMessage};

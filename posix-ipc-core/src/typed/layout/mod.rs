@@ -1,7 +1,12 @@
 //! Layout descriptions of `#[derive(IpcMessage)]` types, their fingerprint, and their export to
-//! Python `struct` format strings and C declarations.
+//! Python `struct` format strings and C declarations; `stored` keeps them as bytes in segments
+//! for tools that decode samples without the Rust type.
 
 use std::fmt::Write as _;
+
+mod stored;
+
+pub use stored::*;
 
 /// A primitive field type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,8 +104,43 @@ impl Primitive {
         })
     }
 
-    const fn code(self) -> u8 {
-        self as u8 + 1
+    /// The primitive's code in [`Layout::fingerprint`] and in stored layouts
+    /// ([`LayoutDesc::encode`]): 1 for `u8` to 12 for `f64`, in the order of this enum's
+    /// variants. The codes never change: fingerprints and stored layouts depend on them.
+    pub const fn code(self) -> u8 {
+        match self {
+            Primitive::U8 => 1,
+            Primitive::I8 => 2,
+            Primitive::U16 => 3,
+            Primitive::I16 => 4,
+            Primitive::U32 => 5,
+            Primitive::I32 => 6,
+            Primitive::U64 => 7,
+            Primitive::I64 => 8,
+            Primitive::U128 => 9,
+            Primitive::I128 => 10,
+            Primitive::F32 => 11,
+            Primitive::F64 => 12,
+        }
+    }
+
+    /// The primitive with [`code`](Self::code) `code`, if any.
+    pub const fn from_code(code: u8) -> Option<Primitive> {
+        Some(match code {
+            1 => Primitive::U8,
+            2 => Primitive::I8,
+            3 => Primitive::U16,
+            4 => Primitive::I16,
+            5 => Primitive::U32,
+            6 => Primitive::I32,
+            7 => Primitive::U64,
+            8 => Primitive::I64,
+            9 => Primitive::U128,
+            10 => Primitive::I128,
+            11 => Primitive::F32,
+            12 => Primitive::F64,
+            _ => return None,
+        })
     }
 }
 
