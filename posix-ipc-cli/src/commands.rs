@@ -1,7 +1,6 @@
 //! What each command does.
 
 use std::collections::HashMap;
-use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -200,15 +199,13 @@ fn listing(prefix: Option<&str>, holders: bool) -> lifecycle::Listing {
             .retain(|n| !n.starts_with("message queues not listed"));
         listing.notes.push(why);
     }
-    // Unreadable processes matter only where an object looks stale.
-    let any_stale = listing
-        .objects
-        .iter()
-        .any(|o| matches!(o.state, lifecycle::State::Stale(_)));
     for note in &listing.notes {
-        if any_stale || !note.contains("could not be inspected") {
-            eprintln!("posix-ipc: {note}");
-        }
+        eprintln!("posix-ipc: {note}");
+    }
+    // A process that could not be inspected matters only where it could hold an object that
+    // looks stale: the judgement may be wrong there.
+    if let Some(note) = objects::unseen_holders_note(&listing.objects) {
+        eprintln!("posix-ipc: {note}");
     }
     listing
 }
@@ -571,6 +568,16 @@ fn clean_stale(prefix: Option<&str>, all_users: bool, dry_run: bool, quiet: bool
         eprintln!("posix-ipc: {why}");
     }
     let removals = lifecycle::clean_stale(&filter, dry_run)?;
+    if let Some(note) = objects::unseen_holders_note(removals.iter().map(|r| &r.object)) {
+        eprintln!(
+            "posix-ipc: {note}; {}",
+            if dry_run {
+                "without --dry-run, clean --stale removes what looks stale all the same"
+            } else {
+                "removed all the same"
+            }
+        );
+    }
     let mut first_failure: Option<u8> = None;
     let mut removed = 0usize;
     let none = removals.is_empty();
@@ -606,66 +613,150 @@ fn clean_stale(prefix: Option<&str>, all_users: bool, dry_run: bool, quiet: bool
     }
 }
 
+/// What a `watch` row counted at the last refresh, by kind and name, for the rates.
+type Counts = HashMap<(&'static str, String), (u64, Instant)>;
+
+/// The change since the last refresh, per second, or `-` for a first sight.
+fn rate(
+    name: (&'static str, &str),
+    count: u64,
+    now: Instant,
+    previous: &Counts,
+    seen: &mut Counts,
+) -> String {
+    let key = (name.0, name.1.to_string());
+    let text = match previous.get(&key) {
+        Some(&(before, at)) => {
+            let dt = now.duration_since(at).as_secs_f64();
+            format!("{:+.1}", (count as f64 - before as f64) / dt.max(1e-9))
+        }
+        None => "-".to_string(),
+    };
+    seen.insert(key, (count, now));
+    text
+}
+
+/// `2 (4567,4568)`, or `0`.
+fn live(pids: &[u32]) -> String {
+    if pids.is_empty() {
+        return "0".to_string();
+    }
+    let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+    format!("{} ({})", pids.len(), list.join(","))
+}
+
+fn header(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| (*c).to_string()).collect()
+}
+
+/// One refresh of `watch`: a table each of queues (depth), topics (samples published, rate,
+/// publisher, live subscribers) and rings (messages queued = tail - head, rate, producers,
+/// consumers), from the library's listing. Returns the tables and what each row counted.
+fn watch_tables(prefix: &str, previous: &Counts) -> ([Vec<Vec<String>>; 3], Counts) {
+    let listing = lifecycle::list(&Filter::new().all_users(true).prefix(prefix));
+    let now = Instant::now();
+    let mut seen = Counts::new();
+    let mut queues = vec![header(&[
+        "NAME", "DEPTH", "MAX", "MSGSIZE", "BYTES", "RATE/s",
+    ])];
+    let mut topics = vec![header(&[
+        "TOPIC",
+        "PUBLISHED",
+        "RATE/s",
+        "KEEPS",
+        "POLICY",
+        "PUBLISHER",
+        "SUBSCRIBERS",
+    ])];
+    let mut rings = vec![header(&[
+        "RING",
+        "QUEUED",
+        "CAPACITY",
+        "RATE/s",
+        "MODE",
+        "PRODUCERS",
+        "CONSUMERS",
+    ])];
+    let unknown = |v: Option<String>| v.unwrap_or_else(|| "?".to_string());
+    for o in listing.objects {
+        let rate_of = |label, count: Option<u64>, seen: &mut Counts| {
+            count.map_or_else(
+                || "-".to_string(),
+                |n| rate((label, &o.name), n, now, previous, seen),
+            )
+        };
+        match (&o.segment, o.kind) {
+            (None, ObjectKind::MessageQueue) => {
+                let depth = o.messages.map(|d| d as u64);
+                queues.push(vec![
+                    o.name.clone(),
+                    unknown(depth.map(|d| d.to_string())),
+                    unknown(o.max_messages.map(|m| m.to_string())),
+                    unknown(o.max_message_size.map(|m| m.to_string())),
+                    opt(o.queue_bytes),
+                    rate_of("mq", depth, &mut seen),
+                ]);
+            }
+            (Some(s), _) if s.kind == posix_ipc::SegmentKind::Topic => {
+                topics.push(vec![
+                    o.name.clone(),
+                    unknown(s.count.map(|n| n.to_string())),
+                    rate_of("topic", s.count, &mut seen),
+                    unknown(s.capacity.map(|n| n.to_string())),
+                    unknown(s.policy.map(|p| format!("{p:?}"))),
+                    match s.producers.as_slice() {
+                        [] => "none".to_string(),
+                        pids => pids
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    },
+                    live(&s.consumers),
+                ]);
+            }
+            (Some(s), _) if s.kind == posix_ipc::SegmentKind::Ring => {
+                rings.push(vec![
+                    o.name.clone(),
+                    unknown(s.count.map(|n| n.to_string())),
+                    unknown(s.capacity.map(|n| n.to_string())),
+                    rate_of("ring", s.count, &mut seen),
+                    unknown(s.ring_mode.map(|m| format!("{m:?}"))),
+                    live(&s.producers),
+                    live(&s.consumers),
+                ]);
+            }
+            _ => {}
+        }
+    }
+    ([queues, topics, rings], seen)
+}
+
 fn watch(interval: f64, iterations: Option<u64>, prefix: Option<&str>) -> Outcome {
     if !(interval.is_finite() && interval > 0.0) {
         return Err(Failure::Usage(format!(
             "--interval must be a positive number of seconds, not {interval}"
         )));
     }
-    objects::ensure_mqueue().map_err(Failure::Other)?;
+    // Without the mqueue filesystem the queues cannot be listed, but topics and rings can.
+    let queues_listed = match objects::ensure_mqueue() {
+        Ok(()) => true,
+        Err(why) => {
+            eprintln!("posix-ipc: {why}");
+            false
+        }
+    };
     let prefix = prefix.map_or_else(|| "/".to_string(), slashed);
     let interval = Duration::from_secs_f64(interval);
     let tty = io::stdout().is_terminal();
     let start = Instant::now();
-    let mut previous: HashMap<String, (usize, Instant)> = HashMap::new();
+    let mut previous = Counts::new();
     let mut frame = 0u64;
     loop {
         frame += 1;
-        let mut names: Vec<String> = fs::read_dir(MQUEUE_DIR)
-            .map_err(|e| Failure::Other(format!("cannot read {}: {e}", MQUEUE_DIR)))?
-            .flatten()
-            .map(|item| format!("/{}", item.file_name().to_string_lossy()))
-            .filter(|name| name.starts_with(&prefix))
-            .collect();
-        names.sort();
-        let mut rows = vec![vec![
-            "NAME".to_string(),
-            "DEPTH".to_string(),
-            "MAX".to_string(),
-            "MSGSIZE".to_string(),
-            "BYTES".to_string(),
-            "RATE/s".to_string(),
-        ]];
-        let now = Instant::now();
-        let mut seen = HashMap::new();
-        for name in names {
-            let attrs = objects::open_queue_for_attributes(&name)
-                .ok()
-                .and_then(|q| {
-                    Some((
-                        q.current_messages().ok()?,
-                        q.max_messages(),
-                        q.max_message_size(),
-                    ))
-                });
-            let bytes = objects::queue_bytes(&name);
-            let (depth, max, size) = match attrs {
-                Some((d, m, s)) => (d.to_string(), m.to_string(), s.to_string()),
-                None => ("?".into(), "?".into(), "?".into()),
-            };
-            let rate = match (attrs, previous.get(&name)) {
-                (Some((d, _, _)), Some(&(before, at))) => {
-                    let dt = now.duration_since(at).as_secs_f64();
-                    format!("{:+.1}", (d as f64 - before as f64) / dt.max(1e-9))
-                }
-                _ => "-".to_string(),
-            };
-            if let Some((d, _, _)) = attrs {
-                seen.insert(name.clone(), (d, now));
-            }
-            rows.push(vec![name, depth, max, size, opt(bytes), rate]);
-        }
+        let (tables, seen) = watch_tables(&prefix, &previous);
         previous = seen;
+        let [queues, topics, rings] = &tables;
         let mut out = io::stdout().lock();
         let result = (|| -> io::Result<()> {
             if tty {
@@ -675,21 +766,42 @@ fn watch(interval: f64, iterations: Option<u64>, prefix: Option<&str>) -> Outcom
             }
             writeln!(
                 out,
-                "posix-ipc watch: {} queue(s) at +{:.1}s, refresh every {:.1}s{}",
-                rows.len() - 1,
+                "posix-ipc watch: {} queue(s), {} topic(s), {} ring(s) at +{:.1}s, refresh every \
+                 {:.1}s{}",
+                if queues_listed {
+                    (queues.len() - 1).to_string()
+                } else {
+                    "?".to_string()
+                },
+                topics.len() - 1,
+                rings.len() - 1,
                 start.elapsed().as_secs_f64(),
                 interval.as_secs_f64(),
-                if iterations.is_some() {
-                    format!(", refresh {frame} of {}", iterations.unwrap_or(0))
-                } else {
-                    "; Ctrl-C to stop".to_string()
+                match iterations {
+                    Some(n) => format!(", refresh {frame} of {n}"),
+                    None => "; Ctrl-C to stop".to_string(),
                 }
             )?;
-            print_table(&mut out, &rows)?;
-            writeln!(
-                out,
-                "(RATE: change in depth per second; + filling, - draining)"
-            )?;
+            let shown: Vec<&Vec<Vec<String>>> = tables.iter().filter(|t| t.len() > 1).collect();
+            if shown.is_empty() {
+                writeln!(
+                    out,
+                    "no queue, topic or ring has a name starting with {prefix}"
+                )?;
+            }
+            for (i, table) in shown.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                print_table(&mut out, table)?;
+            }
+            if !shown.is_empty() {
+                writeln!(
+                    out,
+                    "(RATE: change per second of DEPTH, PUBLISHED or QUEUED; PUBLISHER, \
+                     SUBSCRIBERS, PRODUCERS, CONSUMERS: the live ones and their pids)"
+                )?;
+            }
             out.flush()
         })();
         result.map_err(stdout_failure)?;

@@ -102,7 +102,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// A live view of the message queues (depth, bytes, rate), refreshed until Ctrl-C.
+    /// A live view of the message queues (depth, bytes, rate), topics (samples published,
+    /// rate, publisher, live subscribers) and rings (messages queued, rate, producers,
+    /// consumers), refreshed until Ctrl-C or --iterations.
     Watch {
         /// Seconds between refreshes.
         #[arg(long, default_value_t = 1.0, value_name = "SECS")]
@@ -110,7 +112,7 @@ pub enum Command {
         /// Stop after this many refreshes.
         #[arg(long, value_name = "N")]
         iterations: Option<u64>,
-        /// Only queues whose names start with this prefix.
+        /// Only queues, topics and rings whose names start with this prefix.
         #[arg(long, value_name = "P")]
         prefix: Option<String>,
     },

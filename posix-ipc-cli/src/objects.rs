@@ -6,8 +6,10 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use posix_ipc::lifecycle::{self, Holder, ObjectInfo, SegmentInfo, State, MQUEUE_DIR, SHM_DIR};
-use posix_ipc::{MessageQueue, ObjectKind, SegmentKind};
+use posix_ipc::lifecycle::{
+    self, Holder, ObjectInfo, SegmentInfo, State, UnreadableProcess, MQUEUE_DIR, SHM_DIR,
+};
+use posix_ipc::{ObjectKind, SegmentKind};
 use serde_json::{json, Value};
 
 /// The long name of an object's kind, for sentences ("message queue /jobs").
@@ -212,6 +214,68 @@ pub fn holders_text(holders: &[Holder]) -> String {
         .join(", ")
 }
 
+/// How many names or processes a note spells out before "and N more".
+const SHOWN: usize = 5;
+
+fn first_few(items: &[String]) -> String {
+    let mut text = items[..items.len().min(SHOWN)].join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    text
+}
+
+/// Why a judgement of stale may be wrong: the objects among `objects` that are stale although
+/// a process that could not be inspected could hold them, and those processes (pid, command
+/// and why they could not be read, grouped by reason). `None` when no stale object could be
+/// held unseen: an unreadable process that could only hold objects seen in use changes nothing.
+pub fn unseen_holders_note<'a>(
+    objects: impl IntoIterator<Item = &'a ObjectInfo>,
+) -> Option<String> {
+    let mut names = Vec::new();
+    let mut processes: Vec<&UnreadableProcess> = Vec::new();
+    for o in objects {
+        if matches!(o.state, State::Stale(_)) && !o.unreadable.is_empty() {
+            names.push(o.name.clone());
+            for p in &o.unreadable {
+                if !processes.iter().any(|q| q.pid == p.pid) {
+                    processes.push(p);
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    processes.sort_by_key(|p| p.pid);
+    let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
+    for p in &processes {
+        let who = format!("{} ({})", p.pid, p.command);
+        match reasons.iter_mut().find(|(r, _)| *r == p.reason) {
+            Some((_, pids)) => pids.push(who),
+            None => reasons.push((&p.reason, vec![who])),
+        }
+    }
+    let why: Vec<String> = reasons
+        .iter()
+        .map(|(reason, who)| format!("{}: {reason}", first_few(who)))
+        .collect();
+    Some(format!(
+        "{} {} stale, but {} process(es) that could not be inspected could hold {}: {}",
+        first_few(&names),
+        if names.len() == 1 { "looks" } else { "look" },
+        processes.len(),
+        if names.len() == 1 { "it" } else { "them" },
+        why.join("; ")
+    ))
+}
+
+fn unreadable_json(list: &[UnreadableProcess]) -> Value {
+    list.iter()
+        .map(|p| json!({"pid": p.pid, "command": p.command, "uid": p.uid, "reason": p.reason}))
+        .collect()
+}
+
 fn segment_json(s: &SegmentInfo) -> Value {
     json!({
         "kind": s.kind.short(),
@@ -272,6 +336,9 @@ pub fn to_json(o: &ObjectInfo, owners: &Owners) -> Value {
                 .map(|h| json!({"pid": h.pid, "command": h.command, "open": h.open, "mapped": h.mapped}))
                 .collect();
             map.insert("holders".into(), Value::Array(holders));
+            if matches!(o.state, State::Stale(_)) && !o.unreadable.is_empty() {
+                map.insert("may_be_held_by".into(), unreadable_json(&o.unreadable));
+            }
         }
         _ => {}
     }
@@ -368,29 +435,18 @@ pub fn info_pairs(o: &ObjectInfo, owners: &Owners) -> Vec<(&'static str, String)
     pairs.push(("owner", format!("{} (uid {})", owners.name(o.uid), o.uid)));
     pairs.push(("holders", holders_text(&o.holders)));
     pairs.push(("state", state_text(&o.state)));
-    pairs
-}
-
-/// `QSIZE` of a queue's file: bytes of message data queued now.
-pub fn queue_bytes(name: &str) -> Option<u64> {
-    lifecycle::queue_bytes(name)
-}
-
-/// Opens a queue only to read its attributes: read-only, else write-only, never blocking.
-pub fn open_queue_for_attributes(name: &str) -> posix_ipc::Result<MessageQueue> {
-    let read_only = MessageQueue::options()
-        .read(true)
-        .write(false)
-        .nonblocking(true)
-        .open(name);
-    match read_only {
-        Err(e) if e.is_permissions() => MessageQueue::options()
-            .read(false)
-            .write(true)
-            .nonblocking(true)
-            .open(name),
-        other => other,
+    if matches!(o.state, State::Stale(_)) && !o.unreadable.is_empty() {
+        let who: Vec<String> = o
+            .unreadable
+            .iter()
+            .map(|p| format!("{} ({}): {}", p.pid, p.command, p.reason))
+            .collect();
+        pairs.push((
+            "may be held by",
+            format!("processes that could not be inspected: {}", who.join("; ")),
+        ));
     }
+    pairs
 }
 
 /// The real mode and owner of a queue, from its file in the mqueue filesystem.

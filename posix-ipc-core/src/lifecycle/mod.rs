@@ -60,10 +60,22 @@
 //! # What can and cannot be seen
 //!
 //! Holders are found by device and inode, so an object is matched exactly, whatever path a
-//! process reached it by. A process whose `/proc/PID/fd` this user may not read (another user's,
-//! without privileges) cannot be inspected; [`Listing::notes`] names them, and its holdings are
-//! not seen: an object only such a process holds would look stale. The default [`Filter`] lists
-//! only this user's objects, which other users' processes can open only if their mode allows.
+//! process reached it by. A process whose `/proc/PID/fd` this process may not read cannot be
+//! inspected: another user's (without privileges), a process that is not dumpable (a
+//! set-user-ID program), or one a security module or sandbox guards even from root (the init of
+//! some virtual machines and containers). Its holdings are not seen, so an object only such a
+//! process holds would look stale. Each object names in [`ObjectInfo::unreadable`] the
+//! unreadable processes that could hold it: those whose credentials let them open it (its
+//! owner, its group if the mode lets the group in, anyone if it lets others in, or a process
+//! with `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH`), leaving out processes whose mappings were
+//! read when the object is a semaphore (always used mapped). Zombies, exiting processes and
+//! kernel threads hold nothing and are skipped. A descriptor passed over a Unix socket, or
+//! opened before a `chmod`, is not foreseen. [`clean_stale`] still removes an object such a
+//! process could hold: a privileged process could hold any object, and most systems run some
+//! that an unprivileged user cannot read (init and other daemons), so refusing would leave
+//! every leftover in place. Check [`ObjectInfo::unreadable`] of what it returns, or of a
+//! [`list`] with [`Filter::holders`] before cleaning. The default [`Filter`] lists only this
+//! user's objects, which other users' processes can open only if their mode allows.
 //! Queues are listed from the mqueue filesystem, which must be mounted at `/dev/mqueue`
 //! ([`mount_mqueue`] does it where this process may).
 
@@ -143,6 +155,25 @@ pub struct Holder {
     pub mapped: bool,
 }
 
+/// A live process whose descriptors (and maybe mappings) could not be read, so it may hold
+/// objects without being listed as their holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnreadableProcess {
+    /// Its process id.
+    pub pid: u32,
+    /// Its command name (`/proc/PID/comm`).
+    pub command: String,
+    /// Its effective user id, if its status was readable.
+    pub uid: Option<u32>,
+    /// Whether its mappings (`/proc/PID/maps`) were read: then what it maps was seen, and only
+    /// what it holds by descriptor was not.
+    pub maps_readable: bool,
+    /// Why it could not be read and what would let it be read, in words.
+    pub reason: String,
+    credentials: Option<scan::Credentials>,
+}
+
 /// Whether an object is in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -185,7 +216,12 @@ pub struct ObjectInfo {
     pub holders: Vec<Holder>,
     /// Whether it is in use or stale (when holders were asked for).
     pub state: State,
+    /// Processes that could not be inspected and could hold it without being in
+    /// [`holders`](Self::holders) (when holders were asked for): if it is judged stale, they
+    /// are why that may be wrong.
+    pub unreadable: Vec<UnreadableProcess>,
     id: (u64, u64),
+    gid: u32,
 }
 
 impl ObjectInfo {
@@ -207,7 +243,11 @@ impl ObjectInfo {
 pub struct Listing {
     /// The objects, sorted by kind and name.
     pub objects: Vec<ObjectInfo>,
-    /// What could not be listed or inspected, in words.
+    /// The processes that could not be inspected and could hold one of the objects listed
+    /// (when holders were asked for), sorted by pid. Each object names its own in
+    /// [`ObjectInfo::unreadable`].
+    pub unreadable: Vec<UnreadableProcess>,
+    /// What could not be listed, in words.
     pub notes: Vec<String>,
 }
 
@@ -281,28 +321,20 @@ pub fn list(filter: &Filter) -> Listing {
     if filter.holders {
         let ids: HashSet<(u64, u64)> = found.iter().map(|o| o.id).collect();
         let scan = scan_processes(&ids);
-        if !scan.unreadable.is_empty() {
-            let shown: Vec<String> = scan
-                .unreadable
-                .iter()
-                .take(5)
-                .map(|(pid, comm)| format!("{pid} ({comm})"))
-                .collect();
-            listing.notes.push(format!(
-                "{} process(es) could not be inspected (their /proc/PID/fd is not readable by \
-                 this user): {}{}; objects only they hold are not seen as held",
-                scan.unreadable.len(),
-                shown.join(", "),
-                if scan.unreadable.len() > 5 {
-                    ", ..."
-                } else {
-                    ""
-                }
-            ));
-        }
         for o in &mut found {
             o.holders = scan.by_id.get(&o.id).cloned().unwrap_or_default();
+            o.unreadable = scan
+                .unreadable
+                .iter()
+                .filter(|p| p.could_hold(o))
+                .cloned()
+                .collect();
         }
+        listing.unreadable = scan
+            .unreadable
+            .into_iter()
+            .filter(|p| found.iter().any(|o| o.unreadable.contains(p)))
+            .collect();
     }
     let queues: HashMap<String, (u64, u64)> = found
         .iter()
@@ -443,6 +475,8 @@ fn bare(kind: ObjectKind, name: String, md: &fs::Metadata) -> ObjectInfo {
         segment: None,
         holders: Vec::new(),
         state: State::Unchecked,
+        unreadable: Vec::new(),
         id: (md.dev(), md.ino()),
+        gid: md.gid(),
     }
 }
