@@ -407,6 +407,63 @@ pub(crate) fn signal_name(sig: i32) -> String {
     name.to_string()
 }
 
+/// Longest sleep between two attempts of [`wait_for_object`].
+pub(crate) const OPEN_WAIT_MAX_SLICE: Duration = Duration::from_millis(50);
+
+/// Calls `attempt` until it succeeds or fails with something other than "not there yet"
+/// ([`ErrorKind::NotFound`], [`ErrorKind::NotInitialized`]), sleeping between attempts with a
+/// backoff from 1 ms up to [`OPEN_WAIT_MAX_SLICE`] (no busy polling); stops at `timeout`
+/// ([`ErrorKind::TimedOut`]) or when `cancel`, or the process token of
+/// [`signals`](crate::signals), is cancelled ([`ErrorKind::Cancelled`]), at once.
+pub(crate) fn wait_for_object<T>(
+    timeout: crate::timeout::Timeout,
+    cancel: Option<&CancelToken>,
+    object: impl Fn() -> Object,
+    mut attempt: impl FnMut() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let deadline = timeout.deadline();
+    let stops = Stops::of(cancel);
+    let word = AtomicU32::new(0);
+    let mut slice = Duration::from_millis(1);
+    loop {
+        let waited_for = match attempt() {
+            Ok(v) => return Ok(v),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotInitialized) => e,
+            Err(e) => return Err(e),
+        };
+        stops.check(Operation::Open, &object)?;
+        let Some(left) = deadline.remaining() else {
+            let what = match waited_for.kind() {
+                ErrorKind::NotFound => "it did not appear",
+                _ => "its creator did not finish initialising it",
+            };
+            let waited = match timeout {
+                crate::timeout::Timeout::After(d) => format!(" within {d:?}"),
+                _ => String::new(),
+            };
+            return Err(Error::new(
+                ErrorKind::TimedOut,
+                Operation::Open,
+                object(),
+                format!(
+                    "waited for it to exist{waited}, but {what}: {}",
+                    waited_for.detail()
+                ),
+            ));
+        };
+        let nap = slice.min(left);
+        {
+            let _watch = stops.watch(&word, true);
+            let seen = word.load(Ordering::SeqCst);
+            if !stops.cancelled() {
+                sys::futex_wait(&word, seen, nap);
+            }
+        }
+        stops.check(Operation::Open, &object)?;
+        slice = (slice * 2).min(OPEN_WAIT_MAX_SLICE);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,6 +203,12 @@ pub enum ErrorKind {
     /// samples it had not read were overwritten: [`Error::missed`] says how many. The next
     /// receive resumes at the oldest sample still there.
     Lagged,
+    /// The publisher of a topic this subscriber follows
+    /// ([`SubscribeOptions::follow_restarts`](crate::SubscribeOptions::follow_restarts)) went
+    /// away and a new one took the topic over: [`Error::generation`] gives the new publisher's
+    /// generation. Reported once, before the first sample of the new generation; the next
+    /// receive returns that sample.
+    Restarted,
     /// The platform lacks the feature.
     Unsupported,
     /// Waiting would never end: this thread already holds the [`RobustMutex`](crate::RobustMutex)
@@ -246,6 +252,7 @@ impl ErrorKind {
             | ErrorKind::Unsupported
             | ErrorKind::Disconnected
             | ErrorKind::Lagged
+            | ErrorKind::Restarted
             | ErrorKind::Deadlock
             | ErrorKind::NotRecoverable
             | ErrorKind::Other => "OSError",
@@ -269,6 +276,7 @@ impl ErrorKind {
             ErrorKind::NotInitialized => io::ErrorKind::WouldBlock,
             ErrorKind::Disconnected => io::ErrorKind::BrokenPipe,
             ErrorKind::Lagged => io::ErrorKind::InvalidData,
+            ErrorKind::Restarted => io::ErrorKind::ConnectionReset,
             ErrorKind::OutOfMemory => io::ErrorKind::OutOfMemory,
             ErrorKind::Unsupported => io::ErrorKind::Unsupported,
             ErrorKind::LimitExceeded | ErrorKind::Overflow | ErrorKind::NoSpace => {
@@ -301,6 +309,7 @@ struct Inner {
     source: Option<io::Error>,
     returned: Option<Returned>,
     missed: Option<u64>,
+    generation: Option<u64>,
 }
 
 /// The error type of every fallible call in this workspace.
@@ -334,6 +343,7 @@ impl Error {
             source: None,
             returned: None,
             missed: None,
+            generation: None,
         }))
     }
 
@@ -392,6 +402,17 @@ impl Error {
 
     pub(crate) fn with_missed(mut self, missed: u64) -> Error {
         self.0.missed = Some(missed);
+        self
+    }
+
+    /// For [`ErrorKind::Restarted`]: the generation of the topic's new publisher (each
+    /// publisher of a topic gets the next one; the first is 1).
+    pub fn generation(&self) -> Option<u64> {
+        self.0.generation
+    }
+
+    pub(crate) fn with_generation(mut self, generation: u64) -> Error {
+        self.0.generation = Some(generation);
         self
     }
 

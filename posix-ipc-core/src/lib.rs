@@ -210,14 +210,15 @@ pub use shm::{
     unlink_shared_memory, ClosedSharedMemory, Mapping, SegmentStat, SharedMemory,
     SharedMemoryOptions,
 };
-pub use timeout::Timeout;
+pub use timeout::{now_ns, Timeout};
+pub use typed::{
+    AnySample, AnySubscriber, Footprint, Frame, FrameHeader, FrameLoan, FrameLoanUninit,
+    FramePublisher, FrameSubscriber, Loan, LoanUninit, NoHeader, Policy, Publisher, Sample,
+    SubscribeOptions, Subscriber, TopicInfo, TopicOptions, TopicStatus,
+};
 pub use typed::{
     ElementDesc, FieldDesc, LayoutDesc, LayoutError, LayoutErrorKind, Value, LAYOUT_DESC_MAGIC,
     LAYOUT_DESC_VERSION,
-};
-pub use typed::{
-    Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, Loan,
-    LoanUninit, NoHeader, Policy, Publisher, Sample, Subscriber, TopicOptions,
 };
 pub use typed::{
     IpcField, IpcMessage, RawShared, Receiver, RecordReceiver, RecordSender, RecordShared,

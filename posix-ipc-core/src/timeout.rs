@@ -12,6 +12,20 @@ use std::time::Duration;
 use crate::error::{Error, ErrorKind, Object, Operation, Result};
 use crate::sys;
 
+/// Nanoseconds on `CLOCK_MONOTONIC`: the clock a topic records publish times on and the topic
+/// tools (`posix-ipc topic hz`, `echo`) measure with, comparable between processes of one
+/// machine (not across machines or reboots). For a frame header's timestamp:
+///
+/// ```
+/// let t0 = posix_ipc_core::now_ns();
+/// let t1 = posix_ipc_core::now_ns();
+/// assert!(t1 >= t0 && t0 > 0);
+/// ```
+#[inline]
+pub fn now_ns() -> u64 {
+    u64::try_from(sys::monotonic_now().as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// How long a blocking call may wait.
 ///
 /// `From<Duration>` maps `Duration::ZERO` to [`Timeout::Immediate`]; `From<Option<Duration>>`

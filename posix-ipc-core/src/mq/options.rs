@@ -232,7 +232,7 @@ impl MessageQueueOptions {
             let op = Verify::operation(created);
             let checked = sys::fstat(handle.borrow())
                 .map_err(|e| error::os(e, Operation::Stat, name.object(KIND)))
-                .and_then(|(_, mode, uid, _)| {
+                .and_then(|(_, mode, uid, _, _)| {
                     self.verify.check(uid, mode, name.object(KIND), op, created)
                 });
             if let Err(err) = checked {

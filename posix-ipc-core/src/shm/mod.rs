@@ -151,11 +151,12 @@ impl SharedMemory {
     /// (`fstat`: link count above 0).
     pub fn stat(&self) -> Result<SegmentStat> {
         sys::fstat(self.fd.as_fd())
-            .map(|(size, mode, uid, nlink)| SegmentStat {
+            .map(|(size, mode, uid, nlink, allocated)| SegmentStat {
                 size,
                 mode,
                 uid,
                 linked: nlink > 0,
+                allocated,
             })
             .map_err(|e| self.err(e, Operation::Stat))
     }
@@ -351,9 +352,16 @@ impl SharedMemory {
         self.read_only
     }
 
-    /// Whether this handle created the segment.
+    /// Whether this handle created the segment (or took it over: see the typed kinds'
+    /// `create_or_take_over`).
     pub fn created(&self) -> bool {
         self.created
+    }
+
+    /// Makes this handle the segment's creator: a typed kind that took a stale segment over
+    /// owns it from now on (an [`Owned`](crate::Owned) around it removes it).
+    pub(crate) fn take_over(&mut self) {
+        self.created = true;
     }
 
     /// Removes the name (`shm_unlink`); mappings and open handles keep working.
@@ -411,6 +419,9 @@ pub struct SegmentStat {
     pub uid: u32,
     /// Whether the name still refers to this segment (false after `shm_unlink`).
     pub linked: bool,
+    /// Bytes of memory `/dev/shm` holds for it (`st_blocks × 512`): pages reserved at creation
+    /// or written since. Shared-memory pages are RAM (or swap), whoever maps them.
+    pub allocated: u64,
 }
 
 impl SegmentStat {

@@ -42,6 +42,13 @@ pub(super) fn timespec_of(d: Duration) -> libc::timespec {
     }
 }
 
+/// The command name of `pid` (`/proc/PID/comm`), `"?"` if it cannot be read.
+pub(crate) fn process_command(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim_end().to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
 /// Time on `CLOCK_MONOTONIC` since its epoch.
 pub(crate) fn monotonic_now() -> Duration {
     clock_now(libc::CLOCK_MONOTONIC)

@@ -37,13 +37,14 @@ pub(crate) fn fallocate(fd: BorrowedFd<'_>, offset: u64, len: u64) -> SysResult<
 }
 
 /// `fstat(fd)`: (size, mode bits, owner uid, link count).
-pub(crate) fn fstat(fd: BorrowedFd<'_>) -> SysResult<(u64, u32, u32, u64)> {
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> SysResult<(u64, u32, u32, u64, u64)> {
     let st = nix::sys::stat::fstat(fd).map_err(nix_err)?;
     Ok((
         st.st_size.max(0) as u64,
         st.st_mode & 0o7777,
         st.st_uid,
         st.st_nlink,
+        (st.st_blocks.max(0) as u64).saturating_mul(512),
     ))
 }
 

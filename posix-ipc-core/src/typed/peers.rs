@@ -208,3 +208,66 @@ impl GoneCache {
         gone
     }
 }
+
+/// The owner word of a named segment: the process that made it or took it over
+/// (`create_or_take_over`), packed in one `u64` so that claiming it is one compare-and-swap:
+/// `pid << 32 | (start time & 0xffff_ffff)` (field 22 of `/proc/PID/stat`, so a reused pid does
+/// not count); 0 for none (segments made before owners were recorded read as none).
+#[derive(Clone, Copy)]
+pub(crate) struct OwnerWord<'a>(pub(crate) &'a AtomicU64);
+
+impl OwnerWord<'_> {
+    /// This process's owner word.
+    pub(crate) fn me() -> u64 {
+        let pid = sys::getpid();
+        owner_word(pid, sys::process_start_time(pid).unwrap_or(0))
+    }
+
+    /// The word now.
+    pub(crate) fn load(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Records this process as the owner (at creation, before the segment is published).
+    pub(crate) fn set_me(&self) {
+        self.0.store(Self::me(), Ordering::Release);
+    }
+
+    /// Replaces `seen` with this process, if the word still holds `seen`; otherwise the word
+    /// another process stored first.
+    pub(crate) fn claim(&self, seen: u64) -> std::result::Result<(), u64> {
+        self.0
+            .compare_exchange(seen, Self::me(), Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ())
+    }
+
+    /// Clears the word if this process holds it (its owning handle closed).
+    pub(crate) fn release(&self) {
+        let _ = self
+            .0
+            .compare_exchange(Self::me(), 0, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+/// Packs an owner word.
+pub(crate) fn owner_word(pid: u32, start: u64) -> u64 {
+    (u64::from(pid) << 32) | (start & 0xffff_ffff)
+}
+
+/// The pid in an owner word (0: none).
+pub(crate) fn owner_pid(word: u64) -> u32 {
+    (word >> 32) as u32
+}
+
+/// Whether the process an owner word names is alive (same pid, same start time).
+pub(crate) fn owner_alive(word: u64) -> bool {
+    let pid = owner_pid(word);
+    pid != 0
+        && sys::process_start_time(pid)
+            .is_some_and(|start| start & 0xffff_ffff == word & 0xffff_ffff)
+}
+
+/// `pid 1234 (camera)`: a process in words, for messages.
+pub(crate) fn describe_pid(pid: u32) -> String {
+    format!("pid {pid} ({})", sys::process_command(pid))
+}

@@ -6,7 +6,11 @@ use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use super::topic::{object, Held, PubCore, SubCore, Topic, SHAPE_RECORDS};
+use super::topic::{
+    create_or_take_over, footprint_of, object, Held, PubCore, SubCore, TakeOver, Topic,
+    SHAPE_RECORDS,
+};
+use super::SubscribeOptions;
 use super::{Policy, TopicOptions};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Operation, Result};
@@ -72,13 +76,63 @@ impl<T: IpcMessage> Publisher<T> {
     /// options out of range (each is named).
     pub fn create(name: &str, options: &TopicOptions) -> Result<Self> {
         check_align::<T>(name, Operation::Create)?;
-        let topic = Topic::create(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, options)?;
+        let topic = Topic::create(
+            name,
+            &RecordType::of::<T>(),
+            SHAPE_RECORDS,
+            0,
+            Some(&T::LAYOUT),
+            options,
+        )?;
         Self::with(topic)
     }
 
     /// As [`create`](Self::create), owned: the topic is removed when the owner is dropped.
     pub fn create_owned(name: &str, options: &TopicOptions) -> Result<crate::Owned<Self>> {
         Self::create(name, options).map(crate::Owned::new)
+    }
+
+    /// Creates the topic, or takes over the one under `name` after its publisher died or
+    /// closed, and owns it (removed when the owner is dropped): what a process that is
+    /// restarted under a fixed name calls.
+    ///
+    /// - Nothing there: creates it.
+    /// - A topic of `T` with these options (capacity, subscribers, policy, history) whose
+    ///   publisher and owner are gone: takes it over. A new publisher generation starts: its
+    ///   subscribers that follow restarts ([`SubscribeOptions::follow_restarts`]) go on with
+    ///   this publisher's samples, and no subscriber is handed the old ones as new.
+    /// - A live publisher or owner: [`ErrorKind::AlreadyExists`] naming it (pid and command).
+    /// - A stale topic of another type or options, or another kind of segment:
+    ///   [`ErrorKind::Mismatch`] naming both, unless [`TopicOptions::replace_stale`] asks to
+    ///   remove a stale topic and make a new one.
+    ///
+    /// Of processes racing on one name, exactly one wins; the others get
+    /// [`ErrorKind::AlreadyExists`] naming it.
+    ///
+    /// [`SubscribeOptions::follow_restarts`]: super::SubscribeOptions::follow_restarts
+    pub fn create_or_take_over(name: &str, options: &TopicOptions) -> Result<crate::Owned<Self>> {
+        check_align::<T>(name, Operation::Create)?;
+        let record = RecordType::of::<T>();
+        let subscribe = format!("Subscriber::<{}>::open", T::LAYOUT.name);
+        let how = TakeOver {
+            record: &record,
+            shape: SHAPE_RECORDS,
+            header_size: 0,
+            frame_len: None,
+            layout: Some(&T::LAYOUT),
+            subscribe: &subscribe,
+        };
+        let (topic, _) = create_or_take_over(name, &how, options)?;
+        Self::with(topic).map(crate::Owned::new)
+    }
+
+    /// Bytes of `/dev/shm` a topic of `T` made with `options` reserves (all of it at creation).
+    pub fn footprint_for(options: &TopicOptions) -> Result<u64> {
+        footprint_of(
+            std::mem::size_of::<T>(),
+            Some(&T::LAYOUT),
+            options.resolved(false),
+        )
     }
 
     /// Opens an existing topic of `T` as its publisher (after the previous one closed or died:
@@ -305,10 +359,26 @@ impl<T: IpcMessage> Subscriber<T> {
     /// not a topic; [`ErrorKind::LimitExceeded`] if the topic already has its
     /// `max_subscribers` (at most 32).
     pub fn open(name: &str) -> Result<Self> {
+        Self::open_with(name, &SubscribeOptions::new())
+    }
+
+    /// As [`open`](Self::open), waiting up to `timeout` for the topic to exist (see
+    /// [`SubscribeOptions::wait`]).
+    pub fn open_wait(name: &str, timeout: impl Into<Timeout>) -> Result<Self> {
+        Self::open_with(name, &SubscribeOptions::new().wait(timeout))
+    }
+
+    /// Opens a topic of `T` and joins it, as `options` says: waiting for it to exist,
+    /// following restarts of its publisher.
+    pub fn open_with(name: &str, options: &SubscribeOptions) -> Result<Self> {
         check_align::<T>(name, Operation::Open)?;
-        let topic = Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, false, None)?;
+        let topic = options.opening(name, || {
+            Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, false, None)
+        })?;
+        let mut core = SubCore::new(topic, options.follows())?;
+        core.cancel = options.token();
         Ok(Subscriber {
-            core: SubCore::new(topic)?,
+            core,
             _type: PhantomData,
         })
     }
@@ -430,9 +500,32 @@ macro_rules! topic_end_methods {
                 self.core.topic.shm.name()
             }
 
-            /// Whether this handle created the topic.
+            /// Whether this handle created the topic (or took it over).
             pub fn created(&self) -> bool {
                 self.core.topic.shm.created()
+            }
+
+            /// What the topic's segment holds in `/dev/shm`: its size (all of it reserved at
+            /// creation) and the bytes of memory allocated to it.
+            pub fn footprint(&self) -> Result<super::Footprint> {
+                let st = self.stat()?;
+                Ok(super::Footprint {
+                    reserved: st.size,
+                    resident: st.allocated,
+                })
+            }
+
+            /// A handle on the topic's counters that borrows nothing: read it while a sample
+            /// or frame from this end is alive (see [`TopicStatus`](super::TopicStatus)).
+            pub fn status(&self) -> Result<super::TopicStatus> {
+                super::TopicStatus::of(&self.core.topic, self.core.status_entry())
+            }
+
+            /// The generation of the topic's current (or last) publisher: 1 for the first,
+            /// one more for each publisher that opened or took it over since (for a
+            /// subscriber: the generation whose samples it receives now).
+            pub fn generation(&self) -> u64 {
+                self.core.generation()
             }
 
             /// The topic's policy for slow subscribers.

@@ -8,8 +8,11 @@ use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use super::ends::{async_hooks, subscriber_methods, topic_end_methods, RawLoan};
-use super::topic::{object, Held, PubCore, SplitSink, SubCore, Topic, SHAPE_FRAMES};
-use super::{Policy, TopicOptions};
+use super::topic::{
+    create_or_take_over, footprint_of, object, Held, PubCore, SplitSink, SubCore, TakeOver, Topic,
+    SHAPE_FRAMES,
+};
+use super::{Policy, SubscribeOptions, TopicOptions};
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::timeout::Timeout;
@@ -40,6 +43,9 @@ pub trait FrameHeader: sealed::Sealed + 'static {
     /// The header's alignment (1 for [`NoHeader`]).
     #[doc(hidden)]
     fn header_align() -> usize;
+    /// The header's layout, stored in the topic for tools (`None` for [`NoHeader`]).
+    #[doc(hidden)]
+    fn header_layout() -> Option<&'static crate::typed::Layout>;
 }
 
 /// No header: a frame is its bytes alone (the default of [`FramePublisher`] and
@@ -60,6 +66,9 @@ impl FrameHeader for NoHeader {
     fn header_align() -> usize {
         1
     }
+    fn header_layout() -> Option<&'static crate::typed::Layout> {
+        None
+    }
 }
 
 impl<H: IpcMessage> FrameHeader for H {
@@ -68,6 +77,9 @@ impl<H: IpcMessage> FrameHeader for H {
     }
     fn header_align() -> usize {
         std::mem::align_of::<H>()
+    }
+    fn header_layout() -> Option<&'static crate::typed::Layout> {
+        Some(&H::LAYOUT)
     }
 }
 
@@ -121,6 +133,10 @@ fn frame_record<H: FrameHeader>(
         RecordType::new(header.name, total, header.fingerprint),
         size,
     ))
+}
+
+fn topic_offset(core: &SubCore) -> usize {
+    core.topic.frame_offset
 }
 
 /// Where a frame's bytes start in its buffer, after a header of `header_size` bytes.
@@ -188,9 +204,10 @@ impl FramePublisher {
     /// Creates the topic (exclusive) for frames of up to `max_frame_len` bytes and becomes its
     /// publisher.
     ///
-    /// The segment is sized for `capacity + max_subscribers + 1` frames of `max_frame_len`
-    /// (one per sample kept, one per subscriber holding one, one loaned); `/dev/shm` pages are
-    /// used only as frames are written, so mostly `capacity + 1` frames' worth.
+    /// The segment holds `capacity + max_subscribers + 1` frames of `max_frame_len` (one per
+    /// sample kept, one per subscriber holding one, one loaned), rounded up to 4096 bytes each,
+    /// all reserved in `/dev/shm` now: [`footprint_for`](Self::footprint_for) says how much before
+    /// creating. Unset, capacity and subscribers are 4 and 4 (see [`TopicOptions`]).
     pub fn create(name: &str, max_frame_len: usize, options: &TopicOptions) -> Result<Self> {
         Self::make(name, max_frame_len, options)
     }
@@ -207,6 +224,24 @@ impl FramePublisher {
     /// Opens an existing frame topic as its publisher (after the previous one closed or died).
     pub fn open(name: &str) -> Result<Self> {
         Self::reopen(name)
+    }
+
+    /// Creates the topic, or takes over a stale one of frames without a header, of this
+    /// maximum length and these options, and owns it: as
+    /// [`Publisher::create_or_take_over`](super::Publisher::create_or_take_over).
+    pub fn create_or_take_over(
+        name: &str,
+        max_frame_len: usize,
+        options: &TopicOptions,
+    ) -> Result<crate::Owned<Self>> {
+        Self::make_or_take_over(name, max_frame_len, options)
+    }
+
+    /// Bytes of `/dev/shm` a topic of frames of up to `max_frame_len` bytes made with
+    /// `options` reserves (all of it at creation).
+    pub fn footprint_for(max_frame_len: usize, options: &TopicOptions) -> Result<u64> {
+        let (record, _) = frame_record::<NoHeader>("", Operation::Create, max_frame_len)?;
+        footprint_of(record.size, None, options.resolved(true))
     }
 
     /// Publishes a copy of `bytes`, waiting as [`loan`](Self::loan) does.
@@ -257,6 +292,24 @@ impl<H: IpcMessage> FramePublisher<H> {
         Self::reopen(name)
     }
 
+    /// Creates the topic, or takes over a stale one of frames with an `H` header, of this
+    /// maximum length and these options, and owns it: as
+    /// [`Publisher::create_or_take_over`](super::Publisher::create_or_take_over).
+    pub fn create_or_take_over_with_header(
+        name: &str,
+        max_frame_len: usize,
+        options: &TopicOptions,
+    ) -> Result<crate::Owned<Self>> {
+        Self::make_or_take_over(name, max_frame_len, options)
+    }
+
+    /// Bytes of `/dev/shm` a topic of frames of up to `max_frame_len` bytes after an `H`
+    /// header, made with `options`, reserves (all of it at creation).
+    pub fn footprint_for_header(max_frame_len: usize, options: &TopicOptions) -> Result<u64> {
+        let (record, _) = frame_record::<H>("", Operation::Create, max_frame_len)?;
+        footprint_of(record.size, H::header_layout(), options.resolved(true))
+    }
+
     /// Publishes a copy of `header` and `bytes`, waiting as [`loan`](Self::loan) does.
     pub fn send_with_header(&mut self, header: &H, bytes: &[u8]) -> Result<()> {
         self.send_with_header_with(header, bytes, Timeout::Infinite)
@@ -279,8 +332,37 @@ impl<H: IpcMessage> FramePublisher<H> {
 impl<H: FrameHeader> FramePublisher<H> {
     fn make(name: &str, max_frame_len: usize, options: &TopicOptions) -> Result<Self> {
         let (record, header_size) = frame_record::<H>(name, Operation::Create, max_frame_len)?;
-        let topic = Topic::create(name, &record, SHAPE_FRAMES, header_size, options)?;
+        let topic = Topic::create(
+            name,
+            &record,
+            SHAPE_FRAMES,
+            header_size,
+            H::header_layout(),
+            options,
+        )?;
         Self::with(topic)
+    }
+
+    fn make_or_take_over(
+        name: &str,
+        max_frame_len: usize,
+        options: &TopicOptions,
+    ) -> Result<crate::Owned<Self>> {
+        let (record, header_size) = frame_record::<H>(name, Operation::Create, max_frame_len)?;
+        let subscribe = match H::header_type() {
+            Some(h) => format!("FrameSubscriber::<{}>::open_with_header", h.name),
+            None => "FrameSubscriber::open".to_string(),
+        };
+        let how = TakeOver {
+            record: &record,
+            shape: SHAPE_FRAMES,
+            header_size,
+            frame_len: Some(max_frame_len),
+            layout: H::header_layout(),
+            subscribe: &subscribe,
+        };
+        let (topic, _) = create_or_take_over(name, &how, options)?;
+        Self::with(topic).map(crate::Owned::new)
     }
 
     fn reopen(name: &str) -> Result<Self> {
@@ -339,6 +421,34 @@ impl<H: FrameHeader> FramePublisher<H> {
         // `offset + len` bytes (`len` was checked against the maximum frame length, and the
         // buffer holds the header's `offset` bytes and a frame of the maximum length).
         unsafe { std::ptr::write_bytes(loan.raw.ptr().add(loan.offset), 0, len) };
+        Ok(FrameLoan {
+            raw: loan.raw,
+            offset: loan.offset,
+            _header: PhantomData,
+        })
+    }
+
+    /// Loans a frame of `len` bytes without zeroing it: its bytes are whatever an earlier frame
+    /// in that buffer left (or zeros), so write all of them, through the
+    /// [`FrameLoan`]'s `&mut [u8]`. Saves the zeroing of [`loan`](Self::loan) (a frame's size
+    /// of memory bandwidth) without `unsafe`. A header is zeroed all the same.
+    ///
+    /// ```
+    /// use posix_ipc::{FramePublisher, TopicOptions};
+    /// # let name = format!("/doc-frames-unzeroed-{}", std::process::id());
+    /// let mut camera = FramePublisher::create_or_take_over(&name, 1 << 16, &TopicOptions::new())?;
+    /// let mut frame = camera.loan_unzeroed(1 << 16)?;
+    /// for (i, byte) in frame.iter_mut().enumerate() {
+    ///     *byte = i as u8;                                 // every byte written
+    /// }
+    /// frame.send();
+    /// # Ok::<(), posix_ipc::Error>(())
+    /// ```
+    pub fn loan_unzeroed(&mut self, len: usize) -> Result<FrameLoan<'_, H>> {
+        let loan = self.loan_uninit_with(len, Timeout::Infinite)?;
+        // Bytes of a shared-memory object are always initialised: its pages are zero-filled
+        // by the kernel when the object is sized, and only ever written with bytes since (by
+        // this library or a peer), so the loaned frame's stale contents are valid `u8`s.
         Ok(FrameLoan {
             raw: loan.raw,
             offset: loan.offset,
@@ -536,13 +646,24 @@ pub struct FrameSubscriber<H = NoHeader> {
 impl FrameSubscriber {
     /// Opens a frame topic (without a header) of any maximum frame length and joins it.
     pub fn open(name: &str) -> Result<Self> {
-        Self::join(name, None)
+        Self::join(name, None, &SubscribeOptions::new())
+    }
+
+    /// As [`open`](Self::open), waiting up to `timeout` for the topic to exist (see
+    /// [`SubscribeOptions::wait`]).
+    pub fn open_wait(name: &str, timeout: impl Into<Timeout>) -> Result<Self> {
+        Self::join(name, None, &SubscribeOptions::new().wait(timeout))
+    }
+
+    /// As [`open`](Self::open), as `options` says (waiting for the topic, following restarts).
+    pub fn open_with(name: &str, options: &SubscribeOptions) -> Result<Self> {
+        Self::join(name, None, options)
     }
 
     /// Opens a frame topic, requiring this maximum frame length ([`ErrorKind::Mismatch`]
     /// otherwise).
     pub fn open_checked(name: &str, max_frame_len: usize) -> Result<Self> {
-        Self::join(name, Some(max_frame_len))
+        Self::join(name, Some(max_frame_len), &SubscribeOptions::new())
     }
 
     /// The next frame copied into `out` (replacing its contents); returns its length. The copy
@@ -565,13 +686,25 @@ impl<H: IpcMessage> FrameSubscriber<H> {
     /// joins it ([`ErrorKind::Mismatch`] for another header type or none). Name the header
     /// type: `FrameSubscriber::<Image>::open_with_header(name)`.
     pub fn open_with_header(name: &str) -> Result<Self> {
-        Self::join(name, None)
+        Self::join(name, None, &SubscribeOptions::new())
+    }
+
+    /// As [`open_with_header`](Self::open_with_header), waiting up to `timeout` for the topic
+    /// to exist (see [`SubscribeOptions::wait`]).
+    pub fn open_wait_with_header(name: &str, timeout: impl Into<Timeout>) -> Result<Self> {
+        Self::join(name, None, &SubscribeOptions::new().wait(timeout))
+    }
+
+    /// As [`open_with_header`](Self::open_with_header), as `options` says (waiting for the
+    /// topic, following restarts).
+    pub fn open_with_header_options(name: &str, options: &SubscribeOptions) -> Result<Self> {
+        Self::join(name, None, options)
     }
 
     /// As [`open_with_header`](Self::open_with_header), requiring this maximum frame length
     /// (not counting the header; [`ErrorKind::Mismatch`] otherwise).
     pub fn open_checked_with_header(name: &str, max_frame_len: usize) -> Result<Self> {
-        Self::join(name, Some(max_frame_len))
+        Self::join(name, Some(max_frame_len), &SubscribeOptions::new())
     }
 
     /// The next frame's header, and its bytes copied into `out` (replacing its contents); a
@@ -603,12 +736,16 @@ impl<H: IpcMessage> FrameSubscriber<H> {
 }
 
 impl<H: FrameHeader> FrameSubscriber<H> {
-    fn join(name: &str, want: Option<usize>) -> Result<Self> {
+    fn join(name: &str, want: Option<usize>, options: &SubscribeOptions) -> Result<Self> {
         let (record, header_size) = frame_record::<H>(name, Operation::Open, 1)?;
-        let topic = Topic::open(name, &record, SHAPE_FRAMES, header_size, false, want)?;
+        let topic = options.opening(name, || {
+            Topic::open(name, &record, SHAPE_FRAMES, header_size, false, want)
+        })?;
+        let mut core = SubCore::new(topic, options.follows())?;
+        core.cancel = options.token();
         Ok(FrameSubscriber {
-            offset: topic.frame_offset,
-            core: SubCore::new(topic)?,
+            offset: topic_offset(&core),
+            core,
             _header: PhantomData,
         })
     }

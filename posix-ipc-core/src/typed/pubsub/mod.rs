@@ -203,20 +203,34 @@
 // publisher's side `publish`, a subscriber's side `subscribe`, copy `sinks`, `describe` for
 // ls), `ends.rs` the typed ends, `frames.rs` the byte-frame ends; the header protocol all typed
 // segments share is `typed::header`, the futex handshake `typed::signal`.
+mod any;
 mod ends;
 mod frames;
+mod status;
 mod topic;
 
 use std::time::Duration;
 
 pub use crate::typed::describe::Policy;
 
+pub use any::{AnySample, AnySubscriber, TopicInfo};
 pub use ends::{Loan, LoanUninit, Publisher, Sample, Subscriber};
 pub use frames::{
     Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, NoHeader,
     FRAME_FINGERPRINT, FRAME_LEN_MAX,
 };
+pub use status::TopicStatus;
 pub(crate) use topic::describe;
+
+/// What a topic's segment holds in `/dev/shm` (`footprint()` on either end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Footprint {
+    /// The segment's size: every byte of it is reserved when the topic is created.
+    pub reserved: u64,
+    /// Bytes of memory `/dev/shm` holds for it now (`st_blocks × 512`).
+    pub resident: u64,
+}
 
 /// Magic bytes at the start of a topic segment.
 pub const PUBSUB_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::Topic.magic();
@@ -225,37 +239,62 @@ pub const PUBSUB_VERSION: u32 = 1;
 /// Most subscribers a topic admits at once.
 pub const PUBSUB_MAX_SUBSCRIBERS: usize = crate::typed::peers::MAX_PEERS;
 
-/// How a topic is made: [`Publisher::create`], [`FramePublisher::create`].
+/// Capacity of a topic of records when [`TopicOptions::capacity`] is not set.
+pub const RECORD_CAPACITY_DEFAULT: usize = 16;
+/// Most subscribers of a topic of records when [`TopicOptions::max_subscribers`] is not set.
+pub const RECORD_SUBSCRIBERS_DEFAULT: usize = PUBSUB_MAX_SUBSCRIBERS;
+/// Capacity of a frame topic when [`TopicOptions::capacity`] is not set: frames are large, and
+/// every buffer is reserved in `/dev/shm` at creation.
+pub const FRAME_CAPACITY_DEFAULT: usize = 4;
+/// Most subscribers of a frame topic when [`TopicOptions::max_subscribers`] is not set (each
+/// costs a frame buffer).
+pub const FRAME_SUBSCRIBERS_DEFAULT: usize = 4;
+
+/// How a topic is made: [`Publisher::create`], [`FramePublisher::create`], and their
+/// `create_or_take_over`.
+///
+/// A topic's segment holds `capacity + max_subscribers + 1` buffers (one per sample kept, one
+/// per subscriber holding a sample, one loaned), each the sample's size (frames: the header
+/// rounded up to 64 bytes plus the maximum frame length, rounded up to 4096 bytes), plus a
+/// control block; all of it is reserved in `/dev/shm` when the topic is created, so a full
+/// `/dev/shm` is an error then, never a `SIGBUS` later. [`Publisher::footprint_for`] and
+/// [`FramePublisher::footprint_for`] say how many bytes before creating; `footprint()` on a handle
+/// says what the segment holds. Unset, the capacity and the subscriber count default to 16
+/// and 32 for records, and to 4 and 4 for frames (a 1920×1080×3 frame topic is then 9 frames,
+/// 56 MB).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicOptions {
-    capacity: usize,
+    capacity: Option<usize>,
     policy: Policy,
     history: usize,
-    max_subscribers: usize,
+    max_subscribers: Option<usize>,
     stall_timeout: Duration,
+    replace_stale: bool,
 }
 
 impl Default for TopicOptions {
     fn default() -> Self {
         TopicOptions {
-            capacity: 16,
+            capacity: None,
             policy: Policy::Block,
             history: 0,
-            max_subscribers: PUBSUB_MAX_SUBSCRIBERS,
+            max_subscribers: None,
             stall_timeout: Duration::from_millis(500),
+            replace_stale: false,
         }
     }
 }
 
 impl TopicOptions {
-    /// Capacity 16, [`Policy::Block`], no history, 32 subscribers, a 500 ms stall timeout.
+    /// [`Policy::Block`], no history, a 500 ms stall timeout; capacity and subscribers: 16 and
+    /// 32 for records, 4 and 4 for frames.
     pub fn new() -> TopicOptions {
         TopicOptions::default()
     }
 
     /// Samples the topic keeps (a power of two, 2 to 65536).
     pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
+        self.capacity = Some(capacity);
         self
     }
 
@@ -266,6 +305,8 @@ impl TopicOptions {
     }
 
     /// How many of the latest samples a new subscriber receives first (less than the capacity).
+    /// Only samples of the live publisher count: a subscriber that joins a topic whose
+    /// publisher is gone, or was replaced, is not handed the old one's samples as new.
     pub fn history(mut self, history: usize) -> Self {
         self.history = history;
         self
@@ -273,7 +314,7 @@ impl TopicOptions {
 
     /// Most subscribers at once (1 to 32). Each costs one buffer of the segment.
     pub fn max_subscribers(mut self, max_subscribers: usize) -> Self {
-        self.max_subscribers = max_subscribers;
+        self.max_subscribers = Some(max_subscribers);
         self
     }
 
@@ -282,5 +323,98 @@ impl TopicOptions {
     pub fn stall_timeout(mut self, stall_timeout: Duration) -> Self {
         self.stall_timeout = stall_timeout;
         self
+    }
+
+    /// For `create_or_take_over`: a stale topic (its publisher and owner gone) of another type
+    /// or geometry under the name is removed and a new one made, instead of an
+    /// [`ErrorKind::Mismatch`](crate::ErrorKind::Mismatch). The name is removed only if it
+    /// still names the segment judged stale. Its subscribers, if any, keep the old segment and
+    /// see [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected).
+    pub fn replace_stale(mut self, replace: bool) -> Self {
+        self.replace_stale = replace;
+        self
+    }
+}
+
+/// How a subscriber joins a topic: [`Subscriber::open_with`],
+/// [`FrameSubscriber::open_with`] (and `open_with_header_with`).
+///
+/// ```
+/// use std::time::Duration;
+/// use posix_ipc::SubscribeOptions;
+///
+/// // Wait up to 5 s for the publisher to create the topic, and go on with the next publisher
+/// // after this one dies or closes (told once with ErrorKind::Restarted).
+/// let options = SubscribeOptions::new().wait(Duration::from_secs(5)).follow_restarts(true);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeOptions {
+    follow_restarts: bool,
+    wait: crate::timeout::Timeout,
+    cancel: Option<crate::cancel::CancelToken>,
+    wait_set: bool,
+}
+
+impl SubscribeOptions {
+    /// Do not wait for the topic, do not follow restarts.
+    pub fn new() -> SubscribeOptions {
+        SubscribeOptions::default()
+    }
+
+    /// Follow restarts: when the publisher has gone (closed, or died) and a new one takes the
+    /// topic over, receiving goes on with the new publisher's samples, after one
+    /// [`ErrorKind::Restarted`](crate::ErrorKind::Restarted) carrying its generation
+    /// ([`Error::generation`](crate::Error::generation)). While no publisher is there, a
+    /// receive waits (up to its timeout) instead of returning
+    /// [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected). Samples of the old
+    /// publisher not yet received are received first, in order.
+    pub fn follow_restarts(mut self, follow: bool) -> Self {
+        self.follow_restarts = follow;
+        self
+    }
+
+    /// Wait up to `timeout` for the topic to exist and be initialised (its publisher may start
+    /// later), instead of failing with [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). The
+    /// wait sleeps with a backoff from 1 ms to 50 ms between attempts; a [`cancel`](Self::cancel)
+    /// token, and Ctrl-C or SIGTERM with [`signals`](crate::signals) on, stop it at once
+    /// ([`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled)).
+    pub fn wait(mut self, timeout: impl Into<crate::timeout::Timeout>) -> Self {
+        self.wait = timeout.into();
+        self.wait_set = true;
+        self
+    }
+
+    /// A token that stops the wait for the topic (and is attached to the subscriber, as
+    /// `with_cancel` does).
+    pub fn cancel(mut self, token: &crate::cancel::CancelToken) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    pub(in crate::typed::pubsub) fn follows(&self) -> bool {
+        self.follow_restarts
+    }
+
+    pub(in crate::typed::pubsub) fn token(&self) -> Option<crate::cancel::CancelToken> {
+        self.cancel.clone()
+    }
+
+    /// Opens with `open` once, or, if asked, until the topic is there.
+    pub(in crate::typed::pubsub) fn opening<T>(
+        &self,
+        name: &str,
+        open: impl FnMut() -> crate::error::Result<T>,
+    ) -> crate::error::Result<T> {
+        if !self.wait_set {
+            let mut open = open;
+            return open();
+        }
+        crate::cancel::wait_for_object(
+            self.wait,
+            self.cancel.as_ref(),
+            || topic::object(name),
+            open,
+        )
     }
 }

@@ -22,6 +22,13 @@ pub(super) const TYPE_NAME: usize = 96;
 pub(super) const TYPE_NAME_LEN: usize = 32;
 pub(super) const HEADER_LEN: usize = 128;
 pub(super) const TAIL: usize = 128;
+/// Publishers the topic has had: a publisher's generation is the value after its increment.
+pub(super) const GENERATION: usize = 136;
+/// The owner word (see `typed::peers::OwnerWord`).
+pub(super) const OWNER: usize = 144;
+/// Where the stored layout description starts (0: none), and its length.
+pub(super) const DESCRIPTION_AT: usize = 160;
+pub(super) const DESCRIPTION_LEN: usize = 168;
 pub(super) const DATA_SIGNAL: usize = 256;
 pub(super) const SUBSCRIBERS_SLEEPING: usize = 260;
 pub(super) const SPACE_SIGNAL: usize = 384;
@@ -52,7 +59,7 @@ pub(in crate::typed::pubsub) const SHAPE_RECORDS: u32 = 0;
 /// The shape code of a topic of byte frames (`FramePublisher`).
 pub(in crate::typed::pubsub) const SHAPE_FRAMES: u32 = 1;
 
-pub(in crate::typed::pubsub) fn object(name: &str) -> Object {
+pub(crate) fn object(name: &str) -> Object {
     Object {
         kind: ObjectKind::Topic,
         name: Some(name.to_owned()),

@@ -27,6 +27,8 @@ pub(crate) struct PubCore {
     /// The lowest cursor of the waited-for subscribers, as last scanned (`Block`).
     pub(super) min_cache: u64,
     pub(super) stopped_since: [Option<Instant>; MAX_PEERS],
+    /// This publisher's generation: the topic's publishers before it, plus 1.
+    pub(in crate::typed::pubsub) generation: u64,
 }
 
 impl PubCore {
@@ -46,9 +48,13 @@ impl PubCore {
         };
         let pubs = topic.publishers();
         if let Some(&pid) = pubs.live_pids().first() {
+            topic.release_owner();
             return Err(taken(pid));
         }
-        let entry = pubs.register().ok_or_else(|| taken(0))?;
+        let Some(entry) = pubs.register() else {
+            topic.release_owner();
+            return Err(taken(0));
+        };
         // Two publishers opening at once: both back off rather than both publish.
         let me = sys::getpid();
         if let Some(pid) = (0..MAX_PEERS)
@@ -57,6 +63,7 @@ impl PubCore {
             .next()
         {
             pubs.deregister(entry);
+            topic.release_owner();
             return Err(taken(if pid == me { me } else { pid }));
         }
         // What a previous publisher left: buffers entries refer to are in use, buffers
@@ -83,7 +90,12 @@ impl PubCore {
             }
         }
         let tail = topic.tail().load(Ordering::Acquire);
+        // A new generation: subscribers that follow restarts learn of it from the first sample
+        // this publisher sends; sleeping ones look again.
+        let generation = topic.generation().fetch_add(1, Ordering::AcqRel) + 1;
+        topic.data_signal().wake_all();
         Ok(PubCore {
+            generation,
             topic,
             entry,
             cancel: None,
@@ -93,6 +105,14 @@ impl PubCore {
             min_cache: tail,
             stopped_since: [None; MAX_PEERS],
         })
+    }
+
+    pub(in crate::typed::pubsub) fn status_entry(&self) -> Option<usize> {
+        None
+    }
+
+    pub(in crate::typed::pubsub) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether the next sample may be published now (`Overwrite`: always).
@@ -330,6 +350,8 @@ impl PubCore {
         t.stamp(i).store(0, Ordering::Relaxed);
         t.entry_buffer(i).store(buffer, Ordering::Release);
         t.entry_len(i).store(len as u64, Ordering::Release);
+        t.entry_generation(i)
+            .store(self.generation, Ordering::Release);
         t.stamp(i).store(i + 1, Ordering::Release);
         t.tail().store(i + 1, Ordering::Release);
         self.tail = i + 1;
@@ -349,6 +371,7 @@ impl PubCore {
 impl Drop for PubCore {
     fn drop(&mut self) {
         self.topic.publishers().deregister(self.entry);
+        self.topic.release_owner();
         // Sleeping subscribers notice that the publisher has gone.
         self.topic.data_signal().wake_all();
     }

@@ -7,7 +7,8 @@ use super::{Policy, TopicOptions, PUBSUB_MAGIC, PUBSUB_MAX_SUBSCRIBERS, PUBSUB_V
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::shm::{Mapping, SharedMemory};
 use crate::typed::header::{self, SegmentKind};
-use crate::typed::peers::Table;
+use crate::typed::layout::LayoutDesc;
+use crate::typed::peers::{OwnerWord, Table};
 use crate::typed::record::RecordType;
 use crate::typed::signal::Signal;
 
@@ -31,6 +32,10 @@ pub(crate) struct Topic {
     pub(in crate::typed::pubsub) stall: Duration,
     pub(in crate::typed::pubsub) record: RecordType,
     pub(super) holders_at: usize,
+    /// Records or frames (`SHAPE_RECORDS`, `SHAPE_FRAMES`).
+    pub(in crate::typed::pubsub) shape: u32,
+    /// Frames: the typed header's exact size (0: none).
+    pub(in crate::typed::pubsub) header_size: usize,
 }
 
 /// A sample a subscriber holds: its index, the buffer it is in and its length.
@@ -55,6 +60,7 @@ impl Topic {
         record: &RecordType,
         shape: u32,
         header_size: usize,
+        layout: Option<&'static crate::typed::Layout>,
         opts: &TopicOptions,
     ) -> Result<Topic> {
         record.check(Operation::Create, || object(name))?;
@@ -66,7 +72,7 @@ impl Topic {
                 detail,
             )
         };
-        let capacity = opts.capacity;
+        let (capacity, max_subscribers) = opts.resolved(shape == SHAPE_FRAMES);
         if capacity < 2 || !capacity.is_power_of_two() || capacity > CAPACITY_MAX {
             return Err(bad(format!(
                 "topic capacity {capacity} must be a power of two from 2 to {CAPACITY_MAX}"
@@ -79,10 +85,9 @@ impl Topic {
                 opts.history
             )));
         }
-        if opts.max_subscribers == 0 || opts.max_subscribers > PUBSUB_MAX_SUBSCRIBERS {
+        if max_subscribers == 0 || max_subscribers > PUBSUB_MAX_SUBSCRIBERS {
             return Err(bad(format!(
-                "max_subscribers {} must be from 1 to {PUBSUB_MAX_SUBSCRIBERS}",
-                opts.max_subscribers
+                "max_subscribers {max_subscribers} must be from 1 to {PUBSUB_MAX_SUBSCRIBERS}"
             )));
         }
         let stall_ms = u32::try_from(opts.stall_timeout.as_millis())
@@ -95,12 +100,8 @@ impl Topic {
                     u32::MAX
                 ))
             })?;
-        let geo = geometry(
-            record.size as u64,
-            capacity as u64,
-            opts.max_subscribers as u64,
-        )
-        .ok_or_else(|| bad("the topic's size overflows the address space".to_string()))?;
+        let geo = geometry(record.size as u64, capacity as u64, max_subscribers as u64)
+            .ok_or_else(|| bad("the topic's size overflows the address space".to_string()))?;
         let mut head = [0u8; HEADER_LEN];
         head[0..8].copy_from_slice(&PUBSUB_MAGIC);
         head[8..12].copy_from_slice(&PUBSUB_VERSION.to_ne_bytes());
@@ -118,7 +119,7 @@ impl Topic {
         head[SHAPE..SHAPE + 4].copy_from_slice(&shape.to_ne_bytes());
         head[HISTORY..HISTORY + 8].copy_from_slice(&(opts.history as u64).to_ne_bytes());
         head[MAX_SUBSCRIBERS..MAX_SUBSCRIBERS + 4]
-            .copy_from_slice(&(opts.max_subscribers as u32).to_ne_bytes());
+            .copy_from_slice(&(max_subscribers as u32).to_ne_bytes());
         head[STALL_MS..STALL_MS + 4].copy_from_slice(&stall_ms.to_ne_bytes());
         head[FRAME_HEADER..FRAME_HEADER + 4].copy_from_slice(&(header_size as u32).to_ne_bytes());
         // The type's name, for `posix-ipc ls` (cut to 32 bytes at a character boundary).
@@ -127,8 +128,13 @@ impl Topic {
             cut -= 1;
         }
         head[TYPE_NAME..TYPE_NAME + cut].copy_from_slice(&record.name.as_bytes()[..cut]);
-        let shm = SharedMemory::create(name, geo.total).map_err(as_topic)?;
-        let made = Topic::init(shm, &head, &geo, record);
+        // The layout, for tools and other languages, after the buffers.
+        let description = layout
+            .map(|l| LayoutDesc::from(l).encode())
+            .unwrap_or_default();
+        let size = geo.total + description.len() as u64;
+        let shm = SharedMemory::create(name, size).map_err(as_topic)?;
+        let made = Topic::init(shm, &head, &geo, record, &description);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
         }
@@ -140,8 +146,19 @@ impl Topic {
         head: &[u8; HEADER_LEN],
         geo: &Geometry,
         record: &RecordType,
+        description: &[u8],
     ) -> Result<Topic> {
         let ctrl = shm.map_range(0, geo.data as usize).map_err(as_topic)?;
+        if !description.is_empty() {
+            let page = geo.total & !4095;
+            let tail = shm
+                .map_range(page, (geo.total - page) as usize + description.len())
+                .map_err(as_topic)?;
+            tail.write_at((geo.total - page) as usize, description)?;
+            header::atomic_u64(&ctrl, DESCRIPTION_AT).store(geo.total, Ordering::Relaxed);
+            header::atomic_u64(&ctrl, DESCRIPTION_LEN)
+                .store(description.len() as u64, Ordering::Relaxed);
+        }
         // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
         // it is stored once, atomically, below).
         ctrl.write_at(0, &head[..READY])?;
@@ -150,6 +167,7 @@ impl Topic {
             .map_range(geo.data, (geo.buffers * geo.stride) as usize)
             .map_err(as_topic)?;
         let topic = Topic::assemble(shm, ctrl, data, head, record)?;
+        topic.owner().set_me();
         topic.u32_at(READY).store(1, Ordering::Release);
         Ok(topic)
     }
@@ -361,6 +379,8 @@ impl Topic {
             stall: Duration::from_millis(u64::from(u32_of(STALL_MS).max(1))),
             record: record.clone(),
             holders_at: geo.holders as usize,
+            shape: u32_of(SHAPE),
+            header_size: u32_of(FRAME_HEADER) as usize,
             shm,
             ctrl,
             data,
@@ -404,6 +424,23 @@ impl Topic {
     #[inline(always)]
     pub(super) fn entry_len(&self, index: u64) -> &AtomicU64 {
         self.u64_at(ENTRIES + (index & self.mask) as usize * ENTRY_LEN + 16)
+    }
+
+    /// The generation of the publisher that published the entry's sample (0: a publisher that
+    /// predates generations).
+    #[inline(always)]
+    pub(super) fn entry_generation(&self, index: u64) -> &AtomicU64 {
+        self.u64_at(ENTRIES + (index & self.mask) as usize * ENTRY_LEN + 24)
+    }
+
+    /// Publishers the topic has had (the current or last one's generation).
+    pub(in crate::typed::pubsub) fn generation(&self) -> &AtomicU64 {
+        self.u64_at(GENERATION)
+    }
+
+    /// The process that owns the topic's name (made it or took it over), while it publishes.
+    pub(in crate::typed::pubsub) fn owner(&self) -> OwnerWord<'_> {
+        OwnerWord(self.u64_at(OWNER))
     }
 
     /// The holder bits of `buffer` (`buffer < self.buffers`, checked by callers).
@@ -464,6 +501,24 @@ impl Topic {
         self.data
             .as_ptr()
             .wrapping_add(buffer as usize * self.stride)
+    }
+
+    /// The layout its creator stored (of the sample type, or of the frames' header), if any
+    /// and if it reads back as a valid description.
+    pub(crate) fn stored_layout(&self) -> Option<LayoutDesc> {
+        let at = self.u64_at(DESCRIPTION_AT).load(Ordering::Acquire);
+        let len = self.u64_at(DESCRIPTION_LEN).load(Ordering::Acquire);
+        if at == 0 || len == 0 || len > 1 << 20 {
+            return None;
+        }
+        let end = at.checked_add(len)?;
+        if end > self.shm.size().ok()? {
+            return None;
+        }
+        let page = at & !4095;
+        let map = self.shm.map_range(page, (end - page) as usize).ok()?;
+        let bytes = map.read_vec((at - page) as usize, len as usize).ok()?;
+        LayoutDesc::decode(&bytes).ok()
     }
 
     /// Whether another process truncated the segment under us.
@@ -534,4 +589,56 @@ pub(super) fn would_block(name: &str, op: Operation, detail: &str) -> Error {
 
 pub(super) fn timed_out(name: &str, op: Operation, detail: &str) -> Error {
     Error::new(ErrorKind::TimedOut, op, object(name), detail)
+}
+
+/// A second mapping of a topic's control block (up to the log), for [`TopicStatus`]
+/// (super::super::TopicStatus): it outlives no handle's borrow.
+pub(crate) struct TopicView {
+    ctrl: Mapping,
+    max_subscribers: usize,
+}
+
+impl TopicView {
+    pub(in crate::typed::pubsub) fn map(topic: &Topic) -> Result<TopicView> {
+        Ok(TopicView {
+            ctrl: topic.shm.map_range(0, ENTRIES).map_err(as_topic)?,
+            max_subscribers: topic.max_subscribers,
+        })
+    }
+
+    fn u64_at(&self, offset: usize) -> &AtomicU64 {
+        header::atomic_u64(&self.ctrl, offset)
+    }
+
+    pub(in crate::typed::pubsub) fn tail(&self) -> u64 {
+        self.u64_at(TAIL).load(Ordering::Acquire)
+    }
+
+    pub(in crate::typed::pubsub) fn generation(&self) -> u64 {
+        self.u64_at(GENERATION).load(Ordering::Acquire)
+    }
+
+    pub(in crate::typed::pubsub) fn cursor(&self, k: usize) -> &AtomicU64 {
+        self.u64_at(CURSORS + k * CURSOR_STRIDE)
+    }
+
+    pub(in crate::typed::pubsub) fn publisher_alive(&self) -> bool {
+        let table = Table {
+            map: &self.ctrl,
+            base: PUBLISHERS,
+            joined: PUBLISHER_JOINED,
+        };
+        (0..crate::typed::peers::MAX_PEERS).any(|i| table.alive(i))
+    }
+
+    pub(in crate::typed::pubsub) fn live_subscribers(&self) -> usize {
+        let table = Table {
+            map: &self.ctrl,
+            base: SUBSCRIBERS,
+            joined: SUBSCRIBERS_JOINED,
+        };
+        (0..self.max_subscribers)
+            .filter(|&k| self.cursor(k).load(Ordering::Acquire) != 0 && table.alive(k))
+            .count()
+    }
 }

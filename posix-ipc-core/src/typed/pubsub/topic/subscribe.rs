@@ -28,10 +28,19 @@ pub(crate) struct SubCore {
     pub(in crate::typed::pubsub) cancel: Option<CancelToken>,
     pub(super) held: Option<u64>,
     pub(super) gone: GoneCache,
+    /// The generation of the publisher whose samples this subscriber receives.
+    pub(in crate::typed::pubsub) generation: u64,
+    /// Whether it has seen that publisher alive (at joining, or by a sample of it): only then
+    /// is a new generation a restart to report.
+    pub(super) followed: bool,
+    /// Whether it follows restarts (see `SubscribeOptions::follow_restarts`).
+    pub(super) follow: bool,
+    /// Whether it reported [`ErrorKind::Disconnected`] for its generation's publisher.
+    pub(super) gone_reported: bool,
 }
 
 impl SubCore {
-    pub(in crate::typed::pubsub) fn new(topic: Topic) -> Result<SubCore> {
+    pub(in crate::typed::pubsub) fn new(topic: Topic, follow: bool) -> Result<SubCore> {
         sys::membarrier_register();
         let subs = topic.subscribers();
         let full = |n: usize, why: &str| {
@@ -55,8 +64,23 @@ impl SubCore {
         // Holder bits a dead predecessor in this entry left are not ours.
         topic.clear_holder_bit(k);
         topic.evicted(k).store(0, Ordering::Release);
+        // History is the live publisher's samples only: a dead or replaced publisher's are not
+        // handed out as new.
+        let generation = topic.generation().load(Ordering::Acquire);
+        let publisher_alive = !topic.publishers().live_pids().is_empty();
         let t0 = topic.tail().load(Ordering::Acquire);
-        let start = t0 - topic.history.min(topic.capacity - 1).min(t0);
+        let mut start = if publisher_alive {
+            t0 - topic.history.min(topic.capacity - 1).min(t0)
+        } else {
+            t0
+        };
+        while start < t0 && generation != 0 {
+            let g = topic.entry_generation(start).load(Ordering::Acquire);
+            if g == generation && topic.stamp(start).load(Ordering::Acquire) == start + 1 {
+                break;
+            }
+            start += 1;
+        }
         topic.cursor(k).store(start + 1, Ordering::SeqCst);
         // Pairs with the fence of the publisher's cursor scan: from the tail read after this
         // on, the publisher sees our cursor before it overwrites anything we still need.
@@ -70,8 +94,20 @@ impl SubCore {
             cancel: None,
             held: None,
             gone: GoneCache::default(),
+            generation,
+            followed: publisher_alive,
+            follow,
+            gone_reported: false,
             topic,
         })
+    }
+
+    pub(in crate::typed::pubsub) fn status_entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+
+    pub(in crate::typed::pubsub) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Releases the sample held, if any.
@@ -122,8 +158,20 @@ impl SubCore {
             if stamp == c + 1 {
                 let b = t.entry_buffer(c).load(Ordering::Acquire);
                 let len = t.entry_len(c).load(Ordering::Acquire);
+                let g = t.entry_generation(c).load(Ordering::Acquire);
+                if g > self.generation {
+                    // Still sample `c`'s generation (not a rewrite's)?
+                    if t.stamp(c).load(Ordering::Acquire) != c + 1 {
+                        continue;
+                    }
+                    if let Some(e) = self.new_generation(g) {
+                        return Step::Done(Err(e));
+                    }
+                }
+                let t = &self.topic;
                 if b < t.buffers && len <= t.max_payload as u64 {
                     if let Some(r) = take(self, c, b, len as usize) {
+                        self.followed = true;
                         self.advance(c + 1);
                         return Step::Done(Ok(r));
                     }
@@ -159,6 +207,45 @@ impl SubCore {
             .with_missed(missed);
             return Step::Done(Err(err));
         }
+    }
+
+    /// The next sample is the first of publisher generation `g`: the error to report first, if
+    /// any. A subscriber that follows restarts gets [`ErrorKind::Restarted`]; one that does
+    /// not gets [`ErrorKind::Disconnected`] (its publisher has gone) unless it already did;
+    /// one that never saw a publisher alive takes the new one's samples as its first. The next
+    /// receive returns the sample.
+    fn new_generation(&mut self, g: u64) -> Option<Error> {
+        let (followed, reported) = (self.followed, self.gone_reported);
+        self.generation = g;
+        self.gone_reported = false;
+        let name = self.topic.shm.name();
+        if !followed {
+            return None;
+        }
+        if self.follow {
+            return Some(
+                Error::new(
+                    ErrorKind::Restarted,
+                    Operation::Receive,
+                    object(name),
+                    format!(
+                        "the publisher this subscriber received from went away and a new one                          (generation {g}) took the topic over: the next receive returns its                          first sample"
+                    ),
+                )
+                .with_generation(g),
+            );
+        }
+        if reported {
+            return None;
+        }
+        Some(Error::new(
+            ErrorKind::Disconnected,
+            Operation::Receive,
+            object(name),
+            format!(
+                "the publisher has gone (closed or died) and every sample it published was                  received; a new publisher (generation {g}) has taken the topic over since:                  the next receive returns its first sample (open with                  SubscribeOptions::follow_restarts to be told with ErrorKind::Restarted)"
+            ),
+        ))
     }
 
     /// Holds sample `index` in `buffer`: sets this subscriber's holder bit, then checks that
@@ -284,13 +371,17 @@ impl SubCore {
             )
         };
         if deadline == Deadline::Now {
-            let gone = self
-                .gone
-                .disconnected(&self.topic.publishers(), self.topic.u32_at(DATA_SIGNAL));
+            let gone = !self.follow
+                && self
+                    .gone
+                    .disconnected(&self.topic.publishers(), self.topic.u32_at(DATA_SIGNAL));
             if gone {
                 return match self.attempt(&mut take) {
                     Step::Done(r) => r,
-                    Step::Wait => Err(disconnected(self.topic.shm.name())),
+                    Step::Wait => {
+                        self.gone_reported = true;
+                        Err(disconnected(self.topic.shm.name()))
+                    }
                 };
             }
             return Err(would_block(self.topic.shm.name(), op, what));
@@ -306,10 +397,14 @@ impl SubCore {
             if self.topic.truncated() {
                 return Err(self.topic.truncated_error(op));
             }
-            if self.topic.publishers().disconnected() {
+            // Following restarts, a subscriber waits for the next publisher instead.
+            if !self.follow && self.topic.publishers().disconnected() {
                 return match self.attempt(&mut take) {
                     Step::Done(r) => r,
-                    Step::Wait => Err(disconnected(self.topic.shm.name())),
+                    Step::Wait => {
+                        self.gone_reported = true;
+                        Err(disconnected(self.topic.shm.name()))
+                    }
                 };
             }
             stops.check(op, || object(self.topic.shm.name()))?;
@@ -327,7 +422,7 @@ impl SubCore {
     /// gone (the async layer's readiness).
     #[cfg(feature = "tokio")]
     pub(in crate::typed::pubsub) fn ready_now(&self) -> bool {
-        self.has_data() || self.topic.publishers().disconnected()
+        self.has_data() || (!self.follow && self.topic.publishers().disconnected())
     }
 
     /// Sleeps until a sample may be ready, the publisher has gone, or `timeout` passes (the
@@ -336,7 +431,7 @@ impl SubCore {
     pub(in crate::typed::pubsub) fn wait_readable(&self, timeout: Duration) {
         let deadline = Instant::now().checked_add(timeout);
         loop {
-            if self.has_data() || self.topic.publishers().disconnected() {
+            if self.ready_now() {
                 return;
             }
             let left =
