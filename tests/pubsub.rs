@@ -709,6 +709,9 @@ fn frames_with_a_typed_header_arrive_whole_and_the_header_type_is_checked() {
     again
         .send_with_header(&Image::of(1, 1), &[frame_byte(1, 0)])
         .unwrap();
+    // The subscriber is told its publisher went before it gets the new one's frames.
+    let e = sub.try_recv_with_header().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Disconnected, "{e}");
     let (header, bytes) = sub.try_recv_with_header().unwrap();
     assert_eq!((header, bytes.len()), (Image::of(1, 1), 1));
 

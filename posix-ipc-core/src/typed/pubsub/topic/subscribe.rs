@@ -229,7 +229,9 @@ impl SubCore {
                     Operation::Receive,
                     object(name),
                     format!(
-                        "the publisher this subscriber received from went away and a new one                          (generation {g}) took the topic over: the next receive returns its                          first sample"
+                        "the publisher this subscriber received from went away and a new one \
+                         (generation {g}) took the topic over: the next receive returns its \
+                         first sample"
                     ),
                 )
                 .with_generation(g),
@@ -243,7 +245,10 @@ impl SubCore {
             Operation::Receive,
             object(name),
             format!(
-                "the publisher has gone (closed or died) and every sample it published was                  received; a new publisher (generation {g}) has taken the topic over since:                  the next receive returns its first sample (open with                  SubscribeOptions::follow_restarts to be told with ErrorKind::Restarted)"
+                "the publisher has gone (closed or died) and every sample it published was \
+                 received; a new publisher (generation {g}) has taken the topic over since: \
+                 the next receive returns its first sample (open with \
+                 SubscribeOptions::follow_restarts to be told with ErrorKind::Restarted)"
             ),
         ))
     }
