@@ -478,3 +478,22 @@ fn take_over_in_process_starts_the_next_generation_each_time() {
         times[50], times[99]
     ));
 }
+
+/// A topic larger than `/dev/shm` can hold is an error at creation naming the topic and the
+/// space left, never a SIGBUS later (and nothing is left behind).
+#[test]
+fn a_topic_too_big_for_dev_shm_is_an_error_naming_it_and_the_space_left() {
+    let (name, _cleanup) = guarded(Kind::Shm, "toobig");
+    // 65536 frames of 1 MiB: 64 GiB, more than this machine's /dev/shm (half its memory).
+    let options = TopicOptions::new().capacity(1 << 16);
+    let err = FramePublisher::create_or_take_over(&name, 1 << 20, &options).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoSpace, "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&name), "{text}");
+    assert!(text.contains("bytes are left"), "{text}");
+    assert_eq!(
+        FrameSubscriber::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "nothing left behind"
+    );
+}

@@ -217,10 +217,13 @@ impl SharedMemory {
                 // Put the size back so that nobody maps pages that do not exist.
                 let _ = sys::ftruncate(self.fd.as_fd(), old);
                 let detail = if e == libc::ENOSPC {
+                    let left = sys::free_bytes(self.fd.as_fd())
+                        .map(|b| format!(" ({b} bytes are left)"))
+                        .unwrap_or_default();
                     format!(
-                        "/dev/shm cannot hold {size} bytes (posix_fallocate: no space left); \
-                         free space in /dev/shm or enlarge it \
-                         (`mount -o remount,size=N /dev/shm`)"
+                        "/dev/shm cannot hold {size} bytes{left} (posix_fallocate: no space \
+                         left); free space in /dev/shm (`posix-ipc clean --stale` removes \
+                         leftovers) or enlarge it (`mount -o remount,size=N /dev/shm`)"
                     )
                 } else {
                     format!(

@@ -48,6 +48,13 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> SysResult<(u64, u32, u32, u64, u64)> 
     ))
 }
 
+/// Bytes still free for unprivileged users on the file system of `fd` (`fstatvfs`:
+/// available blocks × fragment size), `None` if it cannot be asked.
+pub(crate) fn free_bytes(fd: BorrowedFd<'_>) -> Option<u64> {
+    let st = nix::sys::statvfs::fstatvfs(fd).ok()?;
+    Some((st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64))
+}
+
 /// Device and inode of an open descriptor (`fstat`): what identifies the object behind it.
 pub(crate) fn fstat_id(fd: BorrowedFd<'_>) -> SysResult<(u64, u64)> {
     let st = nix::sys::stat::fstat(fd).map_err(nix_err)?;

@@ -72,8 +72,28 @@
 //!
 //! A dead subscriber's held sample comes back to the publisher. When the publisher goes
 //! (dropped or killed), subscribers receive what it published, then get
-//! [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected); a new publisher may open the
-//! topic and go on.
+//! [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected).
+//!
+//! # Restarts
+//!
+//! A process restarted under a fixed name calls [`Publisher::create_or_take_over`] (or
+//! [`FramePublisher::create_or_take_over`], `create_or_take_over_with_header`): it creates the
+//! topic, or takes over the one its dead predecessor left if the type and options match, and
+//! owns it, so a clean stop removes it and a `kill -9` needs no clean-up by hand. Each
+//! publisher of a topic is a new *generation* (1, 2, ...), recorded with every sample:
+//!
+//! - a subscriber opened with [`SubscribeOptions::follow_restarts`] goes on with the next
+//!   publisher's samples after one [`ErrorKind::Restarted`](crate::ErrorKind::Restarted)
+//!   carrying its generation; while no publisher is there it waits instead of returning
+//!   `Disconnected`;
+//! - one that does not follow gets `Disconnected` once before a new publisher's samples;
+//! - the history a new subscriber starts with ([`TopicOptions::history`]) holds only the live
+//!   publisher's samples: a dead or replaced publisher's last samples are not handed out as new
+//!   (they are skipped, not marked: a typed sample has nowhere to carry a mark, and a stale
+//!   pose or frame taken for a fresh one is the failure this prevents).
+//!
+//! A subscriber that starts before its publisher waits for the topic with
+//! [`Subscriber::open_wait`] or [`SubscribeOptions::wait`].
 //!
 //! # Safety argument
 //!
@@ -148,6 +168,10 @@
 //! | 92 | 4 | reserved, 0 |
 //! | 96 | 32 | the type's name (frames with a header: the header's), UTF-8, NUL-padded (for `posix-ipc ls`; not checked) |
 //! | 128 | 8 | tail: samples published |
+//! | 136 | 8 | generation: publishers the topic has had (each new publisher adds 1 and publishes as that generation) |
+//! | 144 | 8 | owner: `pid << 32 \| (start time & 0xffff_ffff)` of the process that made or took over the topic and publishes, 0 for none (claimed with one compare-and-swap) |
+//! | 160 | 8 | offset of the stored layout of the sample type (frames: of the header), 0: none; it lies after the last buffer |
+//! | 168 | 8 | its length in bytes (the format of [`LayoutDesc::encode`](crate::typed::LayoutDesc::encode)) |
 //! | 256 | 4 | data futex: bumped when a sample is published while subscribers sleep |
 //! | 260 | 4 | number of sleeping subscribers |
 //! | 384 | 4 | space futex: bumped when a subscriber moves on while the publisher sleeps |
@@ -161,6 +185,7 @@
 //! | 8192 + 32 e | 8 | entry `e`'s stamp: `i + 1` for sample `i`, 0 while being rewritten |
 //! | 8192 + 32 e + 8 | 8 | entry `e`'s buffer |
 //! | 8192 + 32 e + 16 | 8 | entry `e`'s length in bytes (frames: from the buffer's start, so the frame offset included) |
+//! | 8192 + 32 e + 24 | 8 | entry `e`'s publisher generation (stored before the stamp) |
 //! | 8192 + 32 × capacity + 64 b | 8 | buffer `b`'s holder bits (bit `k`: subscriber `k`) |
 //! | offset of buffer 0 + stride × b | stride | buffer `b` |
 //!
