@@ -471,6 +471,16 @@ fn take_over_in_process_starts_the_next_generation_each_time() {
         // Closed without removing the topic: the next round takes it over.
         drop(publisher.into_inner());
     }
+    // `posix-ipc ls` and `topic list` read the generation and the owner from the segment.
+    let live = Publisher::<Tick>::create_or_take_over(&name, &options()).unwrap();
+    let info = posix_ipc::lifecycle::inspect(posix_ipc::ObjectKind::SharedMemory, &name, false)
+        .unwrap()
+        .segment
+        .unwrap();
+    assert_eq!(info.generation, Some(101));
+    assert_eq!(info.owner, Some((std::process::id(), true)));
+    assert_eq!(info.producers, vec![std::process::id()]);
+    drop(live);
     times.sort_unstable();
     common::say(&format!(
         "create_or_take_over of a closed publisher's topic, in process: median {:?}, max {:?} \

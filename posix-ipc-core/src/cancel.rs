@@ -407,38 +407,56 @@ pub(crate) fn signal_name(sig: i32) -> String {
     name.to_string()
 }
 
-/// Longest sleep between two attempts of [`wait_for_object`].
+/// Longest sleep between two attempts of [`open_wait`].
 pub(crate) const OPEN_WAIT_MAX_SLICE: Duration = Duration::from_millis(50);
 
-/// Calls `attempt` until it succeeds or fails with something other than "not there yet"
-/// ([`ErrorKind::NotFound`], [`ErrorKind::NotInitialized`]), sleeping between attempts with a
-/// backoff from 1 ms up to [`OPEN_WAIT_MAX_SLICE`] (no busy polling); stops at `timeout`
-/// ([`ErrorKind::TimedOut`]) or when `cancel`, or the process token of
-/// [`signals`](crate::signals), is cancelled ([`ErrorKind::Cancelled`]), at once.
-pub(crate) fn wait_for_object<T>(
-    timeout: crate::timeout::Timeout,
+/// Opens a named object that may not exist yet: calls `open` until it succeeds or fails with
+/// something other than "not there yet" ([`ErrorKind::NotFound`],
+/// [`ErrorKind::NotInitialized`]), sleeping between attempts with a backoff from 1 ms up to
+/// 50 ms (no busy polling). Stops at `timeout` ([`ErrorKind::TimedOut`], naming the object and
+/// why it was not opened) or when `cancel`, or the process token of
+/// [`signals`](crate::signals) (Ctrl-C, SIGTERM), is cancelled ([`ErrorKind::Cancelled`]), at
+/// once: the sleep is a futex wait the token wakes.
+///
+/// Every kind's `open_wait(name, timeout)` is this around its `open`; with a token, or for an
+/// `open` that takes more arguments, call it directly:
+///
+/// ```
+/// use std::time::Duration;
+/// use posix_ipc_core::{open_wait, CancelToken, ErrorKind, Semaphore};
+///
+/// let stop = CancelToken::new();
+/// # let name = format!("/doc-open-wait-{}", std::process::id());
+/// let err = open_wait(Duration::from_millis(20), Some(&stop), || Semaphore::open(&name))
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::TimedOut);
+/// # Ok::<(), posix_ipc_core::Error>(())
+/// ```
+pub fn open_wait<T>(
+    timeout: impl Into<crate::timeout::Timeout>,
     cancel: Option<&CancelToken>,
-    object: impl Fn() -> Object,
-    mut attempt: impl FnMut() -> Result<T, Error>,
+    mut open: impl FnMut() -> Result<T, Error>,
 ) -> Result<T, Error> {
+    let timeout = timeout.into();
     let deadline = timeout.deadline();
     let stops = Stops::of(cancel);
     let word = AtomicU32::new(0);
     let mut slice = Duration::from_millis(1);
     loop {
-        let waited_for = match attempt() {
+        let waited_for = match open() {
             Ok(v) => return Ok(v),
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotInitialized) => e,
             Err(e) => return Err(e),
         };
-        stops.check(Operation::Open, &object)?;
+        let object = || waited_for.object().clone();
+        stops.check(Operation::Open, object)?;
         let Some(left) = deadline.remaining() else {
             let what = match waited_for.kind() {
                 ErrorKind::NotFound => "it did not appear",
                 _ => "its creator did not finish initialising it",
             };
             let waited = match timeout {
-                crate::timeout::Timeout::After(d) => format!(" within {d:?}"),
+                crate::timeout::Timeout::After(d) => format!(" for {d:?}"),
                 _ => String::new(),
             };
             return Err(Error::new(
@@ -446,7 +464,7 @@ pub(crate) fn wait_for_object<T>(
                 Operation::Open,
                 object(),
                 format!(
-                    "waited for it to exist{waited}, but {what}: {}",
+                    "waited{waited} for it to exist, but {what}: {}",
                     waited_for.detail()
                 ),
             ));
@@ -459,7 +477,7 @@ pub(crate) fn wait_for_object<T>(
                 sys::futex_wait(&word, seen, nap);
             }
         }
-        stops.check(Operation::Open, &object)?;
+        stops.check(Operation::Open, object)?;
         slice = (slice * 2).min(OPEN_WAIT_MAX_SLICE);
     }
 }

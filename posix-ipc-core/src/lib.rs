@@ -189,7 +189,7 @@ pub use asyncio::{
     AsyncRingReceiver, AsyncRingSender, AsyncSemaphore, AsyncSemaphoreGuard, AsyncSender,
     AsyncSubscriber,
 };
-pub use cancel::CancelToken;
+pub use cancel::{open_wait, CancelToken};
 pub use constants::{
     AUTHOR, COPYRIGHT, LICENSE, MESSAGE_QUEUES_SUPPORTED, O_CREAT, O_CREX, O_EXCL, O_NONBLOCK,
     O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POSIX_IPC_VERSION, QUEUE_MESSAGES_MAX_DEFAULT,

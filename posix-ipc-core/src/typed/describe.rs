@@ -71,6 +71,12 @@ pub struct SegmentInfo {
     /// type's name, or "byte frames" for a frame topic, whose typed header, if any, is in
     /// `frame_header`).
     pub policy: Option<Policy>,
+    /// Topic: the generation of its current or last publisher (1 for the first; 0 for a topic
+    /// no publisher has opened since generations were recorded).
+    pub generation: Option<u64>,
+    /// Kinds that record their owner (the process that made or took over the object, see
+    /// `create_or_take_over`): its pid and whether it is alive; `None` if none is recorded.
+    pub owner: Option<(u32, bool)>,
 }
 
 impl SegmentInfo {
@@ -95,6 +101,8 @@ impl SegmentInfo {
             lock_holder_dead: false,
             queue: None,
             policy: None,
+            generation: None,
+            owner: None,
         }
     }
 

@@ -83,7 +83,7 @@ pub struct AnySubscriber {
 impl AnySubscriber {
     /// Opens a topic of any type and joins it, as `options` says.
     pub fn open_with(name: &str, options: &SubscribeOptions) -> Result<AnySubscriber> {
-        let topic = options.opening(name, || Topic::open_any(name))?;
+        let topic = options.opening(|| Topic::open_any(name))?;
         let frames = topic.shape == SHAPE_FRAMES;
         let info = TopicInfo {
             type_name: topic.record.name.to_string(),

@@ -372,9 +372,8 @@ impl<T: IpcMessage> Subscriber<T> {
     /// following restarts of its publisher.
     pub fn open_with(name: &str, options: &SubscribeOptions) -> Result<Self> {
         check_align::<T>(name, Operation::Open)?;
-        let topic = options.opening(name, || {
-            Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, false, None)
-        })?;
+        let topic = options
+            .opening(|| Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, false, None))?;
         let mut core = SubCore::new(topic, options.follows())?;
         core.cancel = options.token();
         Ok(Subscriber {

@@ -738,9 +738,8 @@ impl<H: IpcMessage> FrameSubscriber<H> {
 impl<H: FrameHeader> FrameSubscriber<H> {
     fn join(name: &str, want: Option<usize>, options: &SubscribeOptions) -> Result<Self> {
         let (record, header_size) = frame_record::<H>(name, Operation::Open, 1)?;
-        let topic = options.opening(name, || {
-            Topic::open(name, &record, SHAPE_FRAMES, header_size, false, want)
-        })?;
+        let topic = options
+            .opening(|| Topic::open(name, &record, SHAPE_FRAMES, header_size, false, want))?;
         let mut core = SubCore::new(topic, options.follows())?;
         core.cancel = options.token();
         Ok(FrameSubscriber {

@@ -428,18 +428,11 @@ impl SubscribeOptions {
     /// Opens with `open` once, or, if asked, until the topic is there.
     pub(in crate::typed::pubsub) fn opening<T>(
         &self,
-        name: &str,
-        open: impl FnMut() -> crate::error::Result<T>,
+        mut open: impl FnMut() -> crate::error::Result<T>,
     ) -> crate::error::Result<T> {
         if !self.wait_set {
-            let mut open = open;
             return open();
         }
-        crate::cancel::wait_for_object(
-            self.wait,
-            self.cancel.as_ref(),
-            || topic::object(name),
-            open,
-        )
+        crate::cancel::open_wait(self.wait, self.cancel.as_ref(), open)
     }
 }

@@ -6,7 +6,7 @@ use super::Policy;
 use crate::shm::Mapping;
 use crate::typed::describe::SegmentInfo;
 use crate::typed::header::{self, SegmentKind};
-use crate::typed::peers::Table;
+use crate::typed::peers::{owner_alive, owner_pid, Table};
 
 use super::*;
 
@@ -49,6 +49,9 @@ pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
     });
     let (p, c) = peer_tables(map);
     info.set_peers(p, c);
+    info.generation = Some(header::atomic_u64(map, GENERATION).load(Ordering::Acquire));
+    let owner = header::atomic_u64(map, OWNER).load(Ordering::Acquire);
+    info.owner = (owner != 0).then(|| (owner_pid(owner), owner_alive(owner)));
     info
 }
 
