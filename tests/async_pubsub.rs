@@ -163,3 +163,33 @@ fn async_frames_with_a_typed_header_arrive_in_place_and_as_a_stream() {
         }
     });
 }
+
+/// A stream of a subscriber that follows restarts does not end when its publisher goes: the
+/// restart is an item (`Restarted`, with the new generation), then the new publisher's samples.
+#[test]
+fn a_following_async_stream_goes_on_after_a_restart() {
+    let (name, _cleanup) = guarded(Kind::Shm, "async-follow");
+    let first = Publisher::<Tick>::create_or_take_over(&name, &TopicOptions::new())
+        .unwrap()
+        .into_inner();
+    let sub = Subscriber::<Tick>::open_with(
+        &name,
+        &posix_ipc::SubscribeOptions::new().follow_restarts(true),
+    )
+    .unwrap();
+    let topic = name.clone();
+    on_one_thread(async move {
+        let mut first = AsyncPublisher::new(first);
+        first.send(&tick(1)).await.unwrap();
+        drop(first);
+        let mut stream = AsyncSubscriber::new(sub);
+        assert_eq!(stream.next().await.unwrap().unwrap(), tick(1));
+        let second = Publisher::<Tick>::create_or_take_over(&topic, &TopicOptions::new()).unwrap();
+        let mut second = AsyncPublisher::new(second.into_inner());
+        second.send(&tick(2)).await.unwrap();
+        let restart = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(restart.kind(), ErrorKind::Restarted, "{restart}");
+        assert_eq!(restart.generation(), Some(2));
+        assert_eq!(stream.next().await.unwrap().unwrap(), tick(2));
+    });
+}

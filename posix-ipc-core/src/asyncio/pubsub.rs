@@ -101,7 +101,10 @@ macro_rules! async_end {
 }
 
 /// A [`Subscriber`] with async receives and a [`Stream`] of copies that ends when the publisher
-/// has gone and everything was received.
+/// has gone and everything was received. Wrap a subscriber opened with
+/// [`SubscribeOptions::follow_restarts`](crate::SubscribeOptions::follow_restarts) and the
+/// stream does not end: a restart of the publisher is an item, `Some(Err(e))` with
+/// [`ErrorKind::Restarted`], followed by the new publisher's samples.
 ///
 /// ```
 /// use posix_ipc::{AsyncSubscriber, IpcMessage, Publisher, Subscriber, TopicOptions};
