@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Mq(cmd) => mq(cmd, quiet),
         Command::Sem(cmd) => sem(cmd, quiet),
         Command::Shm(cmd) => shm(cmd, quiet),
+        Command::Topic(cmd) => crate::topic::run(cmd),
         Command::Clean {
             prefix,
             stale: true,
@@ -72,7 +73,7 @@ fn timeout(secs: Option<f64>) -> Result<Timeout, Failure> {
 }
 
 /// A prefix as names are listed: with its leading slash.
-fn slashed(prefix: &str) -> String {
+pub fn slashed(prefix: &str) -> String {
     if prefix.starts_with('/') {
         prefix.to_string()
     } else {

@@ -8,6 +8,7 @@
 mod commands;
 mod objects;
 mod output;
+mod topic;
 
 use std::process::ExitCode;
 
@@ -84,6 +85,10 @@ pub enum Command {
     /// Shared-memory segments: create, write, read, info, rm.
     #[command(subcommand)]
     Shm(ShmCommand),
+    /// Publish-subscribe topics: list them, echo their samples decoded field by field, measure
+    /// their rate (like `ros2 topic list/echo/hz`).
+    #[command(subcommand)]
+    Topic(TopicCommand),
     /// Remove every object whose name starts with a prefix, or (--stale) the objects that no
     /// live process holds, saying why each is stale.
     Clean {
@@ -299,6 +304,97 @@ pub enum ShmCommand {
         name: String,
     },
 }
+
+/// How `topic echo` and `topic hz` wait for a topic that does not exist yet.
+#[derive(Debug, Args)]
+pub struct WaitArg {
+    /// Wait up to this many seconds for the topic to be created (its publisher may start
+    /// later); default: fail at once if it does not exist.
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<f64>,
+}
+
+/// `posix-ipc topic ...`
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// List the topics: sample type (or largest frame and header type), policy, samples kept,
+    /// publisher, live subscribers, samples published, and the bytes the segment reserves and
+    /// holds in memory now (RESIDENT: st_blocks x 512 of its file in /dev/shm).
+    #[command(after_help = TOPIC_LIST_NOTES)]
+    List {
+        /// One JSON array of objects.
+        #[arg(long)]
+        json: bool,
+        /// Only topics whose names start with this prefix (the leading slash is optional).
+        prefix: Option<String>,
+    },
+    /// Print each new sample of a topic, decoded field by field from the layout the topic
+    /// stores, until Ctrl-C, --count or the publisher's end. Copies samples out: never holds
+    /// the publisher back.
+    #[command(after_help = TOPIC_ECHO_NOTES)]
+    Echo {
+        /// Topic name.
+        name: String,
+        /// Exit after this many samples.
+        #[arg(long, short = 'n', value_name = "N")]
+        count: Option<u64>,
+        /// One JSON object a line (see below).
+        #[arg(long)]
+        json: bool,
+        /// Waiting for the topic to exist.
+        #[command(flatten)]
+        wait: WaitArg,
+        /// Go on with the next publisher when this one closes or dies (prints its generation)
+        /// instead of exiting.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Measure a topic's rate: once a second the samples per second, the shortest and longest
+    /// interval between samples and their standard deviation, and bytes per second over the
+    /// last --window samples; a summary of the whole run at the end.
+    #[command(after_help = TOPIC_HZ_NOTES)]
+    Hz {
+        /// Topic name.
+        name: String,
+        /// Stop after this many seconds (default: at Ctrl-C).
+        #[arg(long, value_name = "S")]
+        seconds: Option<f64>,
+        /// Samples the once-a-second figures are computed over (the latest ones).
+        #[arg(long, default_value_t = 10_000, value_name = "N")]
+        window: usize,
+        /// Waiting for the topic to exist.
+        #[command(flatten)]
+        wait: WaitArg,
+    },
+}
+
+/// What `topic list --help` adds after the options.
+const TOPIC_LIST_NOTES: &str = "\
+PUBLISHER is the live publisher's pid, or `none live`. GEN (the publisher's generation) is `-`:
+it is not readable without joining the topic yet.";
+
+/// What `topic echo --help` adds after the options.
+const TOPIC_ECHO_NOTES: &str = "\
+Text output: `--- sample INDEX (generation G)`, then one `field: value` line per field. A frame
+shows its header's fields (under `header:`), its length in bytes (without the header) and the
+FNV-1a 64-bit hash of those bytes (`fnv1a64`). A topic that stores no layout shows the first 64
+bytes of each sample in hexadecimal.
+
+--json: one object a line. A sample: {\"index\", \"generation\", \"fields\"}; a frame adds \"len\"
+and \"fnv1a64\" (\"fields\" holds its header's, or null); a topic without a stored layout has
+\"hex\" instead of \"fields\". Events: {\"event\": \"lagged\", \"missed\": N}, {\"event\":
+\"restarted\", \"generation\": G}, {\"event\": \"disconnected\"}.
+
+Missed samples (the publisher overwrote them first) are reported and echo goes on; a restart
+(--follow) is reported and echo goes on; the publisher's end is reported and echo exits 0.
+Ctrl-C or SIGTERM stop it with exit 0 and a summary on stderr.";
+
+/// What `topic hz --help` adds after the options.
+const TOPIC_HZ_NOTES: &str = "\
+Each line: rate (samples/s), min, max and standard deviation of the interval between samples,
+bytes per second (a record's size, or a frame's length plus its header's size), over the latest
+--window samples as they arrived here. The summary covers every sample received. Ctrl-C or
+SIGTERM end the run early with the summary, exit 0.";
 
 fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);

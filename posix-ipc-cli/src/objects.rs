@@ -163,6 +163,13 @@ pub fn segment_summary(s: &SegmentInfo) -> String {
     parts.join(", ")
 }
 
+/// Bytes of memory `/dev/shm` holds for a segment now (`st_blocks` × 512 of its file), as
+/// against its size, which a topic reserves in full when it is created.
+pub fn resident_bytes(name: &str) -> Option<u64> {
+    let md = fs::metadata(Path::new(SHM_DIR).join(name.trim_start_matches('/'))).ok()?;
+    Some(md.blocks() * 512)
+}
+
 /// The size, value or queue depth in words (with the header summary for our segments).
 pub fn detail(o: &ObjectInfo) -> String {
     match o.kind {
@@ -175,13 +182,26 @@ pub fn detail(o: &ObjectInfo) -> String {
             _ => format!("{} bytes queued", o.queue_bytes.unwrap_or(0)),
         },
         _ => {
-            let size = format!("{} bytes", o.size.unwrap_or(0));
+            let mut size = format!("{} bytes", o.size.unwrap_or(0));
+            if is_topic(o) {
+                size.push_str(&format!(
+                    " reserved, {} resident",
+                    resident_bytes(&o.name).map_or("?".to_string(), |r| r.to_string())
+                ));
+            }
             match &o.segment {
                 Some(s) => format!("{size}: {}", segment_summary(s)),
                 None => size,
             }
         }
     }
+}
+
+/// Whether the object is a publish-subscribe topic.
+pub fn is_topic(o: &ObjectInfo) -> bool {
+    o.segment
+        .as_ref()
+        .is_some_and(|s| s.kind == SegmentKind::Topic)
 }
 
 /// "in use", "stale" or "-" (not judged).
@@ -321,6 +341,9 @@ pub fn to_json(o: &ObjectInfo, owners: &Owners) -> Value {
         }
         _ => {
             map.insert("size".into(), json!(o.size));
+            if is_topic(o) {
+                map.insert("resident".into(), json!(resident_bytes(&o.name)));
+            }
         }
     }
     if let Some(s) = &o.segment {
@@ -366,6 +389,12 @@ pub fn info_pairs(o: &ObjectInfo, owners: &Owners) -> Vec<(&'static str, String)
             pairs.push(("value", o.value.map_or("?".to_string(), |v| v.to_string())))
         }
         _ => pairs.push(("size", format!("{} bytes", o.size.unwrap_or(0)))),
+    }
+    if is_topic(o) {
+        pairs.push((
+            "resident",
+            resident_bytes(&o.name).map_or("?".to_string(), |r| format!("{r} bytes")),
+        ));
     }
     if let Some(s) = &o.segment {
         pairs.push(("layout version", s.version.to_string()));

@@ -81,8 +81,17 @@ impl fmt::Display for Failure {
                     write!(f, " ({context})")?;
                 }
                 let name = error.name().unwrap_or("NAME");
-                let word = command_word(error.object().kind);
+                let kind = error.object().kind;
+                let word = command_word(kind);
                 match error.kind() {
+                    ErrorKind::NotFound if kind == ObjectKind::Topic => write!(
+                        f,
+                        "; see the topics with `posix-ipc topic list`, or give --wait SECONDS to \
+                         wait for its publisher to create it"
+                    ),
+                    ErrorKind::TimedOut if kind == ObjectKind::Topic => {
+                        write!(f, "; give a longer --wait")
+                    }
                     ErrorKind::NotFound => write!(
                         f,
                         "; see what exists with `posix-ipc ls`, or create it with `posix-ipc \
