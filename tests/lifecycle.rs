@@ -354,13 +354,27 @@ fn already_exists_names_the_remedy() {
     let _b = SharedMemory::create(&s, 64).unwrap();
     let _c = Semaphore::create(&m, 0).unwrap();
     let _d = RingReceiver::<Tick>::create(&r, 2, RingMode::Spsc).unwrap();
-    for err in [
-        MessageQueue::create(&q, 1, 8).unwrap_err(),
-        Sender::<Tick>::create(&q, 1).unwrap_err(),
-        SharedMemory::create(&s, 64).unwrap_err(),
-        Semaphore::create(&m, 0).unwrap_err(),
-        RingSender::<Tick>::create(&r, 2, RingMode::Spsc).unwrap_err(),
-        Shared::create(&s, &Tick { seq: 0, value: 0.0 }).unwrap_err(),
+    // Each names a call its type has: the kernel's objects open_or_create, the typed kinds
+    // their open and create_or_take_over (a ring has no open_or_create).
+    for (err, call) in [
+        (
+            MessageQueue::create(&q, 1, 8).unwrap_err(),
+            "open_or_create",
+        ),
+        (
+            Sender::<Tick>::create(&q, 1).unwrap_err(),
+            "Sender::<Tick>::create_or_take_over",
+        ),
+        (SharedMemory::create(&s, 64).unwrap_err(), "open_or_create"),
+        (Semaphore::create(&m, 0).unwrap_err(), "open_or_create"),
+        (
+            RingSender::<Tick>::create(&r, 2, RingMode::Spsc).unwrap_err(),
+            "RingSender::<Tick>::create_or_take_over",
+        ),
+        (
+            Shared::create(&s, &Tick { seq: 0, value: 0.0 }).unwrap_err(),
+            "Shared::<Tick>::create_or_take_over",
+        ),
     ] {
         assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
         let text = err.to_string();
@@ -368,7 +382,7 @@ fn already_exists_names_the_remedy() {
             "left over from a crashed run",
             "posix-ipc ls --holders",
             "posix-ipc clean --stale",
-            "open_or_create",
+            call,
         ] {
             assert!(text.contains(remedy), "{remedy:?} missing: {text}");
         }

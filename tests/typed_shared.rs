@@ -146,7 +146,7 @@ fn a_half_initialised_segment_is_not_initialized_at_open() {
         seq: 0,
         change_waiters: 0,
         changes: 0,
-        reserved: [0; 8],
+        owner: 0,
     };
     shm.map()
         .unwrap()
@@ -259,7 +259,7 @@ fn raw_shared_has_no_header_and_checks_the_size() {
 
 #[test]
 fn layout_exports_describe_the_segment() {
-    assert_eq!(Shared::<Position>::python_header_format(), "<8sIIQQIIQII8s");
+    assert_eq!(Shared::<Position>::python_header_format(), "<8sIIQQIIQIIQ");
     assert_eq!(Shared::<Position>::slot_offset(0), 64);
     assert_eq!(Shared::<Position>::slot_offset(1), 128);
     assert_eq!(Shared::<Stamp>::slot_offset(1), 64 + 512);

@@ -4,7 +4,7 @@
 Usage: read_shared.py NAME VALUE_FORMAT [HEADER_FORMAT]
 
 VALUE_FORMAT is `T::python_format()` (for example `<ddQ`); HEADER_FORMAT is
-`Shared::<T>::python_header_format()` (default `<8sIIQQIIQII8s`). Prints the header's version
+`Shared::<T>::python_header_format()` (default `<8sIIQQIIQIIQ`). Prints the header's version
 counter and the current value, read consistently: the slot `seq & 1` is copied and accepted only
 if `seq` did not change meanwhile (the same seqlock rule the Rust side follows).
 """
@@ -26,7 +26,7 @@ else:
 
 def main() -> None:
     name, fmt = sys.argv[1], sys.argv[2]
-    header_fmt = sys.argv[3] if len(sys.argv) > 3 else "<8sIIQQIIQII8s"
+    header_fmt = sys.argv[3] if len(sys.argv) > 3 else "<8sIIQQIIQIIQ"
     shm = posix_ipc.SharedMemory(name, read_only=True)
     m = mmap.mmap(shm.fd, shm.size, prot=mmap.PROT_READ)
     shm.close_fd()

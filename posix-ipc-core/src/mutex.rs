@@ -14,6 +14,7 @@
 //! | 8 | 4 | version (1) |
 //! | 12 | 4 | ready: 1 once the mutex is initialised (stored last, release) |
 //! | 16 | 4 | `sizeof(pthread_mutex_t)` of the creator |
+//! | 24 | 8 | owner word: `pid << 32 \| (start time & 0xffff_ffff)` of the process whose handle created the mutex or took it over ([`RobustMutex::create_or_take_over`]), stored before ready and cleared when that handle is dropped; 0 for none |
 //! | 64 | `sizeof(pthread_mutex_t)` | a `pthread_mutex_t`: `PTHREAD_PROCESS_SHARED`, `PTHREAD_MUTEX_ROBUST`, `PTHREAD_MUTEX_ERRORCHECK` |
 //!
 //! A C program linked with the same C library can `pthread_mutex_lock` the mutex at offset 64
@@ -31,6 +32,7 @@ use crate::sys::{self, Locked};
 use crate::timeout::{Deadline, Timeout};
 use crate::typed::describe::SegmentInfo;
 use crate::typed::header::{self, SegmentKind};
+use crate::typed::peers::{OwnerWord, TakeOver};
 
 /// Magic bytes at the start of a robust-mutex segment.
 pub const MUTEX_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::RobustMutex.magic();
@@ -38,6 +40,8 @@ pub const MUTEX_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::RobustMutex.
 pub const MUTEX_VERSION: u32 = 1;
 const READY: usize = 12;
 const MUTEX_SIZE: usize = 16;
+/// The owner word (see [`OwnerWord`]).
+const OWNER: usize = 24;
 const MUTEX: usize = 64;
 const SEGMENT: usize = 128;
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
@@ -74,6 +78,9 @@ pub struct RobustMutex {
     /// keeps the mapping (the kernel's robust list of the holding thread points into it).
     held: AtomicUsize,
     cancel: Option<CancelToken>,
+    /// Whether this handle made the mutex or took it over, and so holds its owner word
+    /// (cleared when it is dropped).
+    owner: bool,
 }
 
 impl RobustMutex {
@@ -89,9 +96,16 @@ impl RobustMutex {
     }
 
     /// Creates the mutex (exclusively: fails with [`ErrorKind::AlreadyExists`] if the name
-    /// exists), unlocked, in a segment of mode 0600.
+    /// exists, naming the calls to use instead), unlocked, in a segment of mode 0600.
     pub fn create(name: &str) -> Result<RobustMutex> {
-        let shm = SharedMemory::create(name, SEGMENT as u64)?;
+        let shm = SharedMemory::create(name, SEGMENT as u64).map_err(|e| match e.kind() {
+            ErrorKind::AlreadyExists => header::exists_naming(
+                e.about(ObjectKind::Mutex),
+                "RobustMutex::open",
+                "RobustMutex::create_or_take_over",
+            ),
+            _ => e,
+        })?;
         let made = Self::init(shm);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
@@ -110,11 +124,13 @@ impl RobustMutex {
             map: ManuallyDrop::new(map),
             held: AtomicUsize::new(0),
             cancel: None,
+            owner: true,
         };
         // SAFETY: the segment was just created exclusively and is not marked ready, so no
         // thread in any process uses the mutex yet; `raw()` is in bounds and aligned.
         unsafe { sys::robust_mutex_init(this.raw()) }
             .map_err(|e| crate::error::os(e, Operation::Create, Self::object(this.shm.name())))?;
+        this.owner_word().set_me();
         this.ready().store(1, Ordering::Release);
         Ok(this)
     }
@@ -146,6 +162,7 @@ impl RobustMutex {
             map: ManuallyDrop::new(map),
             held: AtomicUsize::new(0),
             cancel: None,
+            owner: false,
         };
         let size = u32::from_ne_bytes(header[16..20].try_into().unwrap_or_default());
         if size as usize != std::mem::size_of::<libc::pthread_mutex_t>() {
@@ -174,6 +191,45 @@ impl RobustMutex {
                 other => return other,
             }
         }
+    }
+
+    /// Creates the mutex, or takes over the one under `name` whose owner is gone, and owns it
+    /// (the segment is removed when the owner is dropped): what a process restarted under a
+    /// fixed name calls. The owner is the handle that created the mutex or took it over last;
+    /// it stops owning when it is dropped, or when its process dies (SIGKILL included).
+    ///
+    /// - Nothing there: creates it, as [`create`](Self::create).
+    /// - A robust mutex whose owner is gone: takes it over as it is. If a process died holding
+    ///   the lock, the next [`lock`](Self::lock) gets it at once, with
+    ///   [`previous_owner_died`](RobustGuard::previous_owner_died), as for any robust mutex.
+    /// - A live owner (also this process): [`ErrorKind::AlreadyExists`] naming it (pid and
+    ///   command) and what to call instead.
+    /// - Another kind of segment, or a mutex of another C library's `pthread_mutex_t`:
+    ///   [`ErrorKind::Mismatch`] naming both.
+    ///
+    /// Of processes racing on one name, exactly one wins; the others get
+    /// [`ErrorKind::AlreadyExists`] naming it.
+    pub fn create_or_take_over(name: &str) -> Result<crate::Owned<RobustMutex>> {
+        let how = TakeOver {
+            object: Self::object(name),
+            what: "the mutex",
+            instead: "open it with RobustMutex::open",
+        };
+        let (mut mutex, taken) = how.run(
+            || Self::create(name),
+            || Self::open(name),
+            RobustMutex::owner_word,
+        )?;
+        if taken {
+            mutex.owner = true;
+            mutex.shm.take_over();
+        }
+        Ok(crate::Owned::new(mutex))
+    }
+
+    /// The mutex's owner word (see [`OwnerWord`]).
+    fn owner_word(&self) -> OwnerWord<'_> {
+        OwnerWord(header::atomic_u64(&self.map, OWNER))
     }
 
     fn ready(&self) -> &AtomicU32 {
@@ -389,6 +445,9 @@ impl RobustMutex {
 
 impl Drop for RobustMutex {
     fn drop(&mut self) {
+        if self.owner {
+            self.owner_word().release();
+        }
         if self.held.load(Ordering::Relaxed) != 0 {
             // A guard was leaked (`mem::forget`): the mutex stays locked and is on the holding
             // thread's robust list, which the kernel walks when that thread exits. Keep the
@@ -457,6 +516,7 @@ impl std::fmt::Debug for RobustGuard<'_> {
 pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
     let mut info = SegmentInfo::new(SegmentKind::RobustMutex, map);
     info.ready = header::u32_in(map, READY) == Some(1);
+    info.owner = header::u64_in(map, OWNER).and_then(crate::typed::peers::owner_info);
     // glibc's robust mutex keeps the owner's thread id in its lock word (the first int of
     // pthread_mutex_t), with the waiter and owner-died bits.
     if let Some(word) = header::u32_in(map, MUTEX) {

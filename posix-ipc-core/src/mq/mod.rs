@@ -305,9 +305,16 @@ impl MessageQueue {
         self.write
     }
 
-    /// Whether this handle created the queue.
+    /// Whether this handle created the queue (or took it over: see the typed ends'
+    /// `create_or_take_over`).
     pub fn created(&self) -> bool {
         self.created
+    }
+
+    /// Makes this handle the queue's creator: a typed end that took a queue over owns it from
+    /// now on (an [`Owned`](crate::Owned) around it removes it).
+    pub(crate) fn take_over(&mut self) {
+        self.created = true;
     }
 
     /// The validated name.

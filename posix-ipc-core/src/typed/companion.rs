@@ -26,6 +26,7 @@
 //! | 40 | 8 | `st_ino` of the queue |
 //! | 48 | 4 | 1 once any producer has connected |
 //! | 52 | 4 | 1 once any consumer has connected |
+//! | 56 | 8 | owner word: `pid << 32 \| (start time & 0xffff_ffff)` of the process whose typed handle created the queue or took it over ([`Sender::create_or_take_over`](crate::Sender::create_or_take_over)), stored before ready and cleared when that handle (and its clones) are dropped; 0 for none |
 //! | 64 | 64 | the message type's name, UTF-8, NUL-padded |
 //! | 128 | 32 × 32 | producer table (see the ring's layout) |
 //! | 1152 | 32 × 32 | consumer table |
@@ -37,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use super::describe::SegmentInfo;
 use super::header::{self, atomic_u32, atomic_u64, HeaderSpec, SegmentKind};
-use super::peers::{Table, ENTRY, MAX_PEERS};
+use super::peers::{OwnerWord, Table, ENTRY, MAX_PEERS};
 use super::IpcMessage;
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::mq::{MessageQueue, QUEUE_DEV, QUEUE_INO};
@@ -52,6 +53,8 @@ const FINGERPRINT: usize = 16;
 const SIZE: usize = 24;
 const PRODUCERS_JOINED: usize = 48;
 const CONSUMERS_JOINED: usize = 52;
+/// The owner word (see [`OwnerWord`]).
+const OWNER: usize = 56;
 const TYPE_NAME: usize = 64;
 const TYPE_NAME_LEN: usize = 64;
 pub(crate) const HEADER: usize = 128;
@@ -73,6 +76,9 @@ pub(crate) enum Side {
 pub(crate) struct Companion {
     shm: SharedMemory,
     map: Mapping,
+    /// Whether this handle made the queue or took it over, and so holds the owner word
+    /// (cleared when it is dropped).
+    owner: bool,
 }
 
 fn queue_object(queue: &str) -> Object {
@@ -174,7 +180,11 @@ impl Companion {
                     // Everything but the ready word (stored atomically by `publish`).
                     map.write_at(0, &head[..READY])?;
                     map.write_at(READY + 4, &head[READY + 4..])?;
-                    return Ok(Companion { shm, map });
+                    return Ok(Companion {
+                        shm,
+                        map,
+                        owner: true,
+                    });
                 }
                 Err(e) if e.kind() == ErrorKind::InvalidName => {
                     return Err(Self::invalid_name(queue, Operation::Create, &e))
@@ -251,12 +261,13 @@ impl Companion {
         Ok(leftover.then_some(id))
     }
 
-    /// Records the queue's identity and marks the companion ready (release): openers may use
-    /// it from now on.
+    /// Records the queue's identity and this process as its owner, and marks the companion
+    /// ready (release): openers may use it from now on.
     pub(crate) fn publish(&self, mq: &MessageQueue) -> Result<()> {
         let (dev, ino) = mq.identity()?;
         atomic_u64(&self.map, QUEUE_DEV).store(dev, Ordering::Relaxed);
         atomic_u64(&self.map, QUEUE_INO).store(ino, Ordering::Relaxed);
+        self.owner_word().set_me();
         atomic_u32(&self.map, READY).store(1, Ordering::Release);
         Ok(())
     }
@@ -350,7 +361,22 @@ impl Companion {
             ));
         }
         let map = shm.map_range(0, SEGMENT)?;
-        Ok(Some(Companion { shm, map }))
+        Ok(Some(Companion {
+            shm,
+            map,
+            owner: false,
+        }))
+    }
+
+    /// The queue's owner word (see [`OwnerWord`]).
+    pub(crate) fn owner_word(&self) -> OwnerWord<'_> {
+        OwnerWord(atomic_u64(&self.map, OWNER))
+    }
+
+    /// Makes this handle the holder of the owner word it claimed (a take-over): it is
+    /// cleared when this handle is dropped.
+    pub(crate) fn hold_owner(&mut self) {
+        self.owner = true;
     }
 
     /// Removes the companion of `queue` if it describes the queue with identity `id`.
@@ -368,6 +394,7 @@ impl Companion {
     ) -> SegmentInfo {
         let mut info = SegmentInfo::new(SegmentKind::QueueCompanion, map);
         info.ready = header::u32_in(map, READY) == Some(1);
+        info.owner = header::u64_in(map, OWNER).and_then(super::peers::owner_info);
         if let Ok(head) = map.read_vec(0, HEADER) {
             let h = CompanionHeader::parse(&head);
             info.fingerprint = Some(h.fingerprint);
@@ -421,6 +448,14 @@ impl Companion {
     /// Device and inode of the companion segment this handle maps.
     pub(crate) fn identity(&self) -> Option<(u64, u64)> {
         crate::sys::fstat_id(std::os::fd::AsFd::as_fd(&self.shm)).ok()
+    }
+}
+
+impl Drop for Companion {
+    fn drop(&mut self) {
+        if self.owner {
+            self.owner_word().release();
+        }
     }
 }
 

@@ -310,6 +310,37 @@ pub(crate) fn type_mismatch(
     )
 }
 
+/// The `AlreadyExists` error of a kind's `create`, naming calls that exist on that kind:
+/// `open` (its way to join the object) and `take_over` (its `create_or_take_over`), in place of
+/// the generic hint's "open it with open_or_create", which not every kind has. Other errors
+/// (and `AlreadyExists` errors that do not end with the generic hint) are returned unchanged.
+pub(crate) fn exists_naming(e: crate::Error, open: &str, take_over: &str) -> crate::Error {
+    use crate::error::LEFTOVER_HINT;
+    if e.kind() != crate::ErrorKind::AlreadyExists {
+        return e;
+    }
+    let Some(stem) = e.detail().strip_suffix(LEFTOVER_HINT) else {
+        return e;
+    };
+    // The generic hint without its last clause (", or open it with open_or_create").
+    let leftover = LEFTOVER_HINT
+        .rsplit_once(", or ")
+        .map_or(LEFTOVER_HINT, |(head, _)| head);
+    let renamed = crate::Error::new(
+        crate::ErrorKind::AlreadyExists,
+        e.operation(),
+        e.object().clone(),
+        format!(
+            "{stem}{leftover}; open it with {open}, or, once its owner is gone, take it over \
+             with {take_over}"
+        ),
+    );
+    match e.errno() {
+        Some(errno) => renamed.with_errno(errno),
+        None => renamed,
+    }
+}
+
 /// Where every typed segment keeps its `u32` layout version (after the 8 magic bytes).
 pub(crate) const VERSION: usize = 8;
 

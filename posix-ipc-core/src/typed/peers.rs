@@ -271,3 +271,108 @@ pub(crate) fn owner_alive(word: u64) -> bool {
 pub(crate) fn describe_pid(pid: u32) -> String {
     format!("pid {pid} ({})", sys::process_command(pid))
 }
+
+/// What `posix-ipc ls` shows of an owner word: the owner's pid and whether it is alive;
+/// `None` if none is recorded.
+pub(crate) fn owner_info(word: u64) -> Option<(u32, bool)> {
+    (word != 0).then(|| (owner_pid(word), owner_alive(word)))
+}
+
+/// How a kind's `create_or_take_over` names itself in its errors.
+pub(crate) struct TakeOver<'a> {
+    /// The object, for errors.
+    pub(crate) object: crate::error::Object,
+    /// What it is, in words: "the ring".
+    pub(crate) what: &'a str,
+    /// What to do instead while its owner lives: "open it with RingSender::<Tick>::open".
+    pub(crate) instead: &'a str,
+}
+
+impl TakeOver<'_> {
+    /// Creates the object with `create`, or, if it exists, opens it with `open` (which checks
+    /// type and geometry: `Mismatch` otherwise) and claims the owner word `owner` gives if its
+    /// owner is gone. Returns the handle and whether it was taken over; the caller then marks
+    /// the handle as the object's creator and owner.
+    ///
+    /// A name removed or made again between two steps is tried again (a few times). Of
+    /// processes racing on one name, exactly one wins (the create, or the compare-and-swap of
+    /// the owner word); the others get `AlreadyExists` naming it. An owner in this very process
+    /// counts as alive: the word names processes, not handles.
+    pub(crate) fn run<H>(
+        &self,
+        mut create: impl FnMut() -> crate::Result<H>,
+        mut open: impl FnMut() -> crate::Result<H>,
+        owner: impl Fn(&H) -> OwnerWord<'_>,
+    ) -> crate::Result<(H, bool)> {
+        use crate::error::ErrorKind;
+        for _ in 0..8 {
+            match create() {
+                Ok(made) => return Ok((made, false)),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            let there = match open() {
+                Ok(h) => h,
+                // Removed since the create: create it again.
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == ErrorKind::Mismatch => return Err(self.mismatch(&e)),
+                Err(e) => return Err(e),
+            };
+            let word = owner(&there);
+            let now = word.load();
+            if owner_alive(now) {
+                return Err(self.in_use(owner_pid(now)));
+            }
+            match word.claim(now) {
+                Ok(()) => return Ok((there, true)),
+                Err(winner) if owner_alive(winner) => return Err(self.in_use(owner_pid(winner))),
+                // Changed by a process that is gone again already: look once more.
+                Err(_) => continue,
+            }
+        }
+        Err(crate::Error::new(
+            ErrorKind::AlreadyExists,
+            crate::error::Operation::Create,
+            self.object.clone(),
+            format!(
+                "{} kept being removed and made again by other processes while this one tried \
+                 to create or take it over: try again",
+                self.what
+            ),
+        ))
+    }
+
+    /// `AlreadyExists`: the owner `pid` is alive.
+    fn in_use(&self, pid: u32) -> crate::Error {
+        let who = if pid == sys::getpid() {
+            format!("{} (this process)", describe_pid(pid))
+        } else {
+            describe_pid(pid)
+        };
+        crate::Error::new(
+            crate::ErrorKind::AlreadyExists,
+            crate::error::Operation::Create,
+            self.object.clone(),
+            format!(
+                "{} is in use: its owner, {who}, is alive (only an object whose owner is gone \
+                 is taken over); stop that process first, or {}",
+                self.what, self.instead
+            ),
+        )
+        .with_errno(libc::EEXIST)
+    }
+
+    /// `Mismatch`: what is there is not what was asked for.
+    fn mismatch(&self, e: &crate::Error) -> crate::Error {
+        crate::Error::new(
+            crate::ErrorKind::Mismatch,
+            crate::error::Operation::Create,
+            self.object.clone(),
+            format!(
+                "{} under this name cannot be taken over: {}",
+                self.what,
+                e.detail()
+            ),
+        )
+    }
+}

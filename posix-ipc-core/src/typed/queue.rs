@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::companion::{Companion, Registration, Side};
+use super::peers::TakeOver;
 use super::IpcMessage;
 use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result, Returned};
@@ -61,6 +62,23 @@ fn check_size<T: IpcMessage>(mq: &MessageQueue) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn queue_object(name: &str) -> Object {
+    Object {
+        kind: ObjectKind::MessageQueue,
+        name: Some(name.to_owned()),
+    }
+}
+
+/// A create's [`ErrorKind::AlreadyExists`], naming the calls of `end` ("Sender::<Tick>") to use
+/// instead.
+fn exists_in(e: Error, end: &str) -> Error {
+    super::header::exists_naming(
+        e,
+        &format!("{end}::open"),
+        &format!("{end}::create_or_take_over"),
+    )
 }
 
 fn options<T: IpcMessage>(max_messages: usize) -> MessageQueueOptions {
@@ -110,6 +128,70 @@ impl<T: IpcMessage> Channel<T> {
                 Err(e)
             }
         }
+    }
+
+    /// Creates the queue for `T`, or takes over the one there if it was made by the typed API
+    /// for `T` with `max_messages` slots and its owner is gone; the companion returned holds
+    /// the owner word either way. `end` names the caller for errors ("Sender::<Tick>").
+    fn create_or_take_over(
+        name: &str,
+        max_messages: usize,
+        (read, write): (bool, bool),
+        end: &str,
+    ) -> Result<(MessageQueue, Companion)> {
+        let instead = format!("open it with {end}::open");
+        let how = TakeOver {
+            object: queue_object(name),
+            what: "the typed queue",
+            instead: &instead,
+        };
+        let ((mut mq, mut companion), taken) = how.run(
+            || Self::create(name, max_messages, read, write),
+            || {
+                let mq = MessageQueue::options().read(read).write(write).open(name)?;
+                check_size::<T>(&mq)?;
+                if mq.max_messages() != max_messages {
+                    return Err(Error::new(
+                        ErrorKind::Mismatch,
+                        Operation::Open,
+                        queue_object(name),
+                        format!(
+                            "the queue holds at most {} messages, not the {max_messages} asked \
+                             for",
+                            mq.max_messages()
+                        ),
+                    ));
+                }
+                match Companion::open::<T>(&mq)? {
+                    Some(c) if c.writable() => Ok((mq, c)),
+                    Some(c) => Err(Error::new(
+                        ErrorKind::PermissionDenied,
+                        Operation::Create,
+                        queue_object(name),
+                        format!(
+                            "its companion segment {:?} is read-only to this process, which \
+                             cannot record itself as the new owner",
+                            c.name()
+                        ),
+                    )),
+                    None => Err(Error::new(
+                        ErrorKind::Mismatch,
+                        Operation::Open,
+                        queue_object(name),
+                        "it has no companion segment of the typed API (it was made by \
+                         posix_ipc, C or MessageQueue, or its companion is left over from an \
+                         earlier queue): nothing records its type or owner; remove it, or \
+                         wrap it with from_queue",
+                    )),
+                }
+            },
+            |(_, c)| c.owner_word(),
+        )?;
+        if taken {
+            mq.take_over();
+            companion.hold_owner();
+        }
+        Ok((mq, companion))
     }
 
     fn new_end(mq: MessageQueue, companion: Option<Companion>, side: Option<Side>) -> Channel<T> {
@@ -252,10 +334,37 @@ impl<T: IpcMessage> Sender<T> {
     /// its companion, opened for writing only; fails with [`ErrorKind::AlreadyExists`] if the
     /// name exists (the error says how to find and remove a leftover).
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let (mq, c) = Channel::<T>::create(name, max_messages, false, true)?;
+        let (mq, c) = Channel::<T>::create(name, max_messages, false, true)
+            .map_err(|e| exists_in(e, &format!("Sender::<{}>", T::LAYOUT.name)))?;
         Ok(Sender {
             ch: Channel::new_end(mq, Some(c), Some(Side::Producer)),
         })
+    }
+
+    /// Creates the queue for `T` (and its companion), or takes over the one under `name` whose
+    /// owner is gone, and owns it (the queue and its companion are removed when the owner is
+    /// dropped): what a process restarted under a fixed name calls. The owner is the typed
+    /// handle that created the queue or took it over last (with its clones); it stops owning
+    /// when it is dropped, or when its process dies (SIGKILL included).
+    ///
+    /// - Nothing there: creates it, as [`create`](Self::create).
+    /// - A queue made by the typed API for `T` (its companion's layout fingerprint and the
+    ///   message size) with `max_messages` slots, whose owner is gone: takes it over. The
+    ///   messages in it stay, and this sender registers as [`open`](Self::open) would.
+    /// - A live owner (also this process): [`ErrorKind::AlreadyExists`] naming it (pid and
+    ///   command) and what to call instead.
+    /// - A queue of another type, message size or `max_messages`, or without a typed
+    ///   companion (made by posix_ipc, C or [`MessageQueue`]): [`ErrorKind::Mismatch`]
+    ///   naming both.
+    ///
+    /// Of processes racing on one name, exactly one wins; the others get
+    /// [`ErrorKind::AlreadyExists`] naming it.
+    pub fn create_or_take_over(name: &str, max_messages: usize) -> Result<Owned<Self>> {
+        let end = format!("Sender::<{}>", T::LAYOUT.name);
+        let (mq, c) = Channel::<T>::create_or_take_over(name, max_messages, (false, true), &end)?;
+        Ok(Owned::new(Sender {
+            ch: Channel::new_end(mq, Some(c), Some(Side::Producer)),
+        }))
     }
 
     /// As [`create`](Self::create), owned: the queue and its companion are removed when the
@@ -386,10 +495,28 @@ impl<T: IpcMessage> Receiver<T> {
     /// Creates a new queue for `T` and its companion, opened for reading only; fails with
     /// [`ErrorKind::AlreadyExists`] if the name exists.
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let (mq, c) = Channel::<T>::create(name, max_messages, true, false)?;
+        let (mq, c) = Channel::<T>::create(name, max_messages, true, false)
+            .map_err(|e| exists_in(e, &format!("Receiver::<{}>", T::LAYOUT.name)))?;
         Ok(Receiver {
             ch: Channel::new_end(mq, Some(c), Some(Side::Consumer)),
         })
+    }
+
+    /// Creates the queue for `T` (and its companion), or takes over the one under `name` whose
+    /// owner is gone, and owns it, as [`Sender::create_or_take_over`] does; this receiver then
+    /// registers as [`open`](Self::open) would, and the messages in the queue stay for it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] naming the owner if it is alive; [`ErrorKind::Mismatch`]
+    /// naming both for a queue of another type, message size or `max_messages`, or one
+    /// without a typed companion.
+    pub fn create_or_take_over(name: &str, max_messages: usize) -> Result<Owned<Self>> {
+        let end = format!("Receiver::<{}>", T::LAYOUT.name);
+        let (mq, c) = Channel::<T>::create_or_take_over(name, max_messages, (true, false), &end)?;
+        Ok(Owned::new(Receiver {
+            ch: Channel::new_end(mq, Some(c), Some(Side::Consumer)),
+        }))
     }
 
     /// As [`create`](Self::create), owned: the queue and its companion are removed when the
@@ -576,10 +703,26 @@ pub struct TypedQueue<T> {
 impl<T: IpcMessage> TypedQueue<T> {
     /// Creates the queue for `T` and its companion (exclusively), without joining either side.
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let (mq, c) = Channel::<T>::create(name, max_messages, true, true)?;
+        let (mq, c) = Channel::<T>::create(name, max_messages, true, true)
+            .map_err(|e| exists_in(e, &format!("TypedQueue::<{}>", T::LAYOUT.name)))?;
         Ok(TypedQueue {
             ch: Channel::new_end(mq, Some(c), None),
         })
+    }
+
+    /// Creates the queue for `T` (and its companion), or takes over the one under `name` whose
+    /// owner is gone, and owns it, as [`Sender::create_or_take_over`] does, without joining
+    /// either side.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sender::create_or_take_over`].
+    pub fn create_or_take_over(name: &str, max_messages: usize) -> Result<Owned<Self>> {
+        let end = format!("TypedQueue::<{}>", T::LAYOUT.name);
+        let (mq, c) = Channel::<T>::create_or_take_over(name, max_messages, (true, true), &end)?;
+        Ok(Owned::new(TypedQueue {
+            ch: Channel::new_end(mq, Some(c), None),
+        }))
     }
 
     /// As [`create`](Self::create), owned: removed when the owner is dropped.

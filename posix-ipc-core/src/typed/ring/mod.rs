@@ -59,6 +59,7 @@
 //! | 40 | 8 | slot stride |
 //! | 48 | 8 | offset of slot 0 (4096) |
 //! | 56 | 4 | ready (1 once initialised, stored last) |
+//! | 64 | 8 | owner word: `pid << 32 \| (start time & 0xffff_ffff)` of the process whose handle created the ring or took it over ([`RingSender::create_or_take_over`]), stored before ready and cleared when that handle is dropped; 0 for none |
 //! | 128 | 8 | tail: count of messages published (SPSC) / claimed (MPMC) |
 //! | 256 | 8 | head: count of messages consumed (SPSC) / claimed (MPMC) |
 //! | 384 | 4 | data futex: incremented when data is published while consumers sleep |
@@ -108,7 +109,7 @@ use wait::*;
 
 use super::describe::SegmentInfo;
 use super::header::{self, SegmentKind};
-use super::peers::{GoneCache, Table, ENTRY, MAX_PEERS};
+use super::peers::{GoneCache, OwnerWord, Table, TakeOver, ENTRY, MAX_PEERS};
 use super::record::{Bytes, RecordType};
 use super::signal::{Backoff, Signal};
 use super::IpcMessage;
@@ -147,6 +148,8 @@ const CONSUMERS: usize = PRODUCERS + RING_MAX_PEERS * ENTRY;
 const SLOTS: usize = 4096;
 const MPMC_SLOT_HEADER: usize = 16;
 const READY: usize = 56;
+/// The owner word (see [`OwnerWord`]).
+const OWNER: usize = 64;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
 
@@ -170,6 +173,7 @@ pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
     info.fingerprint = header::u64_in(map, FINGERPRINT);
     info.type_size = header::u64_in(map, SIZE);
     info.capacity = header::u64_in(map, CAPACITY);
+    info.owner = header::u64_in(map, OWNER).and_then(super::peers::owner_info);
     if map.len() >= PEER_TABLES_END {
         let tail = header::atomic_u64(map, TAIL).load(Ordering::Acquire);
         let head = header::atomic_u64(map, HEAD).load(Ordering::Acquire);
@@ -202,6 +206,16 @@ pub(crate) fn peer_tables(map: &Mapping) -> (Table<'_>, Table<'_>) {
 /// An error of the segment underneath, reported as the ring's.
 fn as_ring(e: Error) -> Error {
     e.about(ObjectKind::Ring)
+}
+
+/// A create's [`ErrorKind::AlreadyExists`], naming the calls of `end` ("RingSender::<Tick>")
+/// to use instead.
+fn exists_in(e: Error, end: &str) -> Error {
+    header::exists_naming(
+        e,
+        &format!("{end}::open"),
+        &format!("{end}::create_or_take_over"),
+    )
 }
 
 fn object(name: &str) -> Object {

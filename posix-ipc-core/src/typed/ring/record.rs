@@ -23,7 +23,30 @@ macro_rules! record_end_methods {
                 mode: RingMode,
                 record: &RecordType,
             ) -> Result<Self> {
-                $inner::with(Ring::create(name, capacity, mode, record)?).map($end)
+                let ring = Ring::create(name, capacity, mode, record)
+                    .map_err(|e| exists_in(e, stringify!($end)))?;
+                $inner::with(ring).map($end)
+            }
+
+            /// Creates the ring for records of `record`, or takes over the one under `name`
+            /// whose owner is gone, and owns it, as the typed ends'
+            /// [`create_or_take_over`](RingSender::create_or_take_over) do: the record type
+            /// (size and fingerprint), capacity and mode must match, the messages in it stay.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::AlreadyExists`] naming the owner if it is alive;
+            /// [`ErrorKind::Mismatch`] naming both if what is there is of another record
+            /// type, capacity or mode.
+            pub fn create_or_take_over(
+                name: &str,
+                capacity: usize,
+                mode: RingMode,
+                record: &RecordType,
+            ) -> Result<crate::Owned<Self>> {
+                let ring =
+                    Ring::create_or_take_over(name, capacity, mode, record, stringify!($end))?;
+                $inner::with(ring).map(|end| crate::Owned::new($end(end)))
             }
 
             /// Opens an existing ring, checking its header against `record`, and registers on

@@ -15,6 +15,9 @@ pub(super) struct Ring {
     pub(super) record: RecordType,
     /// Recent answers to "has the other side gone?" for non-blocking calls.
     pub(super) gone: GoneCache,
+    /// Whether this handle made the ring or took it over, and so holds its owner word (cleared
+    /// when it is dropped).
+    pub(super) owner: bool,
 }
 
 impl Ring {
@@ -50,6 +53,38 @@ impl Ring {
         made
     }
 
+    /// Creates the ring, or takes over the one there if it carries `record` with this capacity
+    /// and mode and its owner is gone; the ring returned holds the owner word either way. `end`
+    /// names the calling end for errors ("RingSender::<Tick>").
+    pub(super) fn create_or_take_over(
+        name: &str,
+        capacity: usize,
+        mode: RingMode,
+        record: &RecordType,
+        end: &str,
+    ) -> Result<Self> {
+        let instead = format!("open it with {end}::open");
+        let how = TakeOver {
+            object: object(name),
+            what: "the ring",
+            instead: &instead,
+        };
+        let (mut ring, taken) = how.run(
+            || Self::create(name, capacity, mode, record),
+            || {
+                let ring = Self::open(name, DEFAULT_OPEN_WAIT, record)?;
+                check_shape(&ring, capacity, mode)?;
+                Ok(ring)
+            },
+            Ring::owner_word,
+        )?;
+        if taken {
+            ring.owner = true;
+            ring.shm.take_over();
+        }
+        Ok(ring)
+    }
+
     pub(super) fn init(
         shm: SharedMemory,
         capacity: u64,
@@ -81,12 +116,14 @@ impl Ring {
             stride,
             record: record.clone(),
             gone: GoneCache::default(),
+            owner: true,
         };
         if mode == RingMode::Mpmc {
             for i in 0..capacity {
                 ring.slot_seq(i).store(i, Ordering::Relaxed);
             }
         }
+        ring.owner_word().set_me();
         ring.u32_at(READY).store(1, Ordering::Release);
         Ok(ring)
     }
@@ -180,6 +217,7 @@ impl Ring {
             stride,
             record: record.clone(),
             gone: GoneCache::default(),
+            owner: false,
         };
         Ok(ring)
     }
@@ -197,7 +235,13 @@ impl Ring {
             stride: self.stride,
             record: self.record.clone(),
             gone: GoneCache::default(),
+            owner: false,
         })
+    }
+
+    /// The ring's owner word (see [`OwnerWord`]).
+    pub(super) fn owner_word(&self) -> OwnerWord<'_> {
+        OwnerWord(self.u64_at(OWNER))
     }
 
     #[inline]
@@ -485,6 +529,14 @@ impl Ring {
             .is_ok();
         peers.clear_dead();
         repaired
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if self.owner {
+            self.owner_word().release();
+        }
     }
 }
 

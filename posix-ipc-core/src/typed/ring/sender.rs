@@ -38,8 +38,42 @@ pub struct RingSender<T> {
 impl<T: IpcMessage> RingSender<T> {
     /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) and
     /// registers as its producer.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] if the name exists (the error names the calls to use
+    /// instead); [`ErrorKind::InvalidArgument`] for a capacity that is not a power of two from
+    /// 2 to 2^30.
     pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
-        Self::with(Ring::create(name, capacity, mode, &RecordType::of::<T>())?)
+        let ring = Ring::create(name, capacity, mode, &RecordType::of::<T>())
+            .map_err(|e| exists_in(e, &format!("RingSender::<{}>", T::LAYOUT.name)))?;
+        Self::with(ring)
+    }
+
+    /// Creates the ring, or takes over the one under `name` whose owner is gone, and owns it
+    /// (the segment is removed when the owner is dropped): what a process restarted under a
+    /// fixed name calls. The owner is the handle that created the ring or took it over last;
+    /// it stops owning when it is dropped, or when its process dies (SIGKILL included).
+    ///
+    /// - Nothing there: creates it, as [`create`](Self::create).
+    /// - A ring of `T` with this capacity and mode whose owner is gone: takes it over. The
+    ///   messages in it stay, and this end registers as [`open`](Self::open) would (a dead
+    ///   producer of an SPSC ring does not count).
+    /// - A live owner (also this process): [`ErrorKind::AlreadyExists`] naming it (pid and
+    ///   command) and what to call instead.
+    /// - A ring of another type, capacity or mode, or another kind of segment:
+    ///   [`ErrorKind::Mismatch`] naming both.
+    ///
+    /// Of processes racing on one name, exactly one wins; the others get
+    /// [`ErrorKind::AlreadyExists`] naming it.
+    pub fn create_or_take_over(
+        name: &str,
+        capacity: usize,
+        mode: RingMode,
+    ) -> Result<crate::Owned<Self>> {
+        let end = format!("RingSender::<{}>", T::LAYOUT.name);
+        let ring = Ring::create_or_take_over(name, capacity, mode, &RecordType::of::<T>(), &end)?;
+        Self::with(ring).map(crate::Owned::new)
     }
 
     /// Opens an existing ring, checking its header against `T`, and registers as a producer.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::describe::SegmentInfo;
 use super::header::{self, SegmentKind};
+use super::peers::{OwnerWord, TakeOver};
 use super::record::RecordType;
 use super::IpcMessage;
 use crate::cancel::CancelToken;
@@ -35,6 +36,8 @@ const SEQ: usize = 40;
 const CHANGE_WAITERS: usize = 48;
 /// The futex word `wait_change` sleeps on: bumped by a store that finds waiters.
 const CHANGES: usize = 52;
+/// The owner word (see [`OwnerWord`]).
+const OWNER: usize = 56;
 /// Set in the lock word while a writer sleeps on it (pids stay below 2^22 on Linux).
 const WAITERS: u32 = 1 << 31;
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
@@ -63,8 +66,10 @@ pub struct SharedHeader {
     pub change_waiters: u32,
     /// Bumped (and futex-woken) by a store that finds `change_waiters` non-zero.
     pub changes: u32,
-    /// Zero.
-    pub reserved: [u8; 8],
+    /// The owner word: `pid << 32 | (start time & 0xffff_ffff)` of the process whose handle
+    /// created the segment or took it over ([`Shared::create_or_take_over`]); 0 for none
+    /// (segments of earlier releases, which kept these bytes zero, read as none).
+    pub owner: u64,
 }
 
 const _: () = assert!(std::mem::size_of::<SharedHeader>() == HEADER);
@@ -72,9 +77,9 @@ const _: () = assert!(std::mem::size_of::<SharedHeader>() == HEADER);
 impl SharedHeader {
     /// Python `struct` format of the header (native order, as written).
     pub const PYTHON_FORMAT: &'static str = if cfg!(target_endian = "little") {
-        "<8sIIQQIIQII8s"
+        "<8sIIQQIIQIIQ"
     } else {
-        ">8sIIQQIIQII8s"
+        ">8sIIQQIIQIIQ"
     };
 }
 
@@ -102,7 +107,7 @@ fn stride_of(size: usize) -> usize {
 /// | 40 | 8 | `seq` | number of completed stores; the current value is in slot `seq & 1` |
 /// | 48 | 4 | `change_waiters` | readers sleeping in [`wait_change`](Self::wait_change) |
 /// | 52 | 4 | `changes` | a futex word those readers sleep on, bumped by a store that finds waiters |
-/// | 56 | 8 | reserved | zero |
+/// | 56 | 8 | `owner` | owner word: `pid << 32 \| (start time & 0xffff_ffff)` of the process whose handle created the segment or took it over ([`create_or_take_over`](Self::create_or_take_over)), stored before `ready` and cleared when that handle is dropped; 0 for none |
 /// | 64 | `stride` | slot 0 | a `T` |
 /// | 64 + `stride` | `stride` | slot 1 | a `T` |
 ///
@@ -144,6 +149,9 @@ pub struct Shared<T> {
     cancel: Option<CancelToken>,
     /// What the slots hold (checked against the header).
     record: RecordType,
+    /// Whether this handle made the segment or took it over, and so holds its owner word
+    /// (cleared when it is dropped).
+    owner: bool,
     _type: PhantomData<T>,
 }
 
@@ -151,8 +159,41 @@ impl<T: IpcMessage> Shared<T> {
     /// Creates the segment for `T` holding `initial` (exclusive: fails if the name exists). The
     /// header's `ready` flag is stored last, so no opener ever sees a half-made segment as
     /// ready.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] if the name exists (the error names the calls to use
+    /// instead).
     pub fn create(name: &str, initial: &T) -> Result<Self> {
         Self::create_record(name, RecordType::of::<T>(), bytemuck::bytes_of(initial))
+            .map_err(|e| exists_in(e, &format!("Shared::<{}>", T::LAYOUT.name)))
+    }
+
+    /// Creates the segment holding `initial`, or takes over the one under `name` whose owner
+    /// is gone, and owns it (the segment is removed when the owner is dropped): what a process
+    /// restarted under a fixed name calls. The owner is the handle that created the segment or
+    /// took it over last; it stops owning when it is dropped, or when its process dies
+    /// (SIGKILL included).
+    ///
+    /// - Nothing there: creates it, as [`create`](Self::create).
+    /// - A segment of `T` whose owner is gone: takes it over and stores `initial` in it, so
+    ///   that the result is as if it had been created: it holds `initial`. The store is a
+    ///   store like any other (its version goes on from the old value's), so readers that
+    ///   kept their handles, waiting in [`wait_change`](Self::wait_change) or not, see it.
+    /// - A live owner (also this process): [`ErrorKind::AlreadyExists`] naming it (pid and
+    ///   command) and what to call instead.
+    /// - A segment of another type, or of another kind: [`ErrorKind::Mismatch`] naming both.
+    ///
+    /// Of processes racing on one name, exactly one wins; the others get
+    /// [`ErrorKind::AlreadyExists`] naming it.
+    pub fn create_or_take_over(name: &str, initial: &T) -> Result<crate::Owned<Self>> {
+        Self::create_or_take_over_record(
+            name,
+            RecordType::of::<T>(),
+            bytemuck::bytes_of(initial),
+            &format!("Shared::<{}>", T::LAYOUT.name),
+        )
+        .map(crate::Owned::new)
     }
 
     /// Opens an existing segment made for `T`, waiting up to one second for its creator to
@@ -269,6 +310,24 @@ impl SharedHeader {
     }
 }
 
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        if self.owner {
+            OwnerWord(self.atomic_u64(OWNER)).release();
+        }
+    }
+}
+
+/// A create's [`ErrorKind::AlreadyExists`], naming the calls of `end` ("Shared::<Pose>") to use
+/// instead.
+fn exists_in(e: crate::Error, end: &str) -> crate::Error {
+    header::exists_naming(
+        e,
+        &format!("{end}::open"),
+        &format!("{end}::create_or_take_over"),
+    )
+}
+
 struct WriteLock<'a, T> {
     shared: &'a Shared<T>,
 }
@@ -321,5 +380,6 @@ pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
         info.lock_holder = Some(lock);
         info.lock_holder_dead = !sys::process_alive(lock);
     }
+    info.owner = header::u64_in(map, OWNER).and_then(super::peers::owner_info);
     info
 }

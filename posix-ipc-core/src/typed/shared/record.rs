@@ -23,7 +23,28 @@ impl RecordShared {
     /// [`ErrorKind::InvalidArgument`] if `initial` is not one record long; otherwise as
     /// [`Shared::create`].
     pub fn create(name: &str, record: &RecordType, initial: &[u8]) -> Result<Self> {
-        Shared::create_record(name, record.clone(), initial).map(RecordShared)
+        Shared::create_record(name, record.clone(), initial)
+            .map(RecordShared)
+            .map_err(|e| exists_in(e, "RecordShared"))
+    }
+
+    /// Creates the segment holding `initial`, or takes over the one under `name` whose owner
+    /// is gone, and owns it, as [`Shared::create_or_take_over`] does: on a take-over the
+    /// segment must hold records of `record` (size and fingerprint), and `initial` is stored
+    /// in it, so that the result is as if it had been created.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `initial` is not one record long;
+    /// [`ErrorKind::AlreadyExists`] naming the owner if it is alive; [`ErrorKind::Mismatch`]
+    /// naming both if the segment holds another record type or is not a shared struct.
+    pub fn create_or_take_over(
+        name: &str,
+        record: &RecordType,
+        initial: &[u8],
+    ) -> Result<crate::Owned<Self>> {
+        Shared::create_or_take_over_record(name, record.clone(), initial, "RecordShared")
+            .map(|shared| crate::Owned::new(RecordShared(shared)))
     }
 
     /// Opens an existing segment, checking its header against `record` (waiting up to one

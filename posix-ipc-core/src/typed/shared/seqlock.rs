@@ -41,6 +41,34 @@ impl<T> Shared<T> {
         made
     }
 
+    /// Creates the segment holding `initial`, or takes over the one there if it holds
+    /// `record` and its owner is gone, storing `initial` in it; the handle returned holds the
+    /// owner word either way. `end` names the caller for errors ("Shared::<Pose>").
+    pub(super) fn create_or_take_over_record(
+        name: &str,
+        record: RecordType,
+        initial: &[u8],
+        end: &str,
+    ) -> Result<Self> {
+        let instead = format!("open it with {end}::open");
+        let how = TakeOver {
+            object: Self::object(name),
+            what: "the shared struct",
+            instead: &instead,
+        };
+        let (mut shared, taken) = how.run(
+            || Self::create_record(name, record.clone(), initial),
+            || Self::open_record(name, DEFAULT_OPEN_WAIT, record.clone()),
+            |shared| OwnerWord(shared.atomic_u64(OWNER)),
+        )?;
+        if taken {
+            shared.owner = true;
+            shared.shm.take_over();
+            shared.store_bytes(initial)?;
+        }
+        Ok(shared)
+    }
+
     pub(super) fn init(shm: SharedMemory, record: RecordType, initial: &[u8]) -> Result<Self> {
         let map = shm.map()?;
         let header = SharedHeader {
@@ -54,7 +82,7 @@ impl<T> Shared<T> {
             seq: 0,
             change_waiters: 0,
             changes: 0,
-            reserved: [0; 8],
+            owner: 0,
         };
         // Everything but the ready word, which openers load atomically (ftruncate zeroed it;
         // it is stored once, atomically, below).
@@ -68,9 +96,11 @@ impl<T> Shared<T> {
             stride: stride_of(record.size),
             cancel: None,
             record,
+            owner: true,
             _type: PhantomData,
         };
         this.copy_in(0, initial);
+        OwnerWord(this.atomic_u64(OWNER)).set_me();
         this.atomic_u32(READY).store(1, Ordering::Release);
         Ok(this)
     }
@@ -126,6 +156,7 @@ impl<T> Shared<T> {
             stride: stride_of(record.size),
             cancel: None,
             record,
+            owner: false,
             _type: PhantomData,
         };
         Ok(this)
