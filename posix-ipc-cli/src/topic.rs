@@ -88,7 +88,11 @@ impl Row<'_> {
 
     fn publisher_cell(&self) -> String {
         match self.segment.producers.as_slice() {
-            [] => "none live".to_string(),
+            // A publisher killed without closing leaves its owner word: name it.
+            [] => match self.segment.owner {
+                Some((pid, false)) => format!("{pid} dead"),
+                _ => "none live".to_string(),
+            },
             pids => pids
                 .iter()
                 .map(|p| format!("{p} alive"))
@@ -116,9 +120,8 @@ impl Row<'_> {
             unknown(s.policy.map(|p| format!("{p:?}"))),
             unknown(s.capacity.map(|c| c.to_string())),
             self.publisher_cell(),
-            // The generation is not in the listing: reading it without joining the topic needs
-            // the library to describe it.
-            "-".to_string(),
+            s.generation
+                .map_or_else(|| "-".to_string(), |g| g.to_string()),
             self.subscribers_cell(),
             unknown(s.count.map(|n| n.to_string())),
             unknown(self.object.size.map(human_bytes)),
@@ -140,7 +143,8 @@ impl Row<'_> {
             "policy": s.policy.map(|p| format!("{p:?}")),
             "capacity": s.capacity,
             "publisher": s.producers.first().map(|pid| json!({"pid": pid, "alive": true})),
-            "generation": Value::Null,
+            "generation": s.generation,
+            "owner_process": s.owner.map(|(pid, alive)| json!({"pid": pid, "alive": alive})),
             "subscribers": s.consumers,
             "published": s.count,
             "dead_peers": s.dead_peers,
@@ -227,39 +231,11 @@ fn subscribe(name: &str, wait: &WaitArg, follow: bool) -> Result<Option<AnySubsc
     let options = SubscribeOptions::new().follow_restarts(follow);
     let result = match wait.wait {
         None => AnySubscriber::open_with(name, &options),
-        Some(secs) => {
-            let limit = Timeout::from_secs_f64(secs)?;
-            // Beyond what an Instant holds: without limit.
-            let deadline = Duration::try_from_secs_f64(secs)
-                .ok()
-                .and_then(|d| Instant::now().checked_add(d));
-            let mut left = limit;
-            loop {
-                match AnySubscriber::open_with(name, &options.clone().wait(left)) {
-                    // A segment its publisher is still creating (size 0, or a blank header) is
-                    // refused by `AnySubscriber` as "not a posix-ipc segment" instead of waited
-                    // for (the typed subscribers wait): ask again until the wait is over.
-                    Err(e)
-                        if e.kind() == ErrorKind::Mismatch
-                            && deadline.is_none_or(|d| Instant::now() < d)
-                            && !posix_ipc::signals::stop_requested() =>
-                    {
-                        std::thread::sleep(Duration::from_millis(5));
-                        if let Some(d) = deadline {
-                            left = Timeout::from(d.saturating_duration_since(Instant::now()));
-                        }
-                    }
-                    result => break result,
-                }
-            }
-        }
+        Some(secs) => AnySubscriber::open_with(name, &options.wait(Timeout::from_secs_f64(secs)?)),
     };
     match result {
         Ok(sub) => Ok(Some(sub)),
         Err(e) if cancelled(&e) => Ok(None),
-        Err(e) if e.kind() == ErrorKind::Mismatch && posix_ipc::signals::stop_requested() => {
-            Ok(None)
-        }
         Err(e) => Err(e.into()),
     }
 }

@@ -448,6 +448,8 @@ fn list_shows_topics_with_type_policy_peers_and_footprint() {
     assert_eq!(r["published"], 2);
     assert_eq!(r["publisher"]["pid"], me);
     assert_eq!(r["publisher"]["alive"], true);
+    assert_eq!(r["generation"], 1);
+    assert_eq!(r["owner_process"]["pid"], me);
     assert_eq!(r["subscribers"], serde_json::json!([me]));
     let reserved = r["reserved"].as_u64().expect("reserved bytes");
     assert_eq!(reserved, poses.footprint().unwrap().reserved);

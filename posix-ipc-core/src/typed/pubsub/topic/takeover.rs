@@ -313,12 +313,28 @@ impl Topic {
                 detail.to_string(),
             )
         };
+        // A segment its creator is still sizing or writing (no size yet, a blank header, not
+        // ready): not there yet, so that a wait for it goes on.
+        let unfinished = || {
+            Error::new(
+                ErrorKind::NotInitialized,
+                Operation::Open,
+                object(name),
+                "its creator has not finished making it",
+            )
+        };
+        if size == 0 {
+            return Err(unfinished());
+        }
         if size < ENTRIES as u64 {
             return Err(not_topic("the segment is too small to be a topic"));
         }
         let ctrl = shm.map_range(0, HEADER_LEN).map_err(as_topic)?;
         let mut head = [0u8; HEADER_LEN];
         ctrl.read_at(0, &mut head)?;
+        if head[..8] == [0; 8] {
+            return Err(unfinished());
+        }
         match SegmentKind::from_magic(&head) {
             Some(SegmentKind::Topic) => {}
             Some(other) => {
