@@ -2,24 +2,28 @@
 //! consumer while `demo` runs, of a producer while `ring_demo` runs, and Ctrl-C (SIGINT to the
 //! whole process group) while the consumer is stopped with SIGSTOP. Each time the demo ends by
 //! itself, says which process died and how and what was lost (nothing duplicated or reordered),
-//! removes its objects and exits non-zero; every child process is gone. The demos are the
-//! example binaries `cargo test` builds (debug).
+//! removes its objects and exits non-zero; every child process is gone. The camera's publisher
+//! and subscriber run as separate programs too (issue 21, item 8): a subscriber goes on when its
+//! publisher is killed with SIGKILL and restarted, and a second publisher is refused. The demos
+//! are the example binaries `cargo test` builds (debug).
 
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use posix_ipc::{MessageQueue, SharedMemory};
+use common::{guarded, Kind};
+use posix_ipc::{ErrorKind, MessageQueue, SharedMemory};
 
 const HANG: Duration = Duration::from_secs(60);
 
 /// A running demo: its stdout lines arrive on a channel; stderr is collected. If the test fails
 /// while it runs, dropping it ends the demo (SIGTERM: it stops its children and removes its
-/// objects; SIGKILL of its process group after 5 s) and removes the names it uses.
+/// objects; SIGKILL of its process group after 5 s) and removes the names it uses (a camera's
+/// topic is named by the test and removed by its guard).
 struct Demo {
     child: Child,
     lines: mpsc::Receiver<String>,
@@ -50,7 +54,6 @@ impl Drop for Demo {
         for name in [
             format!("/posix-ipc-demo-{pid}"),
             format!("/posix-ipc-ring-demo-{pid}"),
-            format!("/posix-ipc-camera-{pid}"),
         ] {
             let _ = posix_ipc::unlink_message_queue(&name);
             let _ = posix_ipc::unlink_shared_memory(&name);
@@ -92,10 +95,13 @@ impl Demo {
         }
     }
 
-    /// The first stdout line containing `word` (waiting for it; fails if the demo ends first).
+    /// The first stdout line containing `word` (waiting for it; fails if the demo ends first,
+    /// or prints other lines only for `HANG`).
     fn line_with(&mut self, word: &str) -> String {
+        let deadline = Instant::now() + HANG;
         loop {
-            let line = self.lines.recv_timeout(HANG).unwrap_or_else(|_| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
                 panic!("no line with {word:?}; so far:\n{}", self.stdout.join("\n"))
             });
             self.stdout.push(line.clone());
@@ -330,12 +336,21 @@ fn ctrl_c_of_the_group_ends_ring_demo() {
 #[test]
 fn camera_delivers_whole_frames_and_counts_the_slow_subscribers_loss() {
     // The slow subscriber takes 120 ms a frame, more than the 50 ms between frames: it must lag.
+    let (topic, _cleanup) = guarded(Kind::Shm, "camera");
     let demo = Demo::start(
         "camera",
-        &["--seconds", "2", "--fps", "20", "--slow-ms", "120"],
+        &[
+            "--topic",
+            &topic,
+            "--seconds",
+            "2",
+            "--fps",
+            "20",
+            "--slow-ms",
+            "120",
+        ],
         false,
     );
-    let topic = format!("/posix-ipc-camera-{}", demo.child.id());
     let (status, out, err, _) = demo.finish();
     assert!(status.success(), "{out}\n{err}");
     let row = |id: &str| {
@@ -370,8 +385,12 @@ fn camera_delivers_whole_frames_and_counts_the_slow_subscribers_loss() {
 
 #[test]
 fn camera_survives_a_killed_subscriber() {
-    let mut demo = Demo::start("camera", &["--seconds", "4", "--fps", "20"], false);
-    let topic = format!("/posix-ipc-camera-{}", demo.child.id());
+    let (topic, _cleanup) = guarded(Kind::Shm, "camera");
+    let mut demo = Demo::start(
+        "camera",
+        &["--topic", &topic, "--seconds", "4", "--fps", "20"],
+        false,
+    );
     let started = demo.line_with("subscriber pids");
     let subs = pids_after(&started, "subscriber pids");
     demo.line_with("subscriber 2:");
@@ -403,8 +422,12 @@ fn camera_survives_a_killed_subscriber() {
 
 #[test]
 fn ctrl_c_of_the_group_ends_camera_with_a_subscriber_stopped() {
-    let mut demo = Demo::start("camera", &["--seconds", "60", "--fps", "20"], true);
-    let topic = format!("/posix-ipc-camera-{}", demo.child.id());
+    let (topic, _cleanup) = guarded(Kind::Shm, "camera");
+    let mut demo = Demo::start(
+        "camera",
+        &["--topic", &topic, "--seconds", "60", "--fps", "20"],
+        true,
+    );
     let started = demo.line_with("subscriber pids");
     let subs = pids_after(&started, "subscriber pids");
     demo.line_with("subscriber 1:");
@@ -422,4 +445,155 @@ fn ctrl_c_of_the_group_ends_camera_with_a_subscriber_stopped() {
          ended and the topic was removed {:.2} s later",
         took.as_secs_f64()
     ));
+}
+
+/// `camera --role publisher` on `topic`, with small frames at 100 Hz (the restart scenario
+/// needs frames, not 1080p ones).
+fn camera_publisher(topic: &str) -> Demo {
+    let args = [
+        "--role",
+        "publisher",
+        "--topic",
+        topic,
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--fps",
+        "100",
+    ];
+    Demo::start("camera", &args, false)
+}
+
+/// A subscriber's summary figure: the number after `label` on its summary line.
+fn figure(out: &str, label: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in the summary:\n{out}"))
+}
+
+/// The restart a robot lives through: a subscriber waits for the topic, its publisher is
+/// killed with SIGKILL and started again (nobody cleans up), the new publisher takes the topic
+/// over and the subscriber goes on, saying so once; Ctrl-C ends the subscriber at once while
+/// the publisher is stopped (SIGSTOP), with a summary of whole frames; Ctrl-C of the publisher
+/// removes the topic.
+#[test]
+fn camera_subscriber_follows_a_publisher_killed_and_restarted() {
+    let (topic, _cleanup) = guarded(Kind::Shm, "camera-restart");
+    let mut sub = Demo::start(
+        "camera",
+        &["--role", "subscriber", "--topic", &topic],
+        false,
+    );
+    sub.line_with("waiting for topic");
+    let mut first = camera_publisher(&topic);
+    first.line_with("created the topic: generation 1");
+    sub.line_with("first frame of generation 1");
+    first.line_with("publisher: 100 frames");
+    kill(first.child.id(), libc::SIGKILL);
+    let (status, ..) = first.finish();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+
+    let mut second = camera_publisher(&topic);
+    second.line_with("took the topic over from a publisher that is gone: generation 2");
+    let restarted = sub.line_with("publisher restarted");
+    assert!(
+        restarted.contains("generation 2 took the topic over"),
+        "{restarted}"
+    );
+    sub.line_with("first frame of generation 2");
+    // The new publisher's first 100 frames, all published while the subscriber is joined.
+    second.line_with("publisher: 100 frames");
+
+    let publisher = second.child.id();
+    kill(publisher, libc::SIGSTOP);
+    kill(sub.child.id(), libc::SIGINT);
+    let (status, out, err, took) = sub.finish();
+    kill(publisher, libc::SIGCONT);
+    assert!(
+        status.success(),
+        "the subscriber ends cleanly\n{out}\n{err}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "Ctrl-C ended the subscriber {took:?} later, with its publisher stopped"
+    );
+    assert_eq!(
+        out.matches("publisher restarted").count(),
+        1,
+        "one restart, told once: {out}"
+    );
+    assert_eq!(figure(&out, "restarts followed"), 1, "{out}");
+    assert!(out.contains("(to generation 2)"), "{out}");
+    assert_eq!(figure(&out, "bad frames"), 0, "{out}");
+    let frames = figure(&out, "frames received");
+    assert!(
+        frames + figure(&out, "frames missed") >= 100,
+        "received or missed, it accounts for the new publisher's frames at least: {out}"
+    );
+    assert_eq!(
+        figure(&out, "bytes checked"),
+        frames * 64 * 48 * 3,
+        "every byte of every frame: {out}"
+    );
+
+    kill(publisher, libc::SIGINT);
+    let (status, out, err, _) = second.finish();
+    assert!(
+        status.success(),
+        "the publisher stops cleanly\n{out}\n{err}"
+    );
+    assert!(out.contains(&format!("removed topic {topic}")), "{out}");
+    assert_eq!(
+        SharedMemory::open(&topic).map(drop).unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "nothing of the topic is left"
+    );
+    common::say(&format!(
+        "camera: a publisher killed with SIGKILL and started again: the subscriber followed the \
+         restart with {frames} frames whole, and ended {:.2} s after Ctrl-C with its publisher \
+         stopped",
+        took.as_secs_f64()
+    ));
+}
+
+/// A second `camera --role publisher` on a topic whose publisher is alive fails, naming it,
+/// without a panic; the first goes on and removes the topic when stopped.
+#[test]
+fn a_second_camera_publisher_is_refused_naming_the_first() {
+    let (topic, _cleanup) = guarded(Kind::Shm, "camera-second");
+    let mut first = camera_publisher(&topic);
+    first.line_with("created the topic: generation 1");
+    let (status, out, err, _) = camera_publisher(&topic).finish();
+    assert_eq!(status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("failed (AlreadyExists)")
+            && err.contains(&format!("pid {} (", first.child.id())),
+        "the error names the live publisher: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    first.line_with("publisher: 100 frames");
+    kill(first.child.id(), libc::SIGINT);
+    let (status, out, err, _) = first.finish();
+    assert!(status.success(), "{out}\n{err}");
+    assert!(SharedMemory::open(&topic).is_err(), "the topic is removed");
+}
+
+/// `camera --help` prints the usage and exits, even with a role: it creates nothing (a
+/// publisher that did would run until stopped, and this test would hang and fail).
+#[test]
+fn camera_help_prints_usage_and_creates_nothing() {
+    let (topic, _cleanup) = guarded(Kind::Shm, "camera-help");
+    let demo = Demo::start(
+        "camera",
+        &["--role", "publisher", "--topic", &topic, "--help"],
+        false,
+    );
+    let (status, out, err, _) = demo.finish();
+    assert!(status.success(), "{out}\n{err}");
+    assert!(out.starts_with("usage: camera"), "{out}");
+    assert!(out.contains("--role subscriber"), "{out}");
+    assert!(SharedMemory::open(&topic).is_err(), "no topic was made");
 }
