@@ -315,6 +315,73 @@ fn a_subscriber_that_does_not_follow_is_told_its_publisher_went() {
     assert_eq!(sub.try_recv().unwrap().generation, 2);
 }
 
+/// A publisher's clean stop removes its topic; a subscriber that follows restarts joins the
+/// topic made again under the name and goes on, told once.
+#[test]
+fn a_following_subscriber_joins_the_topic_made_again_after_a_clean_stop() {
+    let (name, _cleanup) = guarded(Kind::Shm, "remade");
+    let mut first = Publisher::<Tick>::create_or_take_over(&name, &options()).unwrap();
+    let mut sub =
+        Subscriber::<Tick>::open_with(&name, &SubscribeOptions::new().follow_restarts(true))
+            .unwrap();
+    first
+        .send(&Tick {
+            generation: 1,
+            seq: 0,
+        })
+        .unwrap();
+    drop(first); // removes the topic
+    assert_eq!(sub.recv_copy().unwrap().seq, 0);
+    assert_eq!(
+        sub.recv_copy_with(Duration::from_millis(20))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::TimedOut
+    );
+    let mut second = Publisher::<Tick>::create_or_take_over(&name, &options()).unwrap();
+    second
+        .send(&Tick {
+            generation: 9,
+            seq: 1,
+        })
+        .unwrap();
+    let e = sub.recv_copy_with(Duration::from_secs(10)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Restarted, "{e}");
+    assert_eq!(e.generation(), Some(1), "the new topic's first publisher");
+    assert_eq!(
+        sub.recv_copy().unwrap(),
+        Tick {
+            generation: 9,
+            seq: 1
+        }
+    );
+    assert_eq!(second.subscribers(), 1, "it joined the new topic");
+    // Non-blocking receives find the new topic too.
+    drop(second);
+    let mut third = Publisher::<Tick>::create_or_take_over(&name, &options()).unwrap();
+    third
+        .send(&Tick {
+            generation: 9,
+            seq: 2,
+        })
+        .unwrap();
+    let started = Instant::now();
+    let restarted = loop {
+        match sub.try_recv() {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "never rejoined"
+                );
+                std::thread::yield_now();
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(restarted.unwrap_err().kind(), ErrorKind::Restarted);
+    assert_eq!(sub.try_recv().unwrap().seq, 2);
+}
+
 /// A dead publisher's history is not handed to a new subscriber as fresh.
 #[test]
 fn a_dead_publishers_history_is_not_delivered_as_new() {
@@ -365,6 +432,23 @@ fn take_over_refuses_what_does_not_match_and_what_is_alive() {
         "{err}"
     );
     let _ = Subscriber::<Tick>::open(&name).unwrap();
+    // A plain create names the same calls, and the take-over.
+    let err = Publisher::<Tick>::create(&name, &options()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert!(
+        err.to_string().contains("Subscriber::<Tick>::open")
+            && err
+                .to_string()
+                .contains("Publisher::<Tick>::create_or_take_over"),
+        "{err}"
+    );
+    let err = FramePublisher::<FrameInfo>::create_with_header(&name, 64, &options()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("FramePublisher::<FrameInfo>::create_or_take_over_with_header"),
+        "{err}"
+    );
+    let _ = FramePublisher::<FrameInfo>::create_or_take_over_with_header;
     drop(live);
 
     let err = Publisher::<Other>::create_or_take_over(&name, &options()).unwrap_err();

@@ -76,6 +76,7 @@ impl<T: IpcMessage> Publisher<T> {
     /// options out of range (each is named).
     pub fn create(name: &str, options: &TopicOptions) -> Result<Self> {
         check_align::<T>(name, Operation::Create)?;
+        let t = T::LAYOUT.name;
         let topic = Topic::create(
             name,
             &RecordType::of::<T>(),
@@ -83,7 +84,14 @@ impl<T: IpcMessage> Publisher<T> {
             0,
             Some(&T::LAYOUT),
             options,
-        )?;
+        )
+        .map_err(|e| {
+            crate::typed::header::exists_naming(
+                e,
+                &format!("Subscriber::<{t}>::open"),
+                &format!("Publisher::<{t}>::create_or_take_over"),
+            )
+        })?;
         Self::with(topic)
     }
 
@@ -487,8 +495,8 @@ macro_rules! topic_end_methods {
     ($end:ty $(where $g:ident: $b:path)?, $what:literal) => {
         impl<$($g: $b)?> $end {
             /// Attaches a [`CancelToken`]: a call that waits ends with
-            /// [`ErrorKind::Cancelled`] as soon as the token is cancelled. Replaces an earlier
-            /// token.
+            /// [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled) as soon as the token is
+            /// cancelled. Replaces an earlier token.
             pub fn with_cancel(mut self, token: &CancelToken) -> Self {
                 self.core.cancel = Some(token.clone());
                 self

@@ -332,6 +332,19 @@ impl<H: IpcMessage> FramePublisher<H> {
 impl<H: FrameHeader> FramePublisher<H> {
     fn make(name: &str, max_frame_len: usize, options: &TopicOptions) -> Result<Self> {
         let (record, header_size) = frame_record::<H>(name, Operation::Create, max_frame_len)?;
+        let (open, take_over) = match H::header_type() {
+            Some(h) => (
+                format!("FrameSubscriber::<{}>::open_with_header", h.name),
+                format!(
+                    "FramePublisher::<{}>::create_or_take_over_with_header",
+                    h.name
+                ),
+            ),
+            None => (
+                "FrameSubscriber::open".to_string(),
+                "FramePublisher::create_or_take_over".to_string(),
+            ),
+        };
         let topic = Topic::create(
             name,
             &record,
@@ -339,7 +352,8 @@ impl<H: FrameHeader> FramePublisher<H> {
             header_size,
             H::header_layout(),
             options,
-        )?;
+        )
+        .map_err(|e| crate::typed::header::exists_naming(e, &open, &take_over))?;
         Self::with(topic)
     }
 

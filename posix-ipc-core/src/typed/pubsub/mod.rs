@@ -353,8 +353,10 @@ impl TopicOptions {
     /// For `create_or_take_over`: a stale topic (its publisher and owner gone) of another type
     /// or geometry under the name is removed and a new one made, instead of an
     /// [`ErrorKind::Mismatch`](crate::ErrorKind::Mismatch). The name is removed only if it
-    /// still names the segment judged stale. Its subscribers, if any, keep the old segment and
-    /// see [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected).
+    /// still names the segment judged stale. Its subscribers, if any, keep the old segment: those
+    /// that do not follow restarts see [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected);
+    /// those that do try to join the new topic and get
+    /// [`ErrorKind::Mismatch`](crate::ErrorKind::Mismatch) if its type is not theirs.
     pub fn replace_stale(mut self, replace: bool) -> Self {
         self.replace_stale = replace;
         self
@@ -362,7 +364,7 @@ impl TopicOptions {
 }
 
 /// How a subscriber joins a topic: [`Subscriber::open_with`],
-/// [`FrameSubscriber::open_with`] (and `open_with_header_with`).
+/// [`FrameSubscriber::open_with`] (and `open_with_header_options`).
 ///
 /// ```
 /// use std::time::Duration;
@@ -393,7 +395,10 @@ impl SubscribeOptions {
     /// ([`Error::generation`](crate::Error::generation)). While no publisher is there, a
     /// receive waits (up to its timeout) instead of returning
     /// [`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected). Samples of the old
-    /// publisher not yet received are received first, in order.
+    /// publisher not yet received are received first, in order. If the old publisher stopped
+    /// cleanly and removed the topic, the subscriber joins the topic made again under the name
+    /// (of the same type; generations start again at 1 there); a [`TopicStatus`] taken before
+    /// still reads the old one.
     pub fn follow_restarts(mut self, follow: bool) -> Self {
         self.follow_restarts = follow;
         self

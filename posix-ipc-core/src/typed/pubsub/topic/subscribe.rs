@@ -41,6 +41,12 @@ pub(crate) struct SubCore {
 
 impl SubCore {
     pub(in crate::typed::pubsub) fn new(topic: Topic, follow: bool) -> Result<SubCore> {
+        let history = topic.history;
+        SubCore::join(topic, follow, history)
+    }
+
+    /// Joins with up to `history` of the live publisher's latest samples to start with.
+    fn join(topic: Topic, follow: bool, history: u64) -> Result<SubCore> {
         sys::membarrier_register();
         let subs = topic.subscribers();
         let full = |n: usize, why: &str| {
@@ -70,7 +76,7 @@ impl SubCore {
         let publisher_alive = !topic.publishers().live_pids().is_empty();
         let t0 = topic.tail().load(Ordering::Acquire);
         let mut start = if publisher_alive {
-            t0 - topic.history.min(topic.capacity - 1).min(t0)
+            t0 - history.min(topic.capacity - 1).min(t0)
         } else {
             t0
         };
@@ -253,6 +259,39 @@ impl SubCore {
         ))
     }
 
+    /// Following restarts with no publisher: if the topic's name was removed (a publisher's
+    /// clean stop removes it) and a topic of the same type was made again under it, leaves the
+    /// old segment and joins the new one, whose first sample is then reported as a restart.
+    fn rejoin(&mut self) -> Result<()> {
+        match self.topic.shm.stat() {
+            Ok(st) if !st.linked => {}
+            _ => return Ok(()),
+        }
+        let name = self.topic.shm.name().to_owned();
+        let t = &self.topic;
+        let fresh = match Topic::open(&name, &t.record, t.shape, t.header_size, false, None) {
+            Ok(fresh) => fresh,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotInitialized) => {
+                return Ok(())
+            }
+            Err(e) => return Err(e),
+        };
+        self.release();
+        // Everything the new topic still holds was published after the old one went: it is all
+        // new to this subscriber.
+        let all = fresh.capacity;
+        let mut core = SubCore::join(fresh, true, all)?;
+        core.cancel = self.cancel.take();
+        // The new topic's first sample is reported as a restart (once), whether its publisher
+        // is there already or comes later.
+        if core.followed {
+            core.generation = core.generation.saturating_sub(1);
+        }
+        core.followed = true;
+        *self = core;
+        Ok(())
+    }
+
     /// Holds sample `index` in `buffer`: sets this subscriber's holder bit, then checks that
     /// the entry still names the sample (see the safety argument).
     #[inline]
@@ -376,10 +415,16 @@ impl SubCore {
             )
         };
         if deadline == Deadline::Now {
-            let gone = !self.follow
-                && self
-                    .gone
-                    .disconnected(&self.topic.publishers(), self.topic.u32_at(DATA_SIGNAL));
+            let gone = self
+                .gone
+                .disconnected(&self.topic.publishers(), self.topic.u32_at(DATA_SIGNAL));
+            if gone && self.follow {
+                self.rejoin()?;
+                return match self.attempt(&mut take) {
+                    Step::Done(r) => r,
+                    Step::Wait => Err(would_block(self.topic.shm.name(), op, what)),
+                };
+            }
             if gone {
                 return match self.attempt(&mut take) {
                     Step::Done(r) => r,
@@ -402,7 +447,14 @@ impl SubCore {
             if self.topic.truncated() {
                 return Err(self.topic.truncated_error(op));
             }
-            // Following restarts, a subscriber waits for the next publisher instead.
+            // Following restarts, a subscriber waits for the next publisher instead (joining the
+            // topic again if a clean stop removed it and it was made again).
+            if self.follow && self.topic.publishers().disconnected() {
+                self.rejoin()?;
+                if let Step::Done(r) = self.attempt(&mut take) {
+                    return r;
+                }
+            }
             if !self.follow && self.topic.publishers().disconnected() {
                 return match self.attempt(&mut take) {
                     Step::Done(r) => r,
