@@ -179,6 +179,15 @@ impl RobustMutex {
         Ok(this)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the mutex to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<RobustMutex> {
+        crate::cancel::open_wait(timeout, None, || RobustMutex::open(name))
+    }
+
     /// Opens the mutex, creating it if it does not exist.
     pub fn open_or_create(name: &str) -> Result<RobustMutex> {
         loop {

@@ -289,6 +289,15 @@ impl Semaphore {
         Semaphore::options().open(name)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the semaphore to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<Semaphore> {
+        crate::cancel::open_wait(timeout, None, || Semaphore::open(name))
+    }
+
     /// Creates a new semaphore with `initial_value`, failing if the name exists
     /// (posix_ipc `Semaphore(name, O_CREX, initial_value=v)`).
     pub fn create(name: &str, initial_value: u32) -> Result<Semaphore> {

@@ -124,6 +124,15 @@ impl MessageQueue {
         MessageQueue::options().open(name)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the queue to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<MessageQueue> {
+        crate::cancel::open_wait(timeout, None, || MessageQueue::open(name))
+    }
+
     /// Creates a new queue holding `max_messages` messages of at most `max_message_size`
     /// bytes, failing if the name exists.
     pub fn create(

@@ -108,6 +108,15 @@ impl SharedMemory {
         SharedMemory::options().open(name)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the segment to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<SharedMemory> {
+        crate::cancel::open_wait(timeout, None, || SharedMemory::open(name))
+    }
+
     /// Creates a new segment of `size` bytes (reserved now), failing if the name exists.
     pub fn create(name: &str, size: u64) -> Result<SharedMemory> {
         SharedMemory::options()

@@ -383,6 +383,15 @@ impl<T: IpcMessage> Sender<T> {
         Self::from_queue(MessageQueue::options().read(false).open(name)?)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the queue to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<Self> {
+        crate::cancel::open_wait(timeout, None, || Self::open(name))
+    }
+
     /// Opens the queue, creating it (and its companion) for `T` if it does not exist.
     pub fn open_or_create(name: &str, max_messages: usize) -> Result<Self> {
         Channel::open_or_create(name, max_messages, false, true, Some(Side::Producer))
@@ -532,6 +541,15 @@ impl<T: IpcMessage> Receiver<T> {
     /// [`ErrorKind::Mismatch`] naming both types if the queue was made for another type.
     pub fn open(name: &str) -> Result<Self> {
         Self::from_queue(MessageQueue::options().write(false).open(name)?)
+    }
+
+    /// As [`open`](Self::open), waiting up to `timeout` for the queue to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<Self> {
+        crate::cancel::open_wait(timeout, None, || Self::open(name))
     }
 
     /// Opens the queue, creating it (and its companion) for `T` if it does not exist.
@@ -733,6 +751,15 @@ impl<T: IpcMessage> TypedQueue<T> {
     /// Opens an existing queue and checks it against `T`, without joining either side.
     pub fn open(name: &str) -> Result<Self> {
         Channel::wrap(MessageQueue::open(name)?, None).map(|ch| TypedQueue { ch })
+    }
+
+    /// As [`open`](Self::open), waiting up to `timeout` for the queue to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<Self> {
+        crate::cancel::open_wait(timeout, None, || Self::open(name))
     }
 
     /// A sender on this queue (opened by name, like [`Sender::open`]).

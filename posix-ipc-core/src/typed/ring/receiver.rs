@@ -60,6 +60,15 @@ impl<T: IpcMessage> RingReceiver<T> {
         Self::with(Ring::open(name, DEFAULT_OPEN_WAIT, &RecordType::of::<T>())?)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the ring to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(name: &str, timeout: impl Into<crate::Timeout>) -> Result<Self> {
+        crate::cancel::open_wait(timeout, None, || Self::open(name))
+    }
+
     /// As [`open`](Self::open), also requiring this capacity and mode.
     pub fn open_checked(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
         let ring = Ring::open(name, DEFAULT_OPEN_WAIT, &RecordType::of::<T>())?;

@@ -60,6 +60,16 @@ macro_rules! record_end_methods {
                 $inner::with(Ring::open(name, DEFAULT_OPEN_WAIT, record)?).map($end)
             }
 
+            /// As [`open`](Self::open), waiting up to `timeout` for the ring to exist and be
+            /// initialised: see [`open_wait`](crate::open_wait), which this is.
+            pub fn open_wait(
+                name: &str,
+                record: &RecordType,
+                timeout: impl Into<crate::Timeout>,
+            ) -> Result<Self> {
+                crate::cancel::open_wait(timeout, None, || Self::open(name, record))
+            }
+
             /// As [`open`](Self::open), also requiring this capacity and mode.
             pub fn open_checked(
                 name: &str,

@@ -58,6 +58,19 @@ impl RecordShared {
         Self::open_timeout(name, record, DEFAULT_OPEN_WAIT)
     }
 
+    /// As [`open`](Self::open), waiting up to `timeout` for the segment to exist and be
+    /// initialised (its creator may start later): see [`open_wait`](crate::open_wait), which
+    /// this is, for how it waits and stops (Ctrl-C, SIGTERM with
+    /// [`signals`](crate::signals) on; a [`CancelToken`](crate::CancelToken) through
+    /// `posix_ipc::open_wait` itself).
+    pub fn open_wait(
+        name: &str,
+        record: &RecordType,
+        timeout: impl Into<crate::Timeout>,
+    ) -> Result<Self> {
+        crate::cancel::open_wait(timeout, None, || Self::open(name, record))
+    }
+
     /// As [`open`](Self::open), waiting at most `wait` for the creator.
     pub fn open_timeout(name: &str, record: &RecordType, wait: Duration) -> Result<Self> {
         Shared::open_record(name, wait, record.clone()).map(RecordShared)
