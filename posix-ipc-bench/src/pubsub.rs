@@ -81,9 +81,10 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "null".to_string(), |v| format!("{v:.1}"))
 }
 
-/// Topic options of the ping-pong: the defaults (capacity 16, `Block`), one subscriber.
+/// Topic options of the ping-pong: capacity 16 (the records' default; frame topics now
+/// default to 4, set here so the rows stay comparable), `Block`, one subscriber.
 fn pong_options() -> TopicOptions {
-    TopicOptions::new().max_subscribers(1)
+    TopicOptions::new().capacity(16).max_subscribers(1)
 }
 
 /// Frames from this size on are received in place (a guard), smaller ones copied out (a
@@ -635,7 +636,7 @@ pub fn descriptions(rows: &[PsRow], out: &mut impl Write) -> std::io::Result<()>
     writeln!(
         out,
         "- `pubsub_latency_*`: one-way latency (half a ping-pong between two processes over two \
-         frame topics with the default options, capacity 16 and `Block`) of a frame of that \
+         frame topics of capacity 16, one subscriber and `Block`) of a frame of that \
          size, where each side loans a frame, writes every byte, publishes it, and checksums and \
          checks every byte of the frame it receives: in place from 64 KiB on, copied out (the \
          seqlock read of `recv_into`) below; every side busy-polls (ours on `has_samples`). `floor`: the same ping-pong by two threads \
