@@ -30,14 +30,25 @@
 //! | 64 | 64 | the message type's name, UTF-8, NUL-padded |
 //! | 128 | 32 × 32 | producer table (see the ring's layout) |
 //! | 1152 | 32 × 32 | consumer table |
+//! | 2176 | 8 | offset of the stored layout of the message type, 4096 (after the segment's first 4096 bytes), stored before ready; 0: none |
+//! | 2184 | 8 | its length in bytes |
+//! | 4096 | length at 2184 | the stored layout of the message type, in the format of [`LayoutDesc::encode`](crate::typed::LayoutDesc::encode) |
 //!
-//! The segment is 4096 bytes.
+//! The segment is 4096 bytes, plus the stored layout's length when it has one.
+//!
+//! The stored layout (field names, offsets, kinds, counts and nested structs of the message
+//! type) lets a tool or a program in another language decode the queue's messages without the
+//! Rust type ([`Sender::layout`](crate::Sender::layout), `posix-ipc shm info`). The 128-byte
+//! header has no room left, so its offset and length are in the free bytes after the consumer
+//! table. A companion made by an earlier release is 4096 bytes with 0 at 2176 and 2184: it
+//! stores none, and opens as before.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::describe::SegmentInfo;
 use super::header::{self, atomic_u32, atomic_u64, HeaderSpec, SegmentKind};
+use super::layout::LayoutDesc;
 use super::peers::{OwnerWord, Table, ENTRY, MAX_PEERS};
 use super::IpcMessage;
 use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
@@ -61,9 +72,12 @@ pub(crate) const HEADER: usize = 128;
 const PRODUCERS: usize = 128;
 const CONSUMERS: usize = PRODUCERS + MAX_PEERS * ENTRY;
 pub(crate) const SEGMENT: usize = 4096;
+/// Where the stored layout starts (0: none), in the free bytes after the consumer table (the
+/// header has none left); its length follows. The layout itself is at [`SEGMENT`].
+const DESCRIPTION_AT: usize = CONSUMERS + MAX_PEERS * ENTRY;
 const OPEN_WAIT: Duration = Duration::from_secs(1);
 
-const _: () = assert!(CONSUMERS + MAX_PEERS * ENTRY <= SEGMENT);
+const _: () = assert!(DESCRIPTION_AT % 8 == 0 && DESCRIPTION_AT + 16 <= SEGMENT);
 
 /// Which side of a typed queue a handle is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,16 +160,18 @@ impl Companion {
         )
     }
 
-    /// Creates the companion of the queue `queue` (not created yet) for `T`, exclusively. An
-    /// existing companion with no queue is a leftover (its queue was removed without it, or
-    /// its creator died) and is replaced; with a queue, the queue exists: `AlreadyExists`.
+    /// Creates the companion of the queue `queue` (not created yet) for `T`, with `T`'s stored
+    /// layout after its first 4096 bytes, exclusively. An existing companion with no queue is a
+    /// leftover (its queue was removed without it, or its creator died) and is replaced; with a
+    /// queue, the queue exists: `AlreadyExists`.
     pub(crate) fn create<T: IpcMessage>(queue: &str, mode: u32) -> Result<Companion> {
         let cname = Self::name_for(queue);
+        let description = header::description_of(Some(&T::LAYOUT));
         for _ in 0..16 {
             let made = SharedMemory::options()
                 .create_new(true)
                 .mode(mode)
-                .size(SEGMENT as u64)
+                .size((SEGMENT + description.len()) as u64)
                 .open(&cname);
             match made {
                 Ok(shm) => {
@@ -180,6 +196,7 @@ impl Companion {
                     // Everything but the ready word (stored atomically by `publish`).
                     map.write_at(0, &head[..READY])?;
                     map.write_at(READY + 4, &head[READY + 4..])?;
+                    header::write_description(&map, DESCRIPTION_AT, SEGMENT, &description)?;
                     return Ok(Companion {
                         shm,
                         map,
@@ -368,6 +385,12 @@ impl Companion {
         }))
     }
 
+    /// The layout of the message type this companion stores, if it stores one (see
+    /// [`stored_layout_of`]).
+    pub(crate) fn stored_layout(&self) -> Option<LayoutDesc> {
+        stored_layout_of(&self.shm)
+    }
+
     /// The queue's owner word (see [`OwnerWord`]).
     pub(crate) fn owner_word(&self) -> OwnerWord<'_> {
         OwnerWord(atomic_u64(&self.map, OWNER))
@@ -406,6 +429,9 @@ impl Companion {
                 .to_string();
             let exists = queue_is(&queue, h.queue_id);
             info.queue = Some((queue, exists));
+            if info.ready {
+                info.layout = header::description_in(map, DESCRIPTION_AT, h.fingerprint);
+            }
         }
         if map.len() >= SEGMENT {
             let c = Self::tables_of(map);
@@ -472,8 +498,28 @@ pub(crate) fn unlink_segment_if(name: &str, id: Option<(u64, u64)>) {
     }
 }
 
+/// A creator makes a companion of 4096 bytes, plus its stored layout if it has one.
 fn made_size(size: u64) -> bool {
-    size == SEGMENT as u64
+    size.checked_sub(SEGMENT as u64)
+        .is_some_and(|extra| header::description_room(extra, 0))
+}
+
+/// The layout of the message type that the companion segment `shm` stores after its first
+/// 4096 bytes (see the layout in the module docs), for tools: read through mappings of its own
+/// (`Companion::describe` sees only what its mapping covers, which at 4096 bytes is not the
+/// layout). `None` for a companion that is not ready, stores none (made by an earlier release)
+/// or holds a description that is invalid or not of the messages' fingerprint.
+pub(crate) fn stored_layout_of(shm: &SharedMemory) -> Option<LayoutDesc> {
+    let head = shm.map_range(0, SEGMENT).ok()?;
+    if head.load_u32_acquire(READY).ok()? != 1 {
+        return None;
+    }
+    let fingerprint = header::u64_in(&head, FINGERPRINT)?;
+    let words = (
+        header::u64_in(&head, DESCRIPTION_AT)?,
+        header::u64_in(&head, DESCRIPTION_AT + 8)?,
+    );
+    header::read_description(shm, words, fingerprint)
 }
 
 /// Whether a queue of that name exists (an open refused for permissions means it does).

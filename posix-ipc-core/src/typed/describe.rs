@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::header::{self, SegmentKind};
+use super::layout::LayoutDesc;
 use super::peers::Table;
 use crate::shm::Mapping;
 
@@ -77,6 +78,13 @@ pub struct SegmentInfo {
     /// Kinds that record their owner (the process that made or took over the object, see
     /// `create_or_take_over`): its pid and whether it is alive; `None` if none is recorded.
     pub owner: Option<(u32, bool)>,
+    /// The full layout of the value or message type that the segment stores beside its data
+    /// (`Shared`, ring, companion and topic segments made by a typed handle of this release),
+    /// for decoding values without the Rust type ([`LayoutDesc::format_sample_json`]). `None`
+    /// when the segment stores none (made by a record handle, which has no layout, or by an
+    /// earlier release) or when the part of the segment read for the listing does not reach
+    /// it.
+    pub layout: Option<LayoutDesc>,
 }
 
 impl SegmentInfo {
@@ -103,6 +111,7 @@ impl SegmentInfo {
             policy: None,
             generation: None,
             owner: None,
+            layout: None,
         }
     }
 

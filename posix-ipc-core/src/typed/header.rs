@@ -407,3 +407,101 @@ pub(crate) fn atomic_u64(map: &Mapping, offset: usize) -> &AtomicU64 {
     // SAFETY: as in `atomic_u32`, for an 8-aligned word inside the mapping.
     unsafe { &*ptr.cast::<AtomicU64>() }
 }
+
+/// The most bytes of a stored layout description a segment carries (1 MiB): a creator whose
+/// type's description is longer stores none, and readers believe no longer length.
+pub(crate) const DESCRIPTION_MAX: u64 = 1 << 20;
+
+/// The stored layout description of `layout` that a creator appends to its segment
+/// ([`LayoutDesc::encode`](super::LayoutDesc::encode)): empty for none, which is also what a
+/// layout whose description would be longer than [`DESCRIPTION_MAX`] gets.
+pub(crate) fn description_of(layout: Option<&super::Layout>) -> Vec<u8> {
+    let bytes = layout
+        .map(|l| super::LayoutDesc::from(l).encode())
+        .unwrap_or_default();
+    if bytes.len() as u64 > DESCRIPTION_MAX {
+        return Vec::new();
+    }
+    bytes
+}
+
+/// Whether a segment `extra` bytes larger than the data of its kind may be one a creator made
+/// with a stored layout description appended, `words` bytes of which go to words the kind keeps
+/// there as well: a kind's `made_size` accepts these sizes besides its exact one.
+pub(crate) fn description_room(extra: u64, words: u64) -> bool {
+    extra == 0 || (extra > words && extra - words <= DESCRIPTION_MAX)
+}
+
+/// Writes `description` at byte `at` of `map` (a mapping of the segment from its start) and
+/// records where it is in the two `u64` words from byte `words` on: its offset, then its length.
+/// Does nothing for an empty description: the words stay 0, "none". A creator calls it before
+/// it stores the ready flag (release), so an opener that saw the flag sees all of it.
+pub(crate) fn write_description(
+    map: &Mapping,
+    words: usize,
+    at: usize,
+    description: &[u8],
+) -> crate::Result<()> {
+    if description.is_empty() {
+        return Ok(());
+    }
+    map.write_at(at, description)?;
+    atomic_u64(map, words).store(at as u64, std::sync::atomic::Ordering::Relaxed);
+    atomic_u64(map, words + 8).store(
+        description.len() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    Ok(())
+}
+
+/// The stored layout at `(offset, length)` of the segment `shm` (read through a mapping of its
+/// own, so anywhere in the segment), if it describes the values of fingerprint `fingerprint`
+/// (the one the segment's header records).
+///
+/// `None` when there is none (offset or length 0), when the length is above
+/// [`DESCRIPTION_MAX`] or the bytes lie past the segment's end, when they are not a valid
+/// stored layout ([`LayoutDesc::decode`](super::LayoutDesc::decode)), or when the layout has
+/// another fingerprint: a description that does not describe the values is worse than none.
+pub(crate) fn read_description(
+    shm: &crate::SharedMemory,
+    (at, len): (u64, u64),
+    fingerprint: u64,
+) -> Option<super::LayoutDesc> {
+    if at == 0 || len == 0 || len > DESCRIPTION_MAX {
+        return None;
+    }
+    // Mapping past the segment's end is refused.
+    let len = usize::try_from(len).ok()?;
+    let bytes = shm.map_range(at, len).ok()?.read_vec(0, len).ok()?;
+    super::LayoutDesc::decode(&bytes)
+        .ok()
+        .filter(|l| l.check_fingerprint(fingerprint))
+}
+
+/// As [`read_description`], from `map`, a mapping of the segment from its start (a kind's
+/// `describe`), with the words at byte `words` of it: `None` also when the mapping does not
+/// cover the words and the description.
+pub(crate) fn description_in(
+    map: &Mapping,
+    words: usize,
+    fingerprint: u64,
+) -> Option<super::LayoutDesc> {
+    let at = usize::try_from(u64_in(map, words)?).ok()?;
+    let len = usize::try_from(u64_in(map, words.checked_add(8)?)?).ok()?;
+    if at == 0 || len == 0 || len as u64 > DESCRIPTION_MAX {
+        return None;
+    }
+    let bytes = map.read_vec(at, len).ok()?;
+    super::LayoutDesc::decode(&bytes)
+        .ok()
+        .filter(|l| l.check_fingerprint(fingerprint))
+}
+
+/// The two words (offset, length) of a stored layout description at byte `words` of the
+/// segment `shm`, read through a mapping of their own: `None` when the segment ends before
+/// them (a segment made before descriptions were stored, where the words lie past its end).
+pub(crate) fn description_words(shm: &crate::SharedMemory, words: u64) -> Option<(u64, u64)> {
+    // Mapping past the segment's end is refused.
+    let map = shm.map_range(words, 16).ok()?;
+    Some((u64_in(&map, 0)?, u64_in(&map, 8)?))
+}

@@ -300,6 +300,11 @@ impl<T: IpcMessage> Channel<T> {
         names
     }
 
+    /// The layout the companion stores, if the queue has a companion that stores one.
+    fn layout(&self) -> Option<super::LayoutDesc> {
+        self.peer.as_ref().and_then(|p| p.companion.stored_layout())
+    }
+
     fn live(&self, side: Side) -> Option<Vec<u32>> {
         self.peer
             .as_ref()
@@ -471,6 +476,17 @@ impl<T: IpcMessage> Sender<T> {
     /// The pids of the typed receivers connected now (`None` without a companion).
     pub fn receivers(&self) -> Option<Vec<u32>> {
         self.ch.live(Side::Consumer)
+    }
+
+    /// The full layout of the message type that the queue's companion segment stores (field
+    /// names, offsets, kinds, counts, nested structs), for decoding its messages without the
+    /// Rust type, as `posix-ipc shm info` does: see the layout in the
+    /// [`companion`](super::companion) docs. Read from the companion at each call.
+    ///
+    /// `None` if the queue has no companion (made by posix_ipc, C or [`MessageQueue`]) or its
+    /// companion stores none (made by an earlier release).
+    pub fn layout(&self) -> Option<super::LayoutDesc> {
+        self.ch.layout()
     }
 
     /// Whether this handle created the queue.
@@ -672,6 +688,17 @@ impl<T: IpcMessage> Receiver<T> {
         self.ch.live(Side::Producer)
     }
 
+    /// The full layout of the message type that the queue's companion segment stores (field
+    /// names, offsets, kinds, counts, nested structs), for decoding its messages without the
+    /// Rust type, as `posix-ipc shm info` does: see the layout in the
+    /// [`companion`](super::companion) docs. Read from the companion at each call.
+    ///
+    /// `None` if the queue has no companion (made by posix_ipc, C or [`MessageQueue`]) or its
+    /// companion stores none (made by an earlier release).
+    pub fn layout(&self) -> Option<super::LayoutDesc> {
+        self.ch.layout()
+    }
+
     /// Whether this handle created the queue.
     pub fn created(&self) -> bool {
         self.ch.mq.created()
@@ -790,6 +817,17 @@ impl<T: IpcMessage> TypedQueue<T> {
     /// The pids of the typed receivers connected now (`None` without a companion).
     pub fn receivers(&self) -> Option<Vec<u32>> {
         self.ch.live(Side::Consumer)
+    }
+
+    /// The full layout of the message type that the queue's companion segment stores (field
+    /// names, offsets, kinds, counts, nested structs), for decoding its messages without the
+    /// Rust type, as `posix-ipc shm info` does: see the layout in the
+    /// [`companion`](super::companion) docs. Read from the companion at each call.
+    ///
+    /// `None` if the queue has no companion (made by posix_ipc, C or [`MessageQueue`]) or its
+    /// companion stores none (made by an earlier release).
+    pub fn layout(&self) -> Option<super::LayoutDesc> {
+        self.ch.layout()
     }
 
     /// Whether this handle created the queue.

@@ -40,6 +40,18 @@ macro_rules! ring_end_methods {
                 self.ring.mode
             }
 
+            /// The full layout of the message type that the ring stores (field names, offsets,
+            /// kinds, counts, nested structs), for decoding its messages without the Rust type,
+            /// as `posix-ipc shm info` does: see the segment layout in the
+            /// [module docs](super). Read from the segment at each call.
+            ///
+            /// `None` if the ring stores none: made by a [`RecordSender`] or [`RecordReceiver`]
+            /// (a [`RecordType`] has no layout) or by an earlier release, or its description
+            /// is invalid or not of the fingerprint the header records.
+            pub fn layout(&self) -> Option<crate::typed::LayoutDesc> {
+                stored_layout_of(&self.ring.shm)
+            }
+
             /// The segment's name.
             pub fn name(&self) -> &str {
                 self.ring.shm.name()

@@ -60,6 +60,8 @@
 //! | 48 | 8 | offset of slot 0 (4096) |
 //! | 56 | 4 | ready (1 once initialised, stored last) |
 //! | 64 | 8 | owner word: `pid << 32 \| (start time & 0xffff_ffff)` of the process whose handle created the ring or took it over ([`RingSender::create_or_take_over`]), stored before ready and cleared when that handle is dropped; 0 for none |
+//! | 72 | 8 | offset of the stored layout of `T`, `4096 + capacity × stride` (after the slots), stored before ready; 0: none |
+//! | 80 | 8 | its length in bytes |
 //! | 128 | 8 | tail: count of messages published (SPSC) / claimed (MPMC) |
 //! | 256 | 8 | head: count of messages consumed (SPSC) / claimed (MPMC) |
 //! | 384 | 4 | data futex: incremented when data is published while consumers sleep |
@@ -71,6 +73,13 @@
 //! | 768 | 32 × 32 | producer table: `{pid u32, pad u32, start_time u64, busy u64, pad u64}` |
 //! | 1792 | 32 × 32 | consumer table, same entries |
 //! | 4096 | capacity × stride | slots |
+//! | 4096 + capacity × stride | length at 80 | the stored layout of `T`, in the format of [`LayoutDesc::encode`](crate::typed::LayoutDesc::encode) |
+//!
+//! The stored layout (field names, offsets, kinds, counts and nested structs of `T`) lets a
+//! tool or a program in another language decode the messages without the Rust type
+//! ([`RingSender::layout`], `posix-ipc shm info`). A ring made by a [`RecordSender`] or
+//! [`RecordReceiver`] (whose [`RecordType`] has no layout) or by an earlier release ends after
+//! its slots and has 0 at 72 and 80: it stores none, and opens as before.
 //!
 //! SPSC slot `i % capacity` holds the message at index `i`; a producer writes it while
 //! `tail - head < capacity`, then stores `tail + 1` (release); a consumer reads it while
@@ -109,6 +118,7 @@ use wait::*;
 
 use super::describe::SegmentInfo;
 use super::header::{self, SegmentKind};
+use super::layout::LayoutDesc;
 use super::peers::{GoneCache, OwnerWord, Table, TakeOver, ENTRY, MAX_PEERS};
 use super::record::{Bytes, RecordType};
 use super::signal::{Backoff, Signal};
@@ -150,6 +160,8 @@ const MPMC_SLOT_HEADER: usize = 16;
 const READY: usize = 56;
 /// The owner word (see [`OwnerWord`]).
 const OWNER: usize = 64;
+/// Where the stored layout starts (the end of the slots; 0: none); its length follows, at 80.
+const DESCRIPTION_AT: usize = 72;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
 
@@ -174,6 +186,9 @@ pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
     info.type_size = header::u64_in(map, SIZE);
     info.capacity = header::u64_in(map, CAPACITY);
     info.owner = header::u64_in(map, OWNER).and_then(super::peers::owner_info);
+    if let (true, Some(fingerprint)) = (info.ready, info.fingerprint) {
+        info.layout = header::description_in(map, DESCRIPTION_AT, fingerprint);
+    }
     if map.len() >= PEER_TABLES_END {
         let tail = header::atomic_u64(map, TAIL).load(Ordering::Acquire);
         let head = header::atomic_u64(map, HEAD).load(Ordering::Acquire);
@@ -182,6 +197,24 @@ pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
         info.set_peers(p, c);
     }
     info
+}
+
+/// The layout a ring stores after its slots (see the segment layout in the module docs), for
+/// tools: read through mappings of its own, so whatever part of the segment the caller maps
+/// (`describe` sees only what its mapping covers). `None` for a ring that is not ready, stores
+/// none (made by a record end or an earlier release) or holds a description that is invalid or
+/// not of the messages' fingerprint.
+pub(crate) fn stored_layout_of(shm: &SharedMemory) -> Option<LayoutDesc> {
+    let head = shm.map_range(0, DESCRIPTION_AT + 16).ok()?;
+    if head.load_u32_acquire(READY).ok()? != 1 {
+        return None;
+    }
+    let fingerprint = header::u64_in(&head, FINGERPRINT)?;
+    let words = (
+        header::u64_in(&head, DESCRIPTION_AT)?,
+        header::u64_in(&head, DESCRIPTION_AT + 8)?,
+    );
+    header::read_description(shm, words, fingerprint)
 }
 
 /// Where the peer tables end: a mapping of this many bytes shows the whole control block.

@@ -17,13 +17,17 @@ macro_rules! record_end_methods {
         impl $end {
             /// Creates the ring segment (exclusive) with `capacity` slots (a power of two) for
             /// records of `record`, and registers on it.
+            ///
+            /// A [`RecordType`] carries no layout, so the ring stores none (see the segment
+            /// layout in the [module docs](super)): [`layout`](Self::layout) and tools report
+            /// `None` for it.
             pub fn create(
                 name: &str,
                 capacity: usize,
                 mode: RingMode,
                 record: &RecordType,
             ) -> Result<Self> {
-                let ring = Ring::create(name, capacity, mode, record)
+                let ring = Ring::create(name, capacity, mode, record, None)
                     .map_err(|e| exists_in(e, stringify!($end)))?;
                 $inner::with(ring).map($end)
             }
@@ -44,8 +48,8 @@ macro_rules! record_end_methods {
                 mode: RingMode,
                 record: &RecordType,
             ) -> Result<crate::Owned<Self>> {
-                let ring =
-                    Ring::create_or_take_over(name, capacity, mode, record, stringify!($end))?;
+                let end = stringify!($end);
+                let ring = Ring::create_or_take_over(name, capacity, mode, record, None, end)?;
                 $inner::with(ring).map(|end| crate::Owned::new($end(end)))
             }
 
@@ -85,6 +89,13 @@ macro_rules! record_end_methods {
             /// The record type this end carries.
             pub fn record(&self) -> &RecordType {
                 &self.0.ring.record
+            }
+
+            /// The full layout of the record type that the ring stores, as the typed ends'
+            /// [`layout`](RingSender::layout): present when a typed end made the ring, `None`
+            /// when a record end (which has no layout to store) or an earlier release made it.
+            pub fn layout(&self) -> Option<crate::typed::LayoutDesc> {
+                self.0.layout()
             }
 
             /// Attaches a [`CancelToken`] (see the typed ends).

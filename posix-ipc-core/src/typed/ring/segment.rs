@@ -28,11 +28,14 @@ impl Ring {
         }
     }
 
+    /// Creates the ring, with the stored layout of `layout` after the slots (none for
+    /// `None`: the segment then ends after the slots).
     pub(super) fn create(
         name: &str,
         capacity: usize,
         mode: RingMode,
         record: &RecordType,
+        layout: Option<&crate::typed::Layout>,
     ) -> Result<Self> {
         record.check(Operation::Create, || object(name))?;
         if capacity < 2 || !capacity.is_power_of_two() || capacity > 1 << 30 {
@@ -45,8 +48,9 @@ impl Ring {
         }
         let stride = Self::stride(record.size, mode);
         let total = SLOTS as u64 + capacity as u64 * stride as u64;
-        let shm = SharedMemory::create(name, total).map_err(as_ring)?;
-        let made = Self::init(shm, capacity as u64, mode, stride, record);
+        let description = header::description_of(layout);
+        let shm = SharedMemory::create(name, total + description.len() as u64).map_err(as_ring)?;
+        let made = Self::init(shm, capacity as u64, mode, stride, record, &description);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
         }
@@ -61,6 +65,7 @@ impl Ring {
         capacity: usize,
         mode: RingMode,
         record: &RecordType,
+        layout: Option<&crate::typed::Layout>,
         end: &str,
     ) -> Result<Self> {
         let instead = format!("open it with {end}::open");
@@ -70,7 +75,7 @@ impl Ring {
             instead: &instead,
         };
         let (mut ring, taken) = how.run(
-            || Self::create(name, capacity, mode, record),
+            || Self::create(name, capacity, mode, record, layout),
             || {
                 let ring = Self::open(name, DEFAULT_OPEN_WAIT, record)?;
                 check_shape(&ring, capacity, mode)?;
@@ -91,6 +96,7 @@ impl Ring {
         mode: RingMode,
         stride: usize,
         record: &RecordType,
+        description: &[u8],
     ) -> Result<Self> {
         let map = shm.map().map_err(as_ring)?;
         let mut header = [0u8; 64];
@@ -107,6 +113,9 @@ impl Ring {
         // it is stored once, atomically, below).
         map.write_at(0, &header[..READY])?;
         map.write_at(READY + 4, &header[READY + 4..])?;
+        // The stored layout, after the slots, and the header words that find it.
+        let slots_end = SLOTS + capacity as usize * stride;
+        header::write_description(&map, DESCRIPTION_AT, slots_end, description)?;
         let ring = Ring {
             shm,
             map,
@@ -136,15 +145,14 @@ impl Ring {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
         };
         // A creator sizes the segment to the control block plus a power of two (2 to 2^30) of
-        // slots of one of the two strides.
+        // slots of one of the two strides, plus the stored layout if it has one.
         let made_size = |size: u64| {
             [RingMode::Spsc, RingMode::Mpmc].iter().any(|&mode| {
                 let stride = Self::stride(record.size, mode) as u64;
-                let slots = size.saturating_sub(SLOTS as u64);
-                size > SLOTS as u64
-                    && slots % stride == 0
-                    && (slots / stride).is_power_of_two()
-                    && (2..=1 << 30).contains(&(slots / stride))
+                (1..=30).any(|k| {
+                    size.checked_sub(SLOTS as u64 + (stride << k))
+                        .is_some_and(|extra| header::description_room(extra, 0))
+                })
             })
         };
         let spec = header::HeaderSpec {

@@ -45,7 +45,8 @@ impl<T: IpcMessage> RingSender<T> {
     /// instead); [`ErrorKind::InvalidArgument`] for a capacity that is not a power of two from
     /// 2 to 2^30.
     pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
-        let ring = Ring::create(name, capacity, mode, &RecordType::of::<T>())
+        let record = RecordType::of::<T>();
+        let ring = Ring::create(name, capacity, mode, &record, Some(&T::LAYOUT))
             .map_err(|e| exists_in(e, &format!("RingSender::<{}>", T::LAYOUT.name)))?;
         Self::with(ring)
     }
@@ -72,7 +73,9 @@ impl<T: IpcMessage> RingSender<T> {
         mode: RingMode,
     ) -> Result<crate::Owned<Self>> {
         let end = format!("RingSender::<{}>", T::LAYOUT.name);
-        let ring = Ring::create_or_take_over(name, capacity, mode, &RecordType::of::<T>(), &end)?;
+        let record = RecordType::of::<T>();
+        let ring =
+            Ring::create_or_take_over(name, capacity, mode, &record, Some(&T::LAYOUT), &end)?;
         Self::with(ring).map(crate::Owned::new)
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::describe::SegmentInfo;
 use super::header::{self, SegmentKind};
+use super::layout::LayoutDesc;
 use super::peers::{OwnerWord, TakeOver};
 use super::record::RecordType;
 use super::IpcMessage;
@@ -38,6 +39,9 @@ const CHANGE_WAITERS: usize = 48;
 const CHANGES: usize = 52;
 /// The owner word (see [`OwnerWord`]).
 const OWNER: usize = 56;
+/// Bytes of the trailer after slot 1 of a segment with a stored layout: the description's
+/// offset and length, two `u64` words (the 64-byte header has no room left for them).
+const TRAILER: usize = 16;
 /// Set in the lock word while a writer sleeps on it (pids stay below 2^22 on Linux).
 const WAITERS: u32 = 1 << 31;
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
@@ -110,8 +114,19 @@ fn stride_of(size: usize) -> usize {
 /// | 56 | 8 | `owner` | owner word: `pid << 32 \| (start time & 0xffff_ffff)` of the process whose handle created the segment or took it over ([`create_or_take_over`](Self::create_or_take_over)), stored before `ready` and cleared when that handle is dropped; 0 for none |
 /// | 64 | `stride` | slot 0 | a `T` |
 /// | 64 + `stride` | `stride` | slot 1 | a `T` |
+/// | 64 + 2 × `stride` | 8 | `layout_at` | offset of the stored layout of `T` (trailer, only in a segment that has one; 0: none) |
+/// | 72 + 2 × `stride` | 8 | `layout_len` | its length in bytes |
+/// | 80 + 2 × `stride` | `layout_len` | layout | the stored layout of `T`, in the format of [`LayoutDesc::encode`] |
 ///
 /// `stride` is `size_of::<T>()` rounded up to 64. All integers are native-endian.
+///
+/// The stored layout (field names, offsets, kinds, counts and nested structs of `T`) lets a
+/// tool or a program in another language decode the value without the Rust type
+/// ([`layout`](Self::layout), `posix-ipc shm info`). The header has no room left, so its offset
+/// and length are in a trailer after slot 1, where a reader finds them from the header's
+/// `size`; both words and the layout are written before `ready`. A segment made by
+/// [`RecordShared`] (whose [`RecordType`] has no layout) or by an earlier release ends after
+/// slot 1: it has no trailer and no stored layout, and opens as before.
 ///
 /// A store takes the write lock, writes the value into the slot **not** being read
 /// (`(seq + 1) & 1`), then publishes it by incrementing `seq` (release). A load reads `seq`
@@ -165,7 +180,8 @@ impl<T: IpcMessage> Shared<T> {
     /// [`ErrorKind::AlreadyExists`] if the name exists (the error names the calls to use
     /// instead).
     pub fn create(name: &str, initial: &T) -> Result<Self> {
-        Self::create_record(name, RecordType::of::<T>(), bytemuck::bytes_of(initial))
+        let record = RecordType::of::<T>();
+        Self::create_record(name, record, Some(&T::LAYOUT), bytemuck::bytes_of(initial))
             .map_err(|e| exists_in(e, &format!("Shared::<{}>", T::LAYOUT.name)))
     }
 
@@ -190,6 +206,7 @@ impl<T: IpcMessage> Shared<T> {
         Self::create_or_take_over_record(
             name,
             RecordType::of::<T>(),
+            Some(&T::LAYOUT),
             bytemuck::bytes_of(initial),
             &format!("Shared::<{}>", T::LAYOUT.name),
         )
@@ -390,5 +407,33 @@ pub(crate) fn describe(map: &Mapping) -> SegmentInfo {
         info.lock_holder_dead = !sys::process_alive(lock);
     }
     info.owner = header::u64_in(map, OWNER).and_then(super::peers::owner_info);
+    info.layout = match (info.ready, info.fingerprint, info.type_size) {
+        (true, Some(fingerprint), Some(size)) => description_words(size)
+            .and_then(|words| usize::try_from(words).ok())
+            .and_then(|words| header::description_in(map, words, fingerprint)),
+        _ => None,
+    };
     info
+}
+
+/// Where the trailer of a segment holding values of `size` bytes starts (the description's
+/// offset and length words, after slot 1), if that is a sane place.
+fn description_words(size: u64) -> Option<u64> {
+    let stride = size.checked_next_multiple_of(64)?.max(64);
+    stride.checked_mul(2)?.checked_add(HEADER as u64)
+}
+
+/// The layout a `Shared` segment stores (see the layout table of [`Shared`]), for tools: read
+/// through mappings of its own, so whatever part of the segment the caller maps. `None` for a
+/// segment that is not ready, has no trailer (made by [`RecordShared`] or an earlier release)
+/// or holds a description that is invalid or not of the values' fingerprint.
+pub(crate) fn stored_layout_of(shm: &SharedMemory) -> Option<LayoutDesc> {
+    let head = shm.map_range(0, HEADER).ok()?;
+    if head.load_u32_acquire(READY).ok()? != 1 {
+        return None;
+    }
+    let fingerprint = header::u64_in(&head, std::mem::offset_of!(SharedHeader, fingerprint))?;
+    let size = header::u64_in(&head, std::mem::offset_of!(SharedHeader, size))?;
+    let words = header::description_words(shm, description_words(size)?)?;
+    header::read_description(shm, words, fingerprint)
 }

@@ -18,12 +18,15 @@ pub struct RecordShared(Shared<Bytes>);
 impl RecordShared {
     /// Creates the segment (exclusive) holding `initial`, one record of `record`.
     ///
+    /// A [`RecordType`] carries no layout, so the segment stores none (see the layout table of
+    /// [`Shared`]): [`layout`](Self::layout) and tools report `None` for it.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidArgument`] if `initial` is not one record long; otherwise as
     /// [`Shared::create`].
     pub fn create(name: &str, record: &RecordType, initial: &[u8]) -> Result<Self> {
-        Shared::create_record(name, record.clone(), initial)
+        Shared::create_record(name, record.clone(), None, initial)
             .map(RecordShared)
             .map_err(|e| exists_in(e, "RecordShared"))
     }
@@ -43,7 +46,7 @@ impl RecordShared {
         record: &RecordType,
         initial: &[u8],
     ) -> Result<crate::Owned<Self>> {
-        Shared::create_or_take_over_record(name, record.clone(), initial, "RecordShared")
+        Shared::create_or_take_over_record(name, record.clone(), None, initial, "RecordShared")
             .map(|shared| crate::Owned::new(RecordShared(shared)))
     }
 
@@ -79,6 +82,13 @@ impl RecordShared {
     /// The record type it holds.
     pub fn record(&self) -> &RecordType {
         &self.0.record
+    }
+
+    /// The full layout of the record type that the segment stores, as
+    /// [`Shared::layout`]: present when a `Shared<T>` made the segment, `None` when a
+    /// `RecordShared` (which has no layout to store) or an earlier release made it.
+    pub fn layout(&self) -> Option<crate::typed::LayoutDesc> {
+        self.0.layout()
     }
 
     /// A consistent copy of the current value and its version.

@@ -28,13 +28,25 @@ impl<T> Shared<T> {
         HEADER + 2 * stride_of(size)
     }
 
-    pub(super) fn create_record(name: &str, record: RecordType, initial: &[u8]) -> Result<Self> {
+    /// Creates the segment holding `initial`, with the stored layout of `layout` in a trailer
+    /// after slot 1 (none for `None`: the segment then ends after slot 1).
+    pub(super) fn create_record(
+        name: &str,
+        record: RecordType,
+        layout: Option<&crate::typed::Layout>,
+        initial: &[u8],
+    ) -> Result<Self> {
         record.check(Operation::Create, || Self::object(name))?;
         if initial.len() != record.size {
             return Err(record.wrong_length(Operation::Create, Self::object(name), initial.len()));
         }
-        let shm = SharedMemory::create(name, Self::total_for(record.size) as u64)?;
-        let made = Self::init(shm, record, initial);
+        let description = header::description_of(layout);
+        let mut size = Self::total_for(record.size);
+        if !description.is_empty() {
+            size += TRAILER + description.len();
+        }
+        let shm = SharedMemory::create(name, size as u64)?;
+        let made = Self::init(shm, record, initial, &description);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
         }
@@ -47,6 +59,7 @@ impl<T> Shared<T> {
     pub(super) fn create_or_take_over_record(
         name: &str,
         record: RecordType,
+        layout: Option<&crate::typed::Layout>,
         initial: &[u8],
         end: &str,
     ) -> Result<Self> {
@@ -57,7 +70,7 @@ impl<T> Shared<T> {
             instead: &instead,
         };
         let (mut shared, taken) = how.run(
-            || Self::create_record(name, record.clone(), initial),
+            || Self::create_record(name, record.clone(), layout, initial),
             || Self::open_record(name, DEFAULT_OPEN_WAIT, record.clone()),
             |shared| OwnerWord(shared.atomic_u64(OWNER)),
         )?;
@@ -69,7 +82,12 @@ impl<T> Shared<T> {
         Ok(shared)
     }
 
-    pub(super) fn init(shm: SharedMemory, record: RecordType, initial: &[u8]) -> Result<Self> {
+    pub(super) fn init(
+        shm: SharedMemory,
+        record: RecordType,
+        initial: &[u8],
+        description: &[u8],
+    ) -> Result<Self> {
         let map = shm.map()?;
         let header = SharedHeader {
             magic: SHARED_MAGIC,
@@ -89,6 +107,9 @@ impl<T> Shared<T> {
         let bytes = bytemuck::bytes_of(&header);
         map.write_at(0, &bytes[..READY])?;
         map.write_at(READY + 4, &bytes[READY + 4..])?;
+        // The stored layout and the trailer words that find it, after slot 1.
+        let trailer = Self::total_for(record.size);
+        header::write_description(&map, trailer, trailer + TRAILER, description)?;
         sys::membarrier_register();
         let this = Shared {
             shm,
@@ -113,7 +134,11 @@ impl<T> Shared<T> {
         let spec = header::HeaderSpec {
             len: HEADER,
             min_size: total,
-            made_size: &|size| size == total as u64,
+            // Exactly the slots, or the slots and a trailer with a stored layout.
+            made_size: &|size| {
+                size.checked_sub(total as u64)
+                    .is_some_and(|extra| header::description_room(extra, TRAILER as u64))
+            },
             kind: SegmentKind::Shared,
             version: SHARED_VERSION,
             ready: READY,
@@ -239,6 +264,30 @@ impl<T> Shared<T> {
             }
             std::hint::spin_loop();
         }
+    }
+
+    /// The full layout of the stored type that the segment carries (field names, offsets,
+    /// kinds, counts, nested structs), for decoding its values without the Rust type, as
+    /// `posix-ipc shm info` does: see the layout table of [`Shared`]. Read from the segment
+    /// (a mapping of its trailer) at each call.
+    ///
+    /// `None` if the segment stores none: made by a [`RecordShared`] (a [`RecordType`] has no
+    /// layout) or by an earlier release, or its description is invalid or not of the
+    /// fingerprint the header records.
+    ///
+    /// ```
+    /// # use posix_ipc::{IpcMessage, Shared};
+    /// # #[derive(Clone, Copy, IpcMessage)] #[repr(C)] struct Pose { x: f64, seq: u32, flags: [u8; 4] }
+    /// # let name = format!("/doc-shared-layout-{}", std::process::id());
+    /// let pose = Shared::create_owned(&name, &Pose { x: 1.5, seq: 7, flags: [1, 0, 0, 0] })?;
+    /// let layout = pose.layout().expect("a Shared<T> stores its layout");
+    /// assert!(layout.check_fingerprint(Pose::FINGERPRINT));
+    /// let value = posix_ipc::typed::bytemuck::bytes_of(&pose.load()).to_vec();
+    /// assert_eq!(layout.format_sample_json(&value), r#"{"x":1.5,"seq":7,"flags":[1,0,0,0]}"#);
+    /// # Ok::<(), posix_ipc::Error>(())
+    /// ```
+    pub fn layout(&self) -> Option<crate::typed::LayoutDesc> {
+        super::stored_layout_of(&self.shm)
     }
 
     /// Number of stores completed so far (the header's `seq`).
