@@ -564,6 +564,11 @@ fn take_over_in_process_starts_the_next_generation_each_time() {
     assert_eq!(info.generation, Some(101));
     assert_eq!(info.owner, Some((std::process::id(), true)));
     assert_eq!(info.producers, vec![std::process::id()]);
+    // And the layout the topic stores, for tools that have no Rust type.
+    assert_eq!(
+        info.layout,
+        Some(posix_ipc::LayoutDesc::from(&Tick::LAYOUT))
+    );
     drop(live);
     times.sort_unstable();
     common::say(&format!(

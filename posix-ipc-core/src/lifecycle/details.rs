@@ -52,7 +52,7 @@ pub(super) fn read_segment(
     let len = usize::try_from(size.min(4096)).ok()?;
     let map = shm.map_range(0, len).ok()?;
     // Each kind reads its own layout.
-    Some(match header::kind_of(&map)? {
+    let mut info = match header::kind_of(&map)? {
         SegmentKind::Shared => crate::typed::shared::describe(&map),
         SegmentKind::Ring => crate::typed::ring::describe(&map),
         SegmentKind::Topic => crate::typed::pubsub::describe(&map),
@@ -68,5 +68,16 @@ pub(super) fn read_segment(
                 |known| *known == id,
             )
         }),
-    })
+    };
+    // The stored layout of the type, which the first page does not always reach.
+    if info.layout.is_none() {
+        info.layout = match info.kind {
+            SegmentKind::Shared => crate::typed::shared::stored_layout_of(&shm),
+            SegmentKind::Ring => crate::typed::ring::stored_layout_of(&shm),
+            SegmentKind::Topic => crate::typed::pubsub::stored_layout_of(&shm),
+            SegmentKind::QueueCompanion => crate::typed::companion::stored_layout_of(&shm),
+            _ => None,
+        };
+    }
+    Some(info)
 }

@@ -245,7 +245,7 @@ pub use frames::{
     FRAME_FINGERPRINT, FRAME_LEN_MAX,
 };
 pub use status::TopicStatus;
-pub(crate) use topic::describe;
+pub(crate) use topic::{describe, stored_layout_of};
 
 /// What a topic's segment holds in `/dev/shm` (`footprint()` on either end).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

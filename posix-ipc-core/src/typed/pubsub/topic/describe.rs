@@ -77,3 +77,20 @@ pub(crate) fn peer_tables(map: &Mapping) -> (Table<'_>, Table<'_>) {
         },
     )
 }
+
+/// The layout a topic's creator stored (of the sample type, or of the frames' header), read
+/// through `shm` (for `lifecycle`, whose mapping of the header does not reach it).
+pub(crate) fn stored_layout_of(
+    shm: &crate::shm::SharedMemory,
+) -> Option<crate::typed::layout::LayoutDesc> {
+    let head = shm.map_range(0, HEADER_LEN + 48).ok()?;
+    if header::u32_in(&head, READY)? != 1 {
+        return None;
+    }
+    let fingerprint = header::u64_in(&head, FINGERPRINT)?;
+    let words = (
+        header::u64_in(&head, DESCRIPTION_AT)?,
+        header::u64_in(&head, DESCRIPTION_LEN)?,
+    );
+    header::read_description(shm, words, fingerprint)
+}
