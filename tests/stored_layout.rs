@@ -251,18 +251,23 @@ fn the_listing_shows_the_layout_of_a_shared_segment_it_covers() {
 }
 
 #[test]
-fn a_blank_segment_of_the_size_a_creator_makes_with_a_layout_is_waited_for() {
-    // The size a creator gives a `Shared<Scan>` with its stored layout...
+fn a_blank_segment_is_waited_for_only_at_the_size_a_creator_leaves_blank() {
+    // A creator marks the header at the slots' size before it grows the segment for the
+    // stored layout: a blank segment of the slots' size may be one being made...
     let (made, _g) = guarded(Kind::Shm, "stored-size");
     let size = Shared::create(&made, &SCAN).unwrap().stat().unwrap().size;
     assert!(
         size > shared_trailer() as u64 + 16,
         "slots, trailer and layout"
     );
-    // ...is one being made while its header is still blank: not someone else's segment.
     let (name, _g2) = guarded(Kind::Shm, "stored-blank");
-    let _blank = SharedMemory::create(&name, size).unwrap();
+    let _blank = SharedMemory::create(&name, shared_trailer() as u64).unwrap();
     let err =
         Shared::<Scan>::open_timeout(&name, std::time::Duration::from_millis(20)).unwrap_err();
     assert_eq!(err.kind(), posix_ipc::ErrorKind::NotInitialized, "{err}");
+    // ...but a blank one of any other size, even the full size with a layout, is not ours.
+    let (other, _g3) = guarded(Kind::Shm, "stored-blank-full");
+    let _blank = SharedMemory::create(&other, size).unwrap();
+    let err = Shared::<Scan>::open_timeout(&other, std::time::Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err.kind(), posix_ipc::ErrorKind::Mismatch, "{err}");
 }

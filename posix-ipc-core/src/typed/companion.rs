@@ -171,10 +171,18 @@ impl Companion {
             let made = SharedMemory::options()
                 .create_new(true)
                 .mode(mode)
-                .size((SEGMENT + description.len()) as u64)
+                .size(SEGMENT as u64)
                 .open(&cname);
             match made {
                 Ok(shm) => {
+                    let full = (SEGMENT + description.len()) as u64;
+                    if let Err(e) =
+                        header::mark_and_grow(&shm, COMPANION_MAGIC, COMPANION_VERSION, full)
+                    {
+                        let _ = shm.unlink();
+                        let context = format!("sizing its companion segment {cname:?}");
+                        return Err(e.reframed(queue_object(queue), &context));
+                    }
                     let map = match shm.map() {
                         Ok(m) => m,
                         Err(e) => {
@@ -498,10 +506,10 @@ pub(crate) fn unlink_segment_if(name: &str, id: Option<(u64, u64)>) {
     }
 }
 
-/// A creator makes a companion of 4096 bytes, plus its stored layout if it has one.
+/// A creator makes a companion of 4096 bytes (and marks its header before it grows it for a
+/// stored layout: a blank header is only ever seen at 4096 bytes).
 fn made_size(size: u64) -> bool {
-    size.checked_sub(SEGMENT as u64)
-        .is_some_and(|extra| header::description_room(extra, 0))
+    size == SEGMENT as u64
 }
 
 /// The layout of the message type that the companion segment `shm` stores after its first

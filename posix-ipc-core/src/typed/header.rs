@@ -425,11 +425,25 @@ pub(crate) fn description_of(layout: Option<&super::Layout>) -> Vec<u8> {
     bytes
 }
 
-/// Whether a segment `extra` bytes larger than the data of its kind may be one a creator made
-/// with a stored layout description appended, `words` bytes of which go to words the kind keeps
-/// there as well: a kind's `made_size` accepts these sizes besides its exact one.
-pub(crate) fn description_room(extra: u64, words: u64) -> bool {
-    extra == 0 || (extra > words && extra - words <= DESCRIPTION_MAX)
+/// Marks a segment just created at its base size (`shm`, no stored layout yet) as this kind's
+/// (`magic` and `version`, not ready), then grows it to `full` bytes to make room for a stored
+/// layout. An opener waits for a blank header only at a kind's exact base size (its
+/// `made_size`), so a segment is never blank at any other size: a blank segment of another
+/// size is someone else's at once, not waited for.
+pub(crate) fn mark_and_grow(
+    shm: &crate::SharedMemory,
+    magic: [u8; 8],
+    version: u32,
+    full: u64,
+) -> crate::Result<()> {
+    let start = shm.map_range(0, 12)?;
+    start.write_at(0, &magic)?;
+    start.write_at(8, &version.to_ne_bytes())?;
+    drop(start);
+    if full > shm.size()? {
+        shm.resize(full)?;
+    }
+    Ok(())
 }
 
 /// Writes `description` at byte `at` of `map` (a mapping of the segment from its start) and

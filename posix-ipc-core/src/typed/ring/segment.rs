@@ -49,8 +49,15 @@ impl Ring {
         let stride = Self::stride(record.size, mode);
         let total = SLOTS as u64 + capacity as u64 * stride as u64;
         let description = header::description_of(layout);
-        let shm = SharedMemory::create(name, total + description.len() as u64).map_err(as_ring)?;
-        let made = Self::init(shm, capacity as u64, mode, stride, record, &description);
+        let shm = SharedMemory::create(name, total).map_err(as_ring)?;
+        let made = header::mark_and_grow(
+            &shm,
+            RING_MAGIC,
+            RING_VERSION,
+            total + description.len() as u64,
+        )
+        .map_err(as_ring)
+        .and_then(|()| Self::init(shm, capacity as u64, mode, stride, record, &description));
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
         }
@@ -145,14 +152,12 @@ impl Ring {
             Error::new(ErrorKind::Mismatch, Operation::Open, object(&name), detail)
         };
         // A creator sizes the segment to the control block plus a power of two (2 to 2^30) of
-        // slots of one of the two strides, plus the stored layout if it has one.
+        // slots of one of the two strides (it marks the header before it grows the segment for
+        // a stored layout, so a blank header is only ever seen at that size).
         let made_size = |size: u64| {
             [RingMode::Spsc, RingMode::Mpmc].iter().any(|&mode| {
                 let stride = Self::stride(record.size, mode) as u64;
-                (1..=30).any(|k| {
-                    size.checked_sub(SLOTS as u64 + (stride << k))
-                        .is_some_and(|extra| header::description_room(extra, 0))
-                })
+                (1..=30).any(|k| size == SLOTS as u64 + (stride << k))
             })
         };
         let spec = header::HeaderSpec {

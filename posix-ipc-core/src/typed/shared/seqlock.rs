@@ -41,12 +41,14 @@ impl<T> Shared<T> {
             return Err(record.wrong_length(Operation::Create, Self::object(name), initial.len()));
         }
         let description = header::description_of(layout);
-        let mut size = Self::total_for(record.size);
+        let base = Self::total_for(record.size);
+        let mut size = base;
         if !description.is_empty() {
             size += TRAILER + description.len();
         }
-        let shm = SharedMemory::create(name, size as u64)?;
-        let made = Self::init(shm, record, initial, &description);
+        let shm = SharedMemory::create(name, base as u64)?;
+        let made = header::mark_and_grow(&shm, SHARED_MAGIC, SHARED_VERSION, size as u64)
+            .and_then(|()| Self::init(shm, record, initial, &description));
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
         }
@@ -134,11 +136,9 @@ impl<T> Shared<T> {
         let spec = header::HeaderSpec {
             len: HEADER,
             min_size: total,
-            // Exactly the slots, or the slots and a trailer with a stored layout.
-            made_size: &|size| {
-                size.checked_sub(total as u64)
-                    .is_some_and(|extra| header::description_room(extra, TRAILER as u64))
-            },
+            // A creator marks the header before it grows the segment for a stored layout: a
+            // blank header is only ever seen at exactly the slots' size.
+            made_size: &|size| size == total as u64,
             kind: SegmentKind::Shared,
             version: SHARED_VERSION,
             ready: READY,
