@@ -239,8 +239,8 @@ fn owners_in_turn(
 
 fn summary(what: &str, times: &[u64]) {
     common::say(&format!(
-        "take-over after SIGKILL, {what}: {} rounds, each owned by its new process, the peer \
-         that stayed saw every round; create_or_take_over took median {} us, max {} us; the \
+        "restarts: take-over after SIGKILL, {what}: {} rounds, each owned by its new process, the \
+         peer that stayed saw every round; create_or_take_over took median {} us, max {} us; the \
          last owner's clean exit removed it",
         times.len() + 1,
         times.get(times.len() / 2).copied().unwrap_or(0),
@@ -569,8 +569,8 @@ fn a_live_owner_is_named_with_the_call_to_use_instead() {
     );
 
     common::say(&format!(
-        "create_or_take_over with a live owner: refused with AlreadyExists naming its pid and \
-         an existing call, on {kinds} types; their create names create_or_take_over"
+        "restarts: create_or_take_over with a live owner: refused with AlreadyExists naming its \
+         pid and an existing call, on {kinds} types; their create names create_or_take_over"
     ));
 }
 
@@ -661,8 +661,9 @@ fn a_stale_object_of_another_type_or_geometry_is_a_mismatch() {
     assert!(err.to_string().contains("no companion"), "{err}");
 
     common::say(
-        "create_or_take_over of a stale object of another type, geometry or kind: Mismatch \
-         naming both, for Shared, RecordShared, the ring ends, the queue ends and RobustMutex",
+        "restarts: create_or_take_over of a stale object of another type, geometry or kind: \
+         Mismatch naming both, for Shared, RecordShared, the ring ends, the queue ends and \
+         RobustMutex",
     );
 }
 
@@ -714,7 +715,8 @@ fn of_two_processes_racing_on_a_ring_exactly_one_wins_and_the_other_names_it() {
         );
     }
     common::say(&format!(
-        "RingSender::create_or_take_over race of two processes: {rounds} rounds ({stale_rounds} \
-         on a ring whose owner was killed), exactly one winner each, the loser named it"
+        "restarts: RingSender::create_or_take_over race of two processes: {rounds} rounds \
+         ({stale_rounds} on a ring whose owner was killed), exactly one winner each, the loser \
+         named it"
     ));
 }

@@ -164,8 +164,8 @@ fn a_publisher_restarted_after_kill_takes_its_topic_over() {
     );
     takeover_us.sort_unstable();
     common::say(&format!(
-        "take-over after SIGKILL: {rounds} rounds; create_or_take_over took median {} us, max \
-         {} us; process start to ready at most {slowest:?}",
+        "restarts: take-over after SIGKILL: {rounds} rounds; create_or_take_over took median {} \
+         us, max {} us; process start to ready at most {slowest:?}",
         takeover_us.get(takeover_us.len() / 2).copied().unwrap_or(0),
         takeover_us.last().copied().unwrap_or(0)
     ));
@@ -224,7 +224,7 @@ fn of_two_racing_publishers_exactly_one_wins_and_the_other_names_it() {
         );
     }
     common::say(&format!(
-        "create_or_take_over race: {rounds} rounds, exactly one winner each"
+        "restarts: create_or_take_over race: {rounds} rounds, exactly one winner each"
     ));
 }
 
@@ -280,7 +280,7 @@ fn a_following_subscriber_goes_on_across_ten_restarts() {
     assert_eq!(received, expected, "every sample once, in order");
     assert_eq!(restarts, (2..=11).collect::<Vec<u64>>());
     common::say(&format!(
-        "follow restarts: 10 publisher processes killed in turn, {} samples, 0 lost, 0 \
+        "restarts: follow restarts: 10 publisher processes killed in turn, {} samples, 0 lost, 0 \
          duplicated; new publisher process spawned to Restarted received: at most {longest_gap:?}",
         received.len()
     ));
@@ -534,7 +534,8 @@ fn a_default_1080p_frame_topic_is_under_64_mb_and_says_so() {
     let sub = FrameSubscriber::<FrameInfo>::open_with_header(&name).unwrap();
     assert_eq!(sub.footprint().unwrap().reserved, before);
     common::say(&format!(
-        "default 1920x1080x3 frame topic: {before} bytes reserved ({:.1} MB), {} resident",
+        "restarts: default 1920x1080x3 frame topic: {before} bytes reserved ({:.1} MB), \
+         {} resident",
         before as f64 / 1e6,
         after.resident
     ));
@@ -572,8 +573,8 @@ fn take_over_in_process_starts_the_next_generation_each_time() {
     drop(live);
     times.sort_unstable();
     common::say(&format!(
-        "create_or_take_over of a closed publisher's topic, in process: median {:?}, max {:?} \
-         (100 rounds, the first a create)",
+        "restarts: create_or_take_over of a closed publisher's topic, in process: median {:?}, max \
+         {:?} (100 rounds, the first a create)",
         times[50], times[99]
     ));
 }
