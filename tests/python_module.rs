@@ -294,6 +294,71 @@ print(f"python {mode}: {count} records of {SIZE} bytes ({FORMAT}) checked", flus
         );
     }
 
+    #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+    #[repr(C)]
+    struct Point {
+        x: f32,
+        y: f32,
+    }
+
+    /// Nested structs, arrays of them, a byte array and a two-dimensional array.
+    #[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+    #[repr(C)]
+    struct Scan {
+        seq: u64,
+        points: [Point; 3],
+        level: i16,
+        flags: [u8; 6],
+        grid: [[u16; 2]; 2],
+    }
+
+    const FROM_DTYPE: &str = r#"
+import sys
+import numpy as np
+import posix_ipc_rs as p
+
+name = sys.argv[1]
+point = np.dtype([("x", "=f4"), ("y", "=f4")])
+scan = np.dtype([("seq", "=u8"), ("points", point, (3,)), ("level", "=i2"),
+                 ("flags", "u1", (6,)), ("grid", "=u2", (2, 2))])
+record = p.RecordType.from_dtype(scan, name="Scan")
+again = p.RecordType.from_dtype(record.dtype, name="Scan")
+assert again == record, (again, record)
+shared = p.Shared(name, record)          # the Rust segment's size and fingerprint check
+value = np.frombuffer(shared.load(), dtype=record.dtype)[0]
+print(f"size {record.size} fingerprint {record.fingerprint:#018x} seq {value['seq']} "
+      f"x2 {value['points'][2]['x']} grid {int(value['grid'][3])}", flush=True)
+"#;
+
+    /// `RecordType.from_dtype` gives what `#[derive(IpcMessage)]` gives for the same fields,
+    /// nested structs and arrays included, and the dtype back reads a Rust value in place.
+    #[test]
+    fn a_record_type_from_a_numpy_dtype_matches_the_derive() {
+        let Some(python) = common::python_module("from_dtype") else {
+            return;
+        };
+        let (name, _g) = common::guarded(common::Kind::Shm, "py-dtype");
+        let value = Scan {
+            seq: 77,
+            points: [
+                Point { x: 1.0, y: 2.0 },
+                Point { x: 3.0, y: 4.0 },
+                Point { x: 5.5, y: 6.0 },
+            ],
+            level: -3,
+            flags: [1, 2, 3, 4, 5, 6],
+            grid: [[10, 11], [12, 13]],
+        };
+        let _shared = Shared::create(&name, &value).unwrap();
+        let out = common::run_module_python(&python, &["-c", FROM_DTYPE, &name]);
+        let expected = format!(
+            "size {} fingerprint {:#018x} seq 77 x2 5.5 grid 13",
+            std::mem::size_of::<Scan>(),
+            Scan::FINGERPRINT
+        );
+        assert!(out.contains(&expected), "expected {expected:?} in:\n{out}");
+    }
+
     #[test]
     fn the_generated_module_describes_the_type() {
         let module = posix_ipc::typed::python_module::<Tick>();

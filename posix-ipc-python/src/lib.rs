@@ -11,6 +11,7 @@
 //! The module makes no system call of its own: every operation is the core's.
 
 mod args;
+mod dtype;
 mod errors;
 mod extras;
 mod handle;

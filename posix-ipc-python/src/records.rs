@@ -10,7 +10,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use posix_ipc_core as core;
-use posix_ipc_core::typed::{RecordReceiver, RecordSender, RecordShared};
+use posix_ipc_core::typed::{LayoutDesc, RecordReceiver, RecordSender, RecordShared};
 use posix_ipc_core::{ErrorKind, RingMode, Timeout};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -30,9 +30,26 @@ pub(crate) const RING_MPMC: u32 = 1;
 /// fingerprint. A Rust type's comes from the module its program generates
 /// (`posix_ipc::typed::python_module::<T>()`, as `RECORD`).
 #[pyclass(module = "posix_ipc_rs", frozen, eq, hash)]
-#[derive(PartialEq, Eq, Hash, Clone)]
+#[derive(Clone)]
 pub struct RecordType {
     inner: core::RecordType,
+    /// The full layout, when it is known (`from_dtype`): what `dtype` gives back.
+    layout: Option<LayoutDesc>,
+}
+
+// Equal record types are those a segment's check accepts as the same: name, size, fingerprint.
+impl PartialEq for RecordType {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl Eq for RecordType {}
+
+impl std::hash::Hash for RecordType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner.hash(state);
+    }
 }
 
 #[pymethods]
@@ -56,7 +73,50 @@ impl RecordType {
             args::int(fingerprint, "fingerprint", 0, u64::MAX as i128, "a u64")? as u64;
         Ok(RecordType {
             inner: core::RecordType::new(name, size, fingerprint),
+            layout: None,
         })
+    }
+
+    /// The record type of a numpy structured dtype: the same size, layout and fingerprint as
+    /// `#[derive(IpcMessage)]` on a `#[repr(C)]` Rust struct with the same fields in the same
+    /// order (nested structs and fixed arrays included), so no Rust is needed to describe a
+    /// record. numpy itself is not needed either: any object with a dtype's attributes works.
+    ///
+    /// The fingerprint is FNV-1a 64 over the size, the alignment, the field count and, for each
+    /// field, its name, offset, size, element count and element kind (nested structs
+    /// recursively); type names are not part of it. Refused, with the field named: padding
+    /// (a field not where a `#[repr(C)]` struct puts it, or bytes after the last one), object,
+    /// bool, string, datetime, half-float and unstructured fields, and non-native byte order.
+    #[staticmethod]
+    #[pyo3(signature = (dtype, name = None))]
+    fn from_dtype(dtype: &Bound<'_, PyAny>, name: Option<String>) -> PyResult<RecordType> {
+        let name = name.unwrap_or_else(|| "Record".to_string());
+        let layout = crate::dtype::layout_of(dtype, &name, 0)?;
+        let size = usize::try_from(layout.size).unwrap_or(usize::MAX);
+        if size > core::typed::RECORD_SIZE_MAX {
+            return Err(PyValueError::new_err(format!(
+                "the dtype is {size} bytes, above RECORD_SIZE_MAX ({})",
+                core::typed::RECORD_SIZE_MAX
+            )));
+        }
+        Ok(RecordType {
+            inner: core::RecordType::new(name, size, layout.fingerprint()),
+            layout: Some(layout),
+        })
+    }
+
+    /// The numpy structured dtype of the record (fields, offsets, nested structs and arrays),
+    /// for a record type made with `from_dtype`. numpy is imported here, and only here.
+    #[getter]
+    fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.layout {
+            Some(layout) => crate::dtype::dtype_of(py, layout),
+            None => Err(PyValueError::new_err(format!(
+                "record type {:?} knows only its size and fingerprint, not its fields: make it \
+                 with RecordType.from_dtype to have a dtype",
+                self.inner.name
+            ))),
+        }
     }
 
     /// The name used in messages.
@@ -214,6 +274,7 @@ macro_rules! ring_end {
             fn record(&self) -> RecordType {
                 RecordType {
                     inner: self.record.clone(),
+                    layout: None,
                 }
             }
 
@@ -596,6 +657,7 @@ impl Shared {
     fn record(&self) -> RecordType {
         RecordType {
             inner: self.record.clone(),
+            layout: None,
         }
     }
 

@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -186,3 +187,67 @@ def test_many_records_at_once(name: Callable[[str], str]) -> None:
     tx.send_many(b"".join(tick(i) for i in range(8)))
     with pytest.raises(p.BusyError, match="0 of 2 records sent"):
         tx.send_many(tick(8) + tick(9), 0)
+
+
+# --- RecordType.from_dtype: layouts from numpy, no Rust needed --------------------------------
+
+@pytest.fixture
+def np() -> Any:
+    """numpy, which these tests need and the module does not."""
+    return pytest.importorskip("numpy")
+
+
+def test_from_dtype_gives_size_fields_and_a_dtype_back(np: Any) -> None:
+    dt = np.dtype([("seq", "=u8"), ("x", "=f8"), ("tag", "S8"), ("id", "=u4"), ("flags", "=u4")])
+    r = p.RecordType.from_dtype(dt, name="Tick")
+    assert (r.name, r.size) == ("Tick", 32)
+    # The derive's fingerprint of the same fields (tests/python_module.rs checks nested ones).
+    back = r.dtype
+    assert back.names == ("seq", "x", "tag", "id", "flags")
+    assert back.itemsize == 32
+    assert p.RecordType.from_dtype(back, name="Tick") == r
+    # Another field name or order is another layout.
+    other = np.dtype([("seq", "=u8"), ("y", "=f8"), ("tag", "S8"), ("id", "=u4"), ("flags", "=u4")])
+    assert p.RecordType.from_dtype(other, name="Tick").fingerprint != r.fingerprint
+
+
+@pytest.mark.parametrize(
+    "dtype, words",
+    [
+        ([("a", "=u1"), ("b", "=u4")], "offset 1"),  # packed: b unaligned
+        ({"names": ["a", "b"], "formats": ["=u1", "=u4"], "offsets": [0, 4], "itemsize": 8},
+         "padding"),  # aligned, with 3 padding bytes
+        ([("a", "=u8"), ("b", "=u1")], "padding"),  # trailing padding
+        ([("a", "?")], "bool"),
+        ([("a", "O")], "objects"),
+        ([("a", ">u4")], "byte order"),
+        ([("a", "=f2")], "float32"),
+    ],
+)
+def test_from_dtype_refuses_what_a_repr_c_struct_is_not(np: Any, dtype: Any, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        p.RecordType.from_dtype(np.dtype(dtype))
+
+
+def test_from_dtype_refuses_an_unstructured_dtype_and_a_non_dtype(np: Any) -> None:
+    with pytest.raises(ValueError, match="structured dtype"):
+        p.RecordType.from_dtype(np.dtype("=u4"))
+    with pytest.raises(TypeError, match="dtype"):
+        p.RecordType.from_dtype(42)
+
+
+def test_a_record_type_without_fields_has_no_dtype() -> None:
+    with pytest.raises(ValueError, match="from_dtype"):
+        p.RecordType("Sample", 64, 0x5A17).dtype
+
+
+def test_a_dtype_record_opens_a_shared_struct_and_reads_it_as_numpy(
+    np: Any, name: Callable[[str], str]
+) -> None:
+    dt = np.dtype([("seq", "=u8"), ("pos", "=f4", (3,)), ("state", "=i4")])
+    record = p.RecordType.from_dtype(dt, name="State")
+    value = np.zeros((), dtype=record.dtype)
+    value["seq"], value["pos"], value["state"] = 9, (1.0, 2.0, 3.0), -1
+    s = p.Shared(name("dtype"), record, p.O_CREX, initial=value.tobytes())
+    got = np.frombuffer(s.load(), dtype=record.dtype)[0]
+    assert (int(got["seq"]), list(got["pos"]), int(got["state"])) == (9, [1.0, 2.0, 3.0], -1)
