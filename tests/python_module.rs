@@ -326,12 +326,17 @@ again = p.RecordType.from_dtype(record.dtype, name="Scan")
 assert again == record, (again, record)
 shared = p.Shared(name, record)          # the Rust segment's size and fingerprint check
 value = np.frombuffer(shared.load(), dtype=record.dtype)[0]
+# A record type of only a size and a fingerprint learns the fields from the segment, which
+# stores the Rust type's layout.
+bare = p.Shared(name, p.RecordType("Scan", record.size, record.fingerprint))
+assert bare.record.dtype == record.dtype, (bare.record.dtype, record.dtype)
 print(f"size {record.size} fingerprint {record.fingerprint:#018x} seq {value['seq']} "
       f"x2 {value['points'][2]['x']} grid {int(value['grid'][3])}", flush=True)
 "#;
 
     /// `RecordType.from_dtype` gives what `#[derive(IpcMessage)]` gives for the same fields,
-    /// nested structs and arrays included, and the dtype back reads a Rust value in place.
+    /// nested structs and arrays included, and the dtype back reads a Rust value in place; a
+    /// `Shared` opened with a bare record type reads the layout the Rust side stored.
     #[test]
     fn a_record_type_from_a_numpy_dtype_matches_the_derive() {
         let Some(python) = common::python_module("from_dtype") else {

@@ -39,6 +39,14 @@ pyo3::create_exception!(
     "The call would have waited (timeout 0, non-blocking queue) or its timeout expired."
 );
 
+pyo3::create_exception!(
+    posix_ipc_rs,
+    DisconnectedError,
+    Error,
+    "Every peer on the other side has gone (closed, or died) and nothing more can arrive (a \
+     ring's receive once it is drained) or be taken (a send to a ring no receiver reads)."
+);
+
 /// The Python exception for an error of the core.
 pub(crate) fn to_py(e: CoreError) -> PyErr {
     let msg = e.to_string();
@@ -63,6 +71,7 @@ pub(crate) fn to_py(e: CoreError) -> PyErr {
             PyValueError::new_err(msg)
         }
         ErrorKind::OutOfMemory => PyMemoryError::new_err(msg),
+        ErrorKind::Disconnected => DisconnectedError::new_err(msg),
         _ => match e.errno() {
             Some(errno) => PyOSError::new_err((errno, msg)),
             None => PyOSError::new_err(msg),

@@ -111,6 +111,10 @@ fn posix_ipc_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("SignalError", py.get_type::<errors::SignalError>())?;
     m.add(
+        "DisconnectedError",
+        py.get_type::<errors::DisconnectedError>(),
+    )?;
+    m.add(
         "PermissionsError",
         py.get_type::<errors::PermissionsError>(),
     )?;

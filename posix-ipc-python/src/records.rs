@@ -269,12 +269,13 @@ macro_rules! ring_end {
                 &self.name
             }
 
-            /// The record type it carries.
+            /// The record type it carries, with the layout the ring stores (a Rust type's) or the
+            /// one its record type was made with (`from_dtype`): `record.dtype` reads its records.
             #[getter]
             fn record(&self) -> RecordType {
                 RecordType {
                     inner: self.record.clone(),
-                    layout: None,
+                    layout: self.layout.clone(),
                 }
             }
 
@@ -314,6 +315,8 @@ pub struct RingSender {
     slot: Slot<Locked<RecordSender>>,
     name: String,
     record: core::RecordType,
+    /// The layout the segment stores, or the one the record type was made with.
+    layout: Option<LayoutDesc>,
     capacity: usize,
     mode: RingMode,
 }
@@ -336,6 +339,7 @@ ring_end!(RingSender, {
         }
         .py()?;
         Ok(RingSender {
+            layout: end.layout().or_else(|| record.layout.clone()),
             capacity: end.capacity(),
             mode: end.mode(),
             slot: Slot::new(Mutex::new(end), "the ring sender"),
@@ -347,7 +351,7 @@ ring_end!(RingSender, {
     /// Sends one record (bytes or any bytes-like object of exactly `record.size` bytes). While
     /// the ring is full it waits as `timeout` says (None: forever, 0: BusyError at once,
     /// seconds: BusyError when they expire), other threads running; Ctrl-C raises
-    /// KeyboardInterrupt. OSError (Disconnected) if the ring is full and every receiver has
+    /// KeyboardInterrupt. DisconnectedError if the ring is full and every receiver has
     /// gone.
     #[pyo3(signature = (record, timeout=None))]
     fn send(
@@ -430,6 +434,8 @@ pub struct RingReceiver {
     slot: Slot<Locked<RecordReceiver>>,
     name: String,
     record: core::RecordType,
+    /// The layout the segment stores, or the one the record type was made with.
+    layout: Option<LayoutDesc>,
     capacity: usize,
     mode: RingMode,
 }
@@ -452,6 +458,7 @@ ring_end!(RingReceiver, {
         }
         .py()?;
         Ok(RingReceiver {
+            layout: end.layout().or_else(|| record.layout.clone()),
             capacity: end.capacity(),
             mode: end.mode(),
             slot: Slot::new(Mutex::new(end), "the ring receiver"),
@@ -461,7 +468,7 @@ ring_end!(RingReceiver, {
     }
 
     /// Takes the next record (bytes of `record.size`). While the ring is empty it waits as
-    /// `timeout` says; OSError (Disconnected) once every sender has gone and the ring is
+    /// `timeout` says; DisconnectedError once every sender has gone and the ring is
     /// drained.
     #[pyo3(signature = (timeout=None))]
     fn receive<'py>(
@@ -536,6 +543,8 @@ pub struct Shared {
     slot: Slot<RecordShared>,
     name: String,
     record: core::RecordType,
+    /// The layout the segment stores, or the one the record type was made with.
+    layout: Option<LayoutDesc>,
 }
 
 #[pymethods]
@@ -568,6 +577,7 @@ impl Shared {
         }
         .py()?;
         Ok(Shared {
+            layout: shared.layout().or_else(|| record.layout.clone()),
             slot: Slot::new(shared, "the Shared segment"),
             name,
             record: record_type,
@@ -652,12 +662,13 @@ impl Shared {
         &self.name
     }
 
-    /// The record type it holds.
+    /// The record type it holds, with the layout the segment stores (a Rust type's) or the one
+    /// its record type was made with (`from_dtype`): `record.dtype` reads its value.
     #[getter]
     fn record(&self) -> RecordType {
         RecordType {
             inner: self.record.clone(),
-            layout: None,
+            layout: self.layout.clone(),
         }
     }
 

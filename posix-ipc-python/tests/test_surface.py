@@ -40,7 +40,13 @@ def test_constants_have_posix_ipcs_values() -> None:
 
 def test_exception_hierarchy() -> None:
     assert issubclass(posix_ipc_rs.Error, Exception)
-    for n in ("SignalError", "PermissionsError", "ExistentialError", "BusyError"):
+    for n in (
+        "SignalError",
+        "PermissionsError",
+        "ExistentialError",
+        "BusyError",
+        "DisconnectedError",
+    ):
         assert issubclass(getattr(posix_ipc_rs, n), posix_ipc_rs.Error)
 
 
