@@ -161,12 +161,19 @@ pub(crate) fn message<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> 
     buffer_bytes(obj, "the message").map(Cow::Owned)
 }
 
-/// The bytes of a `bytes` object (borrowed) or of any buffer-protocol object (copied).
+/// The bytes of a `bytes` object (borrowed) or of any buffer-protocol object (copied); a `str`
+/// is refused (a record is bytes, not text).
 pub(crate) fn record_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, [u8]>> {
-    match obj.cast::<PyBytes>() {
-        Ok(b) => Ok(Cow::Borrowed(b.as_bytes())),
-        Err(_) => buffer_bytes(obj, what).map(Cow::Owned),
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Cow::Borrowed(b.as_bytes()));
     }
+    if obj.cast::<PyString>().is_ok() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be bytes or a bytes-like object (bytearray, memoryview, a numpy \
+             array), not str: a record is bytes; encode text first"
+        )));
+    }
+    buffer_bytes(obj, what).map(Cow::Owned)
 }
 
 /// The bytes of a buffer-protocol object (`bytearray`, `memoryview`, `array`, numpy arrays):

@@ -174,7 +174,7 @@ def test_many_records_at_once(name: Callable[[str], str]) -> None:
     assert rx.receive_many(100, 0) == tick(3) + tick(4)
     with pytest.raises(p.BusyError):
         rx.receive_many(4, 0)
-    with pytest.raises(ValueError, match="16 bytes"):
+    with pytest.raises(ValueError, match="17 bytes are not a whole number of 16-byte"):
         tx.send_many(b"x" * 17)
     # More than fit: the sender waits for room while the receiver drains, none lost.
     t, out = blocked_in_thread(lambda: tx.send_many(b"".join(tick(i) for i in range(20)), 30))
@@ -252,3 +252,15 @@ def test_a_dtype_record_opens_a_shared_struct_and_reads_it_as_numpy(
     s = p.Shared(name("dtype"), record, p.O_CREX, initial=value.tobytes())
     got = np.frombuffer(s.load(), dtype=record.dtype)[0]
     assert (int(got["seq"]), list(got["pos"]), int(got["state"])) == (9, [1.0, 2.0, 3.0], -1)
+
+
+def test_ring_messages_say_what_was_given(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=4)
+    tx = p.RingSender(n, TICK)
+    with pytest.raises(TypeError, match="not str: a record is bytes"):
+        tx.send("abc")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"100 bytes are not a whole number of 16-byte Tick"):
+        tx.send_many(bytes(100))
+    with pytest.raises(p.BusyError):
+        rx.receive(0)  # nothing was sent

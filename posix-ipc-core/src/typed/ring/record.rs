@@ -212,10 +212,20 @@ impl RecordSender {
     pub fn try_send_many(&self, records: &[u8]) -> Result<usize> {
         let size = self.0.ring.record.size;
         if records.len() % size != 0 {
-            return Err(self.0.ring.record.wrong_length(
+            let record = &self.0.ring.record;
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
                 Operation::Send,
                 object(self.name()),
-                records.len() % size,
+                format!(
+                    "{} bytes are not a whole number of {}-byte {} records ({} records and {} \
+                     bytes over): nothing was sent",
+                    records.len(),
+                    size,
+                    record.name,
+                    records.len() / size,
+                    records.len() % size
+                ),
             ));
         }
         let n = self.0.push_many_by(records.len() / size, |r, index, i| {
