@@ -204,3 +204,31 @@ pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "?".into())
 }
+
+/// The exception posix_ipc 1.3.2 raises for a message queue name the kernel refuses (its
+/// `mq_open` and `mq_unlink` pass the name on unchecked), so that the same input raises the same
+/// class here, with a message that says why: a slash after the first character
+/// (`PermissionsError`, the kernel's `EACCES`), the name `/` alone (`ExistentialError`,
+/// `ENOENT`), and, when opening or creating, a name without its leading slash (`ValueError`,
+/// `EINVAL`; an unlink of one finds nothing: `ExistentialError`, as the core says anyway).
+pub(crate) fn posix_ipc_queue_name_error(name: &str, opening: bool) -> Option<PyErr> {
+    use crate::errors::{ExistentialError, PermissionsError};
+    if name == "/" {
+        return Some(ExistentialError::new_err(
+            "the message queue name \"/\" names no queue: put a name after the slash",
+        ));
+    }
+    if name.len() > 1 && name[1..].contains('/') {
+        return Some(PermissionsError::new_err(format!(
+            "the message queue name {name:?} has a slash after its first character, which the \
+             kernel refuses (EACCES, as posix_ipc reports it): use one leading slash only"
+        )));
+    }
+    if opening && !name.is_empty() && !name.starts_with('/') {
+        return Some(PyValueError::new_err(format!(
+            "the message queue name {name:?} does not start with a slash, which mq_open requires \
+             (EINVAL, a ValueError as in posix_ipc): use \"/{name}\""
+        )));
+    }
+    None
+}

@@ -65,7 +65,11 @@ fn unlink_shared_memory(name: &Bound<'_, PyAny>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (name, /))]
 fn unlink_message_queue(name: &Bound<'_, PyAny>) -> PyResult<()> {
-    core::unlink_message_queue(&args::unlink_name(name)?).py()
+    let name = args::unlink_name(name)?;
+    if let Some(e) = args::posix_ipc_queue_name_error(&name, false) {
+        return Err(e);
+    }
+    core::unlink_message_queue(&name).py()
 }
 
 /// POSIX IPC for Python: posix_ipc's API (semaphores, shared memory, message queues) on the

@@ -150,6 +150,12 @@ impl MessageQueue {
         write: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<MessageQueue> {
         let given = args::name(name)?;
+        if let Some(e) = given
+            .as_deref()
+            .and_then(|n| args::posix_ipc_queue_name_error(n, true))
+        {
+            return Err(e);
+        }
         let flags = crate::flags(flags)?;
         let mode = crate::mode(mode)?;
         let long = (i64::MIN as i128, i64::MAX as i128);
