@@ -21,8 +21,12 @@ enum State {
 
 /// A POSIX shared memory segment (posix_ipc.SharedMemory).
 ///
-/// `SharedMemory(name, flags=0, mode=0o600, size=0, read_only=False)`. Map it with
-/// `mmap.mmap(shm.fd, shm.size)`. As in posix_ipc, the descriptor is not closed when the object
+/// `SharedMemory(name, flags=0, mode=0o600, size=0, read_only=False, reserve=False)`. Map it
+/// with `mmap.mmap(shm.fd, shm.size)`. As posix_ipc, a size only sets the segment's length
+/// (`ftruncate`): any size the file system accepts is created, and pages are found as they are
+/// first written, so a write to one that a full `/dev/shm` cannot supply kills the process with
+/// SIGBUS. `reserve=True` reserves them now (`posix_fallocate`): a full `/dev/shm` is then an
+/// OSError (ENOSPC) here, naming the space left, and never a SIGBUS later. As in posix_ipc, the descriptor is not closed when the object
 /// is garbage collected (programs close it themselves with `os.close(shm.fd)`); `close_fd()`,
 /// `close()` or `with SharedMemory(...) as shm:` close it.
 #[pyclass(module = "posix_ipc_rs", subclass, frozen)]
@@ -65,13 +69,14 @@ impl Drop for SharedMemory {
 #[pymethods]
 impl SharedMemory {
     #[new]
-    #[pyo3(signature = (name, flags=None, mode=None, size=None, read_only=None), text_signature = "(name, flags=0, mode=0o600, size=0, read_only=False)")]
+    #[pyo3(signature = (name, flags=None, mode=None, size=None, read_only=None, reserve=None), text_signature = "(name, flags=0, mode=0o600, size=0, read_only=False, reserve=False)")]
     fn new(
         name: &Bound<'_, PyAny>,
         flags: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
         size: Option<&Bound<'_, PyAny>>,
         read_only: Option<&Bound<'_, PyAny>>,
+        reserve: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<SharedMemory> {
         let given = args::name(name)?;
         let flags = crate::flags(flags)?;
@@ -81,7 +86,19 @@ impl SharedMemory {
             Some(r) => r.is_truthy()?,
             None => false,
         };
-        let shm = core::SharedMemory::new(given.as_deref(), flags, mode, size, read_only).py()?;
+        let reserve = match reserve {
+            Some(r) => r.is_truthy()?,
+            None => false,
+        };
+        let shm = core::SharedMemory::new_reserving(
+            given.as_deref(),
+            flags,
+            mode,
+            size,
+            read_only,
+            reserve,
+        )
+        .py()?;
         Ok(SharedMemory {
             name: given.unwrap_or_else(|| shm.name().to_owned()),
             mode,

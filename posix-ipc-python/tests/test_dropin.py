@@ -4,6 +4,7 @@ are ours: they say why). posix_ipc itself runs here, on the same names, for comp
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -61,3 +62,24 @@ def test_our_messages_say_why() -> None:
     # A NUL in a name crashes posix_ipc 1.3.2 (SIGSEGV); here it is a ValueError.
     with pytest.raises(ValueError, match="NUL"):
         posix_ipc_rs.MessageQueue("/x\0y", posix_ipc_rs.O_CREAT)
+
+
+def test_a_segment_larger_than_dev_shm_is_created_as_posix_ipc_does(
+    name: Callable[[str], str],
+) -> None:
+    # 64 GiB: more than this machine's /dev/shm; posix_ipc creates it (sparse), and so do we.
+    big = 64 << 30
+    free = os.statvfs("/dev/shm").f_bavail * os.statvfs("/dev/shm").f_frsize
+    if free >= big:
+        pytest.skip(f"/dev/shm has {free} bytes free, more than the {big} this test needs")
+    shm = posix_ipc_rs.SharedMemory(name("big"), posix_ipc_rs.O_CREX, size=big)
+    assert shm.size == big
+    shm.close_fd()
+    # Reserving the pages is asked for: a clear OSError (ENOSPC) naming the space left, and
+    # nothing left behind.
+    n = name("big-reserved")
+    with pytest.raises(OSError, match="bytes are left") as full:
+        posix_ipc_rs.SharedMemory(n, posix_ipc_rs.O_CREX, size=big, reserve=True)
+    assert full.value.errno == 28
+    with pytest.raises(posix_ipc_rs.ExistentialError):
+        posix_ipc_rs.SharedMemory(n)

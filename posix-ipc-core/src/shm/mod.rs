@@ -72,6 +72,20 @@ impl SharedMemory {
         size: u64,
         read_only: bool,
     ) -> Result<SharedMemory> {
+        Self::new_reserving(name, flags, mode, size, read_only, true)
+    }
+
+    /// [`new`](Self::new), choosing whether growth is reserved (see
+    /// [`SharedMemoryOptions::reserve`]): `false` is exactly posix_ipc, which creates a segment
+    /// of any size `ftruncate` accepts and finds its pages as they are written.
+    pub fn new_reserving(
+        name: Option<&str>,
+        flags: i32,
+        mode: u32,
+        size: u64,
+        read_only: bool,
+        reserve: bool,
+    ) -> Result<SharedMemory> {
         let bad = |detail: &str| {
             Error::new(
                 ErrorKind::InvalidArgument,
@@ -89,6 +103,7 @@ impl SharedMemory {
             .mode(mode)
             .size(size)
             .read_only(read_only)
+            .reserve(reserve)
             .truncate(flags & libc::O_TRUNC != 0);
         options.disposition = disposition;
         match name {
@@ -182,6 +197,11 @@ impl SharedMemory {
     /// size above `i64::MAX`.
     #[doc(alias = "ftruncate")]
     pub fn resize(&self, size: u64) -> Result<()> {
+        self.resize_with(size, true)
+    }
+
+    /// [`resize`](Self::resize), reserving growth or not (see [`SharedMemoryOptions::reserve`]).
+    pub(crate) fn resize_with(&self, size: u64, reserve: bool) -> Result<()> {
         let object = || self.name.object(KIND);
         if self.read_only {
             return Err(Error::new(
@@ -217,7 +237,7 @@ impl SharedMemory {
             .with_errno(e),
             _ => self.err(e, Operation::Resize),
         })?;
-        if size > old {
+        if size > old && reserve {
             let mut r = sys::fallocate(self.fd.as_fd(), old, size - old);
             while r == Err(libc::EINTR) {
                 r = sys::fallocate(self.fd.as_fd(), old, size - old);

@@ -30,6 +30,7 @@ pub struct SharedMemoryOptions {
     pub(super) read_only: bool,
     pub(super) truncate: bool,
     pub(super) verify: Verify,
+    pub(super) reserve: bool,
 }
 
 impl Default for SharedMemoryOptions {
@@ -41,6 +42,7 @@ impl Default for SharedMemoryOptions {
             read_only: false,
             truncate: false,
             verify: Verify::default(),
+            reserve: true,
         }
     }
 }
@@ -75,6 +77,15 @@ impl SharedMemoryOptions {
     /// posix_ipc does. Growth is reserved with `posix_fallocate`.
     pub fn size(&mut self, size: u64) -> &mut Self {
         self.size = size;
+        self
+    }
+
+    /// Whether growth to [`size`](Self::size) is reserved (`posix_fallocate`, the default: a
+    /// full `/dev/shm` is then [`ErrorKind::NoSpace`](crate::ErrorKind::NoSpace) here) or only
+    /// set (`ftruncate`, as posix_ipc does: pages are found when first written, and a write to
+    /// one that a full `/dev/shm` cannot supply kills the process with `SIGBUS`).
+    pub fn reserve(&mut self, reserve: bool) -> &mut Self {
+        self.reserve = reserve;
         self
     }
 
@@ -209,7 +220,7 @@ impl SharedMemoryOptions {
             }
         }
         if self.size > 0 {
-            if let Err(err) = shm.resize(self.size) {
+            if let Err(err) = shm.resize_with(self.size, self.reserve) {
                 if created {
                     // Only a segment this call created is removed; never one we merely opened
                     // (posix_ipc 1.3.2 removes it either way).
