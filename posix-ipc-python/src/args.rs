@@ -105,7 +105,11 @@ pub(crate) fn int_or<T: TryFrom<i128>>(
 const TIMEOUT_MAX_SECS: f64 = u64::MAX as f64;
 
 /// posix_ipc's `timeout`: `None` waits forever, `0` never waits, a positive number of seconds
-/// (int or float) waits that long. `inf` also waits forever.
+/// (int or float) waits that long. `inf` also waits forever. As posix_ipc documents, a negative
+/// number, or an int above LONG_MAX, is a TypeError ("The timeout must be None or a
+/// non-negative number"); unlike posix_ipc, NaN is a ValueError (posix_ipc passes it to the
+/// kernel and reports EINVAL as ExistentialError) and a float too large for any clock an
+/// OverflowError (posix_ipc's overflows to "at once").
 pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
     let Some(obj) = obj else {
         return Ok(Timeout::Infinite);
@@ -119,14 +123,28 @@ pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
             type_name(obj)
         )));
     }
+    if obj.cast::<PyInt>().is_ok() && obj.extract::<i64>().is_err() {
+        return Err(PyTypeError::new_err(format!(
+            "The timeout must be None or a non-negative number: {} is not (an int timeout is \
+             at most LONG_MAX, {} s, as in posix_ipc; use None to wait forever)",
+            obj.str()?,
+            i64::MAX
+        )));
+    }
     let secs: f64 = obj.extract().map_err(|_| {
         PyOverflowError::new_err(format!(
             "the timeout is above the longest wait ({TIMEOUT_MAX_SECS:e} s); use None to wait forever"
         ))
     })?;
-    if secs.is_nan() || secs < 0.0 {
-        return Err(PyValueError::new_err(format!(
-            "the timeout must be None or a non-negative number of seconds, not {secs}"
+    if secs.is_nan() {
+        return Err(PyValueError::new_err(
+            "the timeout must be None or a non-negative number of seconds, not NaN",
+        ));
+    }
+    if secs < 0.0 {
+        return Err(PyTypeError::new_err(format!(
+            "The timeout must be None or a non-negative number, not {secs} (a TypeError, as in \
+             posix_ipc)"
         )));
     }
     if secs == f64::INFINITY {

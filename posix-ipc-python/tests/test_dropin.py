@@ -83,3 +83,21 @@ def test_a_segment_larger_than_dev_shm_is_created_as_posix_ipc_does(
     assert full.value.errno == 28
     with pytest.raises(posix_ipc_rs.ExistentialError):
         posix_ipc_rs.SharedMemory(n)
+
+
+@pytest.mark.parametrize("timeout", [-1, -0.5, 2**63, 2**64, "1", True, 0, 0.01, [1]])
+def test_a_timeout_raises_what_posix_ipc_raises(timeout: Any, name: Callable[[str], str]) -> None:
+    # The forms posix_ipc documents. NaN, 1e20 and inf, which posix_ipc gets wrong (NaN and
+    # inf are ExistentialError, 1e20 fails at once), are in the README's table of differences.
+    posix_ipc = pytest.importorskip("posix_ipc")
+    classes = []
+    for module in (posix_ipc, posix_ipc_rs):
+        sem = module.Semaphore(name(f"to-{module.__name__}"), module.O_CREX, initial_value=0)
+        try:
+            sem.acquire(timeout)
+            classes.append("acquired")
+        except Exception as e:  # noqa: BLE001 - the class is what is compared
+            classes.append(type(e).__name__)
+        finally:
+            sem.unlink()
+    assert classes[0] == classes[1], (timeout, classes)
