@@ -90,6 +90,7 @@ fn child_entry() {
         }
         // Waits (up to a minute) for the topic, then receives one sample.
         "late" => {
+            println!("WAITING {}", common::gettid());
             let mut sub = Subscriber::<Tick>::open_wait(name, Duration::from_secs(60)).unwrap();
             println!("joined");
             let tick = sub.recv_copy_with(Duration::from_secs(60)).unwrap();
@@ -98,7 +99,7 @@ fn child_entry() {
         // Waits forever for a topic nobody makes, stopped by SIGINT.
         "wait-forever" => {
             posix_ipc::signals::stop_on_signals().unwrap();
-            println!("waiting");
+            println!("WAITING {}", common::gettid());
             let started = Instant::now();
             let err = Subscriber::<Tick>::open_with(
                 name,
@@ -472,7 +473,14 @@ fn a_late_subscriber_waits_for_its_publisher() {
     let (name, _cleanup) = guarded(Kind::Shm, "late");
     let mut late = common::spawn_child("child_entry", "late", &[&name]);
     let mut out = BufReader::new(late.stdout.take().unwrap());
-    // The subscriber starts first and waits; the publisher comes after.
+    // The subscriber starts first and is seen asleep waiting; the publisher comes after.
+    let tid: i32 = line_starting(&mut (&mut out).lines(), "WAITING ")
+        .parse()
+        .unwrap();
+    assert!(
+        common::wait_until_sleeping(late.id(), tid),
+        "the late subscriber never slept waiting"
+    );
     let mut publisher = Publisher::<Tick>::create_or_take_over(&name, &options()).unwrap();
     let waited = Instant::now();
     while publisher.subscribers() == 0 {
@@ -497,14 +505,21 @@ fn a_late_subscriber_waits_for_its_publisher() {
 fn open_wait_is_stopped_by_ctrl_c() {
     let (name, _cleanup) = guarded(Kind::Shm, "ctrlc");
     let mut child = common::spawn_child("child_entry", "wait-forever", &[&name]);
-    common::wait_line(&mut child, "waiting");
-    std::thread::sleep(Duration::from_millis(100)); // let it reach the wait
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let tid: i32 = line_starting(&mut lines, "WAITING ").parse().unwrap();
+    assert!(
+        common::wait_until_sleeping(child.id(), tid),
+        "the child never slept waiting"
+    );
     let sent = Instant::now();
     // SAFETY: kill(2) with a valid signal on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let out = child.wait_with_output().unwrap();
+    let text = lines
+        .map_while(std::io::Result::ok)
+        .collect::<Vec<_>>()
+        .join("\n");
+    child.wait().unwrap();
     let stopped_in = sent.elapsed();
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("stopped Cancelled"), "{text}");
     assert!(text.contains("SIGINT"), "{text}");
     assert!(

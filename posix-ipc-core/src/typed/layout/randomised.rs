@@ -8,7 +8,8 @@ use super::*;
 
 use crate::proptest_run::run;
 
-const PRIMITIVES: [Primitive; 12] = [
+/// Every primitive, in the order of their codes (1 to 12); the stored-layout tests use it too.
+pub(super) const PRIMITIVES: [Primitive; 12] = [
     Primitive::U8,
     Primitive::I8,
     Primitive::U16,

@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+use super::super::randomised::PRIMITIVES;
 use super::super::{Field, Kind, Layout, Primitive, Shape};
 use super::*;
 use crate::proptest_run::run;
@@ -197,20 +198,7 @@ fn one_byte(name: &str) -> LayoutDesc {
 
 #[test]
 fn primitive_codes_are_one_to_twelve_in_variant_order_and_read_back() {
-    let all = [
-        Primitive::U8,
-        Primitive::I8,
-        Primitive::U16,
-        Primitive::I16,
-        Primitive::U32,
-        Primitive::I32,
-        Primitive::U64,
-        Primitive::I64,
-        Primitive::U128,
-        Primitive::I128,
-        Primitive::F32,
-        Primitive::F64,
-    ];
+    let all = PRIMITIVES;
     for (i, p) in all.into_iter().enumerate() {
         assert_eq!(usize::from(p.code()), i + 1, "{p:?}");
         // The code fingerprints have always hashed.
@@ -553,20 +541,7 @@ fn long_names_are_cut_at_a_character_boundary() {
 /// Random layouts, written as the derive lays structs out: packed fields, nested structs up to
 /// three deep, arrays (also of length 0).
 fn layouts() -> impl Strategy<Value = LayoutDesc> {
-    let primitive = prop::sample::select(vec![
-        Primitive::U8,
-        Primitive::I8,
-        Primitive::U16,
-        Primitive::I16,
-        Primitive::U32,
-        Primitive::I32,
-        Primitive::U64,
-        Primitive::I64,
-        Primitive::U128,
-        Primitive::I128,
-        Primitive::F32,
-        Primitive::F64,
-    ]);
+    let primitive = prop::sample::select(PRIMITIVES.to_vec());
     let count = prop_oneof![4 => Just(1u64), 2 => 2u64..6, 1 => Just(0u64)];
     let leaf = prop::collection::vec((primitive, count.clone()), 1..5).prop_map(|fields| {
         pack(
