@@ -213,8 +213,9 @@ pub use shm::{
 pub use timeout::{now_ns, Timeout};
 pub use typed::{
     AnySample, AnySubscriber, Footprint, Frame, FrameHeader, FrameLoan, FrameLoanUninit,
-    FramePublisher, FrameSubscriber, Loan, LoanUninit, NoHeader, Policy, Publisher, Sample,
-    SubscribeOptions, Subscriber, TopicInfo, TopicOptions, TopicStatus,
+    FramePublisher, FrameSubscriber, Loan, LoanUninit, NoHeader, Policy, Publisher, RecordLoan,
+    RecordPublisher, RecordSample, RecordSubscriber, Sample, SubscribeOptions, Subscriber,
+    TopicInfo, TopicOptions, TopicStatus,
 };
 pub use typed::{
     ElementDesc, FieldDesc, LayoutDesc, LayoutError, LayoutErrorKind, Value, LAYOUT_DESC_MAGIC,

@@ -99,10 +99,11 @@ pub use message::__private;
 pub use message::{python_module, IpcField, IpcMessage};
 pub use pubsub::{
     AnySample, AnySubscriber, Footprint, Frame, FrameHeader, FrameLoan, FrameLoanUninit,
-    FramePublisher, FrameSubscriber, Loan, LoanUninit, NoHeader, Policy, Publisher, Sample,
-    SubscribeOptions, Subscriber, TopicInfo, TopicOptions, TopicStatus, FRAME_CAPACITY_DEFAULT,
-    FRAME_FINGERPRINT, FRAME_LEN_MAX, FRAME_SUBSCRIBERS_DEFAULT, PUBSUB_MAGIC,
-    PUBSUB_MAX_SUBSCRIBERS, PUBSUB_VERSION, RECORD_CAPACITY_DEFAULT, RECORD_SUBSCRIBERS_DEFAULT,
+    FramePublisher, FrameSubscriber, Loan, LoanUninit, NoHeader, Policy, Publisher, RecordLoan,
+    RecordPublisher, RecordSample, RecordSubscriber, Sample, SubscribeOptions, Subscriber,
+    TopicInfo, TopicOptions, TopicStatus, FRAME_CAPACITY_DEFAULT, FRAME_FINGERPRINT, FRAME_LEN_MAX,
+    FRAME_SUBSCRIBERS_DEFAULT, PUBSUB_MAGIC, PUBSUB_MAX_SUBSCRIBERS, PUBSUB_VERSION,
+    RECORD_CAPACITY_DEFAULT, RECORD_SUBSCRIBERS_DEFAULT,
 };
 pub use queue::{Iter, Receiver, Sender, TryIter, TypedQueue};
 pub use record::{RecordType, RECORD_SIZE_MAX};

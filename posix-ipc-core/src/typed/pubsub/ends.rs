@@ -16,7 +16,7 @@ use crate::cancel::CancelToken;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::timeout::Timeout;
 use crate::typed::record::RecordType;
-use crate::typed::{bytemuck, IpcMessage};
+use crate::typed::{bytemuck, IpcMessage, LayoutDesc};
 
 /// Whether a sample of `T` may be handed out in place: buffers start 64-byte aligned.
 fn check_align<T: IpcMessage>(name: &str, op: Operation) -> Result<()> {
@@ -82,7 +82,7 @@ impl<T: IpcMessage> Publisher<T> {
             &RecordType::of::<T>(),
             SHAPE_RECORDS,
             0,
-            Some(&T::LAYOUT),
+            Some(&LayoutDesc::from(&T::LAYOUT)),
             options,
         )
         .map_err(|e| {
@@ -122,12 +122,13 @@ impl<T: IpcMessage> Publisher<T> {
         check_align::<T>(name, Operation::Create)?;
         let record = RecordType::of::<T>();
         let subscribe = format!("Subscriber::<{}>::open", T::LAYOUT.name);
+        let layout = LayoutDesc::from(&T::LAYOUT);
         let how = TakeOver {
             record: &record,
             shape: SHAPE_RECORDS,
             header_size: 0,
             frame_len: None,
-            layout: Some(&T::LAYOUT),
+            layout: Some(&layout),
             subscribe: &subscribe,
         };
         let (topic, _) = create_or_take_over(name, &how, options)?;
@@ -138,7 +139,7 @@ impl<T: IpcMessage> Publisher<T> {
     pub fn footprint_for(options: &TopicOptions) -> Result<u64> {
         footprint_of(
             std::mem::size_of::<T>(),
-            Some(&T::LAYOUT),
+            Some(&LayoutDesc::from(&T::LAYOUT)),
             options.resolved(false),
         )
     }

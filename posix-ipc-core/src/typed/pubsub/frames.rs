@@ -45,7 +45,7 @@ pub trait FrameHeader: sealed::Sealed + 'static {
     fn header_align() -> usize;
     /// The header's layout, stored in the topic for tools (`None` for [`NoHeader`]).
     #[doc(hidden)]
-    fn header_layout() -> Option<&'static crate::typed::Layout>;
+    fn header_layout() -> Option<crate::typed::LayoutDesc>;
 }
 
 /// No header: a frame is its bytes alone (the default of [`FramePublisher`] and
@@ -66,7 +66,7 @@ impl FrameHeader for NoHeader {
     fn header_align() -> usize {
         1
     }
-    fn header_layout() -> Option<&'static crate::typed::Layout> {
+    fn header_layout() -> Option<crate::typed::LayoutDesc> {
         None
     }
 }
@@ -78,8 +78,8 @@ impl<H: IpcMessage> FrameHeader for H {
     fn header_align() -> usize {
         std::mem::align_of::<H>()
     }
-    fn header_layout() -> Option<&'static crate::typed::Layout> {
-        Some(&H::LAYOUT)
+    fn header_layout() -> Option<crate::typed::LayoutDesc> {
+        Some(crate::typed::LayoutDesc::from(&H::LAYOUT))
     }
 }
 
@@ -91,18 +91,29 @@ fn frame_record<H: FrameHeader>(
     op: Operation,
     max_frame_len: usize,
 ) -> Result<(RecordType, usize)> {
-    let Some(header) = H::header_type() else {
+    frame_record_of(name, op, max_frame_len, H::header_type(), H::header_align())
+}
+
+/// As [`frame_record`], for a header type given at run time (`None`: no header), of
+/// alignment `align`.
+pub(super) fn frame_record_of(
+    name: &str,
+    op: Operation,
+    max_frame_len: usize,
+    header: Option<RecordType>,
+    align: usize,
+) -> Result<(RecordType, usize)> {
+    let Some(header) = header else {
         return Ok((
             RecordType::new("byte frames", max_frame_len, FRAME_FINGERPRINT),
             0,
         ));
     };
     let bad = |detail: String| Error::new(ErrorKind::InvalidArgument, op, object(name), detail);
-    if H::header_align() > 64 {
+    if align > 64 {
         return Err(bad(format!(
-            "frame header {} is aligned to {} bytes; frame buffers are aligned to 64",
+            "frame header {} is aligned to {align} bytes; frame buffers are aligned to 64",
             header.name,
-            H::header_align()
         )));
     }
     if header.size == 0 {
@@ -307,7 +318,11 @@ impl<H: IpcMessage> FramePublisher<H> {
     /// header, made with `options`, reserves (all of it at creation).
     pub fn footprint_for_header(max_frame_len: usize, options: &TopicOptions) -> Result<u64> {
         let (record, _) = frame_record::<H>("", Operation::Create, max_frame_len)?;
-        footprint_of(record.size, H::header_layout(), options.resolved(true))
+        footprint_of(
+            record.size,
+            H::header_layout().as_ref(),
+            options.resolved(true),
+        )
     }
 
     /// Publishes a copy of `header` and `bytes`, waiting as [`loan`](Self::loan) does.
@@ -350,7 +365,7 @@ impl<H: FrameHeader> FramePublisher<H> {
             &record,
             SHAPE_FRAMES,
             header_size,
-            H::header_layout(),
+            H::header_layout().as_ref(),
             options,
         )
         .map_err(|e| crate::typed::header::exists_naming(e, &open, &take_over))?;
@@ -367,12 +382,13 @@ impl<H: FrameHeader> FramePublisher<H> {
             Some(h) => format!("FrameSubscriber::<{}>::open_with_header", h.name),
             None => "FrameSubscriber::open".to_string(),
         };
+        let layout = H::header_layout();
         let how = TakeOver {
             record: &record,
             shape: SHAPE_FRAMES,
             header_size,
             frame_len: Some(max_frame_len),
-            layout: H::header_layout(),
+            layout: layout.as_ref(),
             subscribe: &subscribe,
         };
         let (topic, _) = create_or_take_over(name, &how, options)?;

@@ -231,6 +231,7 @@
 mod any;
 mod ends;
 mod frames;
+mod records;
 mod status;
 mod topic;
 
@@ -244,6 +245,7 @@ pub use frames::{
     Frame, FrameHeader, FrameLoan, FrameLoanUninit, FramePublisher, FrameSubscriber, NoHeader,
     FRAME_FINGERPRINT, FRAME_LEN_MAX,
 };
+pub use records::{RecordLoan, RecordPublisher, RecordSample, RecordSubscriber};
 pub use status::TopicStatus;
 pub(crate) use topic::{describe, stored_layout_of};
 

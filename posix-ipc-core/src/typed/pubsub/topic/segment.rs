@@ -60,7 +60,7 @@ impl Topic {
         record: &RecordType,
         shape: u32,
         header_size: usize,
-        layout: Option<&'static crate::typed::Layout>,
+        layout: Option<&LayoutDesc>,
         opts: &TopicOptions,
     ) -> Result<Topic> {
         record.check(Operation::Create, || object(name))?;
@@ -129,9 +129,7 @@ impl Topic {
         }
         head[TYPE_NAME..TYPE_NAME + cut].copy_from_slice(&record.name.as_bytes()[..cut]);
         // The layout, for tools and other languages, after the buffers.
-        let description = layout
-            .map(|l| LayoutDesc::from(l).encode())
-            .unwrap_or_default();
+        let description = layout.map(LayoutDesc::encode).unwrap_or_default();
         let size = geo.total + description.len() as u64;
         let shm = SharedMemory::create(name, size).map_err(as_topic)?;
         let made = Topic::init(shm, &head, &geo, record, &description);

@@ -121,7 +121,7 @@ pub(in crate::typed::pubsub) struct TakeOver<'a> {
     pub(in crate::typed::pubsub) shape: u32,
     pub(in crate::typed::pubsub) header_size: usize,
     pub(in crate::typed::pubsub) frame_len: Option<usize>,
-    pub(in crate::typed::pubsub) layout: Option<&'static crate::typed::Layout>,
+    pub(in crate::typed::pubsub) layout: Option<&'a crate::typed::LayoutDesc>,
     pub(in crate::typed::pubsub) subscribe: &'a str,
 }
 
@@ -267,12 +267,10 @@ impl TopicOptions {
 /// `/dev/shm` (the options checked as `Topic::create` checks them).
 pub(in crate::typed::pubsub) fn footprint_of(
     payload: usize,
-    layout: Option<&'static crate::typed::Layout>,
+    layout: Option<&crate::typed::LayoutDesc>,
     (capacity, subscribers): (usize, usize),
 ) -> Result<u64> {
-    let description = layout.map_or(0, |l| {
-        crate::typed::layout::LayoutDesc::from(l).encode().len() as u64
-    });
+    let description = layout.map_or(0, |l| l.encode().len() as u64);
     let bad = |detail: String| {
         Error::new(
             ErrorKind::InvalidArgument,

@@ -1,0 +1,230 @@
+//! Topics whose types are given at run time (`RecordPublisher`, `RecordSubscriber`, what the
+//! Python module and C peers use) are the same topics as the typed ends': each side receives what
+//! the other publishes, byte for byte, the checks at open are the same, and a kept loan or
+//! sample behaves as its guard does.
+
+mod common;
+
+use common::{guarded, Kind};
+use posix_ipc::typed::LayoutDesc;
+use posix_ipc::{
+    ErrorKind, FramePublisher, FrameSubscriber, IpcMessage, Policy, Publisher, RecordPublisher,
+    RecordSubscriber, RecordType, SubscribeOptions, Subscriber, Timeout, TopicOptions,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Tick {
+    seq: u64,
+    price: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Image {
+    width: u32,
+    height: u32,
+    stamp: u64,
+}
+
+fn tick_type() -> RecordType {
+    RecordType::of::<Tick>()
+}
+
+#[test]
+fn a_record_publisher_feeds_a_typed_subscriber_and_stores_the_layout() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-records");
+    let layout = LayoutDesc::from(&Tick::LAYOUT);
+    let mut publisher =
+        RecordPublisher::create(&name, &tick_type(), Some(&layout), &TopicOptions::new()).unwrap();
+    let mut typed = Subscriber::<Tick>::open(&name).unwrap();
+    let mut dynamic = RecordSubscriber::open(&name, &tick_type()).unwrap();
+    assert_eq!(dynamic.layout(), Some(layout));
+    assert_eq!(dynamic.max_len(), 16);
+    assert!(!dynamic.is_frames());
+
+    let value = Tick { seq: 3, price: 1.5 };
+    publisher.send(bytemuck::bytes_of(&value)).unwrap();
+    let mut loan = publisher.loan().unwrap();
+    loan.copy_from_slice(bytemuck::bytes_of(&Tick { seq: 4, price: 2.5 }));
+    loan.send();
+
+    assert_eq!(typed.try_recv().unwrap(), value);
+    assert_eq!(typed.try_recv().unwrap().seq, 4);
+    let got = dynamic.recv_with(Timeout::Immediate).unwrap();
+    assert_eq!((got.index(), &*got), (0, bytemuck::bytes_of(&value)));
+    drop(got);
+    let mut out = [0u8; 16];
+    assert_eq!(
+        dynamic
+            .recv_copy_into(&mut out, Timeout::Immediate)
+            .unwrap(),
+        1
+    );
+    assert_eq!(bytemuck::from_bytes::<Tick>(&out).seq, 4);
+}
+
+#[test]
+fn a_typed_publisher_feeds_a_record_subscriber_and_a_wrong_type_is_refused() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-typed");
+    let mut publisher = Publisher::<Tick>::create(&name, &TopicOptions::new()).unwrap();
+    let wrong = RecordType::new("Tock", 16, Tick::FINGERPRINT ^ 1);
+    let e = RecordSubscriber::open(&name, &wrong).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch, "{e}");
+    let e = RecordSubscriber::open_frames(&name, None, &SubscribeOptions::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch, "{e}");
+
+    let mut sub = RecordSubscriber::open(&name, &tick_type()).unwrap();
+    assert_eq!(sub.layout(), Some(LayoutDesc::from(&Tick::LAYOUT)));
+    publisher.send(&Tick { seq: 9, price: 0.5 }).unwrap();
+    let mut out = [0u8; 15];
+    let e = sub
+        .recv_copy_into(&mut out, Timeout::Immediate)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("16 bytes, not 15"), "{e}");
+    sub.recv_with(Timeout::Immediate).unwrap().keep();
+    let (index, header, bytes) = sub.held().expect("the sample is kept");
+    assert_eq!((index, header.len()), (0, 0));
+    assert_eq!(bytemuck::from_bytes::<Tick>(bytes).seq, 9);
+    sub.release();
+    assert!(sub.held().is_none());
+}
+
+#[test]
+fn a_layout_that_is_not_the_record_type_is_refused_at_creation() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-badlayout");
+    let layout = LayoutDesc::from(&Image::LAYOUT);
+    let e = RecordPublisher::create(&name, &tick_type(), Some(&layout), &TopicOptions::new())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("is not the record type's"), "{e}");
+    assert_eq!(
+        posix_ipc::SharedMemory::open(&name).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn frames_with_a_run_time_header_are_the_typed_frame_topic() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-frames");
+    let header = RecordType::of::<Image>();
+    let layout = LayoutDesc::from(&Image::LAYOUT);
+    let options = TopicOptions::new().capacity(4).policy(Policy::Overwrite);
+    let mut publisher =
+        RecordPublisher::create_frames(&name, 1000, Some(&header), Some(&layout), &options)
+            .unwrap();
+    assert_eq!((publisher.max_len(), publisher.header_len()), (1000, 16));
+    let mut typed = FrameSubscriber::<Image>::open_with_header(&name).unwrap();
+    let mut dynamic =
+        RecordSubscriber::open_frames(&name, Some(&header), &SubscribeOptions::new()).unwrap();
+    assert_eq!(dynamic.layout(), Some(layout));
+    let e = RecordSubscriber::open_frames(&name, None, &SubscribeOptions::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mismatch, "{e}");
+
+    let image = Image {
+        width: 2,
+        height: 3,
+        stamp: 77,
+    };
+    publisher
+        .send_with(
+            b"abcdef",
+            Some(bytemuck::bytes_of(&image)),
+            Timeout::Immediate,
+        )
+        .unwrap();
+    let mut loan = publisher.loan_with(10, false, Timeout::Immediate).unwrap();
+    loan.header_mut()
+        .copy_from_slice(bytemuck::bytes_of(&Image { stamp: 78, ..image }));
+    loan.copy_from_slice(b"0123456789");
+    loan.send_len(4);
+    let e = publisher
+        .send_with(&[0; 1001], None, Timeout::Immediate)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MessageTooLarge, "{e}");
+    let e = publisher
+        .send_with(b"x", Some(&[0; 3]), Timeout::Immediate)
+        .unwrap_err();
+    assert!(e.to_string().contains("is 16 bytes, not 3"), "{e}");
+
+    let got = typed.recv_with(Timeout::Immediate).unwrap();
+    assert_eq!((*got.header(), &*got), (image, &b"abcdef"[..]));
+    drop(got);
+    assert_eq!(&*typed.recv_with(Timeout::Immediate).unwrap(), b"0123");
+
+    let got = dynamic.recv_with(Timeout::Immediate).unwrap();
+    assert_eq!(got.header(), bytemuck::bytes_of(&image));
+    assert_eq!(&*got, b"abcdef");
+    drop(got);
+    let mut head = [0u8; 16];
+    let mut out = Vec::new();
+    dynamic
+        .recv_copy_frame(&mut head, &mut out, Timeout::Immediate)
+        .unwrap();
+    assert_eq!(
+        (bytemuck::from_bytes::<Image>(&head).stamp, &out[..]),
+        (78, &b"0123"[..])
+    );
+}
+
+#[test]
+fn a_typed_frame_publisher_feeds_a_run_time_frame_subscriber_without_a_header() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-plainframes");
+    let mut publisher = FramePublisher::create(&name, 64, &TopicOptions::new()).unwrap();
+    let mut sub = RecordSubscriber::open_frames(&name, None, &SubscribeOptions::new()).unwrap();
+    assert!(sub.record_type().is_none());
+    publisher.send(b"hello").unwrap();
+    let got = sub.recv_with(Timeout::Immediate).unwrap();
+    assert_eq!((got.header(), &*got), (&[][..], &b"hello"[..]));
+}
+
+#[test]
+fn a_kept_loan_is_given_back_unsent_and_a_block_topic_does_not_wait_for_it() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-kept");
+    let options = TopicOptions::new().capacity(2).policy(Policy::Block);
+    let mut publisher = RecordPublisher::create(&name, &tick_type(), None, &options).unwrap();
+    let mut sub = RecordSubscriber::open(&name, &tick_type()).unwrap();
+    publisher.loan().unwrap().keep();
+    publisher.loaned().unwrap().1[0] = 5;
+    assert!(publisher.give_back_kept());
+    assert!(!publisher.send_loaned(None), "nothing is loaned any more");
+    assert_eq!(
+        sub.recv_with(Timeout::Immediate).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+    // A kept loan sent later is the sample.
+    publisher.loan().unwrap().keep();
+    publisher.loaned().unwrap().1[0] = 6;
+    assert!(publisher.send_loaned(None));
+    assert_eq!(sub.recv_with(Timeout::Immediate).unwrap()[0], 6);
+    // Many loans given back do not use up the topic's buffers.
+    for _ in 0..10 {
+        publisher
+            .loan_with(16, true, Timeout::Immediate)
+            .unwrap()
+            .keep();
+        publisher.give_back_kept();
+    }
+    publisher
+        .send_with(&[1; 16], None, Timeout::Immediate)
+        .unwrap();
+}
+
+#[test]
+fn a_kept_sample_holds_its_buffer_until_released() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-hold");
+    let options = TopicOptions::new().capacity(2).policy(Policy::Overwrite);
+    let mut publisher = RecordPublisher::create(&name, &tick_type(), None, &options).unwrap();
+    let mut sub = RecordSubscriber::open(&name, &tick_type()).unwrap();
+    publisher.send(&[1; 16]).unwrap();
+    sub.recv_with(Timeout::Immediate).unwrap().keep();
+    // The publisher goes on in other buffers while this one is held.
+    for i in 2..40u8 {
+        publisher.send(&[i; 16]).unwrap();
+        assert_eq!(sub.held().unwrap().2, &[1; 16]);
+    }
+    sub.release();
+    let e = sub.recv_with(Timeout::Immediate).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Lagged, "{e}");
+}
