@@ -191,6 +191,27 @@ fn an_spsc_ring_takes_one_producer_at_a_time() {
     RingSender::<Msg>::open(&name).unwrap();
 }
 
+/// A parent makes the ring for its children and takes no end: the children's producer and
+/// consumer both attach to an SPSC ring, the typed ends find `T`'s stored layout, and a
+/// consumer that comes first waits for the producer instead of being told it has gone.
+#[test]
+fn a_ring_made_without_an_end_is_joined_by_a_producer_and_a_consumer_later() {
+    let (name, _g) = guarded(Kind::Shm, "ring-no-end");
+    posix_ipc::typed::ring::RingOptions::new(8, RingMode::Spsc)
+        .permissions(0o600)
+        .create::<Msg>(&name)
+        .unwrap();
+    let rx = RingReceiver::<Msg>::open(&name).unwrap();
+    assert!(!rx.created() && rx.layout().is_some());
+    let err = rx.recv_timeout(Duration::from_millis(20)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    let tx = RingSender::<Msg>::open(&name).unwrap();
+    tx.send(&msg(0, 1)).unwrap();
+    drop(tx);
+    assert_eq!(rx.recv().unwrap().seq, 1);
+    assert_eq!(rx.recv().unwrap_err().kind(), ErrorKind::Disconnected);
+}
+
 #[test]
 fn mpmc_threads_lose_and_duplicate_nothing() {
     let (name, _g) = guarded(Kind::Shm, "ring-mpmc-threads");

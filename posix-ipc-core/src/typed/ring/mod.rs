@@ -9,6 +9,10 @@
 //! [`RingMode::Mpmc`] (any number of producers and consumers, per-slot sequence numbers after
 //! Dmitry Vyukov's bounded queue).
 //!
+//! An end's `create` makes the ring and registers that end; [`RingOptions`] also makes it with
+//! chosen permission bits, or without taking an end ([`RingOptions::create`]), for a parent
+//! that makes a ring its children then open.
+//!
 //! Processes register in the segment (pid and start time), so the channel knows who is alive:
 //! when every producer has gone (dropped, or killed with SIGKILL) a receiver drains what is left
 //! and then gets [`ErrorKind::Disconnected`]; the reverse for senders blocked on a full ring. A
@@ -98,15 +102,18 @@
 //! `segment.rs` the mapped segment (create, open, words, slots, registration, futex handshake,
 //! MPMC repairs); `wait.rs` the blocking loop and its errors; `sender.rs` and `receiver.rs` the
 //! typed ends and the byte-level protocol they share with `record.rs`, the ends of a run-time
-//! [`RecordType`]; `ends.rs` the methods every end has.
+//! [`RecordType`]; `ends.rs` the methods every end has; `options.rs` [`RingOptions`], which
+//! creates a ring with chosen permission bits, or without taking an end.
 
 mod ends;
+mod options;
 mod receiver;
 mod record;
 mod segment;
 mod sender;
 mod wait;
 
+pub use options::RingOptions;
 pub use receiver::RingReceiver;
 pub use record::{RecordReceiver, RecordSender};
 use segment::{check_shape, Ring, Taken};
@@ -162,6 +169,8 @@ const READY: usize = 56;
 const OWNER: usize = 64;
 /// Where the stored layout starts (the end of the slots; 0: none); its length follows, at 80.
 const DESCRIPTION_AT: usize = 72;
+/// Permission bits of a ring segment unless [`RingOptions::permissions`] gives others.
+const DEFAULT_PERMISSIONS: u32 = 0o600;
 const SLEEP_SLICE: Duration = Duration::from_millis(100);
 const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(1);
 

@@ -25,8 +25,15 @@ impl<T: IpcMessage> RingReceiver<T> {
     /// 2 to 2^30.
     pub fn create(name: &str, capacity: usize, mode: RingMode) -> Result<Self> {
         let record = RecordType::of::<T>();
-        let ring = Ring::create(name, capacity, mode, &record, Some(&T::LAYOUT))
-            .map_err(|e| exists_in(e, &format!("RingReceiver::<{}>", T::LAYOUT.name)))?;
+        let ring = Ring::create(
+            name,
+            capacity,
+            mode,
+            &record,
+            Some(&T::LAYOUT),
+            DEFAULT_PERMISSIONS,
+        )
+        .map_err(|e| exists_in(e, &format!("RingReceiver::<{}>", T::LAYOUT.name)))?;
         Self::with(ring)
     }
 

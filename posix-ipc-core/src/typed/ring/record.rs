@@ -6,10 +6,10 @@ use super::*;
 /// go in as byte slices of exactly the record size. It interoperates with a
 /// [`RingReceiver<T>`] (or [`RecordReceiver`]) of the same size and fingerprint; the header is
 /// checked as for a typed end. This is what the Python module's `RingSender` uses.
-pub struct RecordSender(RingSender<Bytes>);
+pub struct RecordSender(pub(super) RingSender<Bytes>);
 
 /// The receiving end of a ring whose record type is known at run time. See [`RecordSender`].
-pub struct RecordReceiver(RingReceiver<Bytes>);
+pub struct RecordReceiver(pub(super) RingReceiver<Bytes>);
 
 /// The methods both record ends have, forwarded to the ring end inside.
 macro_rules! record_end_methods {
@@ -27,7 +27,7 @@ macro_rules! record_end_methods {
                 mode: RingMode,
                 record: &RecordType,
             ) -> Result<Self> {
-                let ring = Ring::create(name, capacity, mode, record, None)
+                let ring = Ring::create(name, capacity, mode, record, None, DEFAULT_PERMISSIONS)
                     .map_err(|e| exists_in(e, stringify!($end)))?;
                 $inner::with(ring).map($end)
             }
@@ -283,6 +283,41 @@ impl RecordReceiver {
         })
     }
 
+    /// Copies the records that are ready now, up to as many as `out` holds, into `out`, back
+    /// to back from its start; returns how many. Nothing is allocated per record (an MPMC
+    /// ring copies each through one buffer per call), and producers are woken once.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] if `out` is not a whole number of records long (nothing
+    /// is taken).
+    pub fn try_recv_many_into(&self, out: &mut [u8]) -> Result<usize> {
+        let record = &self.0.ring.record;
+        let size = record.size;
+        if out.len() % size != 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                Operation::Receive,
+                object(self.name()),
+                format!(
+                    "a buffer of {} bytes is not a whole number of {}-byte {} records ({} \
+                     records and {} bytes over): nothing was taken",
+                    out.len(),
+                    size,
+                    record.name,
+                    out.len() / size,
+                    out.len() % size
+                ),
+            ));
+        }
+        let mut slots = out.chunks_exact_mut(size);
+        Ok(self.0.pop_many_by(slots.len(), |taken| {
+            if let Some(slot) = slots.next() {
+                taken.read(slot);
+            }
+        }))
+    }
+
     /// Receives one record into `out` (exactly one record long), waiting as `timeout` says.
     ///
     /// # Errors
@@ -309,5 +344,52 @@ impl RecordReceiver {
     /// Receives without waiting: [`ErrorKind::WouldBlock`] if the ring is empty.
     pub fn try_recv(&self) -> Result<Vec<u8>> {
         self.recv_with(Timeout::Immediate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Removes the segment even when the test fails.
+    struct Unlink(String);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = crate::shm::unlink_shared_memory(&self.0);
+        }
+    }
+
+    fn ends(tag: &str, mode: RingMode) -> (RecordSender, RecordReceiver, Unlink) {
+        let name = format!("/pit-{}-{tag}", std::process::id());
+        let guard = Unlink(name.clone());
+        let record = RecordType::new("Pair", 4, 0x7061_6972);
+        let rx = RecordReceiver::create(&name, 8, mode, &record).unwrap();
+        let tx = RecordSender::open(&name, &record).unwrap();
+        (tx, rx, guard)
+    }
+
+    #[test]
+    fn try_recv_many_into_fills_whole_records_from_the_start_up_to_what_is_ready() {
+        for mode in [RingMode::Spsc, RingMode::Mpmc] {
+            let (tx, rx, _g) = ends(&format!("record-into-{mode:?}"), mode);
+            tx.try_send_many(&[1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3])
+                .unwrap();
+            let mut out = [0u8; 8];
+            assert_eq!(rx.try_recv_many_into(&mut out).unwrap(), 2, "{mode:?}");
+            assert_eq!(out, [1, 1, 1, 1, 2, 2, 2, 2]);
+            assert_eq!(rx.try_recv_many_into(&mut out).unwrap(), 1, "{mode:?}");
+            assert_eq!(out[..4], [3, 3, 3, 3]);
+            assert_eq!(rx.try_recv_many_into(&mut out).unwrap(), 0, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn try_recv_many_into_refuses_a_buffer_that_is_not_whole_records_and_takes_nothing() {
+        let (tx, rx, _g) = ends("record-into-partial", RingMode::Spsc);
+        tx.send(&[9; 4]).unwrap();
+        let err = rx.try_recv_many_into(&mut [0u8; 6]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("6 bytes"), "{err}");
+        assert_eq!(rx.try_recv().unwrap(), [9; 4], "the record is still there");
     }
 }

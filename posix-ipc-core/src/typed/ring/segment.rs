@@ -28,14 +28,16 @@ impl Ring {
         }
     }
 
-    /// Creates the ring, with the stored layout of `layout` after the slots (none for
-    /// `None`: the segment then ends after the slots).
+    /// Creates the ring with the permission bits `permissions` (the umask applies), with the
+    /// stored layout of `layout` after the slots (none for `None`: the segment then ends after
+    /// the slots).
     pub(super) fn create(
         name: &str,
         capacity: usize,
         mode: RingMode,
         record: &RecordType,
         layout: Option<&crate::typed::Layout>,
+        permissions: u32,
     ) -> Result<Self> {
         record.check(Operation::Create, || object(name))?;
         if capacity < 2 || !capacity.is_power_of_two() || capacity > 1 << 30 {
@@ -49,7 +51,12 @@ impl Ring {
         let stride = Self::stride(record.size, mode);
         let total = SLOTS as u64 + capacity as u64 * stride as u64;
         let description = header::description_of(layout);
-        let shm = SharedMemory::create(name, total).map_err(as_ring)?;
+        let shm = SharedMemory::options()
+            .create_new(true)
+            .mode(permissions)
+            .size(total)
+            .open(name)
+            .map_err(as_ring)?;
         let made = header::mark_and_grow(
             &shm,
             RING_MAGIC,
@@ -82,7 +89,7 @@ impl Ring {
             instead: &instead,
         };
         let (mut ring, taken) = how.run(
-            || Self::create(name, capacity, mode, record, layout),
+            || Self::create(name, capacity, mode, record, layout, DEFAULT_PERMISSIONS),
             || {
                 let ring = Self::open(name, DEFAULT_OPEN_WAIT, record)?;
                 check_shape(&ring, capacity, mode)?;
