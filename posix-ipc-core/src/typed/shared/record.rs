@@ -98,6 +98,18 @@ impl RecordShared {
         (out, version)
     }
 
+    /// Copies a consistent value into `out` (exactly one record long, so nothing is allocated)
+    /// and returns its version, the number of stores that produced it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) if `out` is not one
+    /// record long (it is left as it was).
+    pub fn load_into(&self, out: &mut [u8]) -> Result<u64> {
+        self.check_len(Operation::Load, out.len())?;
+        Ok(self.0.load_into(out))
+    }
+
     /// A consistent copy of the current value.
     pub fn load(&self) -> Vec<u8> {
         self.load_versioned().0
@@ -182,5 +194,25 @@ impl crate::owned::Removable for RecordShared {
     }
     fn owned_names(&self) -> Vec<crate::owned::OwnedName> {
         crate::owned::Removable::owned_names(&self.0.shm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_into_copies_the_value_and_returns_its_version_and_refuses_another_length() {
+        let name = format!("/pit-{}-record-shared-load-into", std::process::id());
+        let record = RecordType::new("Pair", 4, 0x7061_6972);
+        let shared = crate::Owned::new(RecordShared::create(&name, &record, &[1; 4]).unwrap());
+        shared.store(&[2; 4]).unwrap();
+        let mut out = [0u8; 4];
+        assert_eq!(shared.load_into(&mut out).unwrap(), 1);
+        assert_eq!(out, [2; 4]);
+        let mut short = [7u8; 3];
+        let err = shared.load_into(&mut short).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        assert_eq!(short, [7; 3], "left as it was");
     }
 }
