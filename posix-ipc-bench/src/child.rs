@@ -1,6 +1,7 @@
 //! What this binary does when started as a child process: `--child` plays the other side of a
-//! cross-process workload (a role of the publish-subscribe rows, of iceoryx2's, or of the
-//! workloads'), `--callgrind-child` runs one in-process workload once under callgrind.
+//! cross-process workload (a role of the publish-subscribe rows, of iceoryx2's, of the Python
+//! topic rows' Rust column, or of the workloads'), `--callgrind-child` runs one in-process
+//! workload once under callgrind.
 
 use std::hint::black_box;
 
@@ -15,6 +16,10 @@ pub fn child_main(args: &[String]) {
     if role.starts_with("ice-") {
         let iters: u64 = args[4].parse().expect("iters");
         crate::ice::child(role, &args[2], &args[3], iters);
+        return;
+    }
+    if role.starts_with("pyt-") {
+        crate::py_topics::child(role, &args[1..]);
         return;
     }
     let imp = Impl::parse(&args[1]);

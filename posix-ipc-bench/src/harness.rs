@@ -1,7 +1,8 @@
 //! The benchmark harness, under every workload: which implementation runs, a workload's
 //! description, unique names and their cleanup, the clocks and the measured loop, the child
-//! process of a cross-process workload (start it, collect the CPU time it reports), and the
-//! frames of the publish-subscribe rows (fill every byte, check every byte).
+//! process of a cross-process workload (start it, collect the CPU time it reports), the
+//! frames of the publish-subscribe rows (fill every byte, check every byte), and what iceoryx2
+//! leaves in `/dev/shm`.
 
 use std::mem::MaybeUninit;
 use std::process::{Child, Command, Stdio};
@@ -211,4 +212,28 @@ pub fn check(buf: &[u8], v: u8) {
     let want =
         ((buf.len() / 8) as u64).wrapping_mul(u64::from(v).wrapping_mul(0x0101_0101_0101_0101));
     assert_eq!(sum, want, "a received frame of {} bytes differs", buf.len());
+}
+
+// --- iceoryx2's leftovers (its Rust rows and its Python binding's) ----------------------------
+
+/// The `iox2_*` entries of `/dev/shm` now.
+pub fn iceoryx2_files() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir("/dev/shm")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.starts_with("iox2_"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Removes what iceoryx2 left in `/dev/shm` during the run (its nodes are dropped by now, but
+/// it keeps a global management file, which it never removes), and says so.
+pub fn remove_iceoryx2_files(before: &std::collections::BTreeSet<String>) {
+    for name in iceoryx2_files().difference(before) {
+        if std::fs::remove_file(format!("/dev/shm/{name}")).is_ok() {
+            eprintln!("posix-ipc-bench: removed /dev/shm/{name}, left by iceoryx2");
+        }
+    }
 }

@@ -213,28 +213,6 @@ pub fn child(role: &str, a: &str, b: &str, iters: u64) {
     }
 }
 
-/// The `iox2_*` entries of `/dev/shm` now.
-pub fn iceoryx2_files() -> std::collections::BTreeSet<String> {
-    std::fs::read_dir("/dev/shm")
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.starts_with("iox2_"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Removes what iceoryx2 left in `/dev/shm` during the run (its nodes are dropped by now, but
-/// it keeps a global management file, which it never removes), and says so.
-pub fn remove_iceoryx2_files(before: &std::collections::BTreeSet<String>) {
-    for name in iceoryx2_files().difference(before) {
-        if std::fs::remove_file(format!("/dev/shm/{name}")).is_ok() {
-            eprintln!("posix-ipc-bench: removed /dev/shm/{name}, left by iceoryx2");
-        }
-    }
-}
-
 type SliceFactory =
     iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()>;
 type SlicePublisher = iceoryx2::port::publisher::Publisher<ipc::Service, [u8], ()>;

@@ -16,14 +16,16 @@
 //!
 //! Modules: `harness` (timing, names, child processes: what every workload stands on), `workloads`
 //! (ours, raw and posixmq, and their child roles), `rows` (the workload table), `pubsub` and
-//! `ice` (the publish-subscribe and iceoryx2 rows), `pymodule` (the Python module's rows), and
-//! `child` (what the binary does when started as a child process).
+//! `ice` (the publish-subscribe and iceoryx2 rows), `pymodule` (the Python module's rows),
+//! `py_topics` (its publish-subscribe rows against other Python IPC), and `child` (what the
+//! binary does when started as a child process).
 
 mod child;
 mod harness;
 #[cfg(feature = "iceoryx2")]
 mod ice;
 mod pubsub;
+mod py_topics;
 mod pymodule;
 mod rows;
 mod workloads;
@@ -379,7 +381,7 @@ fn main() {
     }
     let start = std::time::Instant::now();
     #[cfg(feature = "iceoryx2")]
-    let iceoryx2_before = ice::iceoryx2_files();
+    let iceoryx2_before = harness::iceoryx2_files();
     let mut rows = Vec::new();
     #[cfg(feature = "iceoryx2")]
     let all = WORKLOADS.iter().chain(rows::ICE_WORKLOADS);
@@ -428,10 +430,13 @@ fn main() {
         }
     }
     #[cfg(feature = "iceoryx2")]
-    ice::remove_iceoryx2_files(&iceoryx2_before);
-    let py_rows = python_module_rows(&o);
+    harness::remove_iceoryx2_files(&iceoryx2_before);
+    let (py_rows, topic_rows) = python_module_rows(&o);
     if o.json {
         for r in &py_rows {
+            println!("{}", r.json);
+        }
+        for r in &topic_rows {
             println!("{}", r.json);
         }
     }
@@ -439,15 +444,21 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if o.markdown {
-        let _ = markdown(&rows, &ps_rows, &py_rows, &o, elapsed, idle, &mut out);
+        let py = (&py_rows[..], &topic_rows[..]);
+        let _ = markdown(&rows, &ps_rows, py, &o, elapsed, idle, &mut out);
     } else if !o.json {
         let _ = writeln!(out);
         let _ = print_table(&rows, &mut out);
         let _ = ring_targets(&rows, idle, &mut out);
         let _ = pubsub::table(&ps_rows, &mut out);
         let _ = pubsub::targets(&ps_rows, &mut out);
-        let _ = pymodule::table(&py_rows, &mut out);
-        let _ = pymodule::targets(&py_rows, &mut out);
+        if !py_rows.is_empty() {
+            let _ = pymodule::table(&py_rows, &mut out);
+        }
+        let _ = py_topics::table(&topic_rows, &mut out);
+        if !py_rows.is_empty() || !topic_rows.is_empty() {
+            let _ = pymodule::targets(&py_rows, &topic_rows, &mut out);
+        }
         let _ = writeln!(
             out,
             "\n{} workloads in {elapsed:.1} s on {}",
@@ -648,21 +659,34 @@ fn ring_targets(
     }
 }
 
-/// The `py_*` rows, unless turned off or filtered out. `POSIX_IPC_BENCH_REQUIRE_PYTHON=1` (set
-/// by CI) makes a missing module a failure instead of a skip.
-fn python_module_rows(o: &Opts) -> Vec<pymodule::PyRow> {
+/// The `py_*` rows (posix_ipc against posix_ipc_rs, then the `py_topic_*` rows), unless turned
+/// off or filtered out. `POSIX_IPC_BENCH_REQUIRE_PYTHON=1` (set by CI) makes a missing module a
+/// failure instead of a skip.
+fn python_module_rows(o: &Opts) -> (Vec<pymodule::PyRow>, Vec<py_topics::TopicRow>) {
     let wanted = o.python_module
         && o.only
             .as_deref()
             .is_none_or(|s| s.starts_with("py_") || "py_".contains(s));
     if !wanted {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     match pymodule::python() {
         Ok(python) => {
             let (reps, scale) = if o.quick { (3, 0.1) } else { (9, 1.0) };
             let only = o.only.as_deref().filter(|s| s.starts_with("py_"));
-            pymodule::run(&python, reps, scale, only)
+            let rows = if only.is_some_and(|s| s.starts_with("py_topic")) {
+                Vec::new()
+            } else {
+                pymodule::run(&python, reps, scale, only)
+            };
+            let topic = |s: &str| "py_topic".contains(s) || s.starts_with("py_topic");
+            let topics = if only.is_none_or(topic) {
+                let (reps, scale) = if o.quick { (3, 0.2) } else { (7, 1.0) };
+                py_topics::run(&python, reps, scale, only)
+            } else {
+                Vec::new()
+            };
+            (rows, topics)
         }
         Err(why) => {
             if std::env::var("POSIX_IPC_BENCH_REQUIRE_PYTHON").as_deref() == Ok("1") {
@@ -670,7 +694,7 @@ fn python_module_rows(o: &Opts) -> Vec<pymodule::PyRow> {
                 std::process::exit(1);
             }
             eprintln!("posix-ipc-bench: py_* rows skipped: {why}");
-            Vec::new()
+            (Vec::new(), Vec::new())
         }
     }
 }
@@ -678,7 +702,7 @@ fn python_module_rows(o: &Opts) -> Vec<pymodule::PyRow> {
 fn markdown(
     rows: &[Row],
     ps_rows: &[pubsub::PsRow],
-    py_rows: &[pymodule::PyRow],
+    (py_rows, topic_rows): (&[pymodule::PyRow], &[py_topics::TopicRow]),
     o: &Opts,
     elapsed: f64,
     idle: Option<(f64, f64)>,
@@ -731,7 +755,10 @@ fn markdown(
              peer) on the wall clock. `floor` is two calls of a builtin method that does \
              nothing, on the same clock: no extension module's pair of calls can cost less."
         )?;
-        pymodule::targets(py_rows, out)?;
+    }
+    py_topics::table(topic_rows, out)?;
+    if !py_rows.is_empty() || !topic_rows.is_empty() {
+        pymodule::targets(py_rows, topic_rows, out)?;
     }
     writeln!(out, "\nWorkloads:\n")?;
     #[cfg(feature = "iceoryx2")]
@@ -745,6 +772,7 @@ fn markdown(
     }
     pubsub::descriptions(ps_rows, out)?;
     pymodule::descriptions(py_rows, out)?;
+    py_topics::descriptions(topic_rows, out)?;
     writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
     for r in rows {
         writeln!(out, "{}", r.json())?;
@@ -753,6 +781,9 @@ fn markdown(
         writeln!(out, "{}", r.json)?;
     }
     for r in py_rows {
+        writeln!(out, "{}", r.json)?;
+    }
+    for r in topic_rows {
         writeln!(out, "{}", r.json)?;
     }
     writeln!(out, "```")

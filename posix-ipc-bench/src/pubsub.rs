@@ -283,7 +283,7 @@ pub struct Fan {
     words: [u64; 8],
 }
 
-fn mono_ns() -> u64 {
+pub(crate) fn mono_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

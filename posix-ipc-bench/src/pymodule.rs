@@ -20,7 +20,7 @@ pub struct PyRow {
     pub json: String,
 }
 
-fn field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
     let at = json.find(&format!("\"{key}\": "))? + key.len() + 4;
     let rest = &json[at..];
     if let Some(s) = rest.strip_prefix('"') {
@@ -29,7 +29,7 @@ fn field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
     rest.split([',', '}']).next().map(str::trim)
 }
 
-fn num(json: &str, key: &str) -> Option<f64> {
+pub(crate) fn num(json: &str, key: &str) -> Option<f64> {
     field(json, key)?.parse().ok()
 }
 
@@ -120,8 +120,13 @@ pub fn table(rows: &[PyRow], out: &mut impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The targets of the Python issue, checked against this run.
-pub fn targets(rows: &[PyRow], out: &mut impl Write) -> std::io::Result<()> {
+/// The targets of the Python issues, checked against this run: the `py_*` rows', then the
+/// `py_topic_*` rows' ([`crate::py_topics::targets`]).
+pub fn targets(
+    rows: &[PyRow],
+    topics: &[crate::py_topics::TopicRow],
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
     writeln!(out, "\n## Python targets, checked against this run\n")?;
     for r in rows {
@@ -157,7 +162,13 @@ pub fn targets(rows: &[PyRow], out: &mut impl Write) -> std::io::Result<()> {
             )?;
         }
     }
-    Ok(())
+    if !topics.is_empty() {
+        writeln!(
+            out,
+            "\nPublish-subscribe between Python processes (`py_topic_*`):\n"
+        )?;
+    }
+    crate::py_topics::targets(topics, out)
 }
 
 /// What each `py_*` workload does.
