@@ -115,6 +115,7 @@ fn frames_with_a_run_time_header_are_the_typed_frame_topic() {
         RecordPublisher::create_frames(&name, 1000, Some(&header), Some(&layout), &options)
             .unwrap();
     assert_eq!((publisher.max_len(), publisher.header_len()), (1000, 16));
+    assert_eq!(publisher.record_type(), Some(header.clone()));
     let mut typed = FrameSubscriber::<Image>::open_with_header(&name).unwrap();
     let mut dynamic =
         RecordSubscriber::open_frames(&name, Some(&header), &SubscribeOptions::new()).unwrap();
@@ -227,4 +228,20 @@ fn a_kept_sample_holds_its_buffer_until_released() {
     sub.release();
     let e = sub.recv_with(Timeout::Immediate).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Lagged, "{e}");
+}
+
+#[test]
+fn a_topic_is_created_with_the_permission_bits_asked_for() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-mode");
+    let options = TopicOptions::new().mode(0o640);
+    let publisher = RecordPublisher::create(&name, &tick_type(), None, &options).unwrap();
+    assert_eq!(publisher.stat().unwrap().mode & 0o777, 0o640);
+    let e = RecordPublisher::create(
+        &name,
+        &tick_type(),
+        None,
+        &TopicOptions::new().mode(0o10000),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not permission bits"), "{e}");
 }

@@ -546,6 +546,11 @@ macro_rules! topic_end_methods {
                 self.core.topic.capacity as usize
             }
 
+            /// Most subscribers at once, fixed when the topic was created.
+            pub fn max_subscribers(&self) -> usize {
+                self.core.topic.max_subscribers
+            }
+
             /// How many subscribers are connected and alive now, counting one once it has joined
             /// (placed its cursor): it then receives every sample published from now on.
             pub fn subscribers(&self) -> usize {

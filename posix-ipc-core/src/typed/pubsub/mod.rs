@@ -297,6 +297,7 @@ pub struct TopicOptions {
     max_subscribers: Option<usize>,
     stall_timeout: Duration,
     replace_stale: bool,
+    pub(crate) mode: u32,
 }
 
 impl Default for TopicOptions {
@@ -308,6 +309,7 @@ impl Default for TopicOptions {
             max_subscribers: None,
             stall_timeout: Duration::from_millis(500),
             replace_stale: false,
+            mode: 0o600,
         }
     }
 }
@@ -361,6 +363,14 @@ impl TopicOptions {
     /// [`ErrorKind::Mismatch`](crate::ErrorKind::Mismatch) if its type is not theirs.
     pub fn replace_stale(mut self, replace: bool) -> Self {
         self.replace_stale = replace;
+        self
+    }
+
+    /// Permission bits of the topic's segment when it is created (default `0o600`: this user
+    /// only; the umask applies). Subscribers need read and write permission (they mark what
+    /// they hold and where they are in the segment), so `0o660` shares a topic with a group.
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
         self
     }
 }

@@ -55,6 +55,20 @@ enum Shape {
     Frames,
 }
 
+/// The record type of a record topic, or the header's of a frame topic (`None` without one):
+/// a frame topic's record is named and fingerprinted for its header, but sized for its buffers.
+fn record_type_of(record: &RecordType, shape: Shape, header_size: usize) -> Option<RecordType> {
+    match shape {
+        Shape::Records => Some(record.clone()),
+        Shape::Frames if header_size > 0 => Some(RecordType::new(
+            record.name.clone(),
+            header_size,
+            record.fingerprint,
+        )),
+        Shape::Frames => None,
+    }
+}
+
 /// Checks that a layout given with a record type describes it (size and fingerprint).
 fn check_layout(
     name: &str,
@@ -257,12 +271,8 @@ impl RecordPublisher {
     }
 
     /// The record type of a record topic; for a frame topic, the header's (`None` without one).
-    pub fn record_type(&self) -> Option<&RecordType> {
-        match self.shape {
-            Shape::Records => Some(&self.core.topic.record),
-            Shape::Frames if self.header_size > 0 => Some(&self.core.topic.record),
-            Shape::Frames => None,
-        }
+    pub fn record_type(&self) -> Option<RecordType> {
+        record_type_of(&self.core.topic.record, self.shape.clone(), self.header_size)
     }
 
     /// Bytes of a frame's header (0 for records and for frames without one).
@@ -570,12 +580,8 @@ impl RecordSubscriber {
     }
 
     /// The record type of a record topic; for a frame topic, the header's (`None` without one).
-    pub fn record_type(&self) -> Option<&RecordType> {
-        match self.shape {
-            Shape::Records => Some(&self.core.topic.record),
-            Shape::Frames if self.header_size > 0 => Some(&self.core.topic.record),
-            Shape::Frames => None,
-        }
+    pub fn record_type(&self) -> Option<RecordType> {
+        record_type_of(&self.core.topic.record, self.shape.clone(), self.header_size)
     }
 
     /// Bytes of a frame's header (0 for records and for frames without one).

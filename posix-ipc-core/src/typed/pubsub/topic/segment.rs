@@ -72,6 +72,12 @@ impl Topic {
                 detail,
             )
         };
+        if opts.mode > 0o7777 {
+            return Err(bad(format!(
+                "mode {:#o} is not permission bits (at most 0o7777)",
+                opts.mode
+            )));
+        }
         let (capacity, max_subscribers) = opts.resolved(shape == SHAPE_FRAMES);
         if capacity < 2 || !capacity.is_power_of_two() || capacity > CAPACITY_MAX {
             return Err(bad(format!(
@@ -131,7 +137,12 @@ impl Topic {
         // The layout, for tools and other languages, after the buffers.
         let description = layout.map(LayoutDesc::encode).unwrap_or_default();
         let size = geo.total + description.len() as u64;
-        let shm = SharedMemory::create(name, size).map_err(as_topic)?;
+        let shm = SharedMemory::options()
+            .create_new(true)
+            .mode(opts.mode)
+            .size(size)
+            .open(name)
+            .map_err(as_topic)?;
         let made = Topic::init(shm, &head, &geo, record, &description);
         if made.is_err() {
             let _ = crate::shm::unlink_shared_memory(name);
