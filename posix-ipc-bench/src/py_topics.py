@@ -22,11 +22,14 @@ Rust column) on a fresh topic, started before the publisher is told to go.
 - Frame latency: one way, time-stamped. For each frame the publisher reads CLOCK_MONOTONIC,
   loans a frame of 1920x1080x3 bytes, takes a numpy view of it, writes that time into its first
   8 bytes and the frame's number into its last 8 (after copying a 6 MB numpy image into all of
-  it, in the ``_from_numpy`` row), drops the view and publishes. Each subscriber busy-polls,
-  takes a numpy view of the frame it receives, reads CLOCK_MONOTONIC, checks the number and
-  releases the frame; its latency is that time minus the stamp. A frame's figure is its latest
-  subscriber's; the run's is the median over frames. Frames are published 1 ms apart, so none
-  waits behind another.
+  it, in the ``_from_numpy`` row), drops the view and publishes. Each subscriber waits for it
+  (one subscriber busy-polls; two block, as three busy processes on two cores would mostly
+  measure the scheduler; iceoryx2's binding has no blocking receive, so its subscribers always
+  busy-poll, and multiprocessing's always block in ``Queue.get``), takes a numpy view of the
+  frame, reads CLOCK_MONOTONIC, checks the number and releases the frame; its latency is that
+  time minus the stamp. A frame's figure is its latest subscriber's; the run's is the median
+  over frames. Frames are published 1 ms apart, so none waits behind another (the publisher
+  spins for that 1 ms with one subscriber and sleeps with two: see ``pace``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ import posix_ipc_rs as p
 
 FRAME = 1920 * 1080 * 3  # one 1080p RGB image, 6,220,800 bytes
 PACE_S = 0.001
+STREAM_DEPTH = 256  # records a stream's subscriber may fall behind: topic capacity, iceoryx2's
+#                     subscriber buffer, multiprocessing's slots
 CTX = multiprocessing.get_context("fork")
 PID = os.getpid()
 COUNTER = [0]
@@ -76,6 +81,20 @@ def load_iceoryx2(arg: str) -> None:
         iox = iceoryx2
     except Exception as e:  # noqa: BLE001 -- any failure to import skips the column, saying why
         ICE_SKIP = f"import iceoryx2 from {arg} failed: {e!r}"
+
+
+def pace(nsubs: int) -> None:
+    """Waits PACE_S between frames: spinning on ``sched_yield`` with one subscriber, which
+    busy-polls on the other core, so both stay as warm as the Rust rows' ping-pong keeps them
+    (the yield lets another process of this shared machine, and multiprocessing's feeder thread,
+    run meanwhile; the Rust column spins the same way); sleeping with two, which block and need
+    the cores."""
+    if nsubs > 1:
+        time.sleep(PACE_S)
+        return
+    end = time.perf_counter_ns() + int(PACE_S * 1e9)
+    while time.perf_counter_ns() < end:
+        os.sched_yield()
 
 
 def name(tag: str) -> str:
@@ -124,7 +143,9 @@ def run_python(pub: Role, sub: Role, nsubs: int, args: tuple) -> tuple[Any, list
         for _ in range(nsubs + 1):
             key, out = results.get(timeout=120)
             if isinstance(out, str) and out.startswith("error: "):
-                raise RuntimeError(f"{pub.__name__} / {sub.__name__} role {key}: {out}")
+                print(out, file=sys.stderr)
+                last = out.strip().splitlines()[-1]
+                raise RuntimeError(f"{pub.__name__} / {sub.__name__} role {key}: {last}")
             got[key] = out
     finally:
         end.set()
@@ -142,24 +163,27 @@ def run_python(pub: Role, sub: Role, nsubs: int, args: tuple) -> tuple[Any, list
 
 
 def ours_stream_pub(n: str, iters: int, nsubs: int, batch: int, *, ready, go, report) -> None:
-    pub = p.Publisher(n, REC, flags=p.O_CREX, capacity=64, max_subscribers=nsubs,
+    pub = p.Publisher(n, REC, flags=p.O_CREX, capacity=STREAM_DEPTH, max_subscribers=nsubs,
                       policy=p.POLICY_BLOCK)
-    ready()
-    go()
-    if batch == 1:
-        rec = bytearray(64)
-        t0 = time.monotonic_ns()
-        for seq in range(iters):
-            struct.pack_into("<Q", rec, 0, seq)
-            pub.send(rec)
-    else:
-        many = np.zeros((batch, 8), np.uint64)
-        ramp = np.arange(batch, dtype=np.uint64)
-        t0 = time.monotonic_ns()
-        for base in range(0, iters, batch):
-            many[:, 0] = ramp + base
-            pub.send_many(many)
-    report(t0)
+    try:
+        ready()
+        go()
+        if batch == 1:
+            rec = bytearray(64)
+            t0 = time.monotonic_ns()
+            for seq in range(iters):
+                struct.pack_into("<Q", rec, 0, seq)
+                pub.send(rec)
+        else:
+            many = np.zeros((batch, 8), np.uint64)
+            ramp = np.arange(batch, dtype=np.uint64)
+            t0 = time.monotonic_ns()
+            for base in range(0, iters, batch):
+                many[:, 0] = ramp + base
+                pub.send_many(many)
+        report(t0)
+    finally:
+        pub.unlink()
 
 
 def ours_stream_sub(n: str, iters: int, nsubs: int, batch: int, *, ready, go, k: int) -> int:
@@ -182,32 +206,37 @@ def ours_stream_sub(n: str, iters: int, nsubs: int, batch: int, *, ready, go, k:
 
 
 def _poll_frame(sub: Any) -> Any:
-    """Busy-polls for the next frame."""
+    """Busy-polls for the next frame: on ``pending`` (a counter read, as the Rust column polls
+    ``has_samples``), then ``receive(timeout=0)``."""
     while True:
-        try:
-            return sub.receive(timeout=0)
-        except p.BusyError:
-            pass
+        if sub.pending:
+            try:
+                return sub.receive(timeout=0)
+            except p.BusyError:
+                pass
 
 
 def ours_frame_pub(n: str, iters: int, nsubs: int, copy: bool, *, ready, go, report) -> None:
     pub = p.FramePublisher(n, FRAME, flags=p.O_CREX, capacity=4, max_subscribers=nsubs,
                            policy=p.POLICY_BLOCK)
-    img = np.full(FRAME // 8, 0x5A5A_5A5A_5A5A_5A5A, np.uint64)
-    ready()
-    go()
-    for seq in range(iters):
-        t0 = time.monotonic_ns()
-        loan = pub.loan(FRAME)
-        u = np.frombuffer(loan, np.uint64)
-        if copy:
-            u[:] = img
-        u[0] = t0
-        u[-1] = seq
-        del u
-        loan.send()
-        time.sleep(PACE_S)
-    report(None)
+    try:
+        img = np.full(FRAME // 8, 0x5A5A_5A5A_5A5A_5A5A, np.uint64)
+        ready()
+        go()
+        for seq in range(iters):
+            t0 = time.monotonic_ns()
+            loan = pub.loan(FRAME, zero=False)
+            u = np.frombuffer(loan, np.uint64)
+            if copy:
+                u[:] = img
+            u[0] = t0
+            u[-1] = seq
+            del u
+            loan.send()
+            pace(nsubs)
+        report(None)
+    finally:
+        pub.unlink()
 
 
 def ours_frame_sub(n: str, iters: int, nsubs: int, copy: bool, *, ready, go, k: int) -> list[int]:
@@ -215,7 +244,7 @@ def ours_frame_sub(n: str, iters: int, nsubs: int, copy: bool, *, ready, go, k: 
     ready()
     lat = []
     for seq in range(iters):
-        frame = _poll_frame(sub)
+        frame = _poll_frame(sub) if nsubs == 1 else sub.receive()
         u = np.frombuffer(frame, np.uint64)
         now = time.monotonic_ns()
         t0, got = int(u[0]), int(u[-1])
@@ -250,7 +279,7 @@ def _ice_service(n: str, payload: Any, nsubs: int, buffer: int) -> tuple[Any, An
 
 
 def ice_stream_pub(n: str, iters: int, nsubs: int, batch: int, *, ready, go, report) -> None:
-    node, svc = _ice_service(n, IceRec, nsubs, 64)
+    node, svc = _ice_service(n, IceRec, nsubs, STREAM_DEPTH)
     pub = svc.publisher_builder().backpressure_strategy(
         iox.BackpressureStrategy.RetryUntilDelivered).create()
     ready()
@@ -264,7 +293,7 @@ def ice_stream_pub(n: str, iters: int, nsubs: int, batch: int, *, ready, go, rep
 
 
 def ice_stream_sub(n: str, iters: int, nsubs: int, batch: int, *, ready, go, k: int) -> int:
-    node, svc = _ice_service(n, IceRec, nsubs, 64)
+    node, svc = _ice_service(n, IceRec, nsubs, STREAM_DEPTH)
     sub = svc.subscriber_builder().create()
     ready()
     seq = 0
@@ -301,7 +330,7 @@ def ice_frame_pub(n: str, iters: int, nsubs: int, copy: bool, *, ready, go, repo
         u[-1] = seq
         del u
         s.assume_init().send()
-        time.sleep(PACE_S)
+        pace(nsubs)
     report(None)
 
 
@@ -404,7 +433,7 @@ def mp_frame_pub(t: MpTopic, iters: int, nsubs: int, copy: bool, *, ready, go, r
         u[-1] = seq
         del u
         publish(i)
-        time.sleep(PACE_S)
+        pace(nsubs)
     report(None)
 
 
@@ -440,7 +469,8 @@ def rust_frames(exe: str, iters: int, nsubs: int, copy: bool) -> list[list[int]]
         if pub.stdout.readline().strip() != "ready":
             raise RuntimeError("the Rust publisher did not start")
         for _ in range(nsubs):
-            s = subprocess.Popen([exe, "--child", "pyt-frame-sub", n, str(iters), str(FRAME)],
+            s = subprocess.Popen([exe, "--child", "pyt-frame-sub", n, str(iters), str(FRAME),
+                                  str(int(nsubs > 1))],
                                  stdout=subprocess.PIPE, text=True)
             assert s.stdout is not None
             subs.append(s)
@@ -481,7 +511,7 @@ def stream_case(impl: str, iters: int, nsubs: int) -> float:
         t0, ends = run_python(ice_stream_pub, ice_stream_sub, nsubs,
                               (name("ice"), iters, nsubs, 1))
     else:
-        t = MpTopic(64, 64, nsubs)
+        t = MpTopic(STREAM_DEPTH, 64, nsubs)
         try:
             t0, ends = run_python(mp_stream_pub, mp_stream_sub, nsubs, (t, iters, nsubs, 1))
         finally:
@@ -539,7 +569,7 @@ def send_case(impl: str, n: int) -> float:
                 t.send(img)
             else:
                 t0 = time.perf_counter_ns()
-                loan = t.loan(FRAME)
+                loan = t.loan(FRAME, zero=False)
                 np.frombuffer(loan, np.uint8)[:] = img
                 loan.send()
             times.append(time.perf_counter_ns() - t0)
@@ -572,7 +602,8 @@ CASES: list[tuple[str, str, int, bool, dict[str, int], str]] = [
      "stamped through a numpy view and published; received, viewed with numpy (busy-polling), "
      "checked and released; no byte copied but the 16 of the stamp and the number"),
     ("py_topic_frame_6m_2sub", "frame", 2, False, {"all": 150},
-     "the same with two subscribers, until the later of them has the frame"),
+     "the same with two subscribers, until the later of them has the frame; they block in "
+     "receive (iceoryx2's busy-poll: its binding has no blocking receive)"),
     ("py_topic_frame_6m_from_numpy", "frame", 1, True, {"all": 100},
      "the same frame published from a 6 MB numpy image (copied into the loan, then stamped), "
      "one subscriber"),
@@ -587,6 +618,41 @@ def paired(xs: list[float], ys: list[float]) -> float | None:
 
 def med(xs: list[float]) -> float | None:
     return round(statistics.median(xs), 1) if xs else None
+
+
+def measure(impls: list[str], one: Callable[[str, float], float], reps: int,
+            each_rep: Callable[[], None] = lambda: None) -> tuple[dict[str, list[float]], dict]:
+    """A warm-up run of every column, then ``reps`` repetitions of every column in rotated
+    order. A column that raises is dropped from the row, its error kept to be printed (with
+    the traceback on stderr) instead of failing the others."""
+    figs: dict[str, list[float]] = {i: [] for i in impls}
+    failed: dict[str, str] = {}
+
+    def run(impl: str, scale_by: float) -> None:
+        if impl in failed:
+            return
+        try:
+            v = one(impl, scale_by)
+        except Exception as e:  # noqa: BLE001 -- reported in the row and on stderr
+            traceback.print_exc()
+            failed[impl] = f"{type(e).__name__}: {e}".splitlines()[0].replace('"', "'")[:200]
+            figs[impl] = []
+            return
+        if scale_by == 1.0:
+            figs[impl].append(v)
+
+    for impl in impls:
+        run(impl, 0.1)
+    for rep in range(reps):
+        k = rep % len(impls)
+        for impl in impls[k:] + impls[:k]:
+            run(impl, 1.0)
+        each_rep()
+    return figs, failed
+
+
+def failures(failed: dict[str, str]) -> str | None:
+    return "; ".join(f"{k}: {v}" for k, v in failed.items()) or None
 
 
 def main() -> None:
@@ -605,7 +671,6 @@ def main() -> None:
         impls = FRAME_IMPLS if kind == "frame" else STREAM_IMPLS
         if iox is None:
             impls = [i for i in impls if i != "iceoryx2"]
-        figs: dict[str, list[float]] = {i: [] for i in impls}
         floor: list[float] = []
 
         def one(impl: str, scale_by: float) -> float:
@@ -614,14 +679,8 @@ def main() -> None:
                 return stream_case(impl, n, nsubs)
             return frame_case(impl, exe, n, nsubs, copy)
 
-        for impl in impls:
-            one(impl, 0.1)  # warm-up
-        for rep in range(reps):
-            k = rep % len(impls)
-            for impl in impls[k:] + impls[:k]:
-                figs[impl].append(one(impl, 1.0))
-            if kind == "frame":
-                floor.append(copy_floor())
+        figs, failed = measure(impls, one, reps,
+                               lambda: floor.append(copy_floor()) if kind == "frame" else None)
         ours = figs["posix_ipc_rs"]
         row: dict[str, Any] = {"workload": workload, "kind": kind,
                                "unit": "ns per record" if kind == "stream" else "ns one way",
@@ -637,30 +696,26 @@ def main() -> None:
                                               figs.get("iceoryx2", []))
         row["over_copy"] = paired(ours, floor)
         row["iceoryx2_skipped"] = ICE_SKIP
+        row["failed"] = failures(failed)
         row["reps"] = reps
         row["what"] = what
         print(json.dumps(row), flush=True)
     workload = "py_topic_send_6m"
     if only in workload:
         n = max(10, int(60 * scale))
-        impls = ["bytes", "numpy", "numpy_loan"]
-        figs = {i: [] for i in impls}
-        for i in impls:
-            send_case(i, 3)
-        for rep in range(reps):
-            k = rep % len(impls)
-            for impl in impls[k:] + impls[:k]:
-                figs[impl].append(send_case(impl, n))
+        figs, failed = measure(["bytes", "numpy", "numpy_loan"],
+                               lambda impl, by: send_case(impl, max(3, int(n * by))), reps)
         row = {"workload": workload, "kind": "send", "unit": "ns per send", "size": FRAME,
                "bytes": med(figs["bytes"]), "numpy": med(figs["numpy"]),
                "numpy_loan": med(figs["numpy_loan"]),
                "numpy_over_bytes": paired(figs["numpy"], figs["bytes"]),
                "numpy_loan_over_bytes": paired(figs["numpy_loan"], figs["bytes"]),
+               "failed": failures(failed),
                "reps": reps,
                "what": "FramePublisher.send of a 6,220,800-byte frame given as bytes, as a numpy "
-                       "uint8 array (the buffer protocol), and loan() filled from the numpy "
-                       "array then send(); one subscriber in the same process takes each frame "
-                       "before the next (untimed); wall time of the send alone"}
+                       "uint8 array (the buffer protocol), and loan(zero=False) filled from the "
+                       "numpy array then send(); one subscriber in the same process takes each "
+                       "frame before the next (untimed); wall time of the send alone"}
         print(json.dumps(row), flush=True)
 
 

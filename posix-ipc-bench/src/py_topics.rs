@@ -110,6 +110,9 @@ pub fn run(python: &Path, reps: usize, scale: f64, only: Option<&str>) -> Vec<To
         .collect();
     for r in &rows {
         eprintln!("{}", summary(r));
+        if let Some(why) = r.text("failed") {
+            eprintln!("{:<30} failed: {why}", r.workload);
+        }
     }
     rows
 }
@@ -218,6 +221,15 @@ pub fn table(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<()> {
             "\niceoryx2's Python binding was not in this run: {why}."
         )?;
     }
+    for r in rows {
+        if let Some(why) = r.text("failed") {
+            writeln!(
+                out,
+                "\n`{}`: columns that failed (left out): {why}.",
+                r.workload
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -226,11 +238,23 @@ pub fn table(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<()> {
 pub fn targets(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<()> {
     let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
     let get = |n: &str| rows.iter().find(|r| r.workload == n);
+    for r in rows {
+        if r.get("posix_ipc_rs").is_none() && r.get("numpy").is_none() {
+            writeln!(
+                out,
+                "- `{}`: posix_ipc_rs not measured ({})",
+                r.workload,
+                r.text("failed").unwrap_or("no figure")
+            )?;
+        }
+    }
     for r in rows
         .iter()
         .filter(|r| r.workload.starts_with("py_topic_frame_"))
     {
-        let ours = r.get("posix_ipc_rs").unwrap_or(f64::NAN);
+        let Some(ours) = r.get("posix_ipc_rs") else {
+            continue;
+        };
         let mut parts = Vec::new();
         match (r.get("rust"), r.get("over_rust")) {
             (Some(rust), Some(x)) => parts.push(format!(
@@ -252,7 +276,9 @@ pub fn targets(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "- `{}`: {}", r.workload, parts.join("; "))?;
     }
     for n in ["py_topic_stream_64", "py_topic_stream_64_2sub"] {
-        let Some(r) = get(n) else { continue };
+        let Some(r) = get(n).filter(|r| r.get("posix_ipc_rs").is_some()) else {
+            continue;
+        };
         let Some(ice) = r.get("iceoryx2") else {
             writeln!(
                 out,
@@ -275,7 +301,7 @@ pub fn targets(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<()> {
             verdict(many.is_some_and(|x| x >= 10.0)),
         )?;
     }
-    if let Some(r) = get("py_topic_send_6m") {
+    if let Some(r) = get("py_topic_send_6m").filter(|r| r.get("numpy").is_some()) {
         let x = r.get("numpy_over_bytes").unwrap_or(f64::NAN);
         writeln!(
             out,
@@ -304,8 +330,13 @@ pub fn descriptions(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<
              CLOCK_MONOTONIC, loans a frame (posix_ipc_rs `loan`, iceoryx2 `loan_slice_uninit`, \
              a free slot of the shared memory, Rust `loan_unzeroed`), writes that time into \
              its first 8 bytes and the frame's number into its last 8 (through a numpy view in \
-             Python), publishes, and sleeps 1 ms; each subscriber busy-polls (multiprocessing: \
-             a blocking `Queue.get`, what its users write), takes a numpy view of the frame \
+             Python), publishes, and waits 1 ms (spinning with one subscriber, sleeping with \
+             two); each subscriber busy-polls with one \
+             subscriber and blocks in `receive` with two (three busy processes on two cores \
+             would measure the scheduler), except iceoryx2's, which always busy-poll (its \
+             binding has no blocking receive without an event service), and \
+             multiprocessing's, which always block in `Queue.get` (what its users write); it \
+             takes a numpy view of the frame \
              (iceoryx2: of `as_memory_view()`; Rust: the frame in place), reads the clock, \
              checks the number and releases the frame. A frame's latency is its latest \
              subscriber's; the figure the median over frames. `one 6 MB copy`: `np.copyto` of \
@@ -332,7 +363,7 @@ fn line(stdin: &mut impl BufRead) -> String {
 }
 
 /// `--child pyt-frame-pub NAME ITERS SIZE SUBSCRIBERS COPY PACE_US` and
-/// `--child pyt-frame-sub NAME ITERS SIZE`: the Rust column of the `py_topic_frame_*` rows, the
+/// `--child pyt-frame-sub NAME ITERS SIZE BLOCK`: the Rust column of the `py_topic_frame_*` rows, the
 /// work `py_topics.py` describes. The publisher prints `ready` once its topic exists, publishes
 /// when it reads `go` and keeps the topic until it reads `end`; a subscriber prints `ready`
 /// once subscribed and `lat` with one latency per frame at the end.
@@ -363,11 +394,20 @@ pub fn child(role: &str, args: &[String]) {
                 frame[..8].copy_from_slice(&t0.to_ne_bytes());
                 frame[size - 8..].copy_from_slice(&seq.to_ne_bytes());
                 frame.send();
-                std::thread::sleep(pace);
+                // As py_topics.py's `pace`: spin on sched_yield with one subscriber, sleep with two.
+                if subs > 1 {
+                    std::thread::sleep(pace);
+                } else {
+                    let start = std::time::Instant::now();
+                    while start.elapsed() < pace {
+                        std::thread::yield_now();
+                    }
+                }
             }
             let _ = line(&mut stdin);
         }
         "pyt-frame-sub" => {
+            let block = args[3] == "1";
             let mut s = FrameSubscriber::open(name).expect("subscribe");
             println!("ready");
             let _ = std::io::stdout().flush();
@@ -375,10 +415,15 @@ pub fn child(role: &str, args: &[String]) {
             let word = |b: &[u8]| u64::from_ne_bytes(b.try_into().expect("8 bytes"));
             for seq in 0..iters {
                 loop {
-                    while !s.has_samples() {
+                    while !block && !s.has_samples() {
                         std::hint::spin_loop();
                     }
-                    match s.recv_with(Timeout::Immediate) {
+                    let wait = if block {
+                        Timeout::Infinite
+                    } else {
+                        Timeout::Immediate
+                    };
+                    match s.recv_with(wait) {
                         Ok(f) => {
                             let now = mono_ns();
                             let (t0, got) = (word(&f[..8]), word(&f[f.len() - 8..]));
