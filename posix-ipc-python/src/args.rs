@@ -4,13 +4,16 @@
 //! `size=2**64` is 0), and passes names to C without looking for a NUL. Here every integer is
 //! range-checked and an error names the argument, the limit and the value.
 
-use std::borrow::Cow;
+mod buffer;
+
 use std::time::Duration;
 
 use posix_ipc_core::Timeout;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyString};
+
+pub(crate) use buffer::Export;
 
 /// An object name: `None` (a random name, with `O_EXCL`), a `str`, or `bytes` (UTF-8).
 pub(crate) fn name(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
@@ -167,52 +170,59 @@ pub(crate) fn timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Timeout> {
     }
 }
 
-/// Message bytes: `str` (UTF-8), `bytes` (borrowed, not copied), or any object with the
-/// buffer protocol.
-pub(crate) fn message<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Cow::Borrowed(b.as_bytes()));
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Cow::Owned(s.to_cow()?.as_bytes().to_vec()));
-    }
-    buffer_bytes(obj, "the message").map(Cow::Owned)
+/// The bytes of a data argument, read in place: borrowed from a `bytes` object or a `str`'s
+/// UTF-8, or exported from a buffer-protocol object for the call (see [`buffer`]). It derefs to
+/// `&[u8]`; a call that runs without the GIL takes that slice, not this (it is not `Sync`, as
+/// an export must be released by its own thread).
+pub(crate) enum Data<'a> {
+    Borrowed(&'a [u8]),
+    Exported(Export),
 }
 
-/// The bytes of a `bytes` object (borrowed) or of any buffer-protocol object (copied); a `str`
-/// is refused (a record is bytes, not text).
-pub(crate) fn record_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, [u8]>> {
+impl std::ops::Deref for Data<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Borrowed(b) => b,
+            Data::Exported(e) => e,
+        }
+    }
+}
+
+/// Message bytes: `str` (its UTF-8), `bytes`, or any C-contiguous buffer-protocol object
+/// (numpy array, memoryview, bytearray, mmap), all read in place.
+pub(crate) fn message<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Data<'a>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Cow::Borrowed(b.as_bytes()));
+        return Ok(Data::Borrowed(b.as_bytes()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Data::Borrowed(s.to_str()?.as_bytes()));
+    }
+    if !buffer::has_buffer(obj) {
+        return Err(PyTypeError::new_err(format!(
+            "the message must be str, bytes or a bytes-like object, not {}",
+            type_name(obj)
+        )));
+    }
+    buffer::readable(obj, "the message").map(Data::Exported)
+}
+
+/// The bytes of a record: a `bytes` object or any C-contiguous buffer-protocol object (a numpy
+/// array of any dtype, memoryview, bytearray, mmap), read in place; a `str` is refused (a
+/// record is bytes, not text), as is a buffer that is not C-contiguous (see [`buffer`]).
+pub(crate) fn record_bytes<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Data<'a>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Data::Borrowed(b.as_bytes()));
     }
     if obj.cast::<PyString>().is_ok() {
         return Err(PyTypeError::new_err(format!(
             "{what} must be bytes or a bytes-like object (bytearray, memoryview, a numpy \
-             array), not str: a record is bytes; encode text first"
+             array, mmap), not str: a record is bytes; encode text first"
         )));
     }
-    buffer_bytes(obj, what).map(Cow::Owned)
-}
-
-/// The bytes of a buffer-protocol object (`bytearray`, `memoryview`, `array`, numpy arrays):
-/// `memoryview(obj).tobytes()`, since the buffer API is not in the stable ABI before 3.11.
-pub(crate) fn buffer_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    let py = obj.py();
-    let view = py
-        .import("builtins")?
-        .getattr("memoryview")?
-        .call1((obj,))
-        .map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{what} must be str, bytes or a bytes-like object, not {}",
-                type_name(obj)
-            ))
-        })?;
-    let bytes = view.call_method0("tobytes")?;
-    Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
+    buffer::readable(obj, what).map(Data::Exported)
 }
 
 /// The type name of an object, for messages.

@@ -348,7 +348,9 @@ ring_end!(RingSender, {
         })
     }
 
-    /// Sends one record (bytes or any bytes-like object of exactly `record.size` bytes). While
+    /// Sends one record: bytes or any C-contiguous bytes-like object (a numpy array of any
+    /// dtype, memoryview, bytearray, mmap) of exactly `record.size` bytes, read in place, not
+    /// copied first; a buffer that is not C-contiguous is a TypeError. While
     /// the ring is full it waits as `timeout` says (None: forever, 0: BusyError at once,
     /// seconds: BusyError when they expire), other threads running; Ctrl-C raises
     /// KeyboardInterrupt. DisconnectedError if the ring is full and every receiver has
@@ -360,23 +362,25 @@ ring_end!(RingSender, {
         record: &Bound<'_, PyAny>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let bytes = args::record_bytes(record, "the record")?;
+        let data = args::record_bytes(record, "the record")?;
+        // The slice, not the export, goes to the wait without the GIL (see `args::Data`).
+        let bytes: &[u8] = &data;
         let timeout = args::timeout(timeout)?;
         let end = self.slot.get(&self.name)?;
         if let Some(guard) = try_lock(&end) {
-            match guard.try_send(&bytes) {
+            match guard.try_send(bytes) {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
                 Err(e) => return Err(to_py(e)),
             }
         }
-        wait_in_slices(py, timeout, |slice| lock(&end).send_with(&bytes, slice))
+        wait_in_slices(py, timeout, |slice| lock(&end).send_with(bytes, slice))
     }
 
     /// Sends many records at once: `records` is a whole number of records back to back (bytes
-    /// or any bytes-like object, for example `b"".join(...)` or a numpy array's buffer), sent
-    /// in order with one wake-up per run that fits. Waits as `timeout` says whenever the ring
-    /// is full.
+    /// or any C-contiguous bytes-like object, for example `b"".join(...)` or a numpy array of
+    /// the record's dtype, read in place), sent in order with one wake-up per run that fits.
+    /// Waits as `timeout` says whenever the ring is full.
     #[pyo3(signature = (records, timeout=None))]
     fn send_many(
         &self,
@@ -384,11 +388,12 @@ ring_end!(RingSender, {
         records: &Bound<'_, PyAny>,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let bytes = args::record_bytes(records, "the records")?;
+        let data = args::record_bytes(records, "the records")?;
+        let bytes: &[u8] = &data;
         let timeout = args::timeout(timeout)?;
         let end = self.slot.get(&self.name)?;
         let size = self.record.size;
-        let mut rest: &[u8] = &bytes;
+        let mut rest: &[u8] = bytes;
         loop {
             // As many as fit now, with the GIL (or without it if another thread uses the end).
             let sent = match try_lock(&end) {
@@ -536,8 +541,9 @@ ring_end!(RingReceiver, {
 /// (the seqlock struct of the Rust `Shared<T>`, which it interoperates with).
 ///
 /// `Shared(name, record, flags=0, initial=None)`: flags 0 opens an existing segment (its header
-/// checked against `record`), `O_CREX` creates one holding `initial` (bytes of `record.size`;
-/// zeros if None). `with` closes the handle.
+/// checked against `record`), `O_CREX` creates one holding `initial` (bytes or a C-contiguous
+/// bytes-like object of `record.size` bytes, read in place; zeros if None). `with` closes the
+/// handle.
 #[pyclass(module = "posix_ipc_rs", subclass, frozen)]
 pub struct Shared {
     slot: Slot<RecordShared>,
@@ -567,11 +573,13 @@ impl Shared {
         }
         let record_type = record.inner.clone();
         let shared = if create {
-            let initial = match initial {
-                Some(i) if !i.is_none() => args::buffer_bytes(i, "the initial value")?,
-                _ => vec![0; record_type.size],
-            };
-            RecordShared::create(&name, &record_type, &initial)
+            match initial {
+                Some(i) if !i.is_none() => {
+                    let initial = args::record_bytes(i, "the initial value")?;
+                    RecordShared::create(&name, &record_type, &initial)
+                }
+                _ => RecordShared::create(&name, &record_type, &vec![0; record_type.size]),
+            }
         } else {
             RecordShared::open(&name, &record_type)
         }
@@ -595,12 +603,15 @@ impl Shared {
         Ok((PyBytes::new(py, &value), version))
     }
 
-    /// Stores a value (bytes-like, exactly `record.size` bytes) under the cross-process
-    /// write lock; readers are never blocked.
+    /// Stores a value (bytes or a C-contiguous bytes-like object such as a numpy array, read
+    /// in place, of exactly `record.size` bytes) under the cross-process write lock; readers
+    /// are never blocked.
     fn store(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = args::record_bytes(value, "the value")?;
+        let data = args::record_bytes(value, "the value")?;
+        // The slice, not the export, goes without the GIL (see `args::Data`).
+        let bytes: &[u8] = &data;
         let shared = self.slot.get(&self.name)?;
-        py.detach(|| shared.store(&bytes)).py()
+        py.detach(|| shared.store(bytes)).py()
     }
 
     /// Waits until a store newer than version `since`, then returns `(value, version)`;
