@@ -13,7 +13,7 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyString};
 
-pub(crate) use buffer::Export;
+pub(crate) use buffer::{Export, Writable};
 
 /// An object name: `None` (a random name, with `O_EXCL`), a `str`, or `bytes` (UTF-8).
 pub(crate) fn name(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {

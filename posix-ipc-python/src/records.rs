@@ -535,6 +535,55 @@ ring_end!(RingReceiver, {
         }
         Ok(PyBytes::new(py, &out))
     }
+
+    /// Fills `buffer` (a writable C-contiguous buffer: bytearray, a numpy array such as
+    /// `np.empty(n, dtype=record.dtype)`, a writable memoryview or mmap) with as many whole
+    /// records as it holds and are ready, back to back from its start, without an allocation
+    /// per record; returns how many it wrote (the bytes after them are left as they were).
+    /// Waits as `timeout` says for the first (None: forever, 0: BusyError at once, seconds:
+    /// BusyError when they expire); DisconnectedError once every sender has gone and the ring
+    /// is drained. `buffer` must be a whole number of records, at least one (ValueError naming
+    /// the sizes); a read-only one (bytes) is a TypeError.
+    #[pyo3(signature = (buffer, timeout=None))]
+    fn receive_into(
+        &self,
+        py: Python<'_>,
+        buffer: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let mut out = args::Writable::new(buffer, "the buffer")?;
+        let timeout = args::timeout(timeout)?;
+        let size = self.record.size;
+        if out.len() < size || out.len() % size != 0 {
+            return Err(PyValueError::new_err(format!(
+                "the buffer is {} bytes, not a whole number of {size}-byte {} records (at \
+                 least one): give it a multiple of record.size ({size}) bytes, for example \
+                 np.empty(n, dtype=record.dtype) or bytearray(n * {size})",
+                out.len(),
+                self.record.name
+            )));
+        }
+        let out: &mut [u8] = &mut out;
+        let end = self.slot.get(&self.name)?;
+        if let Some(guard) = try_lock(&end) {
+            let taken = guard.try_recv_many_into(out).py()?;
+            if taken > 0 {
+                return Ok(taken);
+            }
+        }
+        let (first, rest) = out.split_at_mut(size);
+        if timeout == Timeout::Immediate {
+            // One more try, to say why there is nothing: empty, or every sender has gone.
+            lock(&end).recv_into(first, Timeout::Immediate).py()?;
+        } else {
+            // Waited for through a record of its own: the wait runs without the GIL, in
+            // slices that each lock the end again.
+            let got = wait_in_slices(py, timeout, |slice| lock(&end).recv_with(slice))?;
+            first.copy_from_slice(&got);
+        }
+        let more = lock(&end).try_recv_many_into(rest).py()?;
+        Ok(1 + more)
+    }
 });
 
 /// A record in shared memory that any number of processes load and store whole, never torn
@@ -595,6 +644,26 @@ impl Shared {
     /// A consistent copy of the current value (bytes of `record.size`).
     fn load<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         Ok(PyBytes::new(py, &self.slot.get(&self.name)?.load()))
+    }
+
+    /// Copies a consistent value into `buffer` (a writable C-contiguous buffer of exactly
+    /// `record.size` bytes: a bytearray, `np.empty((), dtype=record.dtype)`, a writable
+    /// memoryview) without allocating, and returns its version (the number of stores that
+    /// produced it), as `load_versioned` does. ValueError if the buffer is another size;
+    /// TypeError if it is read-only (bytes).
+    fn load_into(&self, buffer: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let mut out = args::Writable::new(buffer, "the buffer")?;
+        let size = self.record.size;
+        if out.len() != size {
+            return Err(PyValueError::new_err(format!(
+                "the buffer is {} bytes, not one {size}-byte {} record: give it record.size \
+                 ({size}) bytes, for example np.empty((), dtype=record.dtype) or \
+                 bytearray({size})",
+                out.len(),
+                self.record.name
+            )));
+        }
+        self.slot.get(&self.name)?.load_into(&mut out).py()
     }
 
     /// The current value and its version (the number of stores that produced it).

@@ -1,6 +1,7 @@
 """Data arguments read in place and buffers filled in place: every call that takes data reads a
 C-contiguous buffer (numpy array of any dtype, memoryview, bytearray, mmap, array) where it is,
-refuses a strided one naming the fix."""
+refuses a strided one naming the fix, and RingReceiver.receive_into / Shared.load_into write
+into a caller's writable buffer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import posix_ipc_rs as p
+from test_blocking import blocked_in_thread
 
 np = pytest.importorskip("numpy")
 
@@ -170,7 +172,137 @@ def test_a_buffer_is_released_when_the_call_returns_or_fails(name: Callable[[str
     with pytest.raises(ValueError, match="16 bytes"):
         tx.send(record)
     record.extend(b"x")
-    assert rx.receive(0) == tick(1)
+    out = bytearray(32)
+    assert rx.receive_into(out) == 1
+    out.extend(b"x")
+    with pytest.raises(ValueError):
+        rx.receive_into(out)
+    out.extend(b"x")
     m = as_mmap(tick(2))
     tx.send(m)
     m.close()  # an mmap still exported refuses to close (BufferError)
+
+
+# --- RingReceiver.receive_into ------------------------------------------------------------------
+
+@pytest.fixture
+def ends(name: Callable[[str], str]) -> tuple[p.RingSender, p.RingReceiver]:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=8)
+    return p.RingSender(n, TICK), rx
+
+
+def test_receive_into_fills_whole_records_that_are_ready_and_says_how_many(
+    ends: tuple[p.RingSender, p.RingReceiver]
+) -> None:
+    tx, rx = ends
+    dt = np.dtype([("seq", "<u8"), ("x", "<f8")])
+    out = np.full(4, 99, dtype=dt)
+    tx.send_many(b"".join(tick(i) for i in range(3)))
+    assert rx.receive_into(out) == 3
+    assert list(out["seq"]) == [0, 1, 2, 99], "the slot after them is left as it was"
+    assert list(out["x"][:3]) == [0.0, 0.5, 1.0]
+    tx.send_many(b"".join(tick(i) for i in range(10, 16)))
+    assert rx.receive_into(out, 0) == 4
+    assert list(out["seq"]) == [10, 11, 12, 13]
+    assert rx.receive_into(out, 0) == 2
+    assert list(out["seq"][:2]) == [14, 15]
+    with pytest.raises(p.BusyError):
+        rx.receive_into(out, 0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: bytearray(32), lambda: memoryview(bytearray(32)), lambda: mmap.mmap(-1, 32),
+     lambda: np.zeros((2, 16), dtype=np.uint8), lambda: array.array("d", [0.0] * 4)],
+    ids=["bytearray", "memoryview", "mmap", "numpy 2-D", "array"],
+)
+def test_receive_into_writes_any_writable_contiguous_buffer(
+    ends: tuple[p.RingSender, p.RingReceiver], make: Callable[[], Any]
+) -> None:
+    tx, rx = ends
+    out = make()
+    tx.send_many(tick(1) + tick(2))
+    assert rx.receive_into(out) == 2
+    assert bytes(memoryview(out).cast("B")) == tick(1) + tick(2)
+
+
+def test_receive_into_waits_for_the_first_record_as_timeout_says(
+    ends: tuple[p.RingSender, p.RingReceiver]
+) -> None:
+    tx, rx = ends
+    out = bytearray(64)
+    with pytest.raises(p.BusyError):
+        rx.receive_into(out, 0.02)
+    t, got = blocked_in_thread(lambda: rx.receive_into(out, 30))
+    tx.send(tick(7))
+    t.join(30)
+    assert got == [1] and out[:16] == tick(7)
+    tx.send(tick(8))
+    tx.close()
+    assert rx.receive_into(out) == 1, "drained before the disconnection"
+    with pytest.raises(p.DisconnectedError, match="every producer has gone"):
+        rx.receive_into(out)
+    with pytest.raises(p.DisconnectedError):
+        rx.receive_into(out, 0)
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [(5, "5 bytes, not a whole number of 16-byte Tick records"),
+     (24, "24 bytes, not a whole number of 16-byte Tick records"),
+     (0, "0 bytes, not a whole number")],
+)
+def test_receive_into_refuses_a_buffer_that_is_not_whole_records(
+    ends: tuple[p.RingSender, p.RingReceiver], size: int, words: str
+) -> None:
+    tx, rx = ends
+    tx.send(tick(1))
+    with pytest.raises(ValueError, match=words):
+        rx.receive_into(bytearray(size))
+    assert rx.receive(0) == tick(1), "nothing was taken"
+
+
+def test_receive_into_refuses_a_read_only_or_strided_buffer_naming_it(
+    ends: tuple[p.RingSender, p.RingReceiver]
+) -> None:
+    tx, rx = ends
+    tx.send(tick(1))
+    frozen = np.zeros(16, dtype=np.uint8)
+    frozen.flags.writeable = False
+    for read_only, kind in ((bytes(16), "bytes"), (frozen, "ndarray"),
+                            (memoryview(bytes(16)), "memoryview")):
+        with pytest.raises(TypeError, match=rf"the buffer \({kind}\) is read-only"):
+            rx.receive_into(read_only)
+    with pytest.raises(TypeError, match="not C-contiguous"):
+        rx.receive_into(np.zeros(32, dtype=np.uint8)[::2])
+    with pytest.raises(TypeError, match="not int"):
+        rx.receive_into(16)  # type: ignore[arg-type]
+    assert rx.receive(0) == tick(1), "nothing was taken"
+
+
+# --- Shared.load_into ---------------------------------------------------------------------------
+
+def test_load_into_fills_one_record_and_returns_its_version(name: Callable[[str], str]) -> None:
+    dt = np.dtype([("seq", "=u8"), ("x", "=f8")])
+    record = p.RecordType.from_dtype(dt, name="Tick")
+    shared = p.Shared(name("shared"), record, p.O_CREX, initial=np.array((1, 0.5), dtype=dt))
+    value = np.zeros((), dtype=record.dtype)
+    assert shared.load_into(value) == 0
+    assert (int(value["seq"]), float(value["x"])) == (1, 0.5)
+    shared.store(np.array((2, 1.5), dtype=dt))
+    raw = bytearray(16)
+    assert shared.load_into(raw) == 1
+    assert np.frombuffer(raw, dtype=dt)[0]["seq"] == 2
+    assert shared.load_into(memoryview(raw)) == 1
+
+
+def test_load_into_refuses_another_size_or_a_read_only_buffer(name: Callable[[str], str]) -> None:
+    shared = p.Shared(name("shared"), TICK, p.O_CREX, initial=tick(1))
+    for size in (15, 17, 32):
+        with pytest.raises(ValueError, match=f"{size} bytes, not one 16-byte Tick record"):
+            shared.load_into(bytearray(size))
+    with pytest.raises(TypeError, match=r"\(bytes\) is read-only"):
+        shared.load_into(bytes(16))
+    with pytest.raises(TypeError, match="not C-contiguous"):
+        shared.load_into(np.zeros(32, dtype=np.uint8)[::2])

@@ -8,7 +8,7 @@
 //! it contiguous, as posix_ipc refuses it (posix_ipc 1.3.2 crashes on a strided numpy array),
 //! rather than copied behind the caller's back.
 
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyTypeError;
@@ -126,6 +126,46 @@ impl Deref for Export {
         //   extension: the bytes read are then a mix of old and new, never out of bounds, and
         //   no length, index or pointer here is derived from them.
         unsafe { std::slice::from_raw_parts(self.view.buf.cast::<u8>(), self.byte_len()) }
+    }
+}
+
+/// A writable buffer argument (`receive_into`, `load_into`), written in place.
+pub(crate) struct Writable(Export);
+
+impl Writable {
+    /// Exports `obj`'s buffer for writing; `what` names the argument in errors.
+    ///
+    /// # Errors
+    ///
+    /// `TypeError` naming it if `obj` is read-only (bytes, a read-only numpy array), not
+    /// C-contiguous, or has no buffer protocol.
+    pub(crate) fn new(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Writable> {
+        Export::new(obj, what, true).map(Writable)
+    }
+}
+
+impl Deref for Writable {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl DerefMut for Writable {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        if self.0.byte_len() == 0 {
+            return &mut [];
+        }
+        // SAFETY: as in `Export::deref` for the range and its lifetime (the slice borrows
+        // `self` mutably, so no other slice of this export exists meanwhile), and:
+        // - the exporter granted write access (PyBUF_WRITABLE, and `new` checked `readonly`);
+        // - no Rust reference into these bytes exists but this one: the memory belongs to a
+        //   Python object, and this module hands out no other view of it during the call.
+        //   Python code or native code writing or reading them at the same time (another
+        //   thread, once the GIL is released) races on its own data, as with a C extension's
+        //   `memcpy` into it: the bytes are then a mix, never out of bounds.
+        unsafe { std::slice::from_raw_parts_mut(self.0.view.buf.cast::<u8>(), self.0.byte_len()) }
     }
 }
 
