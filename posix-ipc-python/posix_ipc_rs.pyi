@@ -45,6 +45,7 @@ __all__ = [
     "RingSender",
     "RingReceiver",
     "Shared",
+    "create_ring",
     "RING_SPSC",
     "RING_MPMC",
     "RECORD_SIZE_MAX",
@@ -219,6 +220,14 @@ class RecordType:
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
+def create_ring(
+    name: Union[str, bytes],
+    record: RecordType,
+    capacity: int = 64,
+    kind: int = 0,
+    mode: int = 0o600,
+) -> None: ...
+
 @disjoint_base
 class RingSender:
     def __new__(
@@ -227,7 +236,8 @@ class RingSender:
         record: RecordType,
         flags: int = 0,
         capacity: int = 64,
-        mode: int = ...,
+        kind: int = 0,
+        mode: int = 0o600,
     ) -> Self: ...
     def send(self, record: Buffer, timeout: _Timeout = None) -> None: ...
     def send_many(self, records: Buffer, timeout: _Timeout = None) -> None: ...
@@ -242,6 +252,8 @@ class RingSender:
     @property
     def capacity(self) -> int: ...
     @property
+    def kind(self) -> int: ...
+    @property
     def mode(self) -> int: ...
 
 @disjoint_base
@@ -252,7 +264,8 @@ class RingReceiver:
         record: RecordType,
         flags: int = 0,
         capacity: int = 64,
-        mode: int = ...,
+        kind: int = 0,
+        mode: int = 0o600,
     ) -> Self: ...
     def receive(self, timeout: _Timeout = None) -> bytes: ...
     def receive_many(self, max_records: int, timeout: _Timeout = None) -> bytes: ...
@@ -267,6 +280,8 @@ class RingReceiver:
     def record(self) -> RecordType: ...
     @property
     def capacity(self) -> int: ...
+    @property
+    def kind(self) -> int: ...
     @property
     def mode(self) -> int: ...
 

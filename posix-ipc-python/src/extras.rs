@@ -167,6 +167,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<crate::records::RingSender>()?;
     m.add_class::<crate::records::RingReceiver>()?;
     m.add_class::<crate::records::Shared>()?;
+    m.add_function(wrap_pyfunction!(crate::records::create_ring, m)?)?;
     m.add("RING_SPSC", crate::records::RING_SPSC)?;
     m.add("RING_MPMC", crate::records::RING_MPMC)?;
     m.add("RECORD_SIZE_MAX", core::typed::RECORD_SIZE_MAX)?;

@@ -10,6 +10,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use posix_ipc_core as core;
+use posix_ipc_core::typed::ring::RingOptions;
 use posix_ipc_core::typed::{LayoutDesc, RecordReceiver, RecordSender, RecordShared};
 use posix_ipc_core::{ErrorKind, RingMode, Timeout};
 use pyo3::exceptions::PyValueError;
@@ -21,9 +22,9 @@ use crate::errors::{to_py, IntoPy};
 use crate::extras::wait_in_slices;
 use crate::handle::Slot;
 
-/// `mode=RING_SPSC`: one producer and one consumer (the fastest).
+/// `kind=RING_SPSC`: one producer and one consumer (the fastest).
 pub(crate) const RING_SPSC: u32 = 0;
-/// `mode=RING_MPMC`: up to 32 producers and 32 consumers.
+/// `kind=RING_MPMC`: up to 32 producers and 32 consumers.
 pub(crate) const RING_MPMC: u32 = 1;
 
 /// The shape of a fixed-size record: a name (for messages), its size in bytes and its layout
@@ -162,11 +163,57 @@ fn try_lock<E>(end: &Locked<E>) -> Option<MutexGuard<'_, E>> {
     }
 }
 
-fn ring_mode(mode: Option<&Bound<'_, PyAny>>) -> PyResult<RingMode> {
-    match args::int_or(mode, RING_SPSC, "mode", 0, 1, "RING_SPSC or RING_MPMC")? {
+fn ring_kind(kind: Option<&Bound<'_, PyAny>>) -> PyResult<RingMode> {
+    match args::int_or(kind, RING_SPSC, "kind", 0, 1, "RING_SPSC or RING_MPMC")? {
         RING_SPSC => Ok(RingMode::Spsc),
         _ => Ok(RingMode::Mpmc),
     }
+}
+
+/// A ring's `mode`: its permission bits, as everywhere else in the module. `mode` chose SPSC or
+/// MPMC before `kind` did; its old values, 0 and 1, are no permission bits a ring can use (no
+/// one, or only others' execute bit), so they are refused naming `kind` rather than taken as
+/// either meaning.
+fn ring_permissions(mode: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
+    let bits = crate::mode(mode)?;
+    if bits == RING_SPSC || bits == RING_MPMC {
+        let kind = if bits == RING_SPSC {
+            "RING_SPSC"
+        } else {
+            "RING_MPMC"
+        };
+        return Err(PyValueError::new_err(format!(
+            "mode={bits} ({kind}?): a ring's mode is its permission bits now, as for \
+             SharedMemory (default 0o600); choose one or several producers and consumers with \
+             kind={kind}"
+        )));
+    }
+    Ok(bits)
+}
+
+/// A core error about a ring or `Shared` in Python terms: the core's messages name its Rust
+/// calls (`RingMode::Mpmc`, `RecordSender::open`, `create_or_take_over`), which a Python
+/// program has as `kind=RING_MPMC`, the constructors with flags 0 and `unlink_shared_memory`.
+/// `open` says how Python opens the object ("RingSender(name, record)").
+fn in_python_terms(e: core::Error, open: &str) -> PyErr {
+    let detail = e.detail();
+    let renamed = if detail.contains("RingMode::Mpmc") {
+        detail.replace("RingMode::Mpmc", "kind=RING_MPMC")
+    } else if let Some(at) = detail.find("; it may be left over") {
+        format!(
+            "{}; it may be left over from a crashed run: see who holds it with `posix-ipc ls \
+             --holders` and remove it with posix_ipc_rs.unlink_shared_memory(name), or open it \
+             with {open}",
+            &detail[..at]
+        )
+    } else {
+        return to_py(e);
+    };
+    let mut python = core::Error::new(e.kind(), e.operation(), e.object().clone(), renamed);
+    if let Some(errno) = e.errno() {
+        python = python.with_errno(errno);
+    }
+    to_py(python)
 }
 
 fn mode_code(mode: RingMode) -> u32 {
@@ -195,13 +242,13 @@ fn required_name(name: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     args::name(name)?.ok_or_else(|| PyValueError::new_err(format!("a {what} needs a name")))
 }
 
-/// Common constructor arguments of the two ring ends.
+/// Common constructor arguments of the two ring ends (and of `create_ring`).
 struct RingArgs {
     name: String,
     record: core::RecordType,
     create: bool,
-    capacity: usize,
-    mode: RingMode,
+    /// Capacity, kind and permission bits, for a ring to create.
+    options: RingOptions,
 }
 
 fn ring_args(
@@ -209,6 +256,7 @@ fn ring_args(
     record: &RecordType,
     flags: Option<&Bound<'_, PyAny>>,
     capacity: Option<&Bound<'_, PyAny>>,
+    kind: Option<&Bound<'_, PyAny>>,
     mode: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<RingArgs> {
     let name = required_name(name, "ring")?;
@@ -221,17 +269,45 @@ fn ring_args(
         1 << 30,
         "a power of two, 2 to 2**30",
     )?;
+    let mut options = RingOptions::new(capacity, ring_kind(kind)?);
+    options.permissions(ring_permissions(mode)?);
     Ok(RingArgs {
         name,
         record: record.inner.clone(),
         create,
-        capacity,
-        mode: ring_mode(mode)?,
+        options,
     })
 }
 
+/// Makes the ring `name` for records of `record` and takes no end: the processes it is made
+/// for then open a `RingSender(name, record)` and a `RingReceiver(name, record)`.
+///
+/// A parent that makes a ring for its children calls this rather than creating an end: an end
+/// it made would hold the SPSC ring's one producer (or consumer) slot, and a consumer would be
+/// told that every producer has gone once the parent closed it, before the real producer came.
+/// Until a producer attaches, a receiver waits. `kind` is RING_SPSC or RING_MPMC, `mode` the
+/// segment's permission bits (the umask applies). Remove it with `unlink_shared_memory(name)`
+/// (or an end's `unlink()`). ExistentialError if the name exists.
+#[pyfunction]
+#[pyo3(signature = (name, record, capacity=None, kind=None, mode=None), text_signature = "(name, record, capacity=64, kind=RING_SPSC, mode=0o600)")]
+pub(crate) fn create_ring(
+    name: &Bound<'_, PyAny>,
+    record: &RecordType,
+    capacity: Option<&Bound<'_, PyAny>>,
+    kind: Option<&Bound<'_, PyAny>>,
+    mode: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let a = ring_args(name, record, None, capacity, kind, mode)?;
+    a.options
+        .create_records(&a.name, &a.record)
+        .map_err(|e| in_python_terms(e, OPEN_RING))
+}
+
+/// How Python opens a ring, for errors.
+const OPEN_RING: &str = "RingSender(name, record) or RingReceiver(name, record)";
+
 /// The Python class of a ring end: its own methods (`$own`), then what both ends have
-/// (close, unlink, the context manager, name, record, capacity, mode, repr).
+/// (close, unlink, the context manager, name, record, capacity, kind, mode, repr).
 macro_rules! ring_end {
     ($class:ident, { $($own:tt)* }) => {
         #[pymethods]
@@ -287,8 +363,15 @@ macro_rules! ring_end {
 
             /// RING_SPSC or RING_MPMC.
             #[getter]
-            fn mode(&self) -> u32 {
+            fn kind(&self) -> u32 {
                 mode_code(self.mode)
+            }
+
+            /// The permission bits of the ring's segment, as `fstat` read them when this end
+            /// was made (the umask applied to the creator's `mode`).
+            #[getter]
+            fn mode(&self) -> u32 {
+                self.permissions
             }
 
             fn __repr__(&self) -> String {
@@ -307,9 +390,11 @@ macro_rules! ring_end {
 /// The sending end of a shared-memory ring of fixed-size records, interoperating with the Rust
 /// `RingReceiver<T>` (and `RingSender<T>` peers) of a type with the same record type.
 ///
-/// `RingSender(name, record, flags=0, capacity=64, mode=RING_SPSC)`: flags 0 opens an existing
-/// ring (its header checked against `record`; capacity and mode come from it), `O_CREX` creates
-/// one with `capacity` slots (a power of two). `with` closes the end (it does not unlink).
+/// `RingSender(name, record, flags=0, capacity=64, kind=RING_SPSC, mode=0o600)`: flags 0 opens
+/// an existing ring (its header checked against `record`; capacity and kind come from it),
+/// `O_CREX` creates one with `capacity` slots (a power of two), of `kind` (RING_SPSC or
+/// RING_MPMC), with permission bits `mode`, and registers on it. A process that makes a ring
+/// for others and takes no end calls `create_ring`. `with` closes the end (it does not unlink).
 #[pyclass(module = "posix_ipc_rs", subclass, frozen)]
 pub struct RingSender {
     slot: Slot<Locked<RecordSender>>,
@@ -319,26 +404,30 @@ pub struct RingSender {
     layout: Option<LayoutDesc>,
     capacity: usize,
     mode: RingMode,
+    /// The segment's permission bits (`fstat` when the end was made).
+    permissions: u32,
 }
 
 ring_end!(RingSender, {
     #[new]
-    #[pyo3(signature = (name, record, flags=None, capacity=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, mode=RING_SPSC)")]
+    #[pyo3(signature = (name, record, flags=None, capacity=None, kind=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, kind=RING_SPSC, mode=0o600)")]
     fn new(
         name: &Bound<'_, PyAny>,
         record: &RecordType,
         flags: Option<&Bound<'_, PyAny>>,
         capacity: Option<&Bound<'_, PyAny>>,
+        kind: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<RingSender> {
-        let a = ring_args(name, record, flags, capacity, mode)?;
+        let a = ring_args(name, record, flags, capacity, kind, mode)?;
         let end = if a.create {
-            RecordSender::create(&a.name, a.capacity, a.mode, &a.record)
+            a.options.create_record_sender(&a.name, &a.record)
         } else {
             RecordSender::open(&a.name, &a.record)
         }
-        .py()?;
+        .map_err(|e| in_python_terms(e, OPEN_RING))?;
         Ok(RingSender {
+            permissions: end.stat().py()?.mode & 0o7777,
             layout: end.layout().or_else(|| record.layout.clone()),
             capacity: end.capacity(),
             mode: end.mode(),
@@ -433,7 +522,7 @@ ring_end!(RingSender, {
 
 /// The receiving end of a shared-memory ring of fixed-size records; see `RingSender`.
 ///
-/// `RingReceiver(name, record, flags=0, capacity=64, mode=RING_SPSC)`.
+/// `RingReceiver(name, record, flags=0, capacity=64, kind=RING_SPSC, mode=0o600)`.
 #[pyclass(module = "posix_ipc_rs", subclass, frozen)]
 pub struct RingReceiver {
     slot: Slot<Locked<RecordReceiver>>,
@@ -443,26 +532,30 @@ pub struct RingReceiver {
     layout: Option<LayoutDesc>,
     capacity: usize,
     mode: RingMode,
+    /// The segment's permission bits (`fstat` when the end was made).
+    permissions: u32,
 }
 
 ring_end!(RingReceiver, {
     #[new]
-    #[pyo3(signature = (name, record, flags=None, capacity=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, mode=RING_SPSC)")]
+    #[pyo3(signature = (name, record, flags=None, capacity=None, kind=None, mode=None), text_signature = "(name, record, flags=0, capacity=64, kind=RING_SPSC, mode=0o600)")]
     fn new(
         name: &Bound<'_, PyAny>,
         record: &RecordType,
         flags: Option<&Bound<'_, PyAny>>,
         capacity: Option<&Bound<'_, PyAny>>,
+        kind: Option<&Bound<'_, PyAny>>,
         mode: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<RingReceiver> {
-        let a = ring_args(name, record, flags, capacity, mode)?;
+        let a = ring_args(name, record, flags, capacity, kind, mode)?;
         let end = if a.create {
-            RecordReceiver::create(&a.name, a.capacity, a.mode, &a.record)
+            a.options.create_record_receiver(&a.name, &a.record)
         } else {
             RecordReceiver::open(&a.name, &a.record)
         }
-        .py()?;
+        .map_err(|e| in_python_terms(e, OPEN_RING))?;
         Ok(RingReceiver {
+            permissions: end.stat().py()?.mode & 0o7777,
             layout: end.layout().or_else(|| record.layout.clone()),
             capacity: end.capacity(),
             mode: end.mode(),
@@ -632,7 +725,7 @@ impl Shared {
         } else {
             RecordShared::open(&name, &record_type)
         }
-        .py()?;
+        .map_err(|e| in_python_terms(e, "Shared(name, record)"))?;
         Ok(Shared {
             layout: shared.layout().or_else(|| record.layout.clone()),
             slot: Slot::new(shared, "the Shared segment"),

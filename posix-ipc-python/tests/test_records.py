@@ -3,6 +3,7 @@ the same segments is tested in tests/python_module.rs)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import struct
 import subprocess
@@ -23,12 +24,12 @@ def tick(seq: int) -> bytes:
     return FMT.pack(seq, seq / 2)
 
 
-@pytest.mark.parametrize("mode", [p.RING_SPSC, p.RING_MPMC])
-def test_a_ring_carries_records_in_order(name: Callable[[str], str], mode: int) -> None:
+@pytest.mark.parametrize("kind", [p.RING_SPSC, p.RING_MPMC])
+def test_a_ring_carries_records_in_order(name: Callable[[str], str], kind: int) -> None:
     n = name("ring")
-    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=8, mode=mode)
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=8, kind=kind)
     tx = p.RingSender(n, TICK)
-    assert (rx.capacity, rx.mode, tx.capacity, tx.mode) == (8, mode, 8, mode)
+    assert (rx.capacity, rx.kind, tx.capacity, tx.kind) == (8, kind, 8, kind)
     assert tx.record == TICK and rx.record.size == 16
     got = []
     for i in range(100):
@@ -83,8 +84,8 @@ def test_another_record_type_is_refused(name: Callable[[str], str]) -> None:
 
 
 def test_bad_ring_arguments(name: Callable[[str], str]) -> None:
-    for kwargs in ({"capacity": 3}, {"capacity": 1}, {"capacity": 2**40}, {"mode": 2},
-                   {"flags": p.O_CREAT}):
+    for kwargs in ({"capacity": 3}, {"capacity": 1}, {"capacity": 2**40}, {"kind": 2},
+                   {"mode": 0o10000}, {"mode": -1}, {"flags": p.O_CREAT}):
         with pytest.raises((ValueError, OverflowError)):
             p.RingReceiver(name("ring"), TICK, **{"flags": p.O_CREX, **kwargs})
     with pytest.raises(ValueError):
@@ -101,10 +102,91 @@ def test_an_spsc_ring_admits_one_sender(name: Callable[[str], str]) -> None:
     n = name("ring")
     p.RingReceiver(n, TICK, p.O_CREX, capacity=4)
     first = p.RingSender(n, TICK)
-    with pytest.raises(p.ExistentialError, match="already has a producer"):
+    with pytest.raises(p.ExistentialError, match="already has a producer") as taken:
         p.RingSender(n, TICK)
+    # The Python constant, not the Rust API.
+    assert "kind=RING_MPMC" in str(taken.value) and "RingMode" not in str(taken.value)
     first.close()
     p.RingSender(n, TICK)
+
+
+# --- Making rings: a creator that takes no end, kind and mode --------------------------------
+
+def umask() -> int:
+    """The process's umask, read without setting it."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
+@pytest.mark.parametrize("kind", [p.RING_SPSC, p.RING_MPMC])
+def test_create_ring_takes_no_end_so_both_ends_open_it(name: Callable[[str], str],
+                                                       kind: int) -> None:
+    n = name("ring")
+    p.create_ring(n, TICK, capacity=8, kind=kind)
+    rx = p.RingReceiver(n, TICK)
+    tx = p.RingSender(n, TICK)  # the SPSC ring's one producer slot is free
+    assert (rx.capacity, rx.kind, tx.capacity, tx.kind) == (8, kind, 8, kind)
+    tx.send(tick(1))
+    assert rx.receive(0) == tick(1)
+    with pytest.raises(p.ExistentialError, match="RingSender\\(name, record\\)") as exists:
+        p.create_ring(n, TICK)
+    assert "::" not in str(exists.value), "no Rust call named"
+
+
+def test_a_receiver_waits_for_the_first_producer_of_a_ring_made_without_an_end(
+    name: Callable[[str], str]
+) -> None:
+    n = name("ring")
+    p.create_ring(n, TICK, capacity=4)  # the parent, which then goes: it held no end
+    rx = p.RingReceiver(n, TICK)
+    with pytest.raises(p.BusyError, match="empty"):
+        rx.receive(0)  # not DisconnectedError: no producer has come yet
+    t, out = blocked_in_thread(lambda: rx.receive(30))
+    tx = p.RingSender(n, TICK)
+    tx.send(tick(7))
+    t.join(30)
+    assert out == [tick(7)]
+    tx.close()
+    with pytest.raises(p.DisconnectedError, match="every producer has gone"):
+        rx.receive()
+
+
+def test_mode_is_the_rings_permission_bits(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, capacity=4, kind=p.RING_MPMC, mode=0o640)
+    assert rx.mode == 0o640 & ~umask() == os.stat("/dev/shm" + n).st_mode & 0o7777
+    tx = p.RingSender(n, TICK, mode=0o666)  # opening: the ring's own, as capacity and kind
+    assert (tx.mode, tx.kind) == (rx.mode, p.RING_MPMC)
+    made = name("ring")
+    p.create_ring(made, TICK, mode=0o604)
+    assert os.stat("/dev/shm" + made).st_mode & 0o7777 == 0o604 & ~umask()
+    default = name("ring")
+    assert p.RingSender(default, TICK, p.O_CREX).mode == 0o600 & ~umask()
+
+
+@pytest.mark.parametrize("old", [p.RING_SPSC, p.RING_MPMC])
+def test_mode_given_a_ring_kind_is_refused_naming_kind(name: Callable[[str], str],
+                                                       old: int) -> None:
+    constant = "RING_SPSC" if old == p.RING_SPSC else "RING_MPMC"
+    for make in (lambda n: p.RingReceiver(n, TICK, p.O_CREX, mode=old),
+                 lambda n: p.RingSender(n, TICK, p.O_CREX, capacity=4, mode=old),
+                 lambda n: p.create_ring(n, TICK, mode=old)):
+        n = name("ring")
+        with pytest.raises(ValueError, match=f"permission bits.*kind={constant}"):
+            make(n)
+        assert not os.path.exists("/dev/shm" + n)
+
+
+def test_the_fifth_positional_argument_is_still_the_kind(name: Callable[[str], str]) -> None:
+    n = name("ring")
+    rx = p.RingReceiver(n, TICK, p.O_CREX, 4, p.RING_MPMC)
+    assert rx.kind == p.RING_MPMC
+    first = p.RingSender(n, TICK)
+    second = p.RingSender(n, TICK)  # MPMC: several producers
+    assert first.kind == second.kind == p.RING_MPMC
 
 
 def test_a_blocked_receive_releases_the_gil(name: Callable[[str], str]) -> None:
