@@ -6,6 +6,8 @@
 //! message, and with `POSIX_IPC_REQUIRE_PYTHON=1` (CI) they fail instead.
 
 mod common;
+#[path = "python_module/topics.rs"]
+mod topics;
 
 /// posix_ipc's `tests/` folder from its sdist, with `posix_ipc` resolved to `posix_ipc_rs`:
 /// all 93 tests pass, and every test module imported our module.

@@ -47,10 +47,42 @@ pyo3::create_exception!(
      ring's receive once it is drained) or be taken (a send to a ring no receiver reads)."
 );
 
+pyo3::create_exception!(
+    posix_ipc_rs,
+    LaggedError,
+    Error,
+    "A subscriber fell behind: samples were overwritten before it received them. `missed` says \
+     how many; the next receive goes on from the oldest sample still there."
+);
+
+pyo3::create_exception!(
+    posix_ipc_rs,
+    RestartedError,
+    Error,
+    "The topic's publisher was restarted (a subscriber that follows restarts goes on with the \
+     new publisher's samples after this): `generation` is the new publisher's generation."
+);
+
 /// The Python exception for an error of the core.
 pub(crate) fn to_py(e: CoreError) -> PyErr {
     let msg = e.to_string();
     match e.kind() {
+        ErrorKind::Lagged => {
+            let err = LaggedError::new_err(msg);
+            Python::attach(|py| {
+                let _ = err.value(py).setattr("missed", e.missed().unwrap_or(0));
+            });
+            err
+        }
+        ErrorKind::Restarted => {
+            let err = RestartedError::new_err(msg);
+            Python::attach(|py| {
+                let _ = err
+                    .value(py)
+                    .setattr("generation", e.generation().unwrap_or(0));
+            });
+            err
+        }
         ErrorKind::NotFound
         | ErrorKind::AlreadyExists
         | ErrorKind::Closed

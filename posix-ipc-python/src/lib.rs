@@ -19,6 +19,7 @@ mod memory;
 mod queue;
 mod records;
 mod semaphore;
+mod topics;
 
 use posix_ipc_core as core;
 use pyo3::prelude::*;
@@ -127,6 +128,8 @@ fn posix_ipc_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<errors::ExistentialError>(),
     )?;
     m.add("BusyError", py.get_type::<errors::BusyError>())?;
+    m.add("LaggedError", py.get_type::<errors::LaggedError>())?;
+    m.add("RestartedError", py.get_type::<errors::RestartedError>())?;
 
     m.add_function(wrap_pyfunction!(unlink_semaphore, m)?)?;
     m.add_function(wrap_pyfunction!(unlink_shared_memory, m)?)?;
@@ -135,5 +138,6 @@ fn posix_ipc_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<memory::SharedMemory>()?;
     m.add_class::<queue::MessageQueue>()?;
     extras::register(m)?;
+    topics::register(m)?;
     Ok(())
 }

@@ -33,9 +33,9 @@ pub(crate) const RING_MPMC: u32 = 1;
 #[pyclass(module = "posix_ipc_rs", frozen, eq, hash)]
 #[derive(Clone)]
 pub struct RecordType {
-    inner: core::RecordType,
+    pub(crate) inner: core::RecordType,
     /// The full layout, when it is known (`from_dtype`): what `dtype` gives back.
-    layout: Option<LayoutDesc>,
+    pub(crate) layout: Option<LayoutDesc>,
 }
 
 // Equal record types are those a segment's check accepts as the same: name, size, fingerprint.

@@ -272,7 +272,11 @@ impl RecordPublisher {
 
     /// The record type of a record topic; for a frame topic, the header's (`None` without one).
     pub fn record_type(&self) -> Option<RecordType> {
-        record_type_of(&self.core.topic.record, self.shape.clone(), self.header_size)
+        record_type_of(
+            &self.core.topic.record,
+            self.shape.clone(),
+            self.header_size,
+        )
     }
 
     /// Bytes of a frame's header (0 for records and for frames without one).
@@ -581,7 +585,11 @@ impl RecordSubscriber {
 
     /// The record type of a record topic; for a frame topic, the header's (`None` without one).
     pub fn record_type(&self) -> Option<RecordType> {
-        record_type_of(&self.core.topic.record, self.shape.clone(), self.header_size)
+        record_type_of(
+            &self.core.topic.record,
+            self.shape.clone(),
+            self.header_size,
+        )
     }
 
     /// Bytes of a frame's header (0 for records and for frames without one).
