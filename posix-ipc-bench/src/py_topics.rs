@@ -294,10 +294,10 @@ pub fn targets(rows: &[TopicRow], out: &mut impl Write) -> std::io::Result<()> {
             "- `{n}`: iceoryx2 {ice:.0} ns per record; posix_ipc_rs one record per call {} ns, \
              {}x iceoryx2's rate (needs at least 10x): {}; in runs of 64 {} ns, {}x: {}",
             ns(r.get("posix_ipc_rs")),
-            one.map_or("-".into(), |x| format!("{x:.1}")),
+            one.map_or("-".into(), |x| format!("{x:.2}")),
             verdict(one.is_some_and(|x| x >= 10.0)),
             ns(r.get("posix_ipc_rs_batched")),
-            many.map_or("-".into(), |x| format!("{x:.1}")),
+            many.map_or("-".into(), |x| format!("{x:.2}")),
             verdict(many.is_some_and(|x| x >= 10.0)),
         )?;
     }
