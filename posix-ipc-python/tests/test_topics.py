@@ -351,3 +351,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_header_view_keeps_its_frame_held_when_the_frame_object_goes(
+        name: Callable[[str], str]) -> None:
+    n = name("frames")
+    pub = p.FramePublisher(n, 8, p.O_CREX, header=IMAGE, capacity=2,
+                           policy=p.POLICY_OVERWRITE)
+    sub = p.FrameSubscriber(n, header=IMAGE)
+    pub.send(b"12345678", header=np.array([(1, 0, 0, 0)], IMAGE.dtype))
+    frame = sub.receive(0)
+    assert frame.header is not None
+    header = memoryview(frame.header)
+    del frame
+    gc.collect()
+    for i in range(2, 20):
+        pub.send(b"x" * 8, header=np.array([(i, 0, 0, 0)], IMAGE.dtype))
+        assert np.frombuffer(header, IMAGE.dtype)[0]["number"] == 1
+    header.release()

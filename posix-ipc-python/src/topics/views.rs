@@ -106,13 +106,15 @@ impl Loan {
     /// header.dtype)`), or None if the topic's frames have none. Assigning bytes of the
     /// header's size copies them in.
     #[getter]
-    fn header(&self) -> Option<HeaderView> {
-        self.header.map(|span| HeaderView {
-            owner: self.owner.clone(),
-            seq: self.seq,
+    fn header(slf: &Bound<'_, Self>) -> Option<HeaderView> {
+        let me = slf.get();
+        me.header.map(|span| HeaderView {
+            owner: me.owner.clone(),
+            seq: me.seq,
             span,
             writable: true,
-            record: self.record.clone(),
+            record: me.record.clone(),
+            _parent: slf.clone().into_any().unbind(),
         })
     }
 
@@ -293,13 +295,15 @@ impl Frame {
     /// The frame's header, read-only in place (`HeaderView`; `numpy.frombuffer(frame.header,
     /// header.dtype)[0]`), or None if the topic's frames have none.
     #[getter]
-    fn header(&self) -> Option<HeaderView> {
-        self.header.map(|span| HeaderView {
-            owner: self.owner.clone(),
-            seq: self.seq,
+    fn header(slf: &Bound<'_, Self>) -> Option<HeaderView> {
+        let me = slf.get();
+        me.header.map(|span| HeaderView {
+            owner: me.owner.clone(),
+            seq: me.seq,
             span,
             writable: false,
-            record: self.header_type.clone(),
+            record: me.header_type.clone(),
+            _parent: slf.clone().into_any().unbind(),
         })
     }
 
@@ -388,6 +392,10 @@ pub struct HeaderView {
     span: Span,
     writable: bool,
     record: Option<RecordType>,
+    /// The loan or frame it belongs to, kept alive while this view (or a view of it) is: that
+    /// one is released or given back only when it goes, which is then after every view of its
+    /// header.
+    _parent: Py<PyAny>,
 }
 
 #[pymethods]
