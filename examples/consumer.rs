@@ -13,10 +13,25 @@
 mod reading;
 
 use posix_ipc::Receiver;
-use reading::{arg, consume, Reading};
+use reading::{arg, check_args, consume, Reading};
+
+const USAGE: &str = "\
+usage: consumer [--queue NAME] [--producers N] [--create] [--unlink]
+  --queue NAME     the queue (default /posix-ipc-readings)
+  --producers N    end markers to wait for (default 1)
+  --create         create the queue if it is missing
+  --unlink         remove the queue at the end
+  -h, --help       this text (nothing is opened)
+";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    check_args(
+        &args,
+        &["--create", "--unlink"],
+        &["--queue", "--producers"],
+        USAGE,
+    );
     let queue = arg(&args, "--queue", "/posix-ipc-readings");
     let producers: u32 = arg(&args, "--producers", "1").parse()?;
     let rx = if args.iter().any(|a| a == "--create") {

@@ -21,6 +21,7 @@
 #[path = "shared/children.rs"]
 mod children;
 #[path = "shared/reading.rs"]
+#[expect(dead_code, reason = "each example uses part of the shared module")]
 mod reading;
 
 use std::io::{IsTerminal, Write};

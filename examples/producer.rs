@@ -16,10 +16,28 @@
 mod reading;
 
 use posix_ipc::{IpcMessage, Sender};
-use reading::{arg, produce, Reading};
+use reading::{arg, check_args, produce, Reading};
+
+const USAGE: &str = "\
+usage: producer [--queue NAME] [--count N] [--id N] [--create]
+       producer --print-layout | --print-python
+  --queue NAME     the queue (default /posix-ipc-readings)
+  --count N        readings to send (default 100000), then an end marker
+  --id N           this producer's number (default 0)
+  --create         create the queue if it is missing
+  --print-layout   print Reading's Python struct format and C declaration, and exit
+  --print-python   print a Python module describing Reading for posix_ipc_rs, and exit
+  -h, --help       this text (nothing is opened)
+";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    check_args(
+        &args,
+        &["--create", "--print-layout", "--print-python"],
+        &["--queue", "--count", "--id"],
+        USAGE,
+    );
     if args.iter().any(|a| a == "--print-python") {
         print!("{}", posix_ipc::typed::python_module::<Reading>());
         return Ok(());

@@ -597,3 +597,24 @@ fn camera_help_prints_usage_and_creates_nothing() {
     assert!(out.contains("--role subscriber"), "{out}");
     assert!(SharedMemory::open(&topic).is_err(), "no topic was made");
 }
+
+/// `producer --help` and `consumer --help` print their usage and open nothing; an unknown
+/// option is refused with the usage before anything is opened.
+#[test]
+fn producer_and_consumer_help_print_usage_and_open_nothing() {
+    let (queue, _cleanup) = guarded(Kind::Mq, "producer-help");
+    for example in ["producer", "consumer"] {
+        let demo = Demo::start(example, &["--queue", &queue, "--create", "--help"], false);
+        let (status, out, err, _) = demo.finish();
+        assert!(status.success(), "{out}\n{err}");
+        assert!(out.starts_with(&format!("usage: {example}")), "{out}");
+        let demo = Demo::start(example, &["--queue", &queue, "--create", "--bogus"], false);
+        let (status, out, err, _) = demo.finish();
+        assert_eq!(status.code(), Some(2), "{out}\n{err}");
+        assert!(err.contains("unknown argument \"--bogus\""), "{err}");
+        assert!(
+            posix_ipc::MessageQueue::open(&queue).is_err(),
+            "no queue was made"
+        );
+    }
+}

@@ -296,6 +296,28 @@ pub fn consume(
 }
 
 /// Reads `--key value` from the command line, or `default`.
+/// Checks the command line before anything is opened: `-h`/`--help` prints `usage` and exits
+/// 0; an option not in `flags` (taking no value) or `valued` (taking one) prints the usage to
+/// stderr and exits 2.
+pub fn check_args(args: &[String], flags: &[&str], valued: &[&str], usage: &str) {
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if a == "-h" || a == "--help" {
+            print!("{usage}");
+            std::process::exit(0);
+        }
+        if valued.contains(&a.as_str()) {
+            if rest.next().is_none() {
+                eprint!("{a} needs a value\n{usage}");
+                std::process::exit(2);
+            }
+        } else if !flags.contains(&a.as_str()) {
+            eprint!("unknown argument {a:?}\n{usage}");
+            std::process::exit(2);
+        }
+    }
+}
+
 pub fn arg(args: &[String], key: &str, default: &str) -> String {
     args.iter()
         .position(|a| a == key)
