@@ -258,6 +258,7 @@ def test_frames_held_viewed_and_released_in_any_order(data: st.DataObject) -> No
                 elif op == "receive":
                     sub = data.draw(st.sampled_from(subs))
                     f = sub.receive(0)
+                    assert f.header is not None
                     n = int.from_bytes(bytes(f.header), "little")
                     assert bytes(f) == frame_bytes(n, len(f) // 8), "a frame as published"
                     frames.append((f, n))
@@ -266,6 +267,7 @@ def test_frames_held_viewed_and_released_in_any_order(data: st.DataObject) -> No
                     if op == "view":
                         views.append((memoryview(f), frame_bytes(n, len(f) // 8)))
                     else:
+                        assert f.header is not None
                         views.append((memoryview(f.header), n.to_bytes(8, "little")))
                 elif op == "drop_view" and views:
                     v, _ = views.pop(data.draw(st.integers(0, len(views) - 1)))
