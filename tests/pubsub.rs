@@ -772,7 +772,7 @@ fn a_header_past_64_bytes_and_a_dishonest_short_length_are_handled() {
 
     // An entry length shorter than the header, as a dishonest peer with write access could
     // store: an empty frame, in place and copied, never a read outside the buffer or a panic.
-    // Entry `e`'s length is at 8192 + 32 e + 16 (the layout table); samples 2 and 3 use
+    // Entry `e`'s length is at 8192 + 64 e + 16 (the layout table); samples 2 and 3 use
     // entries 0 and 1.
     let shm = SharedMemory::open(&name).unwrap();
     let map = shm.map().unwrap();
@@ -782,7 +782,7 @@ fn a_header_past_64_bytes_and_a_dishonest_short_length_are_handled() {
     assert_eq!((got.len(), got.header().words[0]), (0, 300));
     drop(got);
     publisher.send_with_header(&wide(4), &bytes).unwrap();
-    map.write_at(8192 + 32 + 16, &10u64.to_ne_bytes()).unwrap();
+    map.write_at(8192 + 64 + 16, &10u64.to_ne_bytes()).unwrap();
     let (header, copy) = sub.try_recv_with_header().unwrap();
     assert!(copy.is_empty());
     assert_eq!(header.words[0], 400, "the 10 bytes there are copied");

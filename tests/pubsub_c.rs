@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
     memcpy(&data_off, head + DATA, 8);
     memcpy(&max_subs, head + MAX_SUBSCRIBERS, 4);
     memcpy(&header_size, head + FRAME_HEADER, 4);
-    if (version != 1 || shape != 1 || fp != fingerprint || header_size != want_header) {
+    if (version != 2 || shape != 1 || fp != fingerprint || header_size != want_header) {
         fprintf(stderr, "version %u shape %u fingerprint %llx header %u\n", version, shape,
                 (unsigned long long)fp, header_size);
         return 2;
@@ -137,7 +137,7 @@ int main(int argc, char **argv) {
     atomic_store(U64(SUBSCRIBERS + 32 * k + 8), start_time());
     atomic_store(U32(SUBSCRIBERS_JOINED), 1);
     uint64_t bit = 1ull << k;
-    uint64_t holders = ENTRIES + 32 * capacity;
+    uint64_t holders = ENTRIES + 64 * capacity;
     for (uint64_t b = 0; b < buffers; b++) atomic_fetch_and(U64(holders + 64 * b), ~bit);
     atomic_store(U32(CURSORS + 128 * k + 8), 0);
     uint64_t next = atomic_load_explicit(U64(TAIL), memory_order_acquire);
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
                     (unsigned long long)count);
             return 5;
         }
-        uint64_t e = ENTRIES + 32 * (next & (capacity - 1));
+        uint64_t e = ENTRIES + 64 * (next & (capacity - 1));
         if (atomic_load_explicit(U64(e), memory_order_acquire) == next + 1) {
             uint64_t b = atomic_load_explicit(U64(e + 8), memory_order_acquire);
             uint64_t len = atomic_load_explicit(U64(e + 16), memory_order_acquire);

@@ -245,3 +245,89 @@ fn a_topic_is_created_with_the_permission_bits_asked_for() {
     .unwrap_err();
     assert!(e.to_string().contains("not permission bits"), "{e}");
 }
+
+#[test]
+fn a_reported_gap_reaches_every_subscriber_as_lag_with_its_count() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-gap");
+    let options = TopicOptions::new().capacity(8).policy(Policy::Block);
+    let mut publisher = RecordPublisher::create(&name, &tick_type(), None, &options).unwrap();
+    let mut typed = Subscriber::<Tick>::open(&name).unwrap();
+    let mut dynamic = RecordSubscriber::open(&name, &tick_type()).unwrap();
+    let mut frames = posix_ipc::AnySubscriber::open_with(&name, &SubscribeOptions::new()).unwrap();
+    publisher
+        .send(bytemuck::bytes_of(&Tick { seq: 1, price: 0.0 }))
+        .unwrap();
+    publisher.report_lost(5);
+    publisher.report_lost(0);
+    publisher
+        .send(bytemuck::bytes_of(&Tick { seq: 7, price: 0.0 }))
+        .unwrap();
+
+    assert_eq!(typed.try_recv().unwrap().seq, 1);
+    let e = typed.try_recv().unwrap_err();
+    assert_eq!((e.kind(), e.missed()), (ErrorKind::Lagged, Some(5)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("lost before they reached this topic"),
+        "{e}"
+    );
+    assert_eq!(typed.try_recv().unwrap().seq, 7, "a gap of 0 is no lag");
+
+    let mut out = [0u8; 16];
+    dynamic
+        .recv_copy_into(&mut out, Timeout::Immediate)
+        .unwrap();
+    let e = dynamic.recv_with(Timeout::Immediate).unwrap_err();
+    assert_eq!(e.missed(), Some(5));
+    assert_eq!(
+        &dynamic.recv_with(Timeout::Immediate).unwrap()[..8],
+        &7u64.to_ne_bytes()
+    );
+
+    let mut buf = Vec::new();
+    frames.recv_into(&mut buf, Timeout::Immediate).unwrap();
+    assert_eq!(
+        frames
+            .recv_into(&mut buf, Timeout::Immediate)
+            .unwrap_err()
+            .missed(),
+        Some(5)
+    );
+    // A subscriber joining after the gap is not told of it.
+    let mut late = Subscriber::<Tick>::open(&name).unwrap();
+    publisher
+        .send(bytemuck::bytes_of(&Tick { seq: 8, price: 0.0 }))
+        .unwrap();
+    assert_eq!(late.try_recv().unwrap().seq, 8);
+}
+
+#[test]
+fn every_sample_carries_its_publication_time_and_a_bridge_can_set_it() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-time");
+    let mut publisher =
+        RecordPublisher::create(&name, &tick_type(), None, &TopicOptions::new()).unwrap();
+    let mut typed = Subscriber::<Tick>::open(&name).unwrap();
+    let mut any = posix_ipc::AnySubscriber::open_with(&name, &SubscribeOptions::new()).unwrap();
+    let before = posix_ipc::now_ns();
+    publisher.send(&[1; 16]).unwrap();
+    let after = posix_ipc::now_ns();
+    publisher.loan().unwrap().keep();
+    assert!(publisher.send_loaned_at(None, 12_345));
+
+    let first = typed.recv_with(Timeout::Immediate).unwrap();
+    assert!(
+        (before..=after).contains(&first.published_ns()),
+        "{}",
+        first.published_ns()
+    );
+    drop(first);
+    assert_eq!(
+        typed.recv_with(Timeout::Immediate).unwrap().published_ns(),
+        12_345
+    );
+    let mut buf = Vec::new();
+    let a = any.recv_into(&mut buf, Timeout::Immediate).unwrap();
+    let b = any.recv_into(&mut buf, Timeout::Immediate).unwrap();
+    assert!((before..=after).contains(&a.published_ns));
+    assert_eq!(b.published_ns, 12_345);
+}

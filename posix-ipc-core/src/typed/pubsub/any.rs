@@ -50,6 +50,8 @@ pub struct AnySample {
     pub len: usize,
     /// The generation of the publisher that sent it.
     pub generation: u64,
+    /// When it was published (`CLOCK_MONOTONIC` ns, as [`now_ns`](crate::now_ns)).
+    pub published_ns: u64,
 }
 
 /// A subscriber of a topic of any type: samples are copied out as bytes (a seqlock read that
@@ -119,6 +121,7 @@ impl AnySubscriber {
             index,
             len,
             generation: self.core.generation,
+            published_ns: self.core.published,
         })
     }
 }

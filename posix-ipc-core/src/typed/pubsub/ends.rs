@@ -456,6 +456,11 @@ impl<T> Sample<'_, T> {
     pub fn index(&self) -> u64 {
         self.held.index
     }
+
+    /// When it was published (`CLOCK_MONOTONIC` ns, as [`now_ns`](crate::now_ns)).
+    pub fn published_ns(&self) -> u64 {
+        self.held.published
+    }
 }
 
 impl<T: IpcMessage> Deref for Sample<'_, T> {

@@ -821,6 +821,11 @@ impl<H> Frame<'_, H> {
     pub fn index(&self) -> u64 {
         self.held.index
     }
+
+    /// When it was published (`CLOCK_MONOTONIC` ns, as [`now_ns`](crate::now_ns)).
+    pub fn published_ns(&self) -> u64 {
+        self.held.published
+    }
 }
 
 impl<H: IpcMessage> Frame<'_, H> {

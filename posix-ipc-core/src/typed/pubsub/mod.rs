@@ -151,7 +151,7 @@
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `b"PIPCPUBS"` |
-//! | 8 | 4 | version (1) |
+//! | 8 | 4 | version (2; 1 had 32-byte entries without the publication time) |
 //! | 12 | 4 | policy: 0 block, 1 overwrite |
 //! | 16 | 8 | layout fingerprint of `T` (frames: [`FRAME_FINGERPRINT`], or the typed header's) |
 //! | 24 | 8 | `size_of::<T>()` (frames: the bytes a buffer may use, `frame offset + maximum frame length`) |
@@ -182,11 +182,13 @@
 //! | 1536 | 32 × 32 | subscriber table, same entries; entry `k` is subscriber `k` |
 //! | 4096 + 128 k | 8 | subscriber `k`'s cursor: index of its next sample + 1 (0: none) |
 //! | 4096 + 128 k + 8 | 4 | 1 while a block publisher skips subscriber `k` (stopped) |
-//! | 8192 + 32 e | 8 | entry `e`'s stamp: `i + 1` for sample `i`, 0 while being rewritten |
-//! | 8192 + 32 e + 8 | 8 | entry `e`'s buffer |
-//! | 8192 + 32 e + 16 | 8 | entry `e`'s length in bytes (frames: from the buffer's start, so the frame offset included) |
-//! | 8192 + 32 e + 24 | 8 | entry `e`'s publisher generation (stored before the stamp) |
-//! | 8192 + 32 × capacity + 64 b | 8 | buffer `b`'s holder bits (bit `k`: subscriber `k`) |
+//! | 8192 + 64 e | 8 | entry `e`'s stamp: `i + 1` for sample `i`, 0 while being rewritten |
+//! | 8192 + 64 e + 8 | 8 | entry `e`'s buffer (`u64::MAX`: a gap, see below) |
+//! | 8192 + 64 e + 16 | 8 | entry `e`'s length in bytes (frames: from the buffer's start, so the frame offset included; a gap: the number of samples lost) |
+//! | 8192 + 64 e + 24 | 8 | entry `e`'s publisher generation (stored before the stamp) |
+//! | 8192 + 64 e + 32 | 8 | entry `e`'s publication time, `CLOCK_MONOTONIC` nanoseconds (stored before the stamp; a bridge or a replay stores the original publisher's) |
+//! | 8192 + 64 e + 40 | 24 | reserved, 0 |
+//! | 8192 + 64 × capacity + 64 b | 8 | buffer `b`'s holder bits (bit `k`: subscriber `k`) |
 //! | offset of buffer 0 + stride × b | stride | buffer `b` |
 //!
 //! A frame with a typed header is the header at the start of its buffer and the frame's bytes
@@ -209,7 +211,10 @@
 //! `SeqCst` fence, reloads the stamp: still `i + 1` means the sample is its until it clears
 //! the bit (release); it stores cursor `i + 2` and, under the block policy, wakes the space futex if
 //! the publisher sleeps. If the stamp is not `i + 1` and the tail is above `i`, the sample was
-//! overwritten: it moves to `tail + 1 - capacity` and reports the difference as missed.
+//! overwritten: it moves to `tail + 1 - capacity` and reports the difference as missed. An
+//! entry whose stamp is `i + 1` and whose buffer is `u64::MAX` is a gap: samples its
+//! publisher (a bridge, a replay) knows were lost before they reached the topic, as many as its
+//! length field; the subscriber moves on to `i + 1` and reports them as missed.
 //! Instead of holding a sample, a subscriber may copy it: load the stamp (acquire), copy the
 //! bytes (as aligned 8-byte atomic loads), an acquire fence, and load the stamp again: the copy
 //! counts only if it is still `i + 1`.
@@ -262,7 +267,7 @@ pub struct Footprint {
 /// Magic bytes at the start of a topic segment.
 pub const PUBSUB_MAGIC: [u8; 8] = crate::typed::header::SegmentKind::Topic.magic();
 /// Segment layout version.
-pub const PUBSUB_VERSION: u32 = 1;
+pub const PUBSUB_VERSION: u32 = 2;
 /// Most subscribers a topic admits at once.
 pub const PUBSUB_MAX_SUBSCRIBERS: usize = crate::typed::peers::MAX_PEERS;
 

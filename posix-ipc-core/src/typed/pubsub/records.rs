@@ -431,6 +431,13 @@ impl RecordPublisher {
     /// Publishes the kept loan, shortened to `len` bytes if given (frames only; a record is
     /// always whole). Returns whether there was one.
     pub fn send_loaned(&mut self, len: Option<usize>) -> bool {
+        self.send_loaned_at(len, crate::timeout::now_ns())
+    }
+
+    /// As [`send_loaned`](Self::send_loaned), with the publication time subscribers see
+    /// (`CLOCK_MONOTONIC` ns, as [`now_ns`](crate::now_ns)): what a bridge or a replay that
+    /// republishes another publisher's samples stores.
+    pub fn send_loaned_at(&mut self, len: Option<usize>, published_ns: u64) -> bool {
         let Some((buffer, loaned)) = self.kept.take() else {
             return false;
         };
@@ -438,8 +445,18 @@ impl RecordPublisher {
             Shape::Frames => len.map_or(loaned, |l| l.min(loaned)),
             Shape::Records => loaned,
         };
-        self.core.publish(buffer, self.offset + len);
+        self.core
+            .publish_at(buffer, self.offset + len, published_ns);
         true
+    }
+
+    /// Publishes a gap: `lost` samples that this publisher's source (a bridge, a replay) knows
+    /// were lost before they reached the topic. It takes one index and no buffer; each
+    /// subscriber receives it as [`ErrorKind::Lagged`] with [`Error::missed`] = `lost`, then
+    /// goes on. Gives back a kept loan first.
+    pub fn report_lost(&mut self, lost: u64) {
+        self.give_back_kept();
+        self.core.publish_gap(lost, crate::timeout::now_ns());
     }
 
     /// Gives the kept loan back unsent (nothing is published). Returns whether there was one.
@@ -643,6 +660,11 @@ impl RecordSubscriber {
         }
     }
 
+    /// When the sample last received (held or copied) was published (`CLOCK_MONOTONIC` ns).
+    pub fn last_published_ns(&self) -> u64 {
+        self.core.published
+    }
+
     /// Releases the kept sample, if any: the publisher may reuse its buffer.
     pub fn release(&mut self) {
         if self.kept.take().is_some() {
@@ -714,6 +736,11 @@ impl RecordSample<'_> {
     /// The frame's header (empty for records and frames without one).
     pub fn header(&self) -> &[u8] {
         self.subscriber.held().map_or(&[], |(_, h, _)| h)
+    }
+
+    /// When it was published (`CLOCK_MONOTONIC` ns, as [`now_ns`](crate::now_ns)).
+    pub fn published_ns(&self) -> u64 {
+        self.subscriber.kept.map_or(0, |h| h.published)
     }
 
     /// Ends the guard but keeps the sample held: reach it with [`RecordSubscriber::held`],

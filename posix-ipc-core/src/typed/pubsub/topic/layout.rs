@@ -42,7 +42,10 @@ pub(crate) const PEER_TABLES_END: usize = SUBSCRIBERS + MAX_PEERS * ENTRY;
 pub(super) const CURSORS: usize = 4096;
 pub(super) const CURSOR_STRIDE: usize = 128;
 pub(super) const ENTRIES: usize = CURSORS + MAX_PEERS * CURSOR_STRIDE;
-pub(super) const ENTRY_LEN: usize = 32;
+pub(super) const ENTRY_LEN: usize = 64;
+/// An entry's buffer field for a gap: samples lost before they reached this topic (by a bridge
+/// or a replay), its length field their count; subscribers report it as lag.
+pub(in crate::typed::pubsub) const GAP: u64 = u64::MAX;
 pub(super) const HOLDER_STRIDE: usize = 64;
 /// Largest log capacity.
 pub(in crate::typed::pubsub) const CAPACITY_MAX: usize = 1 << 16;

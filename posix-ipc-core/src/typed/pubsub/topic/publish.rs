@@ -337,9 +337,28 @@ impl PubCore {
         self.free.push(buffer);
     }
 
-    /// Publishes the loaned `buffer` holding `len` bytes as the next sample.
+    /// Publishes the loaned `buffer` holding `len` bytes as the next sample, published now.
     #[inline]
     pub(in crate::typed::pubsub) fn publish(&mut self, buffer: u64, len: usize) {
+        self.publish_at(buffer, len, crate::timeout::now_ns());
+    }
+
+    /// Publishes a gap: `lost` samples that its source (a bridge, a replay) knows were lost
+    /// before they reached this topic. It takes one entry and no buffer; subscribers report it
+    /// as lag of `lost` samples.
+    pub(in crate::typed::pubsub) fn publish_gap(&mut self, lost: u64, published: u64) {
+        self.write_entry(GAP, lost, published);
+    }
+
+    /// Publishes the loaned `buffer` holding `len` bytes as the next sample, published at
+    /// `published` (`CLOCK_MONOTONIC` ns).
+    #[inline]
+    pub(in crate::typed::pubsub) fn publish_at(&mut self, buffer: u64, len: usize, published: u64) {
+        self.write_entry(buffer, len as u64, published);
+    }
+
+    #[inline]
+    fn write_entry(&mut self, buffer: u64, len: u64, published: u64) {
         let t = &self.topic;
         let i = self.tail;
         let old_stamp = t.stamp(i).load(Ordering::Relaxed);
@@ -349,9 +368,10 @@ impl PubCore {
         // other half of a subscriber's "hold, fence, then re-check the stamp".
         t.stamp(i).store(0, Ordering::Relaxed);
         t.entry_buffer(i).store(buffer, Ordering::Release);
-        t.entry_len(i).store(len as u64, Ordering::Release);
+        t.entry_len(i).store(len, Ordering::Release);
         t.entry_generation(i)
             .store(self.generation, Ordering::Release);
+        t.entry_published(i).store(published, Ordering::Release);
         t.stamp(i).store(i + 1, Ordering::Release);
         t.tail().store(i + 1, Ordering::Release);
         self.tail = i + 1;

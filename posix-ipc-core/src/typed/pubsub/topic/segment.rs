@@ -44,6 +44,8 @@ pub(in crate::typed::pubsub) struct Held {
     pub(in crate::typed::pubsub) index: u64,
     pub(in crate::typed::pubsub) buffer: u64,
     pub(in crate::typed::pubsub) len: usize,
+    /// When it was published (`CLOCK_MONOTONIC` ns).
+    pub(in crate::typed::pubsub) published: u64,
 }
 
 pub(super) enum Step<R> {
@@ -440,6 +442,13 @@ impl Topic {
     #[inline(always)]
     pub(super) fn entry_generation(&self, index: u64) -> &AtomicU64 {
         self.u64_at(ENTRIES + (index & self.mask) as usize * ENTRY_LEN + 24)
+    }
+
+    /// When the entry's sample was published (`CLOCK_MONOTONIC` ns, as `now_ns`; a bridge or a
+    /// replay stores the original publisher's), stored before the stamp.
+    #[inline(always)]
+    pub(super) fn entry_published(&self, index: u64) -> &AtomicU64 {
+        self.u64_at(ENTRIES + (index & self.mask) as usize * ENTRY_LEN + 32)
     }
 
     /// Publishers the topic has had (the current or last one's generation).

@@ -37,6 +37,9 @@ pub(crate) struct SubCore {
     pub(super) follow: bool,
     /// Whether it reported [`ErrorKind::Disconnected`] for its generation's publisher.
     pub(super) gone_reported: bool,
+    /// When the sample last taken (held or copied) was published: loaded with its entry, and
+    /// valid once the taking re-checked the stamp.
+    pub(in crate::typed::pubsub) published: u64,
 }
 
 impl SubCore {
@@ -104,6 +107,7 @@ impl SubCore {
             followed: publisher_alive,
             follow,
             gone_reported: false,
+            published: 0,
             topic,
         })
     }
@@ -165,6 +169,7 @@ impl SubCore {
                 let b = t.entry_buffer(c).load(Ordering::Acquire);
                 let len = t.entry_len(c).load(Ordering::Acquire);
                 let g = t.entry_generation(c).load(Ordering::Acquire);
+                let published = t.entry_published(c).load(Ordering::Acquire);
                 if g > self.generation {
                     // Still sample `c`'s generation (not a rewrite's)?
                     if t.stamp(c).load(Ordering::Acquire) != c + 1 {
@@ -175,7 +180,33 @@ impl SubCore {
                     }
                 }
                 let t = &self.topic;
+                if b == GAP {
+                    // Samples lost before they reached this topic: still this entry's?
+                    if t.stamp(c).load(Ordering::Acquire) != c + 1 {
+                        continue;
+                    }
+                    self.followed = true;
+                    self.advance(c + 1);
+                    if len == 0 || c < self.joined_at {
+                        // Nothing lost, or lost before this subscriber joined.
+                        continue;
+                    }
+                    let name = self.topic.shm.name();
+                    return Step::Done(Err(Error::new(
+                        ErrorKind::Lagged,
+                        Operation::Receive,
+                        object(name),
+                        format!(
+                            "{len} samples were lost before they reached this topic (its \
+                             publisher, a bridge or a replay, reported the gap): it resumes at \
+                             sample {}",
+                            c + 1
+                        ),
+                    )
+                    .with_missed(len)));
+                }
                 if b < t.buffers && len <= t.max_payload as u64 {
+                    self.published = published;
                     if let Some(r) = take(self, c, b, len as usize) {
                         self.followed = true;
                         self.advance(c + 1);
@@ -301,7 +332,12 @@ impl SubCore {
         fence(Ordering::SeqCst);
         if t.stamp(index).load(Ordering::Relaxed) == index + 1 {
             self.held = Some(buffer);
-            return Some(Held { index, buffer, len });
+            return Some(Held {
+                index,
+                buffer,
+                len,
+                published: self.published,
+            });
         }
         t.holders(buffer).fetch_and(!self.bit, Ordering::Release);
         None
