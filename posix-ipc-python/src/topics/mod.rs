@@ -102,10 +102,15 @@ struct State<E> {
     closing: bool,
     name: String,
     kind: &'static str,
+    /// An error a batch receive met after records it returned, for the next receive.
+    pending: Option<core::Error>,
 }
 
 /// A publisher's state, shared with its loans.
 type PubState = State<PubEnd>;
+/// A core result.
+type CoreResult<T> = Result<T, core::Error>;
+
 /// A subscriber's state, shared with its frames.
 type SubState = State<RecordSubscriber>;
 
@@ -117,6 +122,7 @@ impl<E> State<E> {
             closing: false,
             name: name.to_string(),
             kind,
+            pending: None,
         }))
     }
 

@@ -34,12 +34,6 @@ impl PubInner {
         }
     }
 
-    /// The state, if the publisher is not closed.
-    fn state(&self) -> PyResult<Arc<Mutex<PubState>>> {
-        lock(&self.state).end().topic()?;
-        Ok(Arc::clone(&self.state))
-    }
-
     /// Gives back an unexported loan still out before a new loan or send; `BufferError` if a
     /// view of it is alive.
     fn settle_loan(st: &mut PubState) -> PyResult<()> {
@@ -59,35 +53,45 @@ impl PubInner {
         Ok(())
     }
 
-    fn loan(&self, py: Python<'_>, nbytes: usize, zero: bool, timeout: Timeout) -> PyResult<Loan> {
-        let state = self.state()?;
-        {
-            let mut st = lock(&state);
-            Self::settle_loan(&mut st)?;
+    /// One attempt at a loan, kept: `(seq, header, bytes)`, or `None` if another thread
+    /// loaned meanwhile (its loan stays).
+    fn take_loan(
+        st: &mut PubState,
+        nbytes: usize,
+        zero: bool,
+        slice: Timeout,
+    ) -> CoreResult<Option<(u64, Span, Span)>> {
+        if st.hold.current != 0 {
+            return Ok(None);
         }
-        let take = |slice: Timeout| -> Result<Option<(u64, Span, Span)>, core::Error> {
-            let mut st = lock(&state);
-            if st.hold.current != 0 {
-                // Another thread loaned meanwhile: its loan stays, this one waits no more.
-                return Ok(None);
-            }
-            st.end()?.loan_with(nbytes, zero, slice)?.keep();
-            let seq = st.hold.begin();
-            let (header, bytes) = st.end()?.loaned().expect("a loan was just kept");
-            let h = Span {
-                addr: header.as_mut_ptr() as usize,
-                len: header.len(),
-            };
-            let b = Span {
-                addr: bytes.as_mut_ptr() as usize,
-                len: bytes.len(),
-            };
-            Ok(Some((seq, h, b)))
+        st.end()?.loan_with(nbytes, zero, slice)?.keep();
+        let seq = st.hold.begin();
+        let (header, bytes) = st.end()?.loaned().expect("a loan was just kept");
+        let h = Span {
+            addr: header.as_mut_ptr() as usize,
+            len: header.len(),
         };
-        let got = match take(Timeout::Immediate) {
+        let b = Span {
+            addr: bytes.as_mut_ptr() as usize,
+            len: bytes.len(),
+        };
+        Ok(Some((seq, h, b)))
+    }
+
+    fn loan(&self, py: Python<'_>, nbytes: usize, zero: bool, timeout: Timeout) -> PyResult<Loan> {
+        // The fast path: one lock.
+        let first = {
+            let mut st = lock(&self.state);
+            Self::settle_loan(&mut st)?;
+            Self::take_loan(&mut st, nbytes, zero, Timeout::Immediate)
+        };
+        let got = match first {
             Ok(v) => v,
             Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
-                wait_topic(py, timeout, take)?
+                let state = Arc::clone(&self.state);
+                wait_topic(py, timeout, |slice| {
+                    Self::take_loan(&mut lock(&state), nbytes, zero, slice)
+                })?
             }
             Err(e) => return Err(rename_calls(e)),
         };
@@ -99,7 +103,7 @@ impl PubInner {
             )));
         };
         Ok(Loan {
-            owner: Owner::Pub(state),
+            owner: Owner::Pub(Arc::clone(&self.state)),
             seq,
             header: (self.header_len > 0).then_some(header),
             bytes,
@@ -137,24 +141,28 @@ impl PubInner {
             None => None,
         };
         let head: Option<&[u8]> = head.as_deref();
-        let state = self.state()?;
+        {
+            // The fast path: one lock, with the GIL (a small copy that need not wait).
+            let mut st = lock(&self.state);
+            Self::settle_loan(&mut st)?;
+            let end = st.end().topic()?;
+            if bytes.len() <= COPY_WITH_GIL_MAX {
+                match end.send_with(bytes, head, Timeout::Immediate) {
+                    Ok(()) => return Ok(()),
+                    Err(e)
+                        if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
+                    Err(e) => return Err(rename_calls(e)),
+                }
+            }
+        }
+        let state = Arc::clone(&self.state);
         let attempt = |slice: Timeout| -> Result<(), core::Error> {
             let mut st = lock(&state);
             // A loan still out is given back (settled above: no view of it is alive).
             st.hold.current = 0;
             st.end()?.send_with(bytes, head, slice)
         };
-        {
-            let mut st = lock(&state);
-            Self::settle_loan(&mut st)?;
-        }
-        if bytes.len() <= COPY_WITH_GIL_MAX {
-            match attempt(Timeout::Immediate) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
-                Err(e) => return Err(rename_calls(e)),
-            }
-        } else if timeout == Timeout::Immediate {
+        if timeout == Timeout::Immediate {
             return py.detach(|| attempt(Timeout::Immediate)).topic();
         }
         wait_topic(py, timeout, attempt)
@@ -506,21 +514,29 @@ impl Publisher {
                 all.len() % size
             )));
         }
-        let state = self.inner.state()?;
-        {
-            let mut st = lock(&state);
-            PubInner::settle_loan(&mut st)?;
-        }
-        for (i, rec) in all.chunks_exact(size).enumerate() {
-            let attempt = |slice: Timeout| -> Result<(), core::Error> {
-                let mut st = lock(&state);
-                st.hold.current = 0;
-                st.end()?.send_with(rec, None, slice)
+        let total = all.len() / size;
+        let mut sent = 0;
+        while sent < total {
+            // As many as fit now, under one lock.
+            let stopped = {
+                let mut st = lock(&self.inner.state);
+                PubInner::settle_loan(&mut st)?;
+                let end = st.end().topic()?;
+                loop {
+                    if sent == total {
+                        break None;
+                    }
+                    let rec = &all[sent * size..(sent + 1) * size];
+                    match end.send_with(rec, None, Timeout::Immediate) {
+                        Ok(()) => sent += 1,
+                        Err(e) => break Some(e),
+                    }
+                }
             };
-            match attempt(Timeout::Immediate) {
-                Ok(()) => continue,
-                Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+            match stopped {
+                None => break,
+                Some(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
+                Some(e) if e.kind() == ErrorKind::WouldBlock => {
                     return Err(rename_calls(core::Error::new(
                         ErrorKind::WouldBlock,
                         core::Operation::Send,
@@ -528,15 +544,20 @@ impl Publisher {
                             kind: core::ObjectKind::Topic,
                             name: Some(self.inner.name.clone()),
                         },
-                        format!(
-                            "the topic is full: {i} of {} records sent",
-                            all.len() / size
-                        ),
+                        format!("the topic is full: {sent} of {total} records sent"),
                     )))
                 }
-                Err(e) => return Err(rename_calls(e)),
+                Some(e) => return Err(rename_calls(e)),
             }
-            wait_topic(py, timeout, attempt)?;
+            // Full: wait for room for the next one, then go on.
+            let rec = &all[sent * size..(sent + 1) * size];
+            let state = Arc::clone(&self.inner.state);
+            wait_topic(py, timeout, |slice| {
+                let mut st = lock(&state);
+                st.hold.current = 0;
+                st.end()?.send_with(rec, None, slice)
+            })?;
+            sent += 1;
         }
         Ok(all.len() / size)
     }

@@ -64,12 +64,6 @@ impl SubInner {
         }
     }
 
-    /// The state, if the subscriber is not closed.
-    fn state(&self) -> PyResult<Arc<Mutex<SubState>>> {
-        lock(&self.state).end().topic()?;
-        Ok(Arc::clone(&self.state))
-    }
-
     /// Releases the frame held before a receive; `BufferError` if a view of it is alive.
     fn settle_frame(st: &mut SubState) -> PyResult<()> {
         if st.hold.current != 0 {
@@ -88,45 +82,51 @@ impl SubInner {
         Ok(())
     }
 
-    fn receive_frame(&self, py: Python<'_>, timeout: Timeout) -> PyResult<Frame> {
-        let state = self.state()?;
-        {
-            let mut st = lock(&state);
-            Self::settle_frame(&mut st)?;
-        }
-        let take = |slice: Timeout| -> Result<Option<(u64, u64, Span, Span)>, core::Error> {
-            let mut st = lock(&state);
-            if st.hold.current != 0 {
-                if st.hold.exports > 0 {
-                    return Ok(None);
-                }
-                st.hold.current = 0;
+    /// One attempt at the next frame, held: `(seq, index, header, bytes)`, or `None` if a frame
+    /// still viewed is held (another thread received it meanwhile).
+    fn take_frame(st: &mut SubState, slice: Timeout) -> CoreResult<Option<(u64, u64, Span, Span)>> {
+        if st.hold.current != 0 {
+            if st.hold.exports > 0 {
+                return Ok(None);
             }
-            st.end()?.recv_with(slice)?.keep();
-            let seq = st.hold.begin();
-            let (index, header, bytes) = st.end()?.held().expect("a sample was just kept");
-            Ok(Some((
-                seq,
-                index,
-                Span {
-                    addr: header.as_ptr() as usize,
-                    len: header.len(),
-                },
-                Span {
-                    addr: bytes.as_ptr() as usize,
-                    len: bytes.len(),
-                },
-            )))
+            st.hold.current = 0;
+        }
+        st.end()?.recv_with(slice)?.keep();
+        let seq = st.hold.begin();
+        let (index, header, bytes) = st.end()?.held().expect("a sample was just kept");
+        Ok(Some((
+            seq,
+            index,
+            Span {
+                addr: header.as_ptr() as usize,
+                len: header.len(),
+            },
+            Span {
+                addr: bytes.as_ptr() as usize,
+                len: bytes.len(),
+            },
+        )))
+    }
+
+    fn receive_frame(&self, py: Python<'_>, timeout: Timeout) -> PyResult<Frame> {
+        // The fast path: one lock.
+        let first = {
+            let mut st = lock(&self.state);
+            Self::settle_frame(&mut st)?;
+            Self::take_frame(&mut st, Timeout::Immediate)
         };
-        let got = match take(Timeout::Immediate) {
+        let got = match first {
             Ok(v) => v,
             Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {
-                wait_topic(py, timeout, take)?
+                let state = Arc::clone(&self.state);
+                wait_topic(py, timeout, |slice| {
+                    Self::take_frame(&mut lock(&state), slice)
+                })?
             }
             Err(e) => return Err(rename_calls(e)),
         };
         let Some((seq, index, header, bytes)) = got else {
-            let n = lock(&state).hold.exports;
+            let n = lock(&self.state).hold.exports;
             return Err(views_alive(
                 "the frame received by another thread",
                 n,
@@ -134,7 +134,7 @@ impl SubInner {
             ));
         };
         Ok(Frame {
-            owner: Owner::Sub(state),
+            owner: Owner::Sub(Arc::clone(&self.state)),
             seq,
             index,
             header: (header.len > 0).then_some(header),
@@ -149,15 +149,18 @@ impl SubInner {
         py: Python<'py>,
         timeout: Timeout,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let state = self.state()?;
         let size = self.max_len;
         let mut failed = None;
+        // The fast path: one lock, straight into the bytes object.
         let got = PyBytes::new_with(py, size, |out| {
-            let mut st = lock(&state);
-            if let Err(e) = st
-                .end()
-                .and_then(|end| end.recv_copy_into(out, Timeout::Immediate))
-            {
+            let mut st = lock(&self.state);
+            let r = match st.pending.take() {
+                Some(e) => Err(e),
+                None => st
+                    .end()
+                    .and_then(|end| end.recv_copy_into(out, Timeout::Immediate)),
+            };
+            if let Err(e) = r {
                 failed = Some(e);
             }
             Ok(())
@@ -167,6 +170,7 @@ impl SubInner {
             Some(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
             Some(e) => return Err(rename_calls(e)),
         }
+        let state = Arc::clone(&self.state);
         let buf = wait_topic(py, timeout, |slice| {
             let mut out = vec![0u8; size];
             lock(&state).end()?.recv_copy_into(&mut out, slice)?;
@@ -175,54 +179,54 @@ impl SubInner {
         Ok(PyBytes::new(py, &buf))
     }
 
-    /// Up to `max` records appended to `out`, waiting as `timeout` says for the first.
-    fn receive_records(&self, py: Python<'_>, out: &mut [u8], timeout: Timeout) -> PyResult<usize> {
-        let state = self.state()?;
-        let size = self.max_len;
+    /// Copies the records that are ready into `out` from record `n` on, without waiting;
+    /// returns how many `out` then holds. An error after the first record is kept for the
+    /// next receive (the records before it are returned); one before it is returned.
+    fn drain(st: &mut SubState, out: &mut [u8], mut n: usize, size: usize) -> CoreResult<usize> {
         let max = out.len() / size;
-        let mut n = 0;
-        {
-            let mut st = lock(&state);
-            while n < max {
-                match st.end().and_then(|end| {
-                    end.recv_copy_into(&mut out[n * size..(n + 1) * size], Timeout::Immediate)
-                }) {
-                    Ok(_) => n += 1,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if n > 0 && e.kind() != ErrorKind::Lagged => break,
-                    Err(e) => return Err(rename_calls(e)),
+        while n < max {
+            let slot = &mut out[n * size..(n + 1) * size];
+            match st
+                .end()
+                .and_then(|end| end.recv_copy_into(slot, Timeout::Immediate))
+            {
+                Ok(_) => n += 1,
+                Err(e) if n == 0 => return Err(e),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    st.pending = Some(e);
+                    break;
                 }
             }
         }
-        if n > 0 || timeout == Timeout::Immediate {
-            if n == 0 {
-                let e = lock(&state)
-                    .end()
-                    .and_then(|end| end.recv_copy_into(&mut out[..size], Timeout::Immediate));
-                return match e {
-                    Ok(_) => Ok(1),
-                    Err(e) => Err(rename_calls(e)),
-                };
+        Ok(n)
+    }
+
+    /// Whole records into `out`: those that are ready, or, if none is, the first to come
+    /// (waiting as `timeout` says) and those ready after it.
+    fn receive_records(&self, py: Python<'_>, out: &mut [u8], timeout: Timeout) -> PyResult<usize> {
+        let size = self.max_len;
+        let first = {
+            let mut st = lock(&self.state);
+            match st.pending.take() {
+                Some(e) => Err(e),
+                None => Self::drain(&mut st, out, 0, size),
             }
-            return Ok(n);
+        };
+        match first {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && timeout != Timeout::Immediate => {}
+            Err(e) => return Err(rename_calls(e)),
         }
-        let first = wait_topic(py, timeout, |slice| {
+        let state = Arc::clone(&self.state);
+        let rec = wait_topic(py, timeout, |slice| {
             let mut rec = vec![0u8; size];
             lock(&state).end()?.recv_copy_into(&mut rec, slice)?;
             Ok(rec)
         })?;
-        out[..size].copy_from_slice(&first);
-        n = 1;
-        let mut st = lock(&state);
-        while n < max {
-            match st.end().and_then(|end| {
-                end.recv_copy_into(&mut out[n * size..(n + 1) * size], Timeout::Immediate)
-            }) {
-                Ok(_) => n += 1,
-                Err(_) => break,
-            }
-        }
-        Ok(n)
+        out[..size].copy_from_slice(&rec);
+        let mut st = lock(&self.state);
+        Self::drain(&mut st, out, 1, size).map_err(rename_calls)
     }
 
     fn close(&self) {
