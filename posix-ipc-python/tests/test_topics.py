@@ -11,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -49,6 +50,7 @@ def test_a_frame_is_received_as_a_read_only_view_and_held_until_released(
     got = np.frombuffer(frame.header, IMAGE.dtype)[0]
     assert (got["number"], got["width"], got["height"]) == (7, 640, 480)
     assert frame.index == 0 and len(frame) == img.nbytes and frame.held
+    assert 0 < frame.published_ns <= time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     with pytest.raises(BufferError, match="still exported to 2 views"):
         frame.release()
     with pytest.raises(BufferError, match="still exported"):

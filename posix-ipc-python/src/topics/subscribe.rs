@@ -51,6 +51,9 @@ struct SubInner {
     max_len: usize,
 }
 
+/// A frame just taken and kept: its hold number, index, header and bytes, publication time.
+type Taken = (u64, u64, Span, Span, u64);
+
 impl SubInner {
     fn new(end: RecordSubscriber, name: String, given: Option<&RecordType>) -> SubInner {
         let record = end
@@ -84,14 +87,16 @@ impl SubInner {
 
     /// One attempt at the next frame, held: `(seq, index, header, bytes)`, or `None` if a frame
     /// still viewed is held (another thread received it meanwhile).
-    fn take_frame(st: &mut SubState, slice: Timeout) -> CoreResult<Option<(u64, u64, Span, Span)>> {
+    fn take_frame(st: &mut SubState, slice: Timeout) -> CoreResult<Option<Taken>> {
         if st.hold.current != 0 {
             if st.hold.exports > 0 {
                 return Ok(None);
             }
             st.hold.current = 0;
         }
-        st.end()?.recv_with(slice)?.keep();
+        let sample = st.end()?.recv_with(slice)?;
+        let published = sample.published_ns();
+        sample.keep();
         let seq = st.hold.begin();
         let (index, header, bytes) = st.end()?.held().expect("a sample was just kept");
         Ok(Some((
@@ -105,6 +110,7 @@ impl SubInner {
                 addr: bytes.as_ptr() as usize,
                 len: bytes.len(),
             },
+            published,
         )))
     }
 
@@ -125,7 +131,7 @@ impl SubInner {
             }
             Err(e) => return Err(rename_calls(e)),
         };
-        let Some((seq, index, header, bytes)) = got else {
+        let Some((seq, index, header, bytes, published)) = got else {
             let n = lock(&self.state).hold.exports;
             return Err(views_alive(
                 "the frame received by another thread",
@@ -137,6 +143,7 @@ impl SubInner {
             owner: Owner::Sub(Arc::clone(&self.state)),
             seq,
             index,
+            published,
             header: (header.len > 0).then_some(header),
             bytes,
             header_type: self.record.clone(),

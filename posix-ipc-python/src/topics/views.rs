@@ -242,6 +242,7 @@ pub struct Frame {
     pub(super) owner: Owner,
     pub(super) seq: u64,
     pub(super) index: u64,
+    pub(super) published: u64,
     pub(super) header: Option<Span>,
     pub(super) bytes: Span,
     pub(super) header_type: Option<RecordType>,
@@ -290,6 +291,14 @@ impl Frame {
     #[getter]
     fn index(&self) -> u64 {
         self.index
+    }
+
+    /// When it was published: `CLOCK_MONOTONIC` nanoseconds, as
+    /// `time.clock_gettime_ns(time.CLOCK_MONOTONIC)` (a bridge or a replay keeps the original
+    /// publisher's).
+    #[getter]
+    fn published_ns(&self) -> u64 {
+        self.published
     }
 
     /// The frame's header, read-only in place (`HeaderView`; `numpy.frombuffer(frame.header,
