@@ -35,6 +35,23 @@ pub enum Error {
         /// Zenoh's reason.
         source: zenoh::Error,
     },
+    /// A Zenoh declaration or put of the bridge failed.
+    Zenoh {
+        /// What the bridge was doing, naming the topic.
+        what: String,
+        /// Zenoh's reason.
+        source: zenoh::Error,
+    },
+    /// A local topic could not be opened, made or used.
+    Topic {
+        /// The topic's name.
+        name: String,
+        /// The core's error: the object, the operation and the limit.
+        source: posix_ipc_core::Error,
+    },
+    /// The far side sent something that is not what this bridge speaks (see
+    /// [`format`](crate::format)), or a topic was refused; the message says which.
+    Protocol(String),
 }
 
 impl fmt::Display for Error {
@@ -51,6 +68,9 @@ impl fmt::Display for Error {
                 "Zenoh refused {value} for the configuration key {key}: endpoints look like \
                  tcp/127.0.0.1:7447 or tcp/[::1]:7447"
             ),
+            Error::Zenoh { what, .. } => write!(f, "Zenoh failed while {what}"),
+            Error::Topic { name, source } => write!(f, "topic {name}: {source}"),
+            Error::Protocol(why) => write!(f, "{why}"),
             Error::Open { .. } => write!(
                 f,
                 "cannot open the Zenoh session: a listen endpoint may be taken or of a \
@@ -65,7 +85,10 @@ impl std::error::Error for Error {
         match self {
             Error::ConfigFile { source, .. }
             | Error::Setting { source, .. }
-            | Error::Open { source } => Some(source.as_ref()),
+            | Error::Open { source }
+            | Error::Zenoh { source, .. } => Some(source.as_ref()),
+            Error::Topic { source, .. } => Some(source),
+            Error::Protocol(_) => None,
         }
     }
 }

@@ -9,7 +9,9 @@
 //! - `tls`: Zenoh's `tls/HOST:PORT` transport (rustls with ring). The certificates are set in
 //!   a Zenoh configuration file ([`session::SessionConfig::config_file`]).
 
+pub mod bridge;
 mod error;
+pub mod format;
 pub mod session;
 
 pub use error::Error;

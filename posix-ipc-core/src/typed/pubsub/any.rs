@@ -34,6 +34,10 @@ pub struct TopicInfo {
     pub capacity: usize,
     /// Most subscribers at once.
     pub max_subscribers: usize,
+    /// Samples a new subscriber is given first.
+    pub history: usize,
+    /// How long a `Block` publisher waits for a stopped subscriber before it skips it.
+    pub stall_timeout: std::time::Duration,
     /// The layout of the sample type (frames: of the header) as its creator stored it; `None`
     /// for frames without a header and for topics made before layouts were stored.
     pub layout: Option<LayoutDesc>,
@@ -97,6 +101,8 @@ impl AnySubscriber {
             policy: topic.policy,
             capacity: topic.capacity as usize,
             max_subscribers: topic.max_subscribers,
+            history: topic.history as usize,
+            stall_timeout: topic.stall,
             layout: topic.stored_layout(),
         };
         let mut core = SubCore::new(topic, options.follows())?;

@@ -1,0 +1,789 @@
+//! The bridge: exports local topics to Zenoh and imports remote ones as local topics.
+//!
+//! **Export.** A scan (every [`BridgeConfig::scan_interval`]) finds the local topics whose
+//! names match an export pattern, new ones included. Each gets a thread with an ordinary
+//! copy-out subscriber that follows restarts: under `Overwrite` it never holds the local
+//! publisher back (when it falls behind, the samples it missed are a gap in the indices the far
+//! side counts), and under `Block` it does, as any subscriber, so that a congested network
+//! slows the publisher down (its Zenoh publisher uses `CongestionControl::Block`; an
+//! `Overwrite` topic's uses `Drop`). It declares the topic (a liveliness token and a queryable
+//! with its [`Description`]), keeps a second token while the topic's publisher is alive
+//! (`@alive/NAME/GEN`), and puts every sample with its [`Attachment`].
+//!
+//! **Import.** A liveliness subscriber learns which topics are exported; for each that matches
+//! an import pattern it asks for the description, creates the local topic of the same type and
+//! geometry (or takes over one a killed bridge left; a local topic of another type, or one with
+//! a live publisher, is refused and never overwritten) and republishes every sample through a
+//! loan. The local publisher exists while the remote one does: when the remote publisher (or
+//! the exporting bridge) goes away, so does the local publisher, and local subscribers see
+//! it as they would a local one (`Disconnected`, or a restart they follow when it comes
+//! back). A gap in the indices of one remote generation (samples lost on the way) is published
+//! as a gap: local subscribers get `Lagged` with the exact count.
+//!
+//! See [`format`](crate::format) for the keys, the attachment and the description.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use posix_ipc_core::lifecycle::{self, Filter};
+use posix_ipc_core::{
+    AnySubscriber, CancelToken, ErrorKind, ObjectKind, Policy, RecordPublisher, SegmentKind,
+    SubscribeOptions, Timeout,
+};
+use zenoh::liveliness::LivelinessToken;
+use zenoh::qos::CongestionControl;
+use zenoh::sample::SampleKind;
+use zenoh::{Session, Wait};
+
+use crate::format::{
+    alive_of_token, alive_token_key, glob_matches, info_key, sample_key, topic_of_token,
+    topic_token_key, Attachment, Description,
+};
+use crate::Error;
+
+/// What a bridge exports and imports, and under which prefix.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// The first part of every key (`posix-ipc` by default).
+    pub prefix: String,
+    /// Glob patterns of the local topics to export (`*` any run, `?` one character).
+    pub export: Vec<String>,
+    /// Glob patterns of the remote topics to import.
+    pub import: Vec<String>,
+    /// How often the local topics are scanned for new ones to export.
+    pub scan_interval: Duration,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        BridgeConfig {
+            prefix: "posix-ipc".to_string(),
+            export: Vec::new(),
+            import: Vec::new(),
+            scan_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a bridge did with one topic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicStats {
+    /// Samples put on Zenoh (export).
+    pub exported: u64,
+    /// Samples the exporting subscriber missed (an `Overwrite` topic that outran it).
+    pub export_missed: u64,
+    /// Samples republished locally (import).
+    pub imported: u64,
+    /// Samples lost on the way, published as gaps (import).
+    pub import_lost: u64,
+    /// Samples that came twice or out of order, dropped (import).
+    pub import_dropped: u64,
+    /// Times the local publisher went away because the remote one (or its bridge) did.
+    pub publisher_gone: u64,
+    /// Why the topic was not imported, if it was refused.
+    pub refused: Option<String>,
+}
+
+/// Counters by topic name, shared by the bridge's threads.
+type Stats = Arc<Mutex<BTreeMap<String, TopicStats>>>;
+
+fn with_stats(stats: &Stats, name: &str, f: impl FnOnce(&mut TopicStats)) {
+    let mut all = stats.lock().unwrap_or_else(PoisonError::into_inner);
+    f(all.entry(name.to_string()).or_default());
+}
+
+/// What the bridge's threads share.
+struct Ctx {
+    session: Session,
+    config: BridgeConfig,
+    stop: AtomicBool,
+    cancel: CancelToken,
+    stats: Stats,
+    /// Topics this bridge imports: never exported back.
+    imported: Mutex<HashSet<String>>,
+    /// What went wrong, one line each, for the program to print.
+    log: mpsc::Sender<String>,
+}
+
+impl Ctx {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn say(&self, line: String) {
+        let _ = self.log.send(line);
+    }
+
+    fn is_imported(&self, name: &str) -> bool {
+        self.imported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(name)
+    }
+}
+
+/// A running bridge: its threads export and import until [`stop`](Bridge::stop).
+pub struct Bridge {
+    ctx: Arc<Ctx>,
+    threads: Vec<JoinHandle<()>>,
+    log: mpsc::Receiver<String>,
+}
+
+impl Bridge {
+    /// Starts exporting and importing on `session` as `config` says.
+    pub fn start(session: Session, config: BridgeConfig) -> Result<Bridge, Error> {
+        if config.prefix.is_empty() || config.prefix.contains(['*', '$', '#', '?']) {
+            return Err(Error::Protocol(format!(
+                "the prefix {:?} is not a plain key expression (no *, $, # or ?)",
+                config.prefix
+            )));
+        }
+        let (log_tx, log) = mpsc::channel();
+        let ctx = Arc::new(Ctx {
+            session,
+            config,
+            stop: AtomicBool::new(false),
+            cancel: CancelToken::new(),
+            stats: Arc::default(),
+            imported: Mutex::default(),
+            log: log_tx,
+        });
+        let mut threads = Vec::new();
+        if !ctx.config.export.is_empty() {
+            let c = Arc::clone(&ctx);
+            threads.push(spawn("export scan", move || export_scan(&c)));
+        }
+        if !ctx.config.import.is_empty() {
+            let c = Arc::clone(&ctx);
+            let importer = Importer::declare(&c)?;
+            threads.push(spawn("import", move || importer.run(&c)));
+        }
+        Ok(Bridge { ctx, threads, log })
+    }
+
+    /// The counters of every topic seen so far.
+    pub fn stats(&self) -> BTreeMap<String, TopicStats> {
+        self.ctx
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Lines the bridge has to say since the last call (topics exported, imported, refused,
+    /// publishers gone, errors).
+    pub fn messages(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+
+    /// Stops every thread (a blocked loan or receive included), removes the topics it
+    /// imported, closes the session and returns the final counters.
+    pub fn stop(self) -> BTreeMap<String, TopicStats> {
+        self.ctx.stop.store(true, Ordering::Release);
+        self.ctx.cancel.cancel();
+        for t in self.threads {
+            let _ = t.join();
+        }
+        let _ = self.ctx.session.close().wait();
+        self.ctx
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn spawn<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> JoinHandle<R> {
+    std::thread::Builder::new()
+        .name(format!("bridge {what}"))
+        .spawn(f)
+        .expect("the bridge starts a thread")
+}
+
+/// Sleeps up to `d`, in slices, returning early once the bridge stops.
+fn nap(ctx: &Ctx, d: Duration) {
+    let until = Instant::now() + d;
+    while !ctx.stopped() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
+}
+
+fn matches(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|p| glob_matches(p, name))
+}
+
+/// The local topics now.
+fn local_topics() -> Vec<String> {
+    lifecycle::list(&Filter::new())
+        .objects
+        .into_iter()
+        .filter(|o| o.kind == ObjectKind::SharedMemory)
+        .filter(|o| {
+            o.segment
+                .as_ref()
+                .is_some_and(|s| s.kind == SegmentKind::Topic)
+        })
+        .map(|o| o.name)
+        .collect()
+}
+
+fn export_scan(ctx: &Arc<Ctx>) {
+    let mut running: HashMap<String, JoinHandle<Option<String>>> = HashMap::new();
+    // The last error of each topic: said once, and said again only if it changes.
+    let mut failed: HashMap<String, String> = HashMap::new();
+    while !ctx.stopped() {
+        let done: Vec<String> = running
+            .iter()
+            .filter(|(_, t)| t.is_finished())
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in done {
+            if let Some(Ok(Some(e))) = running.remove(&name).map(JoinHandle::join) {
+                if failed.get(&name) != Some(&e) {
+                    ctx.say(format!("export {name}: {e}"));
+                    failed.insert(name, e);
+                }
+            }
+        }
+        for name in local_topics() {
+            if running.contains_key(&name)
+                || !matches(&ctx.config.export, &name)
+                || ctx.is_imported(&name)
+            {
+                continue;
+            }
+            let c = Arc::clone(ctx);
+            let n = name.clone();
+            running.insert(
+                name,
+                spawn("export", move || {
+                    export_topic(&c, &n).err().map(|e| e.to_string())
+                }),
+            );
+        }
+        nap(ctx, ctx.config.scan_interval);
+    }
+    for (_, t) in running {
+        let _ = t.join();
+    }
+}
+
+/// How often an exporter looks at its publisher's liveness while samples flow.
+const ALIVE_CHECK: Duration = Duration::from_millis(50);
+
+fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
+    let prefix = &ctx.config.prefix;
+    let topic_err = |source| Error::Topic {
+        name: name.to_string(),
+        source,
+    };
+    let options = SubscribeOptions::new()
+        .follow_restarts(true)
+        .cancel(&ctx.cancel);
+    let mut sub = AnySubscriber::open_with(name, &options).map_err(topic_err)?;
+    let info = sub.info().clone();
+    let description = Description::of(name, &info);
+    let congestion = match info.policy {
+        Policy::Block => CongestionControl::Block,
+        _ => CongestionControl::Drop,
+    };
+    let zerr = |what: &str| {
+        let what = format!("{what} for topic {name}");
+        move |source| Error::Zenoh { what, source }
+    };
+    let publisher = ctx
+        .session
+        .declare_publisher(sample_key(prefix, name))
+        .congestion_control(congestion)
+        .wait()
+        .map_err(zerr("declaring the publisher"))?;
+    let json = description.to_json();
+    let _queryable = ctx
+        .session
+        .declare_queryable(info_key(prefix, name))
+        .callback(move |query| {
+            let _ = query.reply(query.key_expr().clone(), json.clone()).wait();
+        })
+        .wait()
+        .map_err(zerr("declaring the description"))?;
+    let _token = ctx
+        .session
+        .liveliness()
+        .declare_token(topic_token_key(prefix, name))
+        .wait()
+        .map_err(zerr("declaring the token"))?;
+    ctx.say(format!(
+        "export {name}: {} {}, {} {}",
+        if info.frames {
+            "frames of"
+        } else {
+            "records of"
+        },
+        info.type_name,
+        info.sample_size,
+        if info.frames {
+            "bytes at most"
+        } else {
+            "bytes each"
+        }
+    ));
+    let status = sub.status().map_err(topic_err)?;
+    let mut alive: Option<(u64, LivelinessToken)> = None;
+    let mut last_check = Instant::now() - ALIVE_CHECK;
+    let mut buf = Vec::new();
+    while !ctx.stopped() {
+        if last_check.elapsed() >= ALIVE_CHECK {
+            last_check = Instant::now();
+            let generation = status.generation();
+            let up = status.publisher_alive();
+            let current = alive.as_ref().map(|(g, _)| *g);
+            if !up || current != Some(generation) {
+                if let Some((_, token)) = alive.take() {
+                    let _ = token.undeclare().wait();
+                }
+            }
+            if up && alive.is_none() {
+                let token = ctx
+                    .session
+                    .liveliness()
+                    .declare_token(alive_token_key(prefix, name, generation))
+                    .wait()
+                    .map_err(zerr("declaring the publisher's token"))?;
+                alive = Some((generation, token));
+            }
+        }
+        match sub.recv_into(&mut buf, Duration::from_millis(100)) {
+            Ok(sample) => {
+                let payload = if info.frames && info.header_size > 0 {
+                    // The header, then the frame's bytes: the padding between is not sent.
+                    let len = sample.len;
+                    let mut p = Vec::with_capacity(len);
+                    p.extend_from_slice(&buf[..info.header_size.min(len)]);
+                    if len > info.frame_offset {
+                        p.extend_from_slice(&buf[info.frame_offset..len]);
+                    }
+                    p
+                } else {
+                    buf.truncate(sample.len);
+                    std::mem::take(&mut buf)
+                };
+                let attachment = Attachment {
+                    index: sample.index,
+                    generation: sample.generation,
+                    published_ns: sample.published_ns,
+                };
+                publisher
+                    .put(payload)
+                    .attachment(attachment.encode().to_vec())
+                    .wait()
+                    .map_err(zerr("putting a sample"))?;
+                with_stats(&ctx.stats, name, |s| s.exported += 1);
+            }
+            Err(e) => match e.kind() {
+                ErrorKind::Lagged => {
+                    let missed = e.missed().unwrap_or(0);
+                    with_stats(&ctx.stats, name, |s| s.export_missed += missed);
+                }
+                ErrorKind::TimedOut
+                | ErrorKind::WouldBlock
+                | ErrorKind::Restarted
+                | ErrorKind::Disconnected => {}
+                ErrorKind::Cancelled => break,
+                _ => return Err(topic_err(e)),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// What the import thread tells a topic's worker.
+enum Control {
+    /// The remote publisher of this generation is alive.
+    Up(u64),
+    /// The remote publisher of this generation has gone.
+    Down(u64),
+    /// The topic is no longer exported (its bridge stopped or died).
+    Gone,
+}
+
+/// The import side: the liveliness subscribers and a worker per imported topic.
+struct Importer {
+    topics: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+    alive: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+}
+
+impl Importer {
+    fn declare(ctx: &Ctx) -> Result<Importer, Error> {
+        let prefix = &ctx.config.prefix;
+        let zerr = |what: &'static str| {
+            move |source| Error::Zenoh {
+                what: what.to_string(),
+                source,
+            }
+        };
+        let topics = ctx
+            .session
+            .liveliness()
+            .declare_subscriber(format!("{prefix}/@topic/*"))
+            .history(true)
+            .wait()
+            .map_err(zerr("subscribing to the exported topics"))?;
+        let alive = ctx
+            .session
+            .liveliness()
+            .declare_subscriber(format!("{prefix}/@alive/*/*"))
+            .history(true)
+            .wait()
+            .map_err(zerr("subscribing to the remote publishers"))?;
+        Ok(Importer { topics, alive })
+    }
+
+    fn run(self, ctx: &Arc<Ctx>) {
+        let prefix = ctx.config.prefix.clone();
+        let mut workers: HashMap<String, (mpsc::Sender<Control>, JoinHandle<()>)> = HashMap::new();
+        // Remote publishers alive, by topic: what a worker starts with.
+        let mut alive: HashMap<String, HashSet<u64>> = HashMap::new();
+        while !ctx.stopped() {
+            workers.retain(|_, (_, t)| !t.is_finished());
+            while let Ok(Some(sample)) = self.alive.try_recv() {
+                let Some((name, generation)) = alive_of_token(&prefix, sample.key_expr().as_str())
+                else {
+                    continue;
+                };
+                let set = alive.entry(name.clone()).or_default();
+                let control = if sample.kind() == SampleKind::Put {
+                    set.insert(generation);
+                    Control::Up(generation)
+                } else {
+                    set.remove(&generation);
+                    Control::Down(generation)
+                };
+                if let Some((tx, _)) = workers.get(&name) {
+                    let _ = tx.send(control);
+                }
+            }
+            match self.topics.recv_timeout(Duration::from_millis(50)) {
+                Ok(Some(sample)) => {
+                    let Some(name) = topic_of_token(&prefix, sample.key_expr().as_str()) else {
+                        continue;
+                    };
+                    if !matches(&ctx.config.import, &name) {
+                        continue;
+                    }
+                    if sample.kind() == SampleKind::Delete {
+                        if let Some((tx, _)) = workers.get(&name) {
+                            let _ = tx.send(Control::Gone);
+                        }
+                        continue;
+                    }
+                    if workers.contains_key(&name) {
+                        continue;
+                    }
+                    let (tx, rx) = mpsc::channel();
+                    let c = Arc::clone(ctx);
+                    let up: Vec<u64> = alive
+                        .get(&name)
+                        .map(|s| s.iter().copied().collect())
+                        .unwrap_or_default();
+                    for g in up {
+                        let _ = tx.send(Control::Up(g));
+                    }
+                    let n = name.clone();
+                    let t = spawn("import", move || {
+                        if let Err(e) = import_topic(&c, &n, &rx) {
+                            c.say(format!("import {n}: {e}"));
+                        }
+                    });
+                    workers.insert(name, (tx, t));
+                }
+                Ok(None) => {}
+                Err(_) => break,
+            }
+        }
+        for (_, (_, t)) in workers {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Asks the exporting bridge for a topic's description.
+fn describe(ctx: &Ctx, name: &str) -> Result<Description, Error> {
+    let replies = ctx
+        .session
+        .get(info_key(&ctx.config.prefix, name))
+        .timeout(Duration::from_secs(5))
+        .wait()
+        .map_err(|source| Error::Zenoh {
+            what: format!("asking for the description of {name}"),
+            source,
+        })?;
+    while let Ok(reply) = replies.recv() {
+        if let Ok(sample) = reply.into_result() {
+            return Description::from_json(&sample.payload().to_bytes());
+        }
+    }
+    Err(Error::Protocol(format!(
+        "no description of {name} came within 5 s (its exporting bridge may have gone)"
+    )))
+}
+
+/// Opens the local topic of `description` as its publisher.
+fn reopen(name: &str, description: &Description) -> Result<RecordPublisher, posix_ipc_core::Error> {
+    match description.record_type() {
+        Some(record) if !description.frames => RecordPublisher::open(name, &record),
+        header => RecordPublisher::open_frames(name, header.as_ref()),
+    }
+}
+
+/// The local end of an imported topic.
+struct Local<'a> {
+    ctx: &'a Ctx,
+    name: String,
+    description: Description,
+    /// The local publisher, while the remote one is alive.
+    publisher: Option<RecordPublisher>,
+    /// Whether this bridge made the topic (or took it over): it removes it at the end.
+    made: bool,
+}
+
+impl Local<'_> {
+    /// Becomes the topic's publisher: makes the topic (or takes over one a killed bridge left)
+    /// the first time, opens it again later (a new local generation). A local topic of another
+    /// type, or with a live publisher of its own, is refused: [`Error::Protocol`].
+    fn open(&mut self) -> Result<(), Error> {
+        if self.publisher.is_some() {
+            return Ok(());
+        }
+        let d = &self.description;
+        let name = self.name.as_str();
+        let publisher = if self.made {
+            reopen(name, d).map_err(|source| Error::Topic {
+                name: name.to_string(),
+                source,
+            })?
+        } else {
+            let record = d.record_type();
+            let options = d.options();
+            let made = match (d.frames, record.as_ref()) {
+                (true, header) => RecordPublisher::create_or_take_over_frames(
+                    name,
+                    d.size,
+                    header,
+                    d.layout.as_ref(),
+                    &options,
+                ),
+                (false, Some(r)) => {
+                    RecordPublisher::create_or_take_over(name, r, d.layout.as_ref(), &options)
+                }
+                (false, None) => {
+                    return Err(Error::Protocol(format!(
+                        "the description of {name} has records without a type"
+                    )))
+                }
+            };
+            let owned = made.map_err(|e| {
+                Error::Protocol(format!(
+                    "refused: {e} (a local topic of another type, or with a live publisher, \
+                     is never overwritten)"
+                ))
+            })?;
+            self.made = true;
+            self.ctx
+                .imported
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.to_string());
+            // The name is removed when the import ends, not when a publisher goes.
+            owned.into_inner()
+        };
+        self.publisher = Some(publisher.with_cancel(&self.ctx.cancel));
+        Ok(())
+    }
+
+    /// The local publisher goes (the remote one did): local subscribers see it gone.
+    fn drop_publisher(&mut self) {
+        if self.publisher.take().is_some() {
+            with_stats(&self.ctx.stats, &self.name, |s| s.publisher_gone += 1);
+        }
+    }
+
+    /// Publishes one sample's payload (a record, or a header and a frame).
+    fn publish(&mut self, payload: &[u8]) -> Result<(), posix_ipc_core::Error> {
+        let d = &self.description;
+        let Some(p) = self.publisher.as_mut() else {
+            return Ok(());
+        };
+        let header = if d.frames { d.header_size } else { 0 };
+        let (head, body) = payload.split_at(header.min(payload.len()));
+        let mut loan = p.loan_with(body.len(), false, Timeout::Infinite)?;
+        loan.header_mut()[..head.len()].copy_from_slice(head);
+        loan.copy_from_slice(body);
+        loan.send();
+        Ok(())
+    }
+}
+
+impl Drop for Local<'_> {
+    fn drop(&mut self) {
+        // The import ends: the publisher goes, and the name with it if this bridge made it,
+        // unless another publisher took the topic over meanwhile (then it is not ours).
+        let publisher = self.publisher.take();
+        if self.made {
+            if let Some(p) = publisher.or_else(|| reopen(&self.name, &self.description).ok()) {
+                let _ = p.unlink();
+            }
+            self.ctx
+                .imported
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&self.name);
+        }
+    }
+}
+
+fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Result<(), Error> {
+    let prefix = &ctx.config.prefix;
+    let description = describe(ctx, name)?;
+    let samples = ctx
+        .session
+        .declare_subscriber(sample_key(prefix, name))
+        .wait()
+        .map_err(|source| Error::Zenoh {
+            what: format!("subscribing to {name}"),
+            source,
+        })?;
+    ctx.say(format!(
+        "import {name}: {} {} from {}",
+        if description.frames {
+            "frames,"
+        } else {
+            "records of"
+        },
+        description.type_name,
+        sample_key(prefix, name)
+    ));
+    let mut local = Local {
+        ctx,
+        name: name.to_string(),
+        description,
+        publisher: None,
+        made: false,
+    };
+    let result = import_loop(&mut local, &samples, control);
+    if let Err(Error::Protocol(why)) = &result {
+        with_stats(&ctx.stats, name, |s| s.refused = Some(why.clone()));
+    }
+    result
+}
+
+/// Republishes the remote samples, following the remote publisher's life: the local one
+/// exists from the remote one's first sign of life (its token or a sample) until it goes.
+fn import_loop(
+    local: &mut Local<'_>,
+    samples: &zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+    control: &mpsc::Receiver<Control>,
+) -> Result<(), Error> {
+    let ctx = local.ctx;
+    let name = local.name.clone();
+    // The remote generation whose samples are published now, and the next index expected.
+    let mut remote: Option<u64> = None;
+    let mut expected: Option<u64> = None;
+    while !ctx.stopped() {
+        while let Ok(c) = control.try_recv() {
+            match c {
+                Control::Up(g) => {
+                    match remote {
+                        None => remote = Some(g),
+                        // A new remote publisher: a new local generation.
+                        Some(r) if g > r => {
+                            local.drop_publisher();
+                            remote = Some(g);
+                            expected = None;
+                        }
+                        // The same one, back after its bridge was away: what was lost
+                        // meanwhile is counted from the indices.
+                        Some(r) if g == r => {}
+                        Some(_) => continue,
+                    }
+                    local.open()?;
+                }
+                Control::Down(g) => {
+                    if remote.is_none_or(|r| r == g) {
+                        local.drop_publisher();
+                    }
+                }
+                Control::Gone => local.drop_publisher(),
+            }
+        }
+        let sample = match samples.recv_timeout(Duration::from_millis(50)) {
+            Ok(Some(s)) => s,
+            Ok(None) => continue,
+            Err(_) => break,
+        };
+        let Some(att) = sample
+            .attachment()
+            .and_then(|a| Attachment::decode(&a.to_bytes()))
+        else {
+            with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+            continue;
+        };
+        match remote {
+            // A late sample of a publisher already replaced.
+            Some(r) if att.generation < r => {
+                with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+                continue;
+            }
+            Some(r) if att.generation > r => {
+                local.drop_publisher();
+                expected = None;
+            }
+            _ => {}
+        }
+        remote = Some(att.generation);
+        local.open()?;
+        match expected {
+            Some(e) if att.index < e => {
+                with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+                continue;
+            }
+            Some(e) if att.index > e => {
+                let lost = att.index - e;
+                if let Some(p) = local.publisher.as_mut() {
+                    p.report_lost(lost);
+                }
+                with_stats(&ctx.stats, &name, |s| s.import_lost += lost);
+            }
+            _ => {}
+        }
+        expected = Some(att.index + 1);
+        let payload = sample.payload().to_bytes();
+        match local.publish(&payload) {
+            Ok(()) => with_stats(&ctx.stats, &name, |s| s.imported += 1),
+            Err(e) if e.kind() == ErrorKind::Cancelled => break,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::MessageTooLarge | ErrorKind::InvalidArgument
+                ) =>
+            {
+                // A payload that is not a sample of this topic (not from a bridge of ours).
+                with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+            }
+            Err(source) => {
+                return Err(Error::Topic {
+                    name: name.clone(),
+                    source,
+                })
+            }
+        }
+    }
+    Ok(())
+}
