@@ -181,19 +181,22 @@ impl Bridge {
     }
 
     /// Stops every thread (a blocked loan or receive included), removes the topics it
-    /// imported, closes the session and returns the final counters.
-    pub fn stop(self) -> BTreeMap<String, TopicStats> {
+    /// imported, closes the session and returns the final counters and what it had left to
+    /// say.
+    pub fn stop(self) -> (BTreeMap<String, TopicStats>, Vec<String>) {
         self.ctx.stop.store(true, Ordering::Release);
         self.ctx.cancel.cancel();
         for t in self.threads {
             let _ = t.join();
         }
         let _ = self.ctx.session.close().wait();
-        self.ctx
+        let stats = self
+            .ctx
             .stats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        (stats, self.log.try_iter().collect())
     }
 }
 

@@ -173,8 +173,7 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let messages = bridge.messages();
-    let stats = bridge.stop();
+    let (stats, messages) = bridge.stop();
     for m in messages {
         println!("posix-ipc-bridge: {m}");
     }
