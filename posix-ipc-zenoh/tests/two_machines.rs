@@ -15,8 +15,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use posix_ipc_core::{
-    ErrorKind, FramePublisher, FrameSubscriber, IpcMessage, Policy, Publisher, SubscribeOptions,
-    Subscriber, Timeout, TopicOptions,
+    ErrorKind, FramePublisher, FrameSubscriber, Policy, Publisher, SubscribeOptions, Subscriber,
+    Timeout, TopicOptions,
 };
 use posix_ipc_derive::IpcMessage;
 
