@@ -40,10 +40,16 @@
 //! lose 64-bit integers), `frames` (bool), `size` (records: the record size; frames: the
 //! maximum frame length, header not counted), `header_size` (frames: the header's size, 0 for
 //! none), `policy` (`"block"` or `"overwrite"`), `capacity`, `max_subscribers`, `history`,
-//! `stall_timeout_ms`, and `layout`: the record's (or header's) stored layout, the bytes of
-//! [`LayoutDesc::encode`] in lowercase hex, or `null`. With the layout, a reader decodes the
-//! fields; `numpy` users get a dtype from it with `posix_ipc_rs`, or build one by hand from the
-//! record type's fields.
+//! `stall_timeout_ms`, `layout`: the record's (or header's) stored layout, the bytes of
+//! [`LayoutDesc::encode`] in lowercase hex, or `null`; and `dtype`: the same layout as a numpy
+//! dtype specification, or `null` — `numpy.dtype(description["dtype"])` reads the records (or a
+//! frame's header) in place, with no other package:
+//!
+//! - a struct is `{"names": [...], "formats": [...], "offsets": [...], "itemsize": N}`;
+//! - a number is its numpy code in the exporting machine's byte order (`"<u8"`, `"<f4"`; 128-bit
+//!   integers, which numpy lacks, are `"V16"`), an array of numbers `"(N,)<f8"`;
+//! - a nested struct is its own specification, and an array of `N` structs a struct with
+//!   fields `"0"` to `"N-1"`.
 
 use std::time::Duration;
 
@@ -204,6 +210,7 @@ impl Description {
             "history": self.history,
             "stall_timeout_ms": u64::try_from(self.stall_timeout.as_millis()).unwrap_or(u64::MAX),
             "layout": layout,
+            "dtype": self.layout.as_ref().map(numpy_dtype),
         })
         .to_string()
     }
@@ -265,6 +272,55 @@ impl Description {
             layout,
         })
     }
+}
+
+/// A layout as a numpy dtype specification (see the [module documentation](self)).
+pub fn numpy_dtype(layout: &LayoutDesc) -> Value {
+    use posix_ipc_core::typed::{ElementDesc, Primitive};
+    let order = if cfg!(target_endian = "little") {
+        "<"
+    } else {
+        ">"
+    };
+    let primitive = |p: &Primitive| -> String {
+        let code = match p {
+            Primitive::U8 => "u1",
+            Primitive::I8 => "i1",
+            Primitive::U16 => "u2",
+            Primitive::I16 => "i2",
+            Primitive::U32 => "u4",
+            Primitive::I32 => "i4",
+            Primitive::U64 => "u8",
+            Primitive::I64 => "i8",
+            Primitive::F32 => "f4",
+            Primitive::F64 => "f8",
+            _ => return "V16".to_string(),
+        };
+        format!("{order}{code}")
+    };
+    let mut names = Vec::new();
+    let mut formats = Vec::new();
+    let mut offsets = Vec::new();
+    for f in &layout.fields {
+        names.push(json!(f.name));
+        offsets.push(json!(f.offset));
+        formats.push(match &f.element {
+            ElementDesc::Primitive(p) if f.count == 1 => json!(primitive(p)),
+            ElementDesc::Primitive(p) => json!(format!("({},){}", f.count, primitive(p))),
+            ElementDesc::Struct(inner) if f.count == 1 => numpy_dtype(inner),
+            ElementDesc::Struct(inner) => {
+                let one = numpy_dtype(inner);
+                json!({
+                    "names": (0..f.count).map(|i| i.to_string()).collect::<Vec<_>>(),
+                    "formats": vec![one; f.count as usize],
+                    "offsets": (0..f.count).map(|i| i * inner.size).collect::<Vec<_>>(),
+                    "itemsize": f.count * inner.size,
+                })
+            }
+            _ => json!(format!("V{}", f.size)),
+        });
+    }
+    json!({"names": names, "formats": formats, "offsets": offsets, "itemsize": layout.size})
 }
 
 /// The key of a topic's samples: `PREFIX/NAME`.
@@ -392,6 +448,12 @@ mod tests {
         };
         let text = d.to_json();
         assert!(text.contains("\"policy\":\"overwrite\""), "{text}");
+        assert!(
+            text.contains(
+                r#""dtype":{"formats":["<u8","<f8"],"itemsize":16,"names":["seq","price"],"offsets":[0,8]}"#
+            ),
+            "{text}"
+        );
         assert_eq!(Description::from_json(text.as_bytes()).unwrap(), d);
         assert_eq!(d.record_type(), Some(RecordType::of::<Tick>()));
         let e = Description::from_json(br#"{"name": "/x"}"#).unwrap_err();
