@@ -812,3 +812,85 @@ fn a_bridge_started_first_and_both_restarted() {
     assert_eq!(a.shm(), Vec::<String>::new(), "machine A is clean");
     assert_eq!(b.shm(), Vec::<String>::new(), "machine B is clean");
 }
+
+#[cfg(feature = "tls")]
+mod pki;
+
+/// The bridges over Zenoh's TLS transport, with a CA and a server certificate made at test
+/// time and given in Zenoh configuration files (`--zenoh-config`): samples cross; a bridge
+/// that trusts another CA is refused, saying why.
+#[cfg(feature = "tls")]
+#[test]
+fn topics_cross_over_tls() {
+    let Some((mut a, mut b)) = machines("topics_cross_over_tls") else {
+        return;
+    };
+    let dir = pki::TempDir::new();
+    let ca = pki::make_pki("posix-ipc test CA");
+    let stranger = pki::make_pki("some other CA");
+    let server = pki::server_config(&dir, &ca);
+    let client = pki::client_config(&dir, &ca.ca);
+    let endpoint = format!("tls/127.0.0.1:{}", free_port());
+    let (server, client) = (server.to_string_lossy(), client.to_string_lossy());
+    let bridge_a = a.bridge(&[
+        "--export",
+        "/zs-*",
+        "--listen",
+        &endpoint,
+        "--zenoh-config",
+        &server,
+    ]);
+    bridge_a.wait_output("Ctrl-C or SIGTERM stops it", Duration::from_secs(30));
+
+    let other_dir = pki::TempDir::new();
+    let untrusting = pki::client_config(&other_dir, &stranger.ca);
+    let refused = b.bridge(&[
+        "--import",
+        "/zs-*",
+        "--connect",
+        &endpoint,
+        "--zenoh-config",
+        &untrusting.to_string_lossy(),
+    ]);
+    let (rc, out) = refused.wait_exit(Duration::from_secs(30));
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("UnknownIssuer"), "the reason is given: {out}");
+
+    let bridge_b = b.bridge(&[
+        "--import",
+        "/zs-*",
+        "--connect",
+        &endpoint,
+        "--zenoh-config",
+        &client,
+    ]);
+    let go = a.dir.join("go-tls");
+    let go = go.to_string_lossy();
+    let publisher = a.role(
+        "pub-records",
+        &["/zs-records", "1000", "block", "1", "0", &go],
+    );
+    let sub = b.role("sub-records", &["/zs-records", "1000"]);
+    sub.wait_output("joined", Duration::from_secs(60));
+    std::fs::write(&*go, b"").unwrap();
+    let (rc, out) = publisher.wait_exit(Duration::from_secs(60));
+    assert_eq!(rc, 0, "{out}");
+    let (rc, got) = sub.wait_exit(Duration::from_secs(60));
+    assert_eq!(rc, 0, "{got}");
+    assert_eq!(
+        (
+            field(&got, "received"),
+            field(&got, "bad"),
+            field(&got, "missed")
+        ),
+        (1000, 0, 0),
+        "{got}"
+    );
+    eprintln!(
+        "two machines: 1000 samples over TLS, byte for byte; a bridge trusting another CA refused"
+    );
+    bridge_a.stop();
+    bridge_b.stop();
+    assert_eq!(a.shm(), Vec::<String>::new(), "machine A is clean");
+    assert_eq!(b.shm(), Vec::<String>::new(), "machine B is clean");
+}
