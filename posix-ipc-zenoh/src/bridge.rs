@@ -186,10 +186,12 @@ impl Bridge {
     pub fn stop(self) -> (BTreeMap<String, TopicStats>, Vec<String>) {
         self.ctx.stop.store(true, Ordering::Release);
         self.ctx.cancel.cancel();
+        // Closing the session first ends a put blocked by a far side that does not read (a
+        // stopped process, a congested link) at once, instead of after Zenoh gives up on it.
+        let _ = self.ctx.session.close().wait();
         for t in self.threads {
             let _ = t.join();
         }
-        let _ = self.ctx.session.close().wait();
         let stats = self
             .ctx
             .stats

@@ -173,12 +173,40 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (stats, messages) = bridge.stop();
-    for m in messages {
+    // A put that a far side which does not read (stopped, or its link congested) holds back
+    // ends when Zenoh closes the session, which may wait up to 10 s for it: the summary does
+    // not wait that long, and the process ends once it is printed.
+    for m in bridge.messages() {
         println!("posix-ipc-bridge: {m}");
     }
-    println!("posix-ipc-bridge: stopped; summary:");
+    let snapshot = bridge.stats();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(bridge.stop());
+    });
+    let (stats, waited) = match done.recv_timeout(STOP_WAIT) {
+        Ok((stats, messages)) => {
+            for m in messages {
+                println!("posix-ipc-bridge: {m}");
+            }
+            (stats, false)
+        }
+        Err(_) => (snapshot, true),
+    };
+    println!(
+        "posix-ipc-bridge: stopped{}; summary:",
+        if waited {
+            " (a far side that does not read held a put back: not waited for)"
+        } else {
+            ""
+        }
+    );
     for (name, s) in &stats {
         println!("  {}", line(name, s));
     }
+    std::process::exit(0);
 }
+
+/// How long a stop waits for the bridge's threads (blocked puts included) before it ends the
+/// process anyway.
+const STOP_WAIT: Duration = Duration::from_secs(2);
