@@ -1,8 +1,13 @@
 //! Bridge posix-ipc topics between machines over [Zenoh](https://zenoh.io): the library that
 //! the `posix-ipc-bridge` binary is built on, for programs that embed the bridge.
 //!
-//! This release has the groundwork: [`session::open`] opens the Zenoh session the bridge runs
-//! on (peer mode, no scouting unless asked, endpoints as given) and [`Error`] says what failed.
+//! - [`session::open`] opens the Zenoh session a bridge runs on (peer mode, no scouting
+//!   unless asked, the endpoints given, a Zenoh configuration file for the rest);
+//! - [`bridge::Bridge`] exports the local topics that match its patterns and imports remote
+//!   ones as local topics of the same type, carrying publishers' lives and lost samples across
+//!   (see its module documentation for what holds);
+//! - [`format`] documents what travels on Zenoh, for other programs;
+//! - [`Error`] says what failed and on which object.
 //!
 //! # Features
 //!
