@@ -20,7 +20,7 @@
 //! back). A gap in the indices of one remote generation (samples lost on the way) is published
 //! as a gap: local subscribers get `Lagged` with the exact count.
 //!
-//! See [`format`](crate::format) for the keys, the attachment and the description.
+//! See [`format`](mod@crate::format) for the keys, the attachment and the description.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};

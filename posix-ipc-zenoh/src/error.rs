@@ -50,7 +50,7 @@ pub enum Error {
         source: posix_ipc_core::Error,
     },
     /// The far side sent something that is not what this bridge speaks (see
-    /// [`format`](crate::format)), or a topic was refused; the message says which.
+    /// [`format`](mod@crate::format)), or a topic was refused; the message says which.
     Protocol(String),
 }
 

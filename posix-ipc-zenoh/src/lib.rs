@@ -6,7 +6,7 @@
 //! - [`bridge::Bridge`] exports the local topics that match its patterns and imports remote
 //!   ones as local topics of the same type, carrying publishers' lives and lost samples across
 //!   (see its module documentation for what holds);
-//! - [`format`] documents what travels on Zenoh, for other programs;
+//! - [`format`](mod@format) documents what travels on Zenoh, for other programs;
 //! - [`Error`] says what failed and on which object.
 //!
 //! # Features

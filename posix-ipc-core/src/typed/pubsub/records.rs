@@ -13,25 +13,6 @@
 //! ([`RecordLoan::keep`], [`RecordSample::keep`]) and reach it again through the end
 //! ([`RecordPublisher::loaned`], [`RecordSubscriber::held`]): what a language binding whose
 //! objects cannot borrow needs.
-//!
-//! ```
-//! use posix_ipc::{RecordPublisher, RecordSubscriber, RecordType, TopicOptions};
-//!
-//! # let name = format!("/doc-record-topic-{}", std::process::id());
-//! let tick = RecordType::new("Tick", 16, 0x7469_636b);
-//! let mut publisher = RecordPublisher::create(&name, &tick, None, &TopicOptions::new())?;
-//! let mut subscriber = RecordSubscriber::open(&name, &tick)?;
-//! publisher.send(&[7; 16])?;
-//! let mut loan = publisher.loan()?;
-//! loan[0] = 8;
-//! loan.send();
-//! assert_eq!(&*subscriber.recv()?, &[7; 16]);
-//! let mut out = [0u8; 16];
-//! subscriber.recv_copy_into(&mut out, posix_ipc::Timeout::Immediate)?;
-//! assert_eq!(out[0], 8);
-//! publisher.unlink()?;
-//! # Ok::<(), posix_ipc::Error>(())
-//! ```
 
 use std::ops::{Deref, DerefMut};
 
@@ -98,7 +79,30 @@ fn check_layout(
 
 /// The publishing end of a topic whose type is given at run time: records of a
 /// [`RecordType`] ([`create`](Self::create)) or frames with an optional header of one
-/// ([`create_frames`](Self::create_frames)). See the [module documentation](self).
+/// ([`create_frames`](Self::create_frames)): the same topics as [`Publisher<T>`](super::Publisher)'s
+/// and [`FramePublisher<H>`](super::FramePublisher)'s, for a peer (Python, C, a tool) that has
+/// no Rust type to name. Besides a guard that borrows the publisher ([`RecordLoan`]), a loan
+/// can be kept past the call that took it ([`RecordLoan::keep`]) and reached again with
+/// [`loaned`](Self::loaned): what a language binding whose objects cannot borrow needs.
+///
+/// ```
+/// use posix_ipc::{RecordPublisher, RecordSubscriber, RecordType, TopicOptions};
+///
+/// # let name = format!("/doc-record-topic-{}", std::process::id());
+/// let tick = RecordType::new("Tick", 16, 0x7469_636b);
+/// let mut publisher = RecordPublisher::create(&name, &tick, None, &TopicOptions::new())?;
+/// let mut subscriber = RecordSubscriber::open(&name, &tick)?;
+/// publisher.send(&[7; 16])?;
+/// let mut loan = publisher.loan()?;
+/// loan[0] = 8;
+/// loan.send();
+/// assert_eq!(&*subscriber.recv()?, &[7; 16]);
+/// let mut out = [0u8; 16];
+/// subscriber.recv_copy_into(&mut out, posix_ipc::Timeout::Immediate)?;
+/// assert_eq!(out[0], 8);
+/// publisher.unlink()?;
+/// # Ok::<(), posix_ipc::Error>(())
+/// ```
 pub struct RecordPublisher {
     core: PubCore,
     shape: Shape,
@@ -543,8 +547,9 @@ impl Drop for RecordLoan<'_> {
     }
 }
 
-/// The subscribing end of a topic whose type is given at run time. See the
-/// [module documentation](self).
+/// The subscribing end of a topic whose type is given at run time: see [`RecordPublisher`].
+/// Besides a guard ([`RecordSample`]), a sample can be kept past the call that took it
+/// ([`RecordSample::keep`]) and reached again with [`held`](Self::held).
 pub struct RecordSubscriber {
     core: SubCore,
     shape: Shape,
