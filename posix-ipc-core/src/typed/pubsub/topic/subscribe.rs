@@ -314,10 +314,9 @@ impl SubCore {
         let mut core = SubCore::join(fresh, true, all)?;
         core.cancel = self.cancel.take();
         // The new topic's first sample is reported as a restart (once), whether its publisher
-        // is there already or comes later.
-        if core.followed {
-            core.generation = core.generation.saturating_sub(1);
-        }
+        // is there already, comes later, or is between the two while it starts (its generation
+        // counted but not yet registered): every sample's generation is above 0.
+        core.generation = 0;
         core.followed = true;
         *self = core;
         Ok(())
