@@ -57,10 +57,6 @@ pub const IN_PROCESS: &str = "in-process";
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A number no other workload run of this process uses.
-#[cfg_attr(
-    not(feature = "iceoryx2"),
-    allow(dead_code, reason = "used by the iceoryx2 rows")
-)]
 pub(crate) fn next_counter() -> usize {
     COUNTER.fetch_add(1, Ordering::Relaxed)
 }

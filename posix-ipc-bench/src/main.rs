@@ -17,9 +17,11 @@
 //! Modules: `harness` (timing, names, child processes: what every workload stands on), `workloads`
 //! (ours, raw and posixmq, and their child roles), `rows` (the workload table), `pubsub` and
 //! `ice` (the publish-subscribe and iceoryx2 rows), `pymodule` (the Python module's rows),
-//! `py_topics` (its publish-subscribe rows against other Python IPC), and `child` (what the
-//! binary does when started as a child process).
+//! `py_topics` (its publish-subscribe rows against other Python IPC), `bridge` (two machines
+//! through two bridges against raw Zenoh), and `child` (what the binary does when started as a
+//! child process).
 
+mod bridge;
 mod child;
 mod harness;
 #[cfg(feature = "iceoryx2")]
@@ -431,6 +433,12 @@ fn main() {
     }
     #[cfg(feature = "iceoryx2")]
     harness::remove_iceoryx2_files(&iceoryx2_before);
+    let bridge_rows = bridge::run(o.quick, o.only.as_deref());
+    if o.json {
+        for r in &bridge_rows.rows {
+            println!("{}", r.json);
+        }
+    }
     let (py_rows, topic_rows) = python_module_rows(&o);
     if o.json {
         for r in &py_rows {
@@ -445,13 +453,24 @@ fn main() {
     let mut out = stdout.lock();
     if o.markdown {
         let py = (&py_rows[..], &topic_rows[..]);
-        let _ = markdown(&rows, &ps_rows, py, &o, elapsed, idle, &mut out);
+        let _ = markdown(
+            &rows,
+            &ps_rows,
+            &bridge_rows,
+            py,
+            &o,
+            elapsed,
+            idle,
+            &mut out,
+        );
     } else if !o.json {
         let _ = writeln!(out);
         let _ = print_table(&rows, &mut out);
         let _ = ring_targets(&rows, idle, &mut out);
         let _ = pubsub::table(&ps_rows, &mut out);
         let _ = pubsub::targets(&ps_rows, &mut out);
+        let _ = bridge::table(&bridge_rows, &mut out);
+        let _ = bridge::targets(&bridge_rows, &mut out);
         if !py_rows.is_empty() {
             let _ = pymodule::table(&py_rows, &mut out);
         }
@@ -699,9 +718,14 @@ fn python_module_rows(o: &Opts) -> (Vec<pymodule::PyRow>, Vec<py_topics::TopicRo
     }
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per row set of the run, each rendered in its own section"
+)]
 fn markdown(
     rows: &[Row],
     ps_rows: &[pubsub::PsRow],
+    bridge_rows: &bridge::BridgeRows,
     (py_rows, topic_rows): (&[pymodule::PyRow], &[py_topics::TopicRow]),
     o: &Opts,
     elapsed: f64,
@@ -744,6 +768,8 @@ fn markdown(
     ring_targets(rows, idle, out)?;
     pubsub::table(ps_rows, out)?;
     pubsub::targets(ps_rows, out)?;
+    bridge::table(bridge_rows, out)?;
+    bridge::targets(bridge_rows, out)?;
     if !py_rows.is_empty() {
         pymodule::table(py_rows, out)?;
         writeln!(
@@ -771,6 +797,7 @@ fn markdown(
         }
     }
     pubsub::descriptions(ps_rows, out)?;
+    bridge::descriptions(bridge_rows, out)?;
     pymodule::descriptions(py_rows, out)?;
     py_topics::descriptions(topic_rows, out)?;
     writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
@@ -778,6 +805,9 @@ fn markdown(
         writeln!(out, "{}", r.json())?;
     }
     for r in ps_rows {
+        writeln!(out, "{}", r.json)?;
+    }
+    for r in &bridge_rows.rows {
         writeln!(out, "{}", r.json)?;
     }
     for r in py_rows {
