@@ -331,3 +331,26 @@ fn every_sample_carries_its_publication_time_and_a_bridge_can_set_it() {
     assert!((before..=after).contains(&a.published_ns));
     assert_eq!(b.published_ns, 12_345);
 }
+
+#[test]
+fn a_subscriber_that_does_not_follow_receives_the_next_publisher_after_one_disconnection() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-reopen");
+    let options = TopicOptions::new().capacity(4).policy(Policy::Block);
+    let first = RecordPublisher::create(&name, &tick_type(), None, &options).unwrap();
+    let mut sub = RecordSubscriber::open(&name, &tick_type()).unwrap();
+    drop(first);
+    let mut second = RecordPublisher::open(&name, &tick_type()).unwrap();
+    assert_eq!(second.generation(), 2);
+    second.send_with(&[2; 16], None, Timeout::Immediate).unwrap();
+    let mut out = [0u8; 16];
+    let mut disconnected = 0;
+    let got = loop {
+        match sub.recv_copy_into(&mut out, Timeout::Immediate) {
+            Ok(_) => break out,
+            Err(e) if e.kind() == ErrorKind::Disconnected => disconnected += 1,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(disconnected < 3, "Disconnected more than once");
+    };
+    assert_eq!((got, disconnected), ([2; 16], 1));
+}

@@ -23,7 +23,7 @@
 //! See [`format`](mod@crate::format) for the keys, the attachment and the description.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -34,6 +34,7 @@ use posix_ipc_core::{
     AnySubscriber, CancelToken, ErrorKind, ObjectKind, Policy, RecordPublisher, SegmentKind,
     SubscribeOptions, Timeout,
 };
+use zenoh::bytes::ZBytes;
 use zenoh::liveliness::LivelinessToken;
 use zenoh::qos::CongestionControl;
 use zenoh::sample::SampleKind;
@@ -88,12 +89,58 @@ pub struct TopicStats {
     pub refused: Option<String>,
 }
 
-/// Counters by topic name, shared by the bridge's threads.
-type Stats = Arc<Mutex<BTreeMap<String, TopicStats>>>;
+/// One topic's counters, kept by the thread that handles it (atomics: no lock per sample) and
+/// read by [`Bridge::stats`].
+#[derive(Default)]
+struct Counters {
+    exported: AtomicU64,
+    export_missed: AtomicU64,
+    imported: AtomicU64,
+    import_lost: AtomicU64,
+    import_dropped: AtomicU64,
+    publisher_gone: AtomicU64,
+    refused: Mutex<Option<String>>,
+}
 
-fn with_stats(stats: &Stats, name: &str, f: impl FnOnce(&mut TopicStats)) {
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> TopicStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        TopicStats {
+            exported: get(&self.exported),
+            export_missed: get(&self.export_missed),
+            imported: get(&self.imported),
+            import_lost: get(&self.import_lost),
+            import_dropped: get(&self.import_dropped),
+            publisher_gone: get(&self.publisher_gone),
+            refused: self
+                .refused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+}
+
+/// Counters by topic name, shared by the bridge's threads.
+type Stats = Arc<Mutex<BTreeMap<String, Arc<Counters>>>>;
+
+/// The counters of topic `name` (made the first time).
+fn counters(stats: &Stats, name: &str) -> Arc<Counters> {
     let mut all = stats.lock().unwrap_or_else(PoisonError::into_inner);
-    f(all.entry(name.to_string()).or_default());
+    Arc::clone(all.entry(name.to_string()).or_default())
+}
+
+fn snapshot(stats: &Stats) -> BTreeMap<String, TopicStats> {
+    stats
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(n, c)| (n.clone(), c.snapshot()))
+        .collect()
 }
 
 /// What the bridge's threads share.
@@ -167,11 +214,7 @@ impl Bridge {
 
     /// The counters of every topic seen so far.
     pub fn stats(&self) -> BTreeMap<String, TopicStats> {
-        self.ctx
-            .stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        snapshot(&self.ctx.stats)
     }
 
     /// Lines the bridge has to say since the last call (topics exported, imported, refused,
@@ -192,13 +235,7 @@ impl Bridge {
         for t in self.threads {
             let _ = t.join();
         }
-        let stats = self
-            .ctx
-            .stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        (stats, self.log.try_iter().collect())
+        (snapshot(&self.ctx.stats), self.log.try_iter().collect())
     }
 }
 
@@ -300,16 +337,16 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
         Policy::Block => CongestionControl::Block,
         _ => CongestionControl::Drop,
     };
-    let zerr = |what: &str| {
-        let what = format!("{what} for topic {name}");
-        move |source| Error::Zenoh { what, source }
+    let zerr = |what: &str, source| Error::Zenoh {
+        what: format!("{what} for topic {name}"),
+        source,
     };
     let publisher = ctx
         .session
         .declare_publisher(sample_key(prefix, name))
         .congestion_control(congestion)
         .wait()
-        .map_err(zerr("declaring the publisher"))?;
+        .map_err(|e| zerr("declaring the publisher", e))?;
     let json = description.to_json();
     let _queryable = ctx
         .session
@@ -318,13 +355,13 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
             let _ = query.reply(query.key_expr().clone(), json.clone()).wait();
         })
         .wait()
-        .map_err(zerr("declaring the description"))?;
+        .map_err(|e| zerr("declaring the description", e))?;
     let _token = ctx
         .session
         .liveliness()
         .declare_token(topic_token_key(prefix, name))
         .wait()
-        .map_err(zerr("declaring the token"))?;
+        .map_err(|e| zerr("declaring the token", e))?;
     ctx.say(format!(
         "export {name}: {} {}, {} {}",
         if info.frames {
@@ -340,6 +377,7 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
             "bytes each"
         }
     ));
+    let counters = counters(&ctx.stats, name);
     let status = sub.status().map_err(topic_err)?;
     let mut alive: Option<(u64, LivelinessToken)> = None;
     let mut last_check = Instant::now() - ALIVE_CHECK;
@@ -348,7 +386,8 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
         if last_check.elapsed() >= ALIVE_CHECK {
             last_check = Instant::now();
             let generation = status.generation();
-            let up = status.publisher_alive();
+            // Generation 0: a publisher registered but not yet counted (it is starting).
+            let up = status.publisher_alive() && generation > 0;
             let current = alive.as_ref().map(|(g, _)| *g);
             if !up || current != Some(generation) {
                 if let Some((_, token)) = alive.take() {
@@ -361,7 +400,7 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
                     .liveliness()
                     .declare_token(alive_token_key(prefix, name, generation))
                     .wait()
-                    .map_err(zerr("declaring the publisher's token"))?;
+                    .map_err(|e| zerr("declaring the publisher's token", e))?;
                 alive = Some((generation, token));
             }
         }
@@ -389,13 +428,13 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
                     .put(payload)
                     .attachment(attachment.encode().to_vec())
                     .wait()
-                    .map_err(zerr("putting a sample"))?;
-                with_stats(&ctx.stats, name, |s| s.exported += 1);
+                    .map_err(|e| zerr("putting a sample", e))?;
+                Counters::add(&counters.exported, 1);
             }
             Err(e) => match e.kind() {
                 ErrorKind::Lagged => {
                     let missed = e.missed().unwrap_or(0);
-                    with_stats(&ctx.stats, name, |s| s.export_missed += missed);
+                    Counters::add(&counters.export_missed, missed);
                 }
                 ErrorKind::TimedOut
                 | ErrorKind::WouldBlock
@@ -551,6 +590,7 @@ fn reopen(name: &str, description: &Description) -> Result<RecordPublisher, posi
 /// The local end of an imported topic.
 struct Local<'a> {
     ctx: &'a Ctx,
+    counters: Arc<Counters>,
     name: String,
     description: Description,
     /// The local publisher, while the remote one is alive.
@@ -616,21 +656,37 @@ impl Local<'_> {
     /// The local publisher goes (the remote one did): local subscribers see it gone.
     fn drop_publisher(&mut self) {
         if self.publisher.take().is_some() {
-            with_stats(&self.ctx.stats, &self.name, |s| s.publisher_gone += 1);
+            Counters::add(&self.counters.publisher_gone, 1);
         }
     }
 
-    /// Publishes one sample's payload (a record, or a header and a frame).
-    fn publish(&mut self, payload: &[u8]) -> Result<(), posix_ipc_core::Error> {
+    /// Publishes one sample's payload (a record, or a header and a frame), copying each piece
+    /// the message arrived in straight into the loan.
+    fn publish(&mut self, payload: &ZBytes) -> Result<(), posix_ipc_core::Error> {
         let d = &self.description;
         let Some(p) = self.publisher.as_mut() else {
             return Ok(());
         };
-        let header = if d.frames { d.header_size } else { 0 };
-        let (head, body) = payload.split_at(header.min(payload.len()));
-        let mut loan = p.loan_with(body.len(), false, Timeout::Infinite)?;
-        loan.header_mut()[..head.len()].copy_from_slice(head);
-        loan.copy_from_slice(body);
+        let total = payload.len();
+        let header = if d.frames {
+            d.header_size.min(total)
+        } else {
+            0
+        };
+        let mut loan = p.loan_with(total - header, false, Timeout::Infinite)?;
+        let mut at = 0;
+        for piece in payload.slices() {
+            let mut piece = piece;
+            if at < header {
+                let n = piece.len().min(header - at);
+                loan.header_mut()[at..at + n].copy_from_slice(&piece[..n]);
+                piece = &piece[n..];
+                at += n;
+            }
+            let from = at - header;
+            loan[from..from + piece.len()].copy_from_slice(piece);
+            at += piece.len();
+        }
         loan.send();
         Ok(())
     }
@@ -656,7 +712,9 @@ impl Drop for Local<'_> {
 
 fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Result<(), Error> {
     let prefix = &ctx.config.prefix;
-    let description = describe(ctx, name)?;
+    // The subscription first, then the question: Zenoh keeps the order of what goes on one
+    // link, so the exporting bridge knows of this subscriber before it answers, and before the
+    // first sample it puts after that (a put with no known subscriber is dropped unseen).
     let samples = ctx
         .session
         .declare_subscriber(sample_key(prefix, name))
@@ -665,6 +723,7 @@ fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Res
             what: format!("subscribing to {name}"),
             source,
         })?;
+    let description = describe(ctx, name)?;
     ctx.say(format!(
         "import {name}: {} {} from {}",
         if description.frames {
@@ -677,6 +736,7 @@ fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Res
     ));
     let mut local = Local {
         ctx,
+        counters: counters(&ctx.stats, name),
         name: name.to_string(),
         description,
         publisher: None,
@@ -684,7 +744,10 @@ fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Res
     };
     let result = import_loop(&mut local, &samples, control);
     if let Err(Error::Protocol(why)) = &result {
-        with_stats(&ctx.stats, name, |s| s.refused = Some(why.clone()));
+        *counters(&ctx.stats, name)
+            .refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(why.clone());
     }
     result
 }
@@ -737,13 +800,13 @@ fn import_loop(
             .attachment()
             .and_then(|a| Attachment::decode(&a.to_bytes()))
         else {
-            with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+            Counters::add(&local.counters.import_dropped, 1);
             continue;
         };
         match remote {
             // A late sample of a publisher already replaced.
             Some(r) if att.generation < r => {
-                with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+                Counters::add(&local.counters.import_dropped, 1);
                 continue;
             }
             Some(r) if att.generation > r => {
@@ -756,7 +819,7 @@ fn import_loop(
         local.open()?;
         match expected {
             Some(e) if att.index < e => {
-                with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+                Counters::add(&local.counters.import_dropped, 1);
                 continue;
             }
             Some(e) if att.index > e => {
@@ -764,14 +827,13 @@ fn import_loop(
                 if let Some(p) = local.publisher.as_mut() {
                     p.report_lost(lost);
                 }
-                with_stats(&ctx.stats, &name, |s| s.import_lost += lost);
+                Counters::add(&local.counters.import_lost, lost);
             }
             _ => {}
         }
         expected = Some(att.index + 1);
-        let payload = sample.payload().to_bytes();
-        match local.publish(&payload) {
-            Ok(()) => with_stats(&ctx.stats, &name, |s| s.imported += 1),
+        match local.publish(sample.payload()) {
+            Ok(()) => Counters::add(&local.counters.imported, 1),
             Err(e) if e.kind() == ErrorKind::Cancelled => break,
             Err(e)
                 if matches!(
@@ -780,7 +842,7 @@ fn import_loop(
                 ) =>
             {
                 // A payload that is not a sample of this topic (not from a bridge of ours).
-                with_stats(&ctx.stats, &name, |s| s.import_dropped += 1);
+                Counters::add(&local.counters.import_dropped, 1);
             }
             Err(source) => {
                 return Err(Error::Topic {
