@@ -341,7 +341,9 @@ fn a_subscriber_that_does_not_follow_receives_the_next_publisher_after_one_disco
     drop(first);
     let mut second = RecordPublisher::open(&name, &tick_type()).unwrap();
     assert_eq!(second.generation(), 2);
-    second.send_with(&[2; 16], None, Timeout::Immediate).unwrap();
+    second
+        .send_with(&[2; 16], None, Timeout::Immediate)
+        .unwrap();
     let mut out = [0u8; 16];
     let mut disconnected = 0;
     let got = loop {
