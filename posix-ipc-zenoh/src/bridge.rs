@@ -416,8 +416,9 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
                     }
                     p
                 } else {
-                    buf.truncate(sample.len);
-                    std::mem::take(&mut buf)
+                    // A copy for Zenoh to own; `buf` keeps its memory for the next sample (no
+                    // allocation or zeroing of a sample's size each time).
+                    buf[..sample.len.min(buf.len())].to_vec()
                 };
                 let attachment = Attachment {
                     index: sample.index,
