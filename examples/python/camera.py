@@ -181,7 +181,12 @@ def main() -> int:
     args = parser.parse_args()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    return publisher(args) if args.role == "publisher" else subscriber(args)
+    try:
+        return publisher(args) if args.role == "publisher" else subscriber(args)
+    except p.Error as e:
+        # A second publisher while one is alive, a topic of another type: say so, no traceback.
+        print(f"camera.py: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
