@@ -77,6 +77,42 @@ fn check_layout(
     Ok(())
 }
 
+/// What both run-time ends say about their topic's shape.
+macro_rules! shape_methods {
+    ($end:ty) => {
+        impl $end {
+            /// Whether the topic carries frames (rather than fixed records).
+            pub fn is_frames(&self) -> bool {
+                self.shape == Shape::Frames
+            }
+
+            /// The record type of a record topic; for a frame topic, the header's (`None` without one).
+            pub fn record_type(&self) -> Option<RecordType> {
+                record_type_of(
+                    &self.core.topic.record,
+                    self.shape.clone(),
+                    self.header_size,
+                )
+            }
+
+            /// Bytes of a frame's header (0 for records and for frames without one).
+            pub fn header_len(&self) -> usize {
+                self.header_size
+            }
+
+            /// The largest sample: a record's size, or the maximum frame length (header not counted).
+            pub fn max_len(&self) -> usize {
+                self.core.topic.max_payload - self.offset
+            }
+
+            /// The layout stored in the topic (the record's, or the frame header's), if any.
+            pub fn layout(&self) -> Option<LayoutDesc> {
+                self.core.topic.stored_layout()
+            }
+        }
+    };
+}
+
 /// The publishing end of a topic whose type is given at run time: records of a
 /// [`RecordType`] ([`create`](Self::create)) or frames with an optional header of one
 /// ([`create_frames`](Self::create_frames)): the same topics as [`Publisher<T>`](super::Publisher)'s
@@ -267,35 +303,6 @@ impl RecordPublisher {
             header_size,
             kept: None,
         })
-    }
-
-    /// Whether the topic carries frames (rather than fixed records).
-    pub fn is_frames(&self) -> bool {
-        self.shape == Shape::Frames
-    }
-
-    /// The record type of a record topic; for a frame topic, the header's (`None` without one).
-    pub fn record_type(&self) -> Option<RecordType> {
-        record_type_of(
-            &self.core.topic.record,
-            self.shape.clone(),
-            self.header_size,
-        )
-    }
-
-    /// Bytes of a frame's header (0 for records and for frames without one).
-    pub fn header_len(&self) -> usize {
-        self.header_size
-    }
-
-    /// The largest sample: a record's size, or the maximum frame length (header not counted).
-    pub fn max_len(&self) -> usize {
-        self.core.topic.max_payload - self.offset
-    }
-
-    /// The layout stored in the topic (the record's, or the frame header's), if any.
-    pub fn layout(&self) -> Option<LayoutDesc> {
-        self.core.topic.stored_layout()
     }
 
     fn check_len(&self, len: usize, op: Operation) -> Result<()> {
@@ -600,35 +607,6 @@ impl RecordSubscriber {
         })
     }
 
-    /// Whether the topic carries frames.
-    pub fn is_frames(&self) -> bool {
-        self.shape == Shape::Frames
-    }
-
-    /// The record type of a record topic; for a frame topic, the header's (`None` without one).
-    pub fn record_type(&self) -> Option<RecordType> {
-        record_type_of(
-            &self.core.topic.record,
-            self.shape.clone(),
-            self.header_size,
-        )
-    }
-
-    /// Bytes of a frame's header (0 for records and for frames without one).
-    pub fn header_len(&self) -> usize {
-        self.header_size
-    }
-
-    /// The largest sample: a record's size, or the maximum frame length (header not counted).
-    pub fn max_len(&self) -> usize {
-        self.core.topic.max_payload - self.offset
-    }
-
-    /// The layout stored in the topic (the record's, or the frame header's), if any.
-    pub fn layout(&self) -> Option<LayoutDesc> {
-        self.core.topic.stored_layout()
-    }
-
     /// The next sample, in place, waiting as `timeout` says (the errors of
     /// [`Subscriber::recv`](super::Subscriber::recv)). Releases a kept sample first.
     pub fn recv_with(&mut self, timeout: impl Into<Timeout>) -> Result<RecordSample<'_>> {
@@ -785,6 +763,8 @@ impl std::fmt::Debug for RecordLoan<'_> {
     }
 }
 
+shape_methods!(RecordPublisher);
+shape_methods!(RecordSubscriber);
 topic_end_methods!(RecordPublisher, "RecordPublisher");
 topic_end_methods!(RecordSubscriber, "RecordSubscriber");
 subscriber_methods!(RecordSubscriber);
