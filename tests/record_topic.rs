@@ -356,3 +356,61 @@ fn a_subscriber_that_does_not_follow_receives_the_next_publisher_after_one_disco
     };
     assert_eq!((got, disconnected), ([2; 16], 1));
 }
+
+#[test]
+fn an_any_subscriber_reads_in_place_the_header_and_the_frame_bytes() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-inplace");
+    let header = RecordType::of::<Image>();
+    let options = TopicOptions::new().capacity(2).policy(Policy::Block);
+    let mut publisher =
+        RecordPublisher::create_frames(&name, 100, Some(&header), None, &options).unwrap();
+    let mut any = posix_ipc::AnySubscriber::open_with(&name, &SubscribeOptions::new()).unwrap();
+    let image = Image {
+        width: 4,
+        height: 5,
+        stamp: 6,
+    };
+    for i in 0..5u8 {
+        publisher
+            .send_with(
+                &[i; 7][..3 + i as usize],
+                Some(bytemuck::bytes_of(&image)),
+                Timeout::Immediate,
+            )
+            .unwrap();
+        let (index, head, bytes) = any
+            .recv_in_place(Timeout::Immediate, |s, h, b| {
+                (s.index, h.to_vec(), b.to_vec())
+            })
+            .unwrap();
+        // The header without the padding after it, then exactly the frame's bytes.
+        assert_eq!(
+            (index, &head[..], &bytes[..]),
+            (
+                u64::from(i),
+                bytemuck::bytes_of(&image),
+                &[i; 7][..3 + i as usize]
+            )
+        );
+    }
+    // Nothing more to read; a sample published later is read as the others.
+    let e = any
+        .recv_in_place(Timeout::Immediate, |_, _, _| ())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e}");
+    publisher
+        .send_with(b"x", Some(bytemuck::bytes_of(&image)), Timeout::Immediate)
+        .unwrap();
+    let last = any.recv_in_place(Timeout::Immediate, |s, _, b| (s.index, b.to_vec()));
+    assert_eq!(last.unwrap(), (5, b"x".to_vec()));
+
+    // Records: no header, the whole record.
+    let (rname, _rcleanup) = guarded(Kind::Shm, "rtopic-inplace-rec");
+    let mut records = RecordPublisher::create(&rname, &tick_type(), None, &options).unwrap();
+    let mut any = posix_ipc::AnySubscriber::open_with(&rname, &SubscribeOptions::new()).unwrap();
+    records.send(&[9; 16]).unwrap();
+    let got = any
+        .recv_in_place(Timeout::Immediate, |s, h, b| (s.len, h.len(), b.to_vec()))
+        .unwrap();
+    assert_eq!(got, (16, 0, vec![9; 16]));
+}

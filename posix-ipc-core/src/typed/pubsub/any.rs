@@ -130,6 +130,51 @@ impl AnySubscriber {
             published_ns: self.core.published,
         })
     }
+
+    /// The next sample, read in place: `read` is given its header (frames with a typed
+    /// header; empty otherwise) and its bytes (the record, or the frame's bytes without the
+    /// padding after the header), while this subscriber holds its buffer; the buffer is
+    /// released when `read` returns. A plain copy at memory speed, where
+    /// [`recv_into`](Self::recv_into) reads word by word so as never to hold a buffer. Under
+    /// [`Policy::Overwrite`] a held buffer is skipped, never waited for; under
+    /// [`Policy::Block`] the publisher may wait for it, so `read` should be short. Errors as
+    /// [`Subscriber::recv`](super::Subscriber::recv)'s.
+    pub fn recv_in_place<R>(
+        &mut self,
+        timeout: impl Into<Timeout>,
+        read: impl FnOnce(&AnySample, &[u8], &[u8]) -> R,
+    ) -> Result<R> {
+        let held = self.core.next(timeout.into().deadline())?;
+        let (offset, header) = if self.info.frames {
+            (self.info.frame_offset, self.info.header_size)
+        } else {
+            (0, 0)
+        };
+        let head = header.min(held.len);
+        let len = held.len.saturating_sub(offset);
+        let base = self.core.topic.payload(held.buffer);
+        let sample = AnySample {
+            index: held.index,
+            len: held.len,
+            generation: self.core.generation,
+            published_ns: held.published,
+        };
+        // SAFETY: this subscriber holds the buffer (its holder bit set and the stamp re-checked
+        // by `SubCore::next`), so an honest publisher does not write it until `release` below;
+        // `held.len` was checked against the bytes a buffer's sample may use (at most the
+        // buffer's size) before the hold, so `head` bytes from the start and `len` bytes from
+        // `offset` (none when a dishonest peer stored a length shorter than the offset) lie
+        // inside the data mapping, which `self` keeps mapped for the borrow's length.
+        let (h, b) = unsafe {
+            (
+                std::slice::from_raw_parts(base, head),
+                std::slice::from_raw_parts(base.add(offset.min(held.len)), len),
+            )
+        };
+        let r = read(&sample, h, b);
+        self.core.release();
+        Ok(r)
+    }
 }
 
 super::ends::subscriber_methods!(AnySubscriber);
