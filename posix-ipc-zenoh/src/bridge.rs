@@ -2,8 +2,9 @@
 //!
 //! **Export.** A scan (every [`BridgeConfig::scan_interval`]) finds the local topics whose
 //! names match an export pattern, new ones included. Each gets a thread with an ordinary
-//! copy-out subscriber that follows restarts: under `Overwrite` it never holds the local
-//! publisher back (when it falls behind, the samples it missed are a gap in the indices the far
+//! subscriber that follows restarts and copies each sample once, in place, into the message
+//! Zenoh sends: under `Overwrite` it never holds the local publisher back (a buffer it holds
+//! is skipped) (when it falls behind, the samples it missed are a gap in the indices the far
 //! side counts), and under `Block` it does, as any subscriber, so that a congested network
 //! slows the publisher down (its Zenoh publisher uses `CongestionControl::Block`; an
 //! `Overwrite` topic's uses `Drop`). It declares the topic (a liveliness token and a queryable
@@ -14,7 +15,9 @@
 //! an import pattern it asks for the description, creates the local topic of the same type and
 //! geometry (or takes over one a killed bridge left; a local topic of another type, or one with
 //! a live publisher, is refused and never overwritten) and republishes every sample through a
-//! loan. The local publisher exists while the remote one does: when the remote publisher (or
+//! loan, in Zenoh's callback on the thread that read it from the link (no hand-over to another
+//! thread; a loan that waits for a `Block` topic's slow subscribers holds back that link, which
+//! is the back-pressure such a topic asks for). The local publisher exists while the remote one does: when the remote publisher (or
 //! the exporting bridge) goes away, so does the local publisher, and local subscribers see
 //! it as they would a local one (`Disconnected`, or a restart they follow when it comes
 //! back). A gap in the indices of one remote generation (samples lost on the way) is published
@@ -381,7 +384,6 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
     let status = sub.status().map_err(topic_err)?;
     let mut alive: Option<(u64, LivelinessToken)> = None;
     let mut last_check = Instant::now() - ALIVE_CHECK;
-    let mut buf = Vec::new();
     while !ctx.stopped() {
         if last_check.elapsed() >= ALIVE_CHECK {
             last_check = Instant::now();
@@ -404,22 +406,16 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
                 alive = Some((generation, token));
             }
         }
-        match sub.recv_into(&mut buf, Duration::from_millis(100)) {
-            Ok(sample) => {
-                let payload = if info.frames && info.header_size > 0 {
-                    // The header, then the frame's bytes: the padding between is not sent.
-                    let len = sample.len;
-                    let mut p = Vec::with_capacity(len);
-                    p.extend_from_slice(&buf[..info.header_size.min(len)]);
-                    if len > info.frame_offset {
-                        p.extend_from_slice(&buf[info.frame_offset..len]);
-                    }
-                    p
-                } else {
-                    // A copy for Zenoh to own; `buf` keeps its memory for the next sample (no
-                    // allocation or zeroing of a sample's size each time).
-                    buf[..sample.len.min(buf.len())].to_vec()
-                };
+        // In place: one copy at memory speed into the message Zenoh owns (the header, then
+        // the frame's bytes; the padding between is not sent).
+        let got = sub.recv_in_place(Duration::from_millis(100), |sample, header, bytes| {
+            let mut payload = Vec::with_capacity(header.len() + bytes.len());
+            payload.extend_from_slice(header);
+            payload.extend_from_slice(bytes);
+            (*sample, payload)
+        });
+        match got {
+            Ok((sample, payload)) => {
                 let attachment = Attachment {
                     index: sample.index,
                     generation: sample.generation,
@@ -589,8 +585,8 @@ fn reopen(name: &str, description: &Description) -> Result<RecordPublisher, posi
 }
 
 /// The local end of an imported topic.
-struct Local<'a> {
-    ctx: &'a Ctx,
+struct Local {
+    ctx: Arc<Ctx>,
     counters: Arc<Counters>,
     name: String,
     description: Description,
@@ -600,7 +596,7 @@ struct Local<'a> {
     made: bool,
 }
 
-impl Local<'_> {
+impl Local {
     /// Becomes the topic's publisher: makes the topic (or takes over one a killed bridge left)
     /// the first time, opens it again later (a new local generation). A local topic of another
     /// type, or with a live publisher of its own, is refused: [`Error::Protocol`].
@@ -693,7 +689,7 @@ impl Local<'_> {
     }
 }
 
-impl Drop for Local<'_> {
+impl Drop for Local {
     fn drop(&mut self) {
         // The import ends: the publisher goes, and the name with it if this bridge made it,
         // unless another publisher took the topic over meanwhile (then it is not ours).
@@ -711,14 +707,27 @@ impl Drop for Local<'_> {
     }
 }
 
-fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Result<(), Error> {
+fn import_topic(
+    ctx: &Arc<Ctx>,
+    name: &str,
+    control: &mpsc::Receiver<Control>,
+) -> Result<(), Error> {
     let prefix = &ctx.config.prefix;
+    // Each sample is republished in Zenoh's callback, on the thread that read it from the
+    // link: no hand-over to another thread on the way. A loan that waits there (a `Block`
+    // topic whose local subscribers are behind) holds back what comes on that link, which is
+    // the back-pressure such a topic asks for; it ends when the bridge stops (cancelled).
+    let state: Arc<Mutex<Import>> = Arc::new(Mutex::new(Import::default()));
+    let in_callback = Arc::clone(&state);
     // The subscription first, then the question: Zenoh keeps the order of what goes on one
     // link, so the exporting bridge knows of this subscriber before it answers, and before the
     // first sample it puts after that (a put with no known subscriber is dropped unseen).
+    // Samples that come before the description is known are counted as dropped, and the
+    // indices say how many the local subscribers missed.
     let samples = ctx
         .session
         .declare_subscriber(sample_key(prefix, name))
+        .callback(move |sample| lock(&in_callback).on_sample(&sample))
         .wait()
         .map_err(|source| Error::Zenoh {
             what: format!("subscribing to {name}"),
@@ -735,15 +744,20 @@ fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Res
         description.type_name,
         sample_key(prefix, name)
     ));
-    let mut local = Local {
-        ctx,
+    lock(&state).local = Some(Local {
+        ctx: Arc::clone(ctx),
         counters: counters(&ctx.stats, name),
         name: name.to_string(),
         description,
         publisher: None,
         made: false,
-    };
-    let result = import_loop(&mut local, &samples, control);
+    });
+    let result = control_loop(ctx, &state, control);
+    // No sample is republished after this, and the local end goes (with the topic if this
+    // bridge made it).
+    let _ = samples.undeclare().wait();
+    let local = lock(&state).local.take();
+    drop(local);
     if let Err(Error::Protocol(why)) = &result {
         *counters(&ctx.stats, name)
             .refused
@@ -753,75 +767,94 @@ fn import_topic(ctx: &Ctx, name: &str, control: &mpsc::Receiver<Control>) -> Res
     result
 }
 
-/// Republishes the remote samples, following the remote publisher's life: the local one
-/// exists from the remote one's first sign of life (its token or a sample) until it goes.
-fn import_loop(
-    local: &mut Local<'_>,
-    samples: &zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
-    control: &mpsc::Receiver<Control>,
-) -> Result<(), Error> {
-    let ctx = local.ctx;
-    let name = local.name.clone();
-    // The remote generation whose samples are published now, and the next index expected.
-    let mut remote: Option<u64> = None;
-    let mut expected: Option<u64> = None;
-    while !ctx.stopped() {
-        while let Ok(c) = control.try_recv() {
-            match c {
-                Control::Up(g) => {
-                    match remote {
-                        None => remote = Some(g),
-                        // A new remote publisher: a new local generation.
-                        Some(r) if g > r => {
-                            local.drop_publisher();
-                            remote = Some(g);
-                            expected = None;
-                        }
-                        // The same one, back after its bridge was away: what was lost
-                        // meanwhile is counted from the indices.
-                        Some(r) if g == r => {}
-                        Some(_) => continue,
-                    }
-                    local.open()?;
-                }
-                Control::Down(g) => {
-                    if remote.is_none_or(|r| r == g) {
+fn lock(state: &Mutex<Import>) -> std::sync::MutexGuard<'_, Import> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An imported topic's state, shared by Zenoh's callback (samples) and the topic's worker
+/// (the remote publisher's life).
+#[derive(Default)]
+struct Import {
+    /// The local end, once the description is known (and until the import ends).
+    local: Option<Local>,
+    /// The remote generation whose samples are published now.
+    remote: Option<u64>,
+    /// The next index expected from it.
+    expected: Option<u64>,
+    /// What ended the import, met in the callback, for the worker to return.
+    failed: Option<Error>,
+}
+
+impl Import {
+    /// The remote publisher's life, as the liveliness tokens tell it.
+    fn on_control(&mut self, c: Control) -> Result<(), Error> {
+        let Some(local) = self.local.as_mut() else {
+            return Ok(());
+        };
+        match c {
+            Control::Up(g) => {
+                match self.remote {
+                    None => self.remote = Some(g),
+                    // A new remote publisher: a new local generation.
+                    Some(r) if g > r => {
                         local.drop_publisher();
+                        self.remote = Some(g);
+                        self.expected = None;
                     }
+                    // The same one, back after its bridge was away: what was lost meanwhile is
+                    // counted from the indices.
+                    Some(r) if g == r => {}
+                    Some(_) => return Ok(()),
                 }
-                Control::Gone => local.drop_publisher(),
+                local.open()?;
             }
+            Control::Down(g) => {
+                if self.remote.is_none_or(|r| r == g) {
+                    local.drop_publisher();
+                }
+            }
+            Control::Gone => local.drop_publisher(),
         }
-        let sample = match samples.recv_timeout(Duration::from_millis(50)) {
-            Ok(Some(s)) => s,
-            Ok(None) => continue,
-            Err(_) => break,
+        Ok(())
+    }
+
+    /// One sample from Zenoh: republished, or counted as a duplicate, a late sample or a gap.
+    fn on_sample(&mut self, sample: &zenoh::sample::Sample) {
+        if self.failed.is_some() {
+            return;
+        }
+        let Some(local) = self.local.as_mut() else {
+            // Before the description came: the indices will count it as lost.
+            return;
         };
         let Some(att) = sample
             .attachment()
             .and_then(|a| Attachment::decode(&a.to_bytes()))
         else {
             Counters::add(&local.counters.import_dropped, 1);
-            continue;
+            return;
         };
-        match remote {
+        match self.remote {
             // A late sample of a publisher already replaced.
             Some(r) if att.generation < r => {
                 Counters::add(&local.counters.import_dropped, 1);
-                continue;
+                return;
             }
             Some(r) if att.generation > r => {
                 local.drop_publisher();
-                expected = None;
+                self.expected = None;
             }
             _ => {}
         }
-        remote = Some(att.generation);
-        local.open()?;
-        match expected {
+        self.remote = Some(att.generation);
+        if let Err(e) = local.open() {
+            self.failed = Some(e);
+            return;
+        }
+        match self.expected {
             Some(e) if att.index < e => {
                 Counters::add(&local.counters.import_dropped, 1);
-                continue;
+                return;
             }
             Some(e) if att.index > e => {
                 let lost = att.index - e;
@@ -832,10 +865,10 @@ fn import_loop(
             }
             _ => {}
         }
-        expected = Some(att.index + 1);
+        self.expected = Some(att.index + 1);
         match local.publish(sample.payload()) {
             Ok(()) => Counters::add(&local.counters.imported, 1),
-            Err(e) if e.kind() == ErrorKind::Cancelled => break,
+            Err(e) if e.kind() == ErrorKind::Cancelled => {}
             Err(e)
                 if matches!(
                     e.kind(),
@@ -846,11 +879,31 @@ fn import_loop(
                 Counters::add(&local.counters.import_dropped, 1);
             }
             Err(source) => {
-                return Err(Error::Topic {
-                    name: name.clone(),
+                self.failed = Some(Error::Topic {
+                    name: local.name.clone(),
                     source,
                 })
             }
+        }
+    }
+}
+
+/// Follows the remote publisher's life until the bridge stops, the topic is no longer
+/// exported, or something fails: the local publisher exists from the remote one's first sign
+/// of life (its token or a sample) until it goes.
+fn control_loop(
+    ctx: &Ctx,
+    state: &Mutex<Import>,
+    control: &mpsc::Receiver<Control>,
+) -> Result<(), Error> {
+    while !ctx.stopped() {
+        match control.recv_timeout(Duration::from_millis(50)) {
+            Ok(c) => lock(state).on_control(c)?,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(e) = lock(state).failed.take() {
+            return Err(e);
         }
     }
     Ok(())
