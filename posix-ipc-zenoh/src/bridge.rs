@@ -16,7 +16,8 @@
 //! geometry (or takes over one a killed bridge left; a local topic of another type, or one with
 //! a live publisher, is refused and never overwritten) and republishes every sample through a
 //! loan, in Zenoh's callback on the thread that read it from the link (no hand-over to another
-//! thread; a loan that waits for a `Block` topic's slow subscribers holds back that link, which
+//! thread; frames over 64 KiB go through a two-deep queue to the topic's worker, which copies
+//! one while Zenoh reads the next; a loan that waits for a `Block` topic's slow subscribers holds back that link, which
 //! is the back-pressure such a topic asks for). The local publisher exists while the remote one does: when the remote publisher (or
 //! the exporting bridge) goes away, so does the local publisher, and local subscribers see
 //! it as they would a local one (`Disconnected`, or a restart they follow when it comes
@@ -28,7 +29,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -330,8 +331,11 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
         name: name.to_string(),
         source,
     };
+    // No spinning while it waits: on a machine of few cores, the core it would take is the
+    // one the publisher, Zenoh's threads or the far side's processes need.
     let options = SubscribeOptions::new()
         .follow_restarts(true)
+        .spin(false)
         .cancel(&ctx.cancel);
     let mut sub = AnySubscriber::open_with(name, &options).map_err(topic_err)?;
     let info = sub.info().clone();
@@ -384,6 +388,11 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
     let status = sub.status().map_err(topic_err)?;
     let mut alive: Option<(u64, LivelinessToken)> = None;
     let mut last_check = Instant::now() - ALIVE_CHECK;
+    // Whether the last receive found nothing: every sample of a publisher that has gone was
+    // put, so its end may be told.
+    let mut drained = false;
+    // The index after the last sample put.
+    let mut next_index = 0;
     while !ctx.stopped() {
         if last_check.elapsed() >= ALIVE_CHECK {
             last_check = Instant::now();
@@ -391,8 +400,21 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
             // Generation 0: a publisher registered but not yet counted (it is starting).
             let up = status.publisher_alive() && generation > 0;
             let current = alive.as_ref().map(|(g, _)| *g);
-            if !up || current != Some(generation) {
-                if let Some((_, token)) = alive.take() {
+            if (!up || current != Some(generation)) && drained {
+                if let Some((g, token)) = alive.take() {
+                    // The end of that publisher, in order after its last sample on the same
+                    // Zenoh publisher (a liveliness token's end travels apart, and can
+                    // overtake the samples still on the way): a delete with the attachment.
+                    let end = Attachment {
+                        index: next_index,
+                        generation: g,
+                        published_ns: posix_ipc_core::now_ns(),
+                    };
+                    publisher
+                        .delete()
+                        .attachment(end.encode().to_vec())
+                        .wait()
+                        .map_err(|e| zerr("telling the end of a publisher", e))?;
                     let _ = token.undeclare().wait();
                 }
             }
@@ -416,6 +438,8 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
         });
         match got {
             Ok((sample, payload)) => {
+                drained = false;
+                next_index = sample.index + 1;
                 let attachment = Attachment {
                     index: sample.index,
                     generation: sample.generation,
@@ -433,10 +457,10 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
                     let missed = e.missed().unwrap_or(0);
                     Counters::add(&counters.export_missed, missed);
                 }
-                ErrorKind::TimedOut
-                | ErrorKind::WouldBlock
-                | ErrorKind::Restarted
-                | ErrorKind::Disconnected => {}
+                ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Disconnected => {
+                    drained = true;
+                }
+                ErrorKind::Restarted => {}
                 ErrorKind::Cancelled => break,
                 _ => return Err(topic_err(e)),
             },
@@ -449,8 +473,6 @@ fn export_topic(ctx: &Ctx, name: &str) -> Result<(), Error> {
 enum Control {
     /// The remote publisher of this generation is alive.
     Up(u64),
-    /// The remote publisher of this generation has gone.
-    Down(u64),
     /// The topic is no longer exported (its bridge stopped or died).
     Gone,
 }
@@ -500,15 +522,16 @@ impl Importer {
                     continue;
                 };
                 let set = alive.entry(name.clone()).or_default();
-                let control = if sample.kind() == SampleKind::Put {
-                    set.insert(generation);
-                    Control::Up(generation)
-                } else {
+                if sample.kind() != SampleKind::Put {
+                    // Its end is told in order with the samples (a delete after the last), or
+                    // by `Gone` if the exporting bridge died: the token's end can overtake
+                    // samples still on the way, and is not acted on.
                     set.remove(&generation);
-                    Control::Down(generation)
-                };
+                    continue;
+                }
+                set.insert(generation);
                 if let Some((tx, _)) = workers.get(&name) {
-                    let _ = tx.send(control);
+                    let _ = tx.send(Control::Up(generation));
                 }
             }
             match self.topics.recv_timeout(Duration::from_millis(50)) {
@@ -714,20 +737,29 @@ fn import_topic(
 ) -> Result<(), Error> {
     let prefix = &ctx.config.prefix;
     // Each sample is republished in Zenoh's callback, on the thread that read it from the
-    // link: no hand-over to another thread on the way. A loan that waits there (a `Block`
+    // link: no hand-over to another thread on the way (large frames excepted, below). A loan that waits there (a `Block`
     // topic whose local subscribers are behind) holds back what comes on that link, which is
     // the back-pressure such a topic asks for; it ends when the bridge stops (cancelled).
     let state: Arc<Mutex<Import>> = Arc::new(Mutex::new(Import::default()));
     let in_callback = Arc::clone(&state);
+    // Set once the description is known, for topics of large frames: those go through a short
+    // queue to this topic's worker instead, so that one frame is copied into its loan while
+    // Zenoh reads the next from the link (on two cores, a third of the throughput).
+    let queue: Arc<OnceLock<mpsc::SyncSender<zenoh::sample::Sample>>> = Arc::default();
+    let to_queue = Arc::clone(&queue);
     // The subscription first, then the question: Zenoh keeps the order of what goes on one
     // link, so the exporting bridge knows of this subscriber before it answers, and before the
     // first sample it puts after that (a put with no known subscriber is dropped unseen).
-    // Samples that come before the description is known are counted as dropped, and the
-    // indices say how many the local subscribers missed.
+    // Samples that come before the description is known are not republished, and the indices
+    // tell the local subscribers how many they missed.
     let samples = ctx
         .session
         .declare_subscriber(sample_key(prefix, name))
-        .callback(move |sample| lock(&in_callback).on_sample(&sample))
+        .callback(move |sample| match to_queue.get() {
+            // Full: waits (back-pressure); the worker gone: the import is ending.
+            Some(tx) => drop(tx.send(sample)),
+            None => lock(&in_callback).on_sample(&sample),
+        })
         .wait()
         .map_err(|source| Error::Zenoh {
             what: format!("subscribing to {name}"),
@@ -744,6 +776,11 @@ fn import_topic(
         description.type_name,
         sample_key(prefix, name)
     ));
+    let description_frames_len = if description.frames {
+        description.size
+    } else {
+        0
+    };
     lock(&state).local = Some(Local {
         ctx: Arc::clone(ctx),
         counters: counters(&ctx.stats, name),
@@ -752,9 +789,15 @@ fn import_topic(
         publisher: None,
         made: false,
     });
-    let result = control_loop(ctx, &state, control);
-    // No sample is republished after this, and the local end goes (with the topic if this
-    // bridge made it).
+    let queued = (description_frames_len > QUEUED_FROM).then(|| {
+        let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
+        let _ = queue.set(tx);
+        rx
+    });
+    let result = control_loop(ctx, &state, control, queued.as_ref());
+    // No sample is republished after this (a callback waiting on the full queue is let go
+    // first), and the local end goes (with the topic if this bridge made it).
+    drop(queued);
     let _ = samples.undeclare().wait();
     let local = lock(&state).local.take();
     drop(local);
@@ -781,6 +824,8 @@ struct Import {
     remote: Option<u64>,
     /// The next index expected from it.
     expected: Option<u64>,
+    /// The latest remote generation whose end came (a delete after its last sample).
+    ended: Option<u64>,
     /// What ended the import, met in the callback, for the worker to return.
     failed: Option<Error>,
 }
@@ -792,6 +837,9 @@ impl Import {
             return Ok(());
         };
         match c {
+            // A token of a publisher whose end came already (tokens travel apart from the
+            // samples, and can come late).
+            Control::Up(g) if self.ended.is_some_and(|e| g <= e) => {}
             Control::Up(g) => {
                 match self.remote {
                     None => self.remote = Some(g),
@@ -807,11 +855,6 @@ impl Import {
                     Some(_) => return Ok(()),
                 }
                 local.open()?;
-            }
-            Control::Down(g) => {
-                if self.remote.is_none_or(|r| r == g) {
-                    local.drop_publisher();
-                }
             }
             Control::Gone => local.drop_publisher(),
         }
@@ -834,12 +877,31 @@ impl Import {
             Counters::add(&local.counters.import_dropped, 1);
             return;
         };
-        match self.remote {
-            // A late sample of a publisher already replaced.
-            Some(r) if att.generation < r => {
+        if self.ended.is_some_and(|e| att.generation <= e)
+            || self.remote.is_some_and(|r| att.generation < r)
+        {
+            // A late sample (or end) of a publisher already ended or replaced.
+            if sample.kind() == SampleKind::Put {
                 Counters::add(&local.counters.import_dropped, 1);
-                return;
             }
+            return;
+        }
+        if sample.kind() == SampleKind::Delete {
+            // The end of the remote publisher, after its last sample: what did not come of its
+            // samples is told as a gap, then the local publisher goes.
+            if let (Some(e), Some(p)) = (self.expected, local.publisher.as_mut()) {
+                if self.remote == Some(att.generation) && att.index > e {
+                    p.report_lost(att.index - e);
+                    Counters::add(&local.counters.import_lost, att.index - e);
+                }
+            }
+            local.drop_publisher();
+            self.remote = Some(att.generation);
+            self.ended = Some(att.generation);
+            self.expected = None;
+            return;
+        }
+        match self.remote {
             Some(r) if att.generation > r => {
                 local.drop_publisher();
                 self.expected = None;
@@ -888,6 +950,11 @@ impl Import {
     }
 }
 
+/// Frames longer than this go through a queue to the topic's worker (see `import_topic`).
+const QUEUED_FROM: usize = 64 * 1024;
+/// How many samples that queue holds before Zenoh's callback waits.
+const QUEUE_DEPTH: usize = 2;
+
 /// Follows the remote publisher's life until the bridge stops, the topic is no longer
 /// exported, or something fails: the local publisher exists from the remote one's first sign
 /// of life (its token or a sample) until it goes.
@@ -895,12 +962,26 @@ fn control_loop(
     ctx: &Ctx,
     state: &Mutex<Import>,
     control: &mpsc::Receiver<Control>,
+    queued: Option<&mpsc::Receiver<zenoh::sample::Sample>>,
 ) -> Result<(), Error> {
+    let tick = Duration::from_millis(50);
     while !ctx.stopped() {
-        match control.recv_timeout(Duration::from_millis(50)) {
-            Ok(c) => lock(state).on_control(c)?,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        match queued {
+            Some(samples) => {
+                match samples.recv_timeout(tick) {
+                    Ok(sample) => lock(state).on_sample(&sample),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                while let Ok(c) = control.try_recv() {
+                    lock(state).on_control(c)?;
+                }
+            }
+            None => match control.recv_timeout(tick) {
+                Ok(c) => lock(state).on_control(c)?,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
         }
         if let Some(e) = lock(state).failed.take() {
             return Err(e);

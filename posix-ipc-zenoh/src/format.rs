@@ -7,7 +7,7 @@
 //!
 //! | key | what |
 //! |---|---|
-//! | `PREFIX/NAME` | the samples: one Zenoh put per sample, payload and attachment below |
+//! | `PREFIX/NAME` | the samples: one Zenoh put per sample, payload and attachment below; a delete when the publisher of a generation has gone, after its last sample |
 //! | `PREFIX/@topic/NAME` | a liveliness token while a bridge exports the topic |
 //! | `PREFIX/@alive/NAME/GEN` | a liveliness token while the topic's publisher of generation `GEN` is alive |
 //! | `PREFIX/@info/NAME` | a queryable: its reply's payload is the topic's description (JSON, below) |
@@ -27,6 +27,13 @@
 //! | 8 | 8 | the sample's index on the exporting topic |
 //! | 16 | 8 | the generation of the publisher that published it |
 //! | 24 | 8 | its publication time, `CLOCK_MONOTONIC` nanoseconds on the exporting machine |
+//!
+//! When the topic's publisher of a generation goes (it closed or died), the exporting bridge
+//! puts, after that publisher's last sample, a Zenoh *delete* on the same key with no payload
+//! and an attachment of the same form: the index after the last sample and the generation
+//! that ended. It travels in order with the samples, where the end of the `@alive` token does
+//! not; an importing bridge reports what it never received of that generation as a gap, then
+//! its local publisher goes. A reader of samples skips deletes (`SampleKind::Delete`).
 //!
 //! Within a generation, indices rise by one per sample: a step of more than one is that many
 //! samples lost (by the exporting bridge's subscriber falling behind an `Overwrite` topic, or by

@@ -18,6 +18,13 @@ impl Backoff {
     const SPINS: u32 = 4000;
     const YIELDS: u32 = 16;
 
+    /// A backoff that spins first, or (`spin` false) only yields before the sleep.
+    pub(crate) fn new(spin: bool) -> Backoff {
+        Backoff {
+            spins: if spin { 0 } else { Self::SPINS },
+        }
+    }
+
     /// Spins or yields once and returns `true` while the busy phase lasts; `false` once the
     /// waiter should check what it checks before sleeping, and sleep.
     #[inline(always)]

@@ -105,8 +105,7 @@ impl AnySubscriber {
             stall_timeout: topic.stall,
             layout: topic.stored_layout(),
         };
-        let mut core = SubCore::new(topic, options.follows())?;
-        core.cancel = options.token();
+        let core = SubCore::with_options(topic, options)?;
         Ok(AnySubscriber { core, info })
     }
 

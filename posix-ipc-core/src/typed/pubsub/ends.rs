@@ -383,8 +383,7 @@ impl<T: IpcMessage> Subscriber<T> {
         check_align::<T>(name, Operation::Open)?;
         let topic = options
             .opening(|| Topic::open(name, &RecordType::of::<T>(), SHAPE_RECORDS, 0, false, None))?;
-        let mut core = SubCore::new(topic, options.follows())?;
-        core.cancel = options.token();
+        let core = SubCore::with_options(topic, options)?;
         Ok(Subscriber {
             core,
             _type: PhantomData,

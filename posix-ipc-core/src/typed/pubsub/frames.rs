@@ -770,8 +770,7 @@ impl<H: FrameHeader> FrameSubscriber<H> {
         let (record, header_size) = frame_record::<H>(name, Operation::Open, 1)?;
         let topic = options
             .opening(|| Topic::open(name, &record, SHAPE_FRAMES, header_size, false, want))?;
-        let mut core = SubCore::new(topic, options.follows())?;
-        core.cancel = options.token();
+        let core = SubCore::with_options(topic, options)?;
         Ok(FrameSubscriber {
             offset: topic_offset(&core),
             core,

@@ -398,6 +398,7 @@ pub struct SubscribeOptions {
     wait: crate::timeout::Timeout,
     cancel: Option<crate::cancel::CancelToken>,
     wait_set: bool,
+    no_spin: bool,
 }
 
 impl SubscribeOptions {
@@ -439,8 +440,25 @@ impl SubscribeOptions {
         self
     }
 
+    /// Whether a receive that waits spins first (about 4,000 pause instructions and 16 yields,
+    /// some 100 µs) before it sleeps on the topic's futex: on by default, the lowest latency
+    /// when a core is free for the wait. Off, it sleeps at once: for a thread that shares few
+    /// cores with the processes it feeds (a bridge, a recorder), whose spinning would take the
+    /// core they need. Measured through the Zenoh bridge on this project's 2-core machine
+    /// (`bridge_64` in BENCHMARKS.md, `posix-ipc-bench --only bridge_`): with the exporting
+    /// bridge's subscriber spinning, 64-byte samples took 84–90 µs more than raw Zenoh; with it
+    /// sleeping at once, 16–24 µs more.
+    pub fn spin(mut self, spin: bool) -> Self {
+        self.no_spin = !spin;
+        self
+    }
+
     pub(in crate::typed::pubsub) fn follows(&self) -> bool {
         self.follow_restarts
+    }
+
+    pub(in crate::typed::pubsub) fn spins(&self) -> bool {
+        !self.no_spin
     }
 
     pub(in crate::typed::pubsub) fn token(&self) -> Option<crate::cancel::CancelToken> {

@@ -596,8 +596,7 @@ impl RecordSubscriber {
             Shape::Records => (0, 0),
             Shape::Frames => (topic.frame_offset, topic.header_size),
         };
-        let mut core = SubCore::new(topic, options.follows())?;
-        core.cancel = options.token();
+        let core = SubCore::with_options(topic, options)?;
         Ok(RecordSubscriber {
             core,
             shape,

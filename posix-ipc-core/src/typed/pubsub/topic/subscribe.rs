@@ -40,12 +40,25 @@ pub(crate) struct SubCore {
     /// When the sample last taken (held or copied) was published: loaded with its entry, and
     /// valid once the taking re-checked the stamp.
     pub(in crate::typed::pubsub) published: u64,
+    /// Whether a receive that waits spins before it sleeps (`SubscribeOptions::spin`).
+    pub(in crate::typed::pubsub) spin: bool,
 }
 
 impl SubCore {
     pub(in crate::typed::pubsub) fn new(topic: Topic, follow: bool) -> Result<SubCore> {
         let history = topic.history;
         SubCore::join(topic, follow, history)
+    }
+
+    /// Joins `topic` as `options` say (following restarts, the cancel token, spinning).
+    pub(in crate::typed::pubsub) fn with_options(
+        topic: Topic,
+        options: &super::super::SubscribeOptions,
+    ) -> Result<SubCore> {
+        let mut core = SubCore::new(topic, options.follows())?;
+        core.cancel = options.token();
+        core.spin = options.spins();
+        Ok(core)
     }
 
     /// Joins with up to `history` of the live publisher's latest samples to start with.
@@ -108,6 +121,7 @@ impl SubCore {
             follow,
             gone_reported: false,
             published: 0,
+            spin: true,
             topic,
         })
     }
@@ -313,6 +327,7 @@ impl SubCore {
         let all = fresh.capacity;
         let mut core = SubCore::join(fresh, true, all)?;
         core.cancel = self.cancel.take();
+        core.spin = self.spin;
         // The new topic's first sample is reported as a restart (once), whether its publisher
         // is there already, comes later, or is between the two while it starts (its generation
         // counted but not yet registered): every sample's generation is above 0.
@@ -471,7 +486,7 @@ impl SubCore {
             }
             return Err(would_block(self.topic.shm.name(), op, what));
         }
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(self.spin);
         loop {
             if let Step::Done(r) = self.attempt(&mut take) {
                 return r;
