@@ -414,3 +414,32 @@ fn an_any_subscriber_reads_in_place_the_header_and_the_frame_bytes() {
         .unwrap();
     assert_eq!(got, (16, 0, vec![9; 16]));
 }
+
+#[test]
+fn a_subscriber_that_does_not_spin_sleeps_and_is_woken_by_the_next_sample() {
+    let (name, _cleanup) = guarded(Kind::Shm, "rtopic-nospin");
+    let options = TopicOptions::new().capacity(4).policy(Policy::Block);
+    let mut publisher = RecordPublisher::create(&name, &tick_type(), None, &options).unwrap();
+    let mut sub =
+        RecordSubscriber::open_with(&name, &tick_type(), &SubscribeOptions::new().spin(false))
+            .unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            ready_tx.send(()).unwrap();
+            let sample = sub.recv_with(Timeout::from(std::time::Duration::from_secs(30)));
+            got.push(sample.map(|s| s.to_vec()).unwrap());
+        }
+        got
+    });
+    for i in 1..=3u8 {
+        // Sent once the reader is about to wait (or waiting) for it.
+        ready_rx.recv().unwrap();
+        publisher.send(&[i; 16]).unwrap();
+    }
+    assert_eq!(
+        reader.join().unwrap(),
+        vec![vec![1; 16], vec![2; 16], vec![3; 16]]
+    );
+}
