@@ -18,7 +18,8 @@
 //! (ours, raw and posixmq, and their child roles), `rows` (the workload table), `pubsub` and
 //! `ice` (the publish-subscribe and iceoryx2 rows), `pymodule` (the Python module's rows),
 //! `py_topics` (its publish-subscribe rows against other Python IPC), `bridge` (two machines
-//! through two bridges against raw Zenoh), and `child` (what the binary does when started as a
+//! through two bridges against raw Zenoh), `record` (the MCAP recorder against writing the same
+//! bytes), and `child` (what the binary does when started as a
 //! child process).
 
 mod bridge;
@@ -29,6 +30,7 @@ mod ice;
 mod pubsub;
 mod py_topics;
 mod pymodule;
+mod record;
 mod rows;
 mod workloads;
 
@@ -439,6 +441,12 @@ fn main() {
             println!("{}", r.json);
         }
     }
+    let record_rows = record::run(o.quick, o.only.as_deref());
+    if o.json {
+        for r in &record_rows {
+            println!("{}", r.json);
+        }
+    }
     let (py_rows, topic_rows) = python_module_rows(&o);
     if o.json {
         for r in &py_rows {
@@ -456,7 +464,7 @@ fn main() {
         let _ = markdown(
             &rows,
             &ps_rows,
-            &bridge_rows,
+            (&bridge_rows, &record_rows),
             py,
             &o,
             elapsed,
@@ -471,6 +479,8 @@ fn main() {
         let _ = pubsub::targets(&ps_rows, &mut out);
         let _ = bridge::table(&bridge_rows, &mut out);
         let _ = bridge::targets(&bridge_rows, &mut out);
+        let _ = record::table(&record_rows, &mut out);
+        let _ = record::targets(&record_rows, &mut out);
         if !py_rows.is_empty() {
             let _ = pymodule::table(&py_rows, &mut out);
         }
@@ -725,7 +735,7 @@ fn python_module_rows(o: &Opts) -> (Vec<pymodule::PyRow>, Vec<py_topics::TopicRo
 fn markdown(
     rows: &[Row],
     ps_rows: &[pubsub::PsRow],
-    bridge_rows: &bridge::BridgeRows,
+    (bridge_rows, record_rows): (&bridge::BridgeRows, &[record::RecordRow]),
     (py_rows, topic_rows): (&[pymodule::PyRow], &[py_topics::TopicRow]),
     o: &Opts,
     elapsed: f64,
@@ -770,6 +780,8 @@ fn markdown(
     pubsub::targets(ps_rows, out)?;
     bridge::table(bridge_rows, out)?;
     bridge::targets(bridge_rows, out)?;
+    record::table(record_rows, out)?;
+    record::targets(record_rows, out)?;
     if !py_rows.is_empty() {
         pymodule::table(py_rows, out)?;
         writeln!(
@@ -798,6 +810,7 @@ fn markdown(
     }
     pubsub::descriptions(ps_rows, out)?;
     bridge::descriptions(bridge_rows, out)?;
+    record::descriptions(record_rows, out)?;
     pymodule::descriptions(py_rows, out)?;
     py_topics::descriptions(topic_rows, out)?;
     writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
@@ -808,6 +821,9 @@ fn markdown(
         writeln!(out, "{}", r.json)?;
     }
     for r in &bridge_rows.rows {
+        writeln!(out, "{}", r.json)?;
+    }
+    for r in record_rows {
         writeln!(out, "{}", r.json)?;
     }
     for r in py_rows {

@@ -31,6 +31,42 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Sem(cmd) => sem(cmd, quiet),
         Command::Shm(cmd) => shm(cmd, quiet),
         Command::Topic(cmd) => crate::topic::run(cmd),
+        Command::Record {
+            output,
+            patterns,
+            seconds,
+            compression,
+        } => crate::record::record(
+            output,
+            patterns,
+            seconds,
+            match compression {
+                crate::CompressionArg::None => posix_ipc_record::Compression::None,
+                crate::CompressionArg::Zstd => posix_ipc_record::Compression::Zstd,
+                crate::CompressionArg::Lz4 => posix_ipc_record::Compression::Lz4,
+            },
+            quiet,
+        ),
+        Command::Replay {
+            file,
+            rate,
+            looping,
+            topics,
+            remap,
+            start,
+            end,
+        } => crate::record::replay(
+            file,
+            crate::record::ReplayArgs {
+                rate,
+                looping,
+                topics,
+                remap,
+                start,
+                end,
+            },
+            quiet,
+        ),
         Command::Clean {
             prefix,
             stale: true,

@@ -8,6 +8,7 @@
 mod commands;
 mod objects;
 mod output;
+mod record;
 mod topic;
 
 use std::process::ExitCode;
@@ -89,6 +90,48 @@ pub enum Command {
     /// their rate (like `ros2 topic list/echo/hz`).
     #[command(subcommand)]
     Topic(TopicCommand),
+    /// Record the topics whose names match the patterns (new ones too) to an MCAP file:
+    /// ros2msg schemas and CDR messages that Foxglove and the mcap libraries read. Ctrl-C or
+    /// SIGTERM finish the file; a progress line on a terminal.
+    #[command(after_help = RECORD_NOTES)]
+    Record {
+        /// The MCAP file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: std::path::PathBuf,
+        /// Glob patterns of topic names (`*` any run, `?` one character).
+        #[arg(required = true, value_name = "PATTERN")]
+        patterns: Vec<String>,
+        /// Stop after this many seconds.
+        #[arg(long, value_name = "S")]
+        seconds: Option<f64>,
+        /// How chunks are compressed.
+        #[arg(long, value_enum, default_value_t = CompressionArg::None)]
+        compression: CompressionArg,
+    },
+    /// Replay an MCAP recording: make (or take over) the recorded topics and republish their
+    /// samples with the recorded timing. Ctrl-C stops it; the topics it made are removed.
+    Replay {
+        /// The MCAP file.
+        file: std::path::PathBuf,
+        /// Speed (2 is twice as fast as recorded).
+        #[arg(long, default_value_t = 1.0, value_name = "X")]
+        rate: f64,
+        /// Start again at the end, until Ctrl-C.
+        #[arg(long = "loop")]
+        looping: bool,
+        /// Only the topics matching these glob patterns.
+        #[arg(long, num_args = 1.., value_name = "PATTERN")]
+        topics: Vec<String>,
+        /// Publish what was recorded on FROM on TO instead (repeatable).
+        #[arg(long, value_name = "FROM=TO")]
+        remap: Vec<String>,
+        /// Skip what was published less than S seconds after the recording's first sample.
+        #[arg(long, value_name = "S")]
+        start: Option<f64>,
+        /// Stop at what was published S seconds after the recording's first sample.
+        #[arg(long, value_name = "S")]
+        end: Option<f64>,
+    },
     /// Remove every object whose name starts with a prefix, or (--stale) the objects that no
     /// live process holds, saying why each is stale.
     Clean {
@@ -388,6 +431,26 @@ and \"fnv1a64\" (\"fields\" holds its header's, or null); a topic without a stor
 Missed samples (the publisher overwrote them first) are reported and echo goes on; a restart
 (--follow) is reported and echo goes on; the publisher's end is reported and echo exits 0.
 Ctrl-C or SIGTERM stop it with exit 0 and a summary on stderr.";
+
+/// How `record` compresses chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// Stored as they are (the fastest).
+    None,
+    /// Zstandard.
+    Zstd,
+    /// LZ4.
+    Lz4,
+}
+
+/// What `record --help` adds after the options.
+const RECORD_NOTES: &str = "\
+Each topic is a channel whose schema is the ros2msg definition made from the layout the topic
+stores (a frame topic: its header's fields, then uint8[] data) and whose messages are CDR;
+log_time is when it was received, publish_time when it was published, sequence the sample's
+index. Gaps (samples missed) and restarts are messages on /posix-ipc/events and totals in a
+metadata record at the end, and in the summary on stderr. Chunks are written out every second:
+a recorder killed with kill -9 leaves a file readable up to its last complete chunk.";
 
 /// What `topic hz --help` adds after the options.
 const TOPIC_HZ_NOTES: &str = "\

@@ -33,10 +33,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use posix_ipc_core::lifecycle::{self, Filter};
+use posix_ipc_core::lifecycle;
 use posix_ipc_core::{
-    AnySubscriber, CancelToken, ErrorKind, ObjectKind, Policy, RecordPublisher, SegmentKind,
-    SubscribeOptions, Timeout,
+    AnySubscriber, CancelToken, ErrorKind, Policy, RecordPublisher, SubscribeOptions, Timeout,
 };
 use zenoh::bytes::ZBytes;
 use zenoh::liveliness::LivelinessToken;
@@ -266,21 +265,6 @@ fn matches(patterns: &[String], name: &str) -> bool {
     patterns.iter().any(|p| glob_matches(p, name))
 }
 
-/// The local topics now.
-fn local_topics() -> Vec<String> {
-    lifecycle::list(&Filter::new())
-        .objects
-        .into_iter()
-        .filter(|o| o.kind == ObjectKind::SharedMemory)
-        .filter(|o| {
-            o.segment
-                .as_ref()
-                .is_some_and(|s| s.kind == SegmentKind::Topic)
-        })
-        .map(|o| o.name)
-        .collect()
-}
-
 fn export_scan(ctx: &Arc<Ctx>) {
     let mut running: HashMap<String, JoinHandle<Option<String>>> = HashMap::new();
     // The last error of each topic: said once, and said again only if it changes.
@@ -299,7 +283,7 @@ fn export_scan(ctx: &Arc<Ctx>) {
                 }
             }
         }
-        for name in local_topics() {
+        for name in lifecycle::topic_names() {
             if running.contains_key(&name)
                 || !matches(&ctx.config.export, &name)
                 || ctx.is_imported(&name)

@@ -366,34 +366,7 @@ pub fn alive_of_token(prefix: &str, key: &str) -> Option<(String, u64)> {
     Some((format!("/{name}"), generation.parse().ok()?))
 }
 
-/// Whether `name` (a topic name, with or without its slash) matches the glob `pattern`: `*`
-/// any run of characters, `?` any one; a pattern's leading slash is optional.
-pub fn glob_matches(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.trim_start_matches('/').chars().collect();
-    let n: Vec<char> = name.trim_start_matches('/').chars().collect();
-    // Iterative matching with one backtrack point (the last `*`).
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
+pub use posix_ipc_core::lifecycle::glob_matches;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -94,11 +94,13 @@ pub use crate::typed::describe::SegmentInfo;
 mod details;
 mod mqueue;
 mod scan;
+mod select;
 mod stale;
 
 use details::fill_details;
 pub use mqueue::{mount_mqueue, mqueue_mounted, queue_bytes};
 use scan::scan_processes;
+pub use select::{glob_matches, topic_names};
 use stale::{judge, remove_if_same};
 
 /// Which objects [`list`] and [`clean_stale`] consider.

@@ -66,6 +66,13 @@ impl TopicStatus {
         }
     }
 
+    /// The most samples a live subscriber has yet to receive: 0 when every subscriber has
+    /// received everything published (how a publisher, a test or a tool knows that its
+    /// subscribers have caught up).
+    pub fn most_pending(&self) -> u64 {
+        self.view.most_pending()
+    }
+
     /// Whether the topic has a live publisher now.
     pub fn publisher_alive(&self) -> bool {
         self.view.publisher_alive()

@@ -659,4 +659,21 @@ impl TopicView {
             .filter(|&k| self.cursor(k).load(Ordering::Acquire) != 0 && table.alive(k))
             .count()
     }
+
+    /// The most samples a live subscriber has yet to receive.
+    pub(in crate::typed::pubsub) fn most_pending(&self) -> u64 {
+        let table = Table {
+            map: &self.ctrl,
+            base: SUBSCRIBERS,
+            joined: SUBSCRIBERS_JOINED,
+        };
+        let tail = self.tail();
+        (0..self.max_subscribers)
+            .filter(|&k| table.alive(k))
+            .map(|k| self.cursor(k).load(Ordering::Acquire))
+            .filter(|&cursor| cursor != 0)
+            .map(|cursor| tail.saturating_sub(cursor - 1))
+            .max()
+            .unwrap_or(0)
+    }
 }

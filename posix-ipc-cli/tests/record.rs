@@ -1,0 +1,574 @@
+//! `posix-ipc record` and `posix-ipc replay`: recordings that Python's `mcap` and
+//! `mcap-ros2-support` decode field by field, replayed into subscribers byte for byte, and
+//! bad files refused with the file, the topic and the offset named.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{guarded, run, Kind, BIN};
+use posix_ipc::typed::LayoutDesc;
+use posix_ipc::{
+    ErrorKind, FrameSubscriber, IpcMessage, Policy, RecordPublisher, RecordType, SubscribeOptions,
+    TopicOptions,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Point {
+    x: f32,
+    y: f32,
+}
+
+/// Numbers of every width, a nested array of structs, bytes and a 128-bit field.
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct Pose {
+    seq: u64,
+    x: f64,
+    y: f32,
+    level: i32,
+    points: [Point; 2],
+    tag: [u8; 8],
+    small: [i16; 4],
+    count: u64,
+    wide: u128,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, IpcMessage)]
+#[repr(C)]
+struct FrameInfo {
+    number: u64,
+    width: u32,
+    height: u32,
+}
+
+fn pose(i: u64) -> Pose {
+    Pose {
+        seq: i,
+        x: i as f64 * 0.5,
+        y: -(i as f32),
+        level: i as i32 - 50,
+        points: [
+            Point {
+                x: i as f32,
+                y: 1.5,
+            },
+            Point { x: -2.0, y: 0.25 },
+        ],
+        tag: *b"posix!!\0",
+        small: [i as i16, -1, 2, -3],
+        count: i * 3,
+        wide: (u128::from(i) << 64) | 7,
+    }
+}
+
+fn frame_bytes(number: u64, len: usize) -> Vec<u8> {
+    (0..len).map(|k| (k as u64 * 7 + number) as u8).collect()
+}
+
+/// The directory for this test's files (removed at the end).
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("record-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A virtual environment with the `mcap` and `mcap-ros2-support` packages, or why not.
+fn python() -> Result<PathBuf, String> {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcap-venv");
+    let python = venv.join("bin/python");
+    let ok = |p: &PathBuf| {
+        StdCommand::new(p)
+            .args(["-c", "import mcap, mcap_ros2"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if python.exists() && ok(&python) {
+        return Ok(python);
+    }
+    let run = |what: &str, cmd: &mut StdCommand| -> Result<(), String> {
+        let out = cmd
+            .output()
+            .map_err(|e| format!("{what}: cannot run: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    run(
+        "python3 -m venv",
+        StdCommand::new("python3").args(["-m", "venv"]).arg(&venv),
+    )?;
+    run(
+        "pip install mcap mcap-ros2-support",
+        StdCommand::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "mcap==1.*",
+            "mcap-ros2-support==0.*",
+        ]),
+    )?;
+    Ok(python)
+}
+
+fn python_or_skip() -> Option<PathBuf> {
+    match python() {
+        Ok(p) => Some(p),
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED: no Python with mcap and mcap-ros2-support: {e}");
+            None
+        }
+        Err(e) => panic!("no Python with mcap and mcap-ros2-support under CI: {e}"),
+    }
+}
+
+/// Checks a recording with the Python readers: every field of every pose and frame, the
+/// events, the totals and the channels' metadata.
+const CHECK: &str = r#"
+import sys
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+path, poses_topic, frames_topic, n_poses, n_frames, lost = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+with open(path, "rb") as f:
+    reader = make_reader(f, decoder_factories=[DecoderFactory()])
+    summary = reader.get_summary()
+    channels = {c.topic: c for c in summary.channels.values()}
+    assert channels[poses_topic].metadata["posix_ipc.type"] == "Pose", channels[poses_topic].metadata
+    assert channels[frames_topic].metadata["posix_ipc.max_frame_len"] == "4096"
+    assert channels[poses_topic].message_encoding == "cdr"
+    assert summary.schemas[channels[poses_topic].schema_id].encoding == "ros2msg"
+    poses, frames, events = [], [], []
+    for schema, channel, message, msg in reader.iter_decoded_messages():
+        if channel.topic == poses_topic:
+            poses.append((message, msg))
+        elif channel.topic == frames_topic:
+            frames.append((message, msg))
+        elif channel.topic == "/posix-ipc/events":
+            events.append(msg)
+    assert len(poses) == n_poses, len(poses)
+    assert len(frames) == n_frames, len(frames)
+    for k, (message, p) in enumerate(poses):
+        i = p.seq
+        assert i == k + (lost if k >= n_poses // 2 else 0), (k, i)
+        # The topic's index: the reported gap is one entry of the topic.
+        assert message.sequence == k + (1 if k >= n_poses // 2 else 0), (message.sequence, k)
+        assert message.publish_time <= message.log_time, (message.publish_time, message.log_time)
+        assert p.x == i * 0.5 and p.y == -float(i) and p.level == i - 50, p
+        assert (p.points[0].x, p.points[0].y, p.points[1].x, p.points[1].y) == (float(i), 1.5, -2.0, 0.25), p.points
+        assert bytes(p.tag) == b"posix!!\0", p.tag
+        assert list(p.small) == [i, -1, 2, -3], p.small
+        assert p.count == 3 * i, p.count
+        assert (p.wide.lo, p.wide.hi) == (7, i), p.wide
+    for k, (message, fr) in enumerate(frames):
+        assert (fr.number, fr.width, fr.height) == (k, 640 + k, 480), fr
+        n = 1000 + 150 * k
+        assert bytes(fr.data) == bytes((j * 7 + k) % 256 for j in range(n)), k
+    assert [(e.topic, e.kind, e.missed) for e in events] == [(poses_topic, "lagged", lost)], events
+    totals = {}
+    for m in reader.iter_metadata():
+        if m.name == "posix-ipc recording":
+            totals = m.metadata
+    assert totals[poses_topic + ".samples"] == str(n_poses), totals
+    assert totals[poses_topic + ".missed"] == str(lost), totals
+print(f"decoded {len(poses)} poses and {len(frames)} frames field by field, events {events}")
+"#;
+
+/// `posix-ipc record` running, killed at the end if the test ends first.
+struct Recorder(Option<std::process::Child>);
+
+impl Recorder {
+    fn start(args: &[&str]) -> Recorder {
+        let child = StdCommand::new(BIN)
+            .arg("record")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start posix-ipc record");
+        Recorder(Some(child))
+    }
+
+    fn signal(&self, sig: i32) {
+        if let Some(c) = &self.0 {
+            // SAFETY: a signal to a child this test started and has not reaped.
+            unsafe { libc::kill(c.id() as i32, sig) };
+        }
+    }
+
+    /// Waits for it to end (at most 60 s): its exit code and what it printed.
+    fn wait(mut self) -> (Option<i32>, String) {
+        let mut child = self.0.take().expect("running");
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Waits until `n()` is at least 1 (the recorder has joined), at most 20 s.
+fn joined(what: &str, n: impl Fn() -> usize) {
+    let start = Instant::now();
+    while n() == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the recorder never joined {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn pose_topic(name: &str) -> RecordPublisher {
+    let options = TopicOptions::new().capacity(256).policy(Policy::Block);
+    RecordPublisher::create(
+        name,
+        &RecordType::of::<Pose>(),
+        Some(&LayoutDesc::from(&Pose::LAYOUT)),
+        &options,
+    )
+    .unwrap()
+}
+
+fn frame_topic(name: &str) -> RecordPublisher {
+    let options = TopicOptions::new().capacity(32).policy(Policy::Block);
+    RecordPublisher::create_frames(
+        name,
+        4096,
+        Some(&RecordType::of::<FrameInfo>()),
+        Some(&LayoutDesc::from(&FrameInfo::LAYOUT)),
+        &options,
+    )
+    .unwrap()
+}
+
+/// Publishes 100 poses with a reported gap of 3 in the middle, and 20 frames of growing
+/// length with their header.
+fn publish(poses: &mut RecordPublisher, frames: &mut RecordPublisher) {
+    for i in 0..100u64 {
+        if i == 50 {
+            poses.report_lost(3);
+        }
+        let seq = if i >= 50 { i + 3 } else { i };
+        poses
+            .send(posix_ipc::typed::bytemuck::bytes_of(&pose(seq)))
+            .unwrap();
+    }
+    for k in 0..20u64 {
+        let info = FrameInfo {
+            number: k,
+            width: 640 + k as u32,
+            height: 480,
+        };
+        frames
+            .send_with(
+                &frame_bytes(k, 1000 + 150 * k as usize),
+                Some(posix_ipc::typed::bytemuck::bytes_of(&info)),
+                posix_ipc::Timeout::Infinite,
+            )
+            .unwrap();
+    }
+}
+
+fn check_in_python(python: &Path, file: &Path, poses: &str, frames: &str, n_poses: usize) {
+    let out = StdCommand::new(python)
+        .arg("-c")
+        .arg(CHECK)
+        .arg(file)
+        .args([poses, frames, &n_poses.to_string(), "20", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Python readers refused the recording:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout).trim());
+}
+
+#[test]
+fn a_recording_decodes_field_by_field_in_python_with_gaps_told() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let dir = Dir::new("decode");
+    for compression in ["none", "zstd", "lz4"] {
+        let (poses_name, _c1) = guarded(Kind::Shm, &format!("rec-poses-{compression}"));
+        let (frames_name, _c2) = guarded(Kind::Shm, &format!("rec-frames-{compression}"));
+        let mut poses = pose_topic(&poses_name);
+        let mut frames = frame_topic(&frames_name);
+        let file = dir.0.join(format!("rec-{compression}.mcap"));
+        let recorder = Recorder::start(&[
+            "-o",
+            file.to_str().unwrap(),
+            &poses_name,
+            &frames_name,
+            "--compression",
+            compression,
+        ]);
+        joined(&poses_name, || poses.status().unwrap().subscribers());
+        joined(&frames_name, || frames.status().unwrap().subscribers());
+        publish(&mut poses, &mut frames);
+        // Every sample is read before the recorder is stopped: the topics block, and a last
+        // sample of each is read only after all before it.
+        caught_up(&poses);
+        caught_up(&frames);
+        recorder.signal(libc::SIGINT);
+        let (code, text) = recorder.wait();
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains(&format!("{poses_name}: 100 samples")),
+            "{text}"
+        );
+        assert!(text.contains("1 gaps (3 samples missed)"), "{text}");
+        check_in_python(&python, &file, &poses_name, &frames_name, 100);
+    }
+}
+
+/// Waits (at most 20 s) until the recorder has received everything published on `topic`.
+fn caught_up(topic: &RecordPublisher) {
+    let start = Instant::now();
+    while topic.status().unwrap().most_pending() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the recorder did not catch up with {}",
+            topic.name()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn publish_frames(frames: &mut RecordPublisher, n: u64) {
+    for k in 0..n {
+        let info = FrameInfo {
+            number: k,
+            width: 640 + k as u32,
+            height: 480,
+        };
+        frames
+            .send_with(
+                &frame_bytes(k, 1000 + 150 * k as usize),
+                Some(posix_ipc::typed::bytemuck::bytes_of(&info)),
+                posix_ipc::Timeout::Infinite,
+            )
+            .unwrap();
+    }
+}
+
+/// Records 20 frames of a topic made after the recorder started.
+fn record_frames(dir: &Dir, frames_name: &str) -> PathBuf {
+    let file = dir.0.join("frames.mcap");
+    let recorder = Recorder::start(&["-o", file.to_str().unwrap(), frames_name]);
+    // Made after the recorder started: found by its scan.
+    let mut frames = frame_topic(frames_name);
+    joined(frames_name, || frames.status().unwrap().subscribers());
+    publish_frames(&mut frames, 20);
+    caught_up(&frames);
+    recorder.signal(libc::SIGTERM);
+    let (code, text) = recorder.wait();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("{frames_name}: 20 samples")),
+        "{text}"
+    );
+    // The publisher goes, the topic stays (as a crashed camera would leave it).
+    drop(frames);
+    file
+}
+
+#[test]
+fn a_recording_replays_into_a_subscriber_byte_for_byte_taking_the_topic_over() {
+    let dir = Dir::new("replay");
+    let (frames_name, _c) = guarded(Kind::Shm, "rec-replay");
+    let file = record_frames(&dir, &frames_name);
+    // A subscriber of the camera's topic, waiting for the next publisher.
+    let options = SubscribeOptions::new().follow_restarts(true);
+    let mut sub =
+        FrameSubscriber::<FrameInfo>::open_with_header_options(&frames_name, &options).unwrap();
+    let replay = StdCommand::new(BIN)
+        .args(["replay", file.to_str().unwrap(), "--rate", "4"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&replay.stderr).into_owned();
+    assert_eq!(replay.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("{frames_name}: 20 samples")),
+        "{text}"
+    );
+    let mut got = 0u64;
+    while got < 20 {
+        match sub.recv_timeout(Duration::from_secs(10)) {
+            Ok(frame) => {
+                let h = *frame.header();
+                assert_eq!(
+                    (h.number, h.width, h.height),
+                    (got, 640 + got as u32, 480),
+                    "frame {got}"
+                );
+                assert!(
+                    *frame == frame_bytes(got, 1000 + 150 * got as usize)[..],
+                    "the bytes of frame {got}"
+                );
+                got += 1;
+            }
+            Err(e) if e.kind() == ErrorKind::Restarted => {}
+            Err(e) => panic!("after {got} frames: {e}"),
+        }
+    }
+    // The replay removed the topic it took over.
+    assert!(posix_ipc::SharedMemory::open(&frames_name).is_err());
+}
+
+#[test]
+fn bad_recordings_are_refused_naming_the_file_the_topic_and_the_offset() {
+    let dir = Dir::new("bad");
+    let (frames_name, _c) = guarded(Kind::Shm, "rec-bad");
+    let file = record_frames(&dir, &frames_name);
+    // The topic the recording left is removed: each replay below makes it again.
+    posix_ipc::unlink_shared_memory(&frames_name).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+
+    let truncated = dir.0.join("truncated.mcap");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let r = run(&["replay", truncated.to_str().unwrap(), "--rate", "100"]);
+    r.one_error_line(&[
+        truncated.to_str().unwrap(),
+        "not a readable MCAP recording",
+        "byte",
+    ]);
+    assert_eq!(r.code, Some(1));
+
+    let garbage = dir.0.join("garbage.mcap");
+    std::fs::write(&garbage, b"this is not an MCAP file at all").unwrap();
+    let r = run(&["replay", garbage.to_str().unwrap()]);
+    r.one_error_line(&[garbage.to_str().unwrap(), "not a readable MCAP recording"]);
+
+    let missing = dir.0.join("missing.mcap");
+    let r = run(&["replay", missing.to_str().unwrap()]);
+    r.one_error_line(&[missing.to_str().unwrap(), "opening it"]);
+
+    // A local topic of another type under the recorded name: refused, left as it is.
+    let mut other = pose_topic(&frames_name);
+    let r = run(&["replay", file.to_str().unwrap()]);
+    r.one_error_line(&[file.to_str().unwrap(), &frames_name, "refused"]);
+    other
+        .send(posix_ipc::typed::bytemuck::bytes_of(&pose(1)))
+        .unwrap();
+    assert_eq!(other.status().unwrap().generation(), 1);
+
+    let r = run(&["replay", file.to_str().unwrap(), "--rate", "0"]);
+    r.one_error_line(&["--rate 0"]);
+    let r = run(&["replay", file.to_str().unwrap(), "--remap", "nothing"]);
+    r.one_error_line(&["--remap", "FROM=TO"]);
+}
+
+/// What Python's stream reader finds in a file whose writer was killed: the messages of every
+/// complete chunk, in order.
+const READ_KILLED: &str = r#"
+import sys
+from mcap.stream_reader import StreamReader
+from mcap.records import Message, Channel
+topic, channel, seqs, error = sys.argv[2], None, [], None
+try:
+    for r in StreamReader(open(sys.argv[1], "rb")).records:
+        if isinstance(r, Channel) and r.topic == topic:
+            channel = r.id
+        elif isinstance(r, Message) and r.channel_id == channel:
+            seqs.append(r.sequence)
+except Exception as e:
+    error = type(e).__name__
+assert seqs and seqs == list(range(len(seqs))), seqs[:10]
+print(f"{len(seqs)} messages readable after kill -9, the stream reader stopped with {error}")
+"#;
+
+#[test]
+fn a_recorder_killed_with_sigkill_leaves_a_file_readable_up_to_its_last_chunk() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let dir = Dir::new("kill");
+    let (frames_name, _c) = guarded(Kind::Shm, "rec-kill");
+    let file = dir.0.join("killed.mcap");
+    let mut frames = frame_topic(&frames_name);
+    let recorder = Recorder::start(&["-o", file.to_str().unwrap(), &frames_name]);
+    joined(&frames_name, || frames.status().unwrap().subscribers());
+    // Frames for more than two flush intervals (1 s each), then the kill mid-stream.
+    let start = Instant::now();
+    let mut k = 0u64;
+    while start.elapsed() < Duration::from_millis(2500) {
+        let info = FrameInfo {
+            number: k,
+            width: 1,
+            height: 1,
+        };
+        frames
+            .send_with(
+                &frame_bytes(k, 2048),
+                Some(posix_ipc::typed::bytemuck::bytes_of(&info)),
+                posix_ipc::Timeout::Infinite,
+            )
+            .unwrap();
+        k += 1;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    recorder.signal(libc::SIGKILL);
+    let (code, _) = recorder.wait();
+    assert_eq!(code, None, "killed by the signal");
+    let out = StdCommand::new(&python)
+        .arg("-c")
+        .arg(READ_KILLED)
+        .arg(&file)
+        .arg(&frames_name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "{} (of {k} published)",
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+}
