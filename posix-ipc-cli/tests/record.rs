@@ -502,8 +502,8 @@ fn bad_recordings_are_refused_naming_the_file_the_topic_and_the_offset() {
     r.one_error_line(&["--remap", "FROM=TO"]);
 }
 
-/// What Python's stream reader finds in a file whose writer was killed: the messages of every
-/// complete chunk, in order.
+/// What Python's stream reader finds in a file whose writer was killed (or stopped by a full
+/// disk): the messages of every complete chunk, in order.
 const READ_KILLED: &str = r#"
 import sys
 from mcap.stream_reader import StreamReader
@@ -518,7 +518,7 @@ try:
 except Exception as e:
     error = type(e).__name__
 assert seqs and seqs == list(range(len(seqs))), seqs[:10]
-print(f"{len(seqs)} messages readable after kill -9, the stream reader stopped with {error}")
+print(f"{len(seqs)} messages readable, the stream reader stopped with {error}")
 "#;
 
 #[test]
@@ -571,4 +571,184 @@ fn a_recorder_killed_with_sigkill_leaves_a_file_readable_up_to_its_last_chunk() 
         "{} (of {k} published)",
         String::from_utf8_lossy(&out.stdout).trim()
     );
+}
+
+/// The camera example (`cargo test` builds the root package's examples beside its tests), or
+/// `None` where this package's tests run alone.
+fn camera_example() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("examples").join("camera");
+    path.exists().then_some(path)
+}
+
+/// A line `  NAME   VALUE ...` of the camera subscriber's summary, as a number.
+fn summary_field(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name:?} in:\n{text}"))
+}
+
+#[test]
+fn the_camera_recorded_and_replayed_passes_its_subscribers_byte_check() {
+    let Some(camera) = camera_example() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the camera example is not built beside the tests under CI"
+        );
+        eprintln!("SKIPPED: the camera example is not built (run the whole workspace's tests)");
+        return;
+    };
+    let dir = Dir::new("camera");
+    let (topic, _c) = guarded(Kind::Shm, "rec-camera");
+    let file = dir.0.join("camera.mcap");
+    let recorder = Recorder::start(&["-o", file.to_str().unwrap(), &topic]);
+    let publisher = StdCommand::new(&camera)
+        .args([
+            "--role",
+            "publisher",
+            "--topic",
+            &topic,
+            "--seconds",
+            "2",
+            "--fps",
+            "15",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        publisher.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publisher.stderr)
+    );
+    recorder.signal(libc::SIGINT);
+    let (code, text) = recorder.wait();
+    assert_eq!(code, Some(0), "{text}");
+    let recorded = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{topic}: ")))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no count for {topic} in:\n{text}"));
+    assert!(recorded >= 20, "{text}");
+
+    let subscriber = StdCommand::new(&camera)
+        .args(["--role", "subscriber", "--topic", &topic])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let subscriber = Recorder(Some(subscriber));
+    let replay = StdCommand::new(BIN)
+        .args(["replay", file.to_str().unwrap(), "--rate", "2"])
+        .output()
+        .unwrap();
+    let replayed = String::from_utf8_lossy(&replay.stderr).into_owned();
+    assert_eq!(replay.status.code(), Some(0), "{replayed}");
+    assert!(
+        replayed.contains(&format!("{topic}: {recorded} samples")),
+        "{replayed}"
+    );
+    subscriber.signal(libc::SIGINT);
+    let (code, summary) = subscriber.wait();
+    assert_eq!(code, Some(0), "{summary}");
+    // The subscriber joins once the replay has made the topic: it may miss the first frames,
+    // never a byte of those it checks.
+    let received = summary_field(&summary, "frames received");
+    assert!(
+        received + 5 >= recorded && received > 0,
+        "{received} of {recorded}:\n{summary}"
+    );
+    assert_eq!(summary_field(&summary, "bad frames"), 0, "{summary}");
+    assert_eq!(summary_field(&summary, "frames missed"), 0, "{summary}");
+    eprintln!(
+        "the camera: {recorded} frames recorded, {received} replayed frames checked byte for byte"
+    );
+}
+
+#[test]
+fn a_full_disk_ends_the_recording_with_an_error_and_keeps_what_was_written() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let dir = Dir::new("full");
+    let (topic, _c) = guarded(Kind::Shm, "rec-full");
+    let mount = dir.0.join("small");
+    std::fs::create_dir_all(&mount).unwrap();
+    let file = mount.join("full.mcap");
+    // A 1 MiB file system of its own, in a private mount namespace (the topics in /dev/shm
+    // are the same there).
+    // After the recorder stops, Python's stream reader reads what it wrote, there (the mount
+    // goes with the namespace).
+    let script = format!(
+        "mount -t tmpfs -o size=1m tmpfs '{m}' || exit 97; '{BIN}' record -o '{f}' '{topic}'; \
+         rc=$?; '{py}' -c \"$READ\" '{f}' '{topic}' || exit 98; exit $rc",
+        m = mount.display(),
+        f = file.display(),
+        py = python.display(),
+    );
+    let mut frames = frame_topic(&topic);
+    let child = StdCommand::new("unshare")
+        .args(["-Urm", "sh", "-c", &script])
+        .env("READ", READ_KILLED)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(child) = child else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare cannot run under CI"
+        );
+        eprintln!("SKIPPED: unshare cannot run here");
+        return;
+    };
+    let recorder = Recorder(Some(child));
+    let start = Instant::now();
+    while frames.status().unwrap().subscribers() == 0 {
+        if start.elapsed() > Duration::from_secs(20) {
+            let (code, text) = recorder.wait();
+            if code == Some(97) && std::env::var_os("CI").is_none() {
+                eprintln!("SKIPPED: no private mount namespace here: {text}");
+                return;
+            }
+            panic!("the recorder never joined ({code:?}): {text}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // 4 KiB frames until the recorder stops (the file system is full) or 30 s pass.
+    let mut k = 0u64;
+    while frames.status().unwrap().subscribers() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the recorder did not stop"
+        );
+        let info = FrameInfo {
+            number: k,
+            width: 2,
+            height: 2,
+        };
+        frames
+            .send_with(
+                &frame_bytes(k, 4096),
+                Some(posix_ipc::typed::bytemuck::bytes_of(&info)),
+                posix_ipc::Timeout::from(Duration::from_secs(1)),
+            )
+            .ok();
+        k += 1;
+        // About 0.4 MB/s: the file system fills after two or more of the recorder's writes
+        // of its chunk (every second).
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, text) = recorder.wait();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&file.display().to_string())
+            && text.contains("at byte")
+            && text.contains("No space left"),
+        "{text}"
+    );
+    // What was written before the disk filled stays readable.
+    assert!(text.contains("messages readable"), "{text}");
+    eprintln!("full disk: {}", text.trim());
 }

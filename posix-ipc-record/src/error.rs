@@ -60,12 +60,19 @@ impl std::fmt::Display for Error {
                 offset,
                 what,
                 source,
-            } => write!(
-                f,
-                "{}: writing {what} at byte {offset} failed: {source} (what was written before \
-                 is readable up to its last complete chunk)",
-                file.display()
-            ),
+            } => {
+                // The MCAP writer's message is general ("I/O error from writing"): the system's
+                // error under it says which (a full disk: "No space left on device").
+                let cause = std::error::Error::source(source)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "{}: writing {what} at byte {offset} failed: {source}{cause} (what was \
+                     written before is readable up to its last complete chunk)",
+                    file.display()
+                )
+            }
             Error::Read { file, offset, why } => write!(
                 f,
                 "{}: not a readable MCAP recording (at or before byte {offset}): {why}",
