@@ -42,7 +42,7 @@ pub fn record(
     quiet: bool,
 ) -> Outcome {
     let cancel = posix_ipc::signals::stop_on_signals()?;
-    let mut config = RecordConfig::new(output, patterns);
+    let mut config = RecordConfig::new(output, patterns.clone());
     config.compression = compression;
     config.duration = match seconds {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -65,6 +65,9 @@ pub fn record(
             summary.file_bytes as f64 / 1e6,
             summary.elapsed.as_secs_f64()
         );
+        if summary.topics.is_empty() {
+            eprintln!("  no topic matched {}", patterns.join(" "));
+        }
         for (name, t) in &summary.topics {
             eprintln!(
                 "  {name}: {} samples, {:.1} MB, {} gaps ({} samples missed), {} restarts",

@@ -293,20 +293,7 @@ fn publish(poses: &mut RecordPublisher, frames: &mut RecordPublisher) {
             .send(posix_ipc::typed::bytemuck::bytes_of(&pose(seq)))
             .unwrap();
     }
-    for k in 0..20u64 {
-        let info = FrameInfo {
-            number: k,
-            width: 640 + k as u32,
-            height: 480,
-        };
-        frames
-            .send_with(
-                &frame_bytes(k, 1000 + 150 * k as usize),
-                Some(posix_ipc::typed::bytemuck::bytes_of(&info)),
-                posix_ipc::Timeout::Infinite,
-            )
-            .unwrap();
-    }
+    publish_frames(frames, 20);
 }
 
 fn check_in_python(python: &Path, file: &Path, poses: &str, frames: &str, n_poses: usize) {

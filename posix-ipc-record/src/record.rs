@@ -127,6 +127,19 @@ impl Shared {
         self.stop.cancel();
     }
 
+    /// The error that ended the recording, if one did.
+    fn check(&self) -> Result<(), Error> {
+        match self
+            .failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     fn stopped(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
@@ -292,15 +305,8 @@ pub fn record(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    if let Some(e) = shared
-        .failed
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take()
-    {
-        // What was written stays: every chunk finished before the failure is readable.
-        return Err(e);
-    }
+    // What was written stays: every chunk finished before a failure is readable.
+    shared.check()?;
     let mut metadata = BTreeMap::new();
     metadata.insert(
         "seconds".to_string(),
@@ -324,14 +330,7 @@ pub fn record(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    if let Some(e) = shared
-        .failed
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take()
-    {
-        return Err(e);
-    }
+    shared.check()?;
     if let Some(w) = writer {
         let buffered = w.into_inner();
         buffered.into_inner().map_err(|e| Error::Io {
