@@ -739,3 +739,71 @@ fn a_full_disk_ends_the_recording_with_an_error_and_keeps_what_was_written() {
     assert!(text.contains("messages readable"), "{text}");
     eprintln!("full disk: {}", text.trim());
 }
+
+/// The count `replay` printed for `topic`, 0 if none.
+fn replayed_count(text: &str, topic: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{topic}: ")))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn replay_remaps_selects_cuts_and_loops_until_stopped() {
+    let dir = Dir::new("options");
+    let (frames_name, _c) = guarded(Kind::Shm, "rec-opts");
+    let (remapped, _c2) = guarded(Kind::Shm, "rec-opts-to");
+    let file = dir.0.join("frames.mcap");
+    let file = {
+        let f = record_frames(&dir, &frames_name);
+        std::fs::rename(&f, &file).unwrap();
+        file
+    };
+    posix_ipc::unlink_shared_memory(&frames_name).unwrap();
+    let path = file.to_str().unwrap();
+    let replay = |args: &[&str]| {
+        let r = run(&[&["replay", path, "--rate", "50"], args].concat());
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stderr
+    };
+    let text = replay(&["--remap", &format!("{frames_name}={remapped}")]);
+    assert_eq!(
+        (
+            replayed_count(&text, &remapped),
+            replayed_count(&text, &frames_name)
+        ),
+        (20, 0),
+        "{text}"
+    );
+    let text = replay(&["--topics", "/no-such-topic*"]);
+    assert_eq!(replayed_count(&text, &frames_name), 0, "{text}");
+    let text = replay(&["--end", "0"]);
+    assert_eq!(replayed_count(&text, &frames_name), 1, "{text}");
+    let text = replay(&["--start", "1000"]);
+    assert_eq!(replayed_count(&text, &frames_name), 0, "{text}");
+    // --loop goes on until Ctrl-C, which ends it with exit 0 and the topic removed.
+    let looping = StdCommand::new(BIN)
+        .args(["replay", path, "--rate", "50", "--loop"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let looping = Recorder(Some(looping));
+    let start = Instant::now();
+    // Running (the topic made) for a while: several passes at 50 times the speed.
+    while posix_ipc::SharedMemory::open(&frames_name).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "replay --loop never made the topic"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    looping.signal(libc::SIGINT);
+    let (code, text) = looping.wait();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("(stopped)"), "{text}");
+    assert!(replayed_count(&text, &frames_name) > 20, "{text}");
+    assert!(posix_ipc::SharedMemory::open(&frames_name).is_err());
+}

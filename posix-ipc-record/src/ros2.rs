@@ -430,3 +430,117 @@ impl Codec {
         Ok((record, start..start + count))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posix_ipc_core::typed::FieldDesc;
+
+    fn field(name: &str, offset: u64, count: u64, p: Primitive) -> FieldDesc {
+        FieldDesc {
+            name: name.to_string(),
+            offset,
+            size: count * p.size() as u64,
+            count,
+            element: ElementDesc::Primitive(p),
+        }
+    }
+
+    #[test]
+    fn a_packed_layout_is_transcoded_to_aligned_cdr_and_back() {
+        // As a packed numpy dtype makes it: u8 at 0, u32 at 1, f64 at 5, then 3 bytes of
+        // padding to 16.
+        let layout = LayoutDesc {
+            name: "my::Packed<T>".to_string(),
+            size: 16,
+            align: 1,
+            fields: vec![
+                field("Flag", 0, 1, Primitive::U8),
+                field("count", 1, 1, Primitive::U32),
+                field("value", 5, 1, Primitive::F64),
+            ],
+        };
+        let codec = Codec::new("Packed", Some(&layout), 16, false);
+        assert!(!codec.verbatim);
+        assert_eq!(codec.schema_name, "posix_ipc/msg/Packed");
+        assert_eq!(
+            codec.schema_text,
+            "uint8 flag\nuint32 count\nfloat64 value\nuint8[3] padding_13\n"
+        );
+        let mut record = vec![7u8];
+        record.extend_from_slice(&0x0102_0304u32.to_le_bytes());
+        record.extend_from_slice(&2.5f64.to_le_bytes());
+        record.extend_from_slice(&[9, 8, 7]);
+        let cdr = codec.encode(&record, None);
+        let mut want = CDR_LE.to_vec();
+        want.extend_from_slice(&[7, 0, 0, 0]);
+        want.extend_from_slice(&0x0102_0304u32.to_le_bytes());
+        want.extend_from_slice(&2.5f64.to_le_bytes());
+        want.extend_from_slice(&[9, 8, 7]);
+        assert_eq!(cdr, want);
+        assert_eq!(codec.decode(&cdr).unwrap().0, record);
+    }
+
+    #[test]
+    fn a_natural_layout_is_its_own_cdr_and_a_frame_follows_its_header() {
+        let inner = LayoutDesc {
+            name: "Point".to_string(),
+            size: 8,
+            align: 4,
+            fields: vec![
+                field("x", 0, 1, Primitive::F32),
+                field("y", 4, 1, Primitive::F32),
+            ],
+        };
+        let header = LayoutDesc {
+            name: "Head".to_string(),
+            size: 26,
+            align: 8,
+            fields: vec![
+                field("stamp", 0, 1, Primitive::U64),
+                FieldDesc {
+                    name: "points".to_string(),
+                    offset: 8,
+                    size: 16,
+                    count: 2,
+                    element: ElementDesc::Struct(Box::new(inner)),
+                },
+                field("id", 24, 1, Primitive::U16),
+            ],
+        };
+        let codec = Codec::new("Head", Some(&header), 26, true);
+        assert!(codec.verbatim);
+        assert_eq!(codec.schema_name, "posix_ipc/msg/HeadFrame");
+        assert!(codec
+            .schema_text
+            .starts_with("uint64 stamp\nposix_ipc/Point[2] points\nuint16 id\nuint8[] data\n"));
+        assert!(codec
+            .schema_text
+            .ends_with("MSG: posix_ipc/Point\nfloat32 x\nfloat32 y\n"));
+        let record: Vec<u8> = (0..26).collect();
+        let cdr = codec.encode(&record, Some(b"abc"));
+        // The header's bytes, 2 bytes of alignment, the count, the bytes.
+        let mut want = CDR_LE.to_vec();
+        want.extend_from_slice(&record);
+        want.extend_from_slice(&[0, 0, 3, 0, 0, 0]);
+        want.extend_from_slice(b"abc");
+        assert_eq!(cdr, want);
+        let (head, range) = codec.decode(&cdr).unwrap();
+        assert_eq!((head, &cdr[range]), (record, &b"abc"[..]));
+        let e = codec.decode(&cdr[..cdr.len() - 1]).unwrap_err();
+        assert!(e.contains("says 3 bytes, 2 are there"), "{e}");
+        assert!(codec
+            .decode(b"\x01\x00\x00\x00")
+            .unwrap_err()
+            .contains("not little-endian"));
+    }
+
+    #[test]
+    fn names_are_made_valid_for_ros_2() {
+        assert_eq!(field_name("0"), "f0");
+        assert_eq!(field_name("Camera__ID_"), "camera_id");
+        assert_eq!(type_name("crate::vision::Frame<u8>"), "Frame");
+        assert_eq!(type_name("byte frames"), "ByteFrames");
+        assert_eq!(type_name("_"), "Record");
+    }
+}
