@@ -807,3 +807,79 @@ fn replay_remaps_selects_cuts_and_loops_until_stopped() {
     assert!(replayed_count(&text, &frames_name) > 20, "{text}");
     assert!(posix_ipc::SharedMemory::open(&frames_name).is_err());
 }
+
+#[test]
+fn a_typed_topic_recorded_and_replayed_reaches_a_typed_subscriber_field_for_field() {
+    let dir = Dir::new("typed");
+    let (name, _c) = guarded(Kind::Shm, "rec-typed");
+    let file = dir.0.join("poses.mcap");
+    let mut poses = pose_topic(&name);
+    let recorder = Recorder::start(&["-o", file.to_str().unwrap(), &name]);
+    joined(&name, || poses.status().unwrap().subscribers());
+    for i in 0..50u64 {
+        poses
+            .send(posix_ipc::typed::bytemuck::bytes_of(&pose(i)))
+            .unwrap();
+    }
+    caught_up(&poses);
+    recorder.signal(libc::SIGINT);
+    let (code, text) = recorder.wait();
+    assert_eq!(code, Some(0), "{text}");
+    drop(poses);
+    let options = SubscribeOptions::new().follow_restarts(true);
+    let mut sub = posix_ipc::Subscriber::<Pose>::open_with(&name, &options).unwrap();
+    let r = run(&["replay", file.to_str().unwrap(), "--rate", "20"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut got = 0u64;
+    while got < 50 {
+        match sub.recv_timeout(Duration::from_secs(10)) {
+            Ok(p) => {
+                assert_eq!(*p, pose(got));
+                got += 1;
+            }
+            Err(e) if e.kind() == ErrorKind::Restarted => {}
+            Err(e) => panic!("after {got} poses: {e}"),
+        }
+    }
+}
+
+/// Writes an MCAP file with a JSON channel, as another program would.
+const FOREIGN: &str = r#"
+import sys
+from mcap.writer import Writer
+with open(sys.argv[1], "wb") as f:
+    w = Writer(f)
+    w.start()
+    s = w.register_schema(name="Thing", encoding="jsonschema", data=b"{}")
+    c = w.register_channel(topic="/thing", message_encoding="json", schema_id=s)
+    w.add_message(channel_id=c, log_time=1, publish_time=1, data=b"{}")
+    w.finish()
+"#;
+
+#[test]
+fn channels_of_other_encodings_are_skipped_and_said() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let dir = Dir::new("foreign");
+    let file = dir.0.join("foreign.mcap");
+    let out = StdCommand::new(&python)
+        .arg("-c")
+        .arg(FOREIGN)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = run(&["replay", file.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("/thing: skipped: message encoding \"json\", not cdr"),
+        "{}",
+        r.stderr
+    );
+}
