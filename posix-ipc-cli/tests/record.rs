@@ -3,6 +3,8 @@
 //! bad files refused with the file, the topic and the offset named.
 
 mod common;
+#[path = "../../tests/common/venv.rs"]
+mod venv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
@@ -89,47 +91,11 @@ impl Drop for Dir {
 
 /// A virtual environment with the `mcap` and `mcap-ros2-support` packages, or why not.
 fn python() -> Result<PathBuf, String> {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcap-venv");
-    let python = venv.join("bin/python");
-    let ok = |p: &PathBuf| {
-        StdCommand::new(p)
-            .args(["-c", "import mcap, mcap_ros2"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if python.exists() && ok(&python) {
-        return Ok(python);
-    }
-    let run = |what: &str, cmd: &mut StdCommand| -> Result<(), String> {
-        let out = cmd
-            .output()
-            .map_err(|e| format!("{what}: cannot run: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    run(
-        "python3 -m venv",
-        StdCommand::new("python3").args(["-m", "venv"]).arg(&venv),
-    )?;
-    run(
-        "pip install mcap mcap-ros2-support",
-        StdCommand::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "mcap==1.*",
-            "mcap-ros2-support==0.*",
-        ]),
-    )?;
-    Ok(python)
+    venv::venv(
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcap-venv"),
+        "import mcap, mcap_ros2",
+        &["mcap==1.*", "mcap-ros2-support==0.*"],
+    )
 }
 
 fn python_or_skip() -> Option<PathBuf> {

@@ -2,6 +2,9 @@
 //! virtual environment made at test time) reads an exported topic straight off Zenoh: the
 //! description from the queryable, the dtype from it, every sample's attachment and fields.
 
+#[path = "../../tests/common/venv.rs"]
+mod venv;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -94,47 +97,11 @@ with zenoh.open(conf) as session:
 
 /// A virtual environment with eclipse-zenoh and numpy, or why there is none.
 fn python() -> Result<PathBuf, String> {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zenoh-venv");
-    let python = venv.join("bin/python");
-    let ok = |p: &PathBuf| {
-        Command::new(p)
-            .args(["-c", "import zenoh, numpy"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if python.exists() && ok(&python) {
-        return Ok(python);
-    }
-    let run = |what: &str, cmd: &mut Command| -> Result<(), String> {
-        let out = cmd
-            .output()
-            .map_err(|e| format!("{what}: cannot run: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    run(
-        "python3 -m venv",
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
-    )?;
-    run(
-        "pip install eclipse-zenoh numpy",
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "eclipse-zenoh==1.10.*",
-            "numpy",
-        ]),
-    )?;
-    Ok(python)
+    venv::venv(
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zenoh-venv"),
+        "import zenoh, numpy",
+        &["eclipse-zenoh==1.10.*", "numpy"],
+    )
 }
 
 #[test]
