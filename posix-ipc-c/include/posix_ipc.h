@@ -281,6 +281,19 @@ int32_t pipc_subscriber_recv_copy(pipc_subscriber subscriber, void *buf, size_t 
 int32_t pipc_subscriber_sizes(pipc_subscriber subscriber, size_t *max_len, size_t *header_len);
 int32_t pipc_subscriber_close(pipc_subscriber subscriber);
 
+/** A topic's counters as one end sees them. */
+typedef struct pipc_topic_status {
+    uint64_t published;   /* samples published so far */
+    uint64_t pending;     /* subscriber: not read yet; publisher: the most any has not read */
+    uint64_t generation;  /* the current (or last) publisher's: 1 for the first */
+    uint32_t subscribers; /* joined and alive */
+    int32_t publisher_alive;
+    int32_t linked;       /* 0 once the topic was removed (open it again to join a new one) */
+} pipc_topic_status;
+
+int32_t pipc_subscriber_status(pipc_subscriber subscriber, pipc_topic_status *out);
+int32_t pipc_publisher_status(pipc_publisher publisher, pipc_topic_status *out);
+
 /* ---- Rings of records ------------------------------------------------------------------ */
 
 #define PIPC_SPSC 0u

@@ -870,3 +870,87 @@ pub extern "C" fn pipc_subscriber_close(subscriber: pipc_subscriber) -> i32 {
         SUBSCRIBERS.remove(subscriber.id).map(drop)
     })
 }
+
+/// A topic's counters, as one end sees them.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct pipc_topic_status {
+    /// Samples published so far (the next sample's index).
+    pub published: u64,
+    /// For a subscriber: samples published that it has not read yet; for a publisher: the
+    /// most any subscriber has not read.
+    pub pending: u64,
+    /// The current (or last) publisher's generation: 1 for the first.
+    pub generation: u64,
+    /// Subscribers joined and alive.
+    pub subscribers: u32,
+    /// 1 if a publisher is alive.
+    pub publisher_alive: i32,
+    /// 1 if the topic's name still refers to it (0 once removed: a new topic may be made
+    /// under the name, which a subscriber joins by opening it again).
+    pub linked: i32,
+}
+
+fn fill_status(
+    out: &mut pipc_topic_status,
+    status: posix_ipc_core::TopicStatus,
+    generation: u64,
+    linked: bool,
+    publisher: bool,
+) {
+    *out = pipc_topic_status {
+        published: status.published(),
+        pending: if publisher {
+            status.most_pending()
+        } else {
+            status.pending()
+        },
+        generation,
+        subscribers: u32::try_from(status.subscribers()).unwrap_or(u32::MAX),
+        publisher_alive: i32::from(status.publisher_alive()),
+        linked: i32::from(linked),
+    };
+}
+
+/// The topic's counters as this subscriber sees them.
+///
+/// # Safety
+///
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pipc_subscriber_status(
+    subscriber: pipc_subscriber,
+    out: *mut pipc_topic_status,
+) -> i32 {
+    call("pipc_subscriber_status", || {
+        // SAFETY: NULL or writable (the caller's contract).
+        let out = unsafe { out_arg(out, "out") }?;
+        SUBSCRIBERS.with(subscriber.id, |s| {
+            let linked = s.inner.stat()?.linked;
+            fill_status(out, s.inner.status()?, s.inner.generation(), linked, false);
+            Ok(())
+        })
+    })
+}
+
+/// The topic's counters as its publisher sees them.
+///
+/// # Safety
+///
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pipc_publisher_status(
+    publisher: pipc_publisher,
+    out: *mut pipc_topic_status,
+) -> i32 {
+    call("pipc_publisher_status", || {
+        // SAFETY: NULL or writable (the caller's contract).
+        let out = unsafe { out_arg(out, "out") }?;
+        PUBLISHERS.with(publisher.id, |p| {
+            let p = p.get();
+            let linked = p.stat()?.linked;
+            fill_status(out, p.status()?, p.generation(), linked, true);
+            Ok(())
+        })
+    })
+}

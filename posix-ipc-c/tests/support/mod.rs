@@ -61,7 +61,7 @@ pub fn frame(i: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Where `libposix_ipc.so` and `.a` are: the profile directory of this test binary.
+/// Where cargo built `libposix_ipc.so` and `.a`: the profile directory of this test binary.
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
@@ -83,9 +83,36 @@ pub fn sources_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c")
 }
 
+/// The library as a user has it: installed by `install.sh` (from the libraries cargo built
+/// for this test) into a prefix of this test binary's own. Installed once per binary.
+pub fn prefix() -> PathBuf {
+    static PREFIX: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PREFIX
+        .get_or_init(|| {
+            let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("c-prefix-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&prefix);
+            let out = Command::new("bash")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+                .arg("--prefix")
+                .arg(&prefix)
+                .arg("--from")
+                .arg(lib_dir())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "install.sh failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            prefix
+        })
+        .clone()
+}
+
 /// Compiles `sources` (in `tests/c`) into `name` with gcc (`cpp`: g++ -std=c++17), strict
-/// warnings as errors, linked with the shared library; returns the executable. Compiled
-/// once per test binary and name.
+/// warnings as errors, against the installed headers and shared library; returns the
+/// executable. Compiled once per test binary and name.
 pub fn compile(name: &str, sources: &[&str], cpp: bool) -> PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -95,7 +122,7 @@ pub fn compile(name: &str, sources: &[&str], cpp: bool) -> PathBuf {
     if exe.exists() {
         return exe;
     }
-    let lib = lib_dir();
+    let prefix = prefix();
     let (compiler, std) = if cpp {
         ("g++", "-std=c++17")
     } else {
@@ -109,18 +136,18 @@ pub fn compile(name: &str, sources: &[&str], cpp: bool) -> PathBuf {
             "-Werror",
             "-pedantic",
             "-g",
-            "-O1",
+            "-O2",
             "-pthread",
         ])
         .arg("-I")
-        .arg(include_dir())
+        .arg(prefix.join("include"))
         .arg("-I")
         .arg(sources_dir())
         .args(sources.iter().map(|s| sources_dir().join(s)))
         .arg("-o")
         .arg(&exe)
-        .arg(format!("-L{}", lib.display()))
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg(format!("-L{}", prefix.join("lib").display()))
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
         .arg("-lposix_ipc")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {compiler}: {e} (install gcc and g++)"));
