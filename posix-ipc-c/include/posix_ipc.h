@@ -314,6 +314,29 @@ int32_t pipc_ring_receiver_set_cancel(pipc_ring_receiver receiver, pipc_cancel t
 int32_t pipc_ring_sender_close(pipc_ring_sender sender);
 int32_t pipc_ring_receiver_close(pipc_ring_receiver receiver);
 
+/* ---- Typed queues -------------------------------------------------------------------- */
+
+/* A POSIX message queue whose message is one record, with the companion segment of Rust's
+ * Sender<T> / Receiver<T>: the type is checked, peers are tracked (a receiver of an empty
+ * queue whose senders are all gone, killed or not, gets PIPC_DISCONNECTED). */
+#define PIPC_QUEUE_SENDER 0u
+#define PIPC_QUEUE_RECEIVER 1u
+#define PIPC_QUEUE_NEITHER 2u
+
+typedef struct pipc_queue { uint64_t id; } pipc_queue;
+
+/* how: PIPC_OPEN, PIPC_CREATE or PIPC_CREATE_OR_TAKE_OVER; side: PIPC_QUEUE_*. */
+int32_t pipc_queue_open(pipc_queue *out, const char *name, const pipc_record_type *type,
+                        uint32_t how, size_t max_messages, uint32_t side);
+int32_t pipc_queue_send(pipc_queue queue, const void *data, size_t len, uint32_t priority,
+                        int64_t timeout_ns);
+int32_t pipc_queue_recv(pipc_queue queue, void *buf, size_t len, uint32_t *priority,
+                        int64_t timeout_ns);
+int32_t pipc_queue_set_cancel(pipc_queue queue, pipc_cancel token);
+/** Removes the queue and its companion's names. */
+int32_t pipc_queue_unlink(pipc_queue queue);
+int32_t pipc_queue_close(pipc_queue queue);
+
 /* ---- Shared structs -------------------------------------------------------------------- */
 
 /* how as for rings; `initial` (type->size bytes, NULL: zeros) when creating. */

@@ -610,6 +610,73 @@ private:
     pipc_ring_receiver h_{0};
 };
 
+namespace detail {
+template <uint32_t Side> class QueueEnd {
+public:
+    QueueEnd(QueueEnd &&o) noexcept : h_(std::exchange(o.h_, pipc_queue{0})) {}
+    QueueEnd &operator=(QueueEnd &&o) noexcept {
+        std::swap(h_, o.h_);
+        return *this;
+    }
+    QueueEnd(const QueueEnd &) = delete;
+    QueueEnd &operator=(const QueueEnd &) = delete;
+    ~QueueEnd() {
+        if (h_.id) pipc_queue_close(h_);
+    }
+    /// Removes the queue and its companion's names.
+    void unlink() { check(pipc_queue_unlink(h_)); }
+    pipc_queue handle() const noexcept { return h_; }
+
+protected:
+    static pipc_queue open_queue(const std::string &name, const pipc_record_type &type, Open how,
+                                 size_t max_messages) {
+        pipc_queue h{0};
+        check(pipc_queue_open(&h, name.c_str(), &type, static_cast<uint32_t>(how), max_messages,
+                              Side));
+        return h;
+    }
+    explicit QueueEnd(pipc_queue h) : h_(h) {}
+    pipc_queue h_{0};
+};
+} // namespace detail
+
+/// The sending end of a typed queue of T (a POSIX message queue with the Rust typed
+/// queues' companion: the type is checked, the receivers tracked).
+template <typename T> class Sender : public detail::QueueEnd<PIPC_QUEUE_SENDER> {
+public:
+    static Sender open(const std::string &name, Open how = Open::open, size_t max_messages = 0) {
+        return Sender(open_queue(name, record_type<T>(), how, max_messages));
+    }
+    /// Sends with `priority`, waiting while the queue is full; false if it still was when the
+    /// timeout ran out. Throws Disconnected once every receiver has gone.
+    bool send(const T &value, uint32_t priority = 0, Timeout timeout = forever) {
+        return !timed_out(pipc_queue_send(h_, &value, sizeof(T), priority, ns(timeout)));
+    }
+
+private:
+    using detail::QueueEnd<PIPC_QUEUE_SENDER>::QueueEnd;
+};
+
+/// The receiving end of a typed queue of T.
+template <typename T> class Receiver : public detail::QueueEnd<PIPC_QUEUE_RECEIVER> {
+public:
+    static Receiver open(const std::string &name, Open how = Open::open, size_t max_messages = 0) {
+        return Receiver(open_queue(name, record_type<T>(), how, max_messages));
+    }
+    /// The next message (highest priority first) and its priority; nothing on a timeout.
+    /// Throws Disconnected once the queue is empty and every sender has gone.
+    std::optional<std::pair<T, uint32_t>> recv(Timeout timeout = forever) {
+        T value;
+        uint32_t priority = 0;
+        if (timed_out(pipc_queue_recv(h_, &value, sizeof(T), &priority, ns(timeout))))
+            return std::nullopt;
+        return std::make_pair(value, priority);
+    }
+
+private:
+    using detail::QueueEnd<PIPC_QUEUE_RECEIVER>::QueueEnd;
+};
+
 /// One T in shared memory, read without tearing; stores wake the waiters.
 template <typename T> class SharedStruct {
 public:

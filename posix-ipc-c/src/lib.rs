@@ -10,7 +10,7 @@
 //!
 //! The modules: [`status`] (codes, the last error, the call wrapper), [`handles`] (the
 //! table), [`types`] (record types and layouts described from C), [`topic`] (publishers and
-//! subscribers of records and frames), [`ring`], [`shared`], [`basics`]
+//! subscribers of records and frames), [`ring`], [`queue`], [`shared`], [`basics`]
 //! (semaphores, shared memory, message queues, the robust mutex) and [`cancel`].
 
 #![allow(non_camel_case_types, reason = "the C names of the header's types")]
@@ -18,6 +18,7 @@
 pub mod basics;
 pub mod cancel;
 pub mod handles;
+pub mod queue;
 pub mod ring;
 pub mod shared;
 pub mod status;

@@ -87,7 +87,7 @@ fn misuse_is_an_error_code_never_a_crash_and_the_fingerprint_is_derives() {
     let _cleanup = Cleanup::all(
         &prefix,
         &[
-            "topic", "frames", "ring", "shared", "sem", "shm", "mq", "mutex",
+            "topic", "frames", "ring", "shared", "sem", "shm", "mq", "mutex", "tq",
         ],
     );
     let out = Command::new(&exe).arg(&prefix).output().unwrap();
@@ -114,7 +114,7 @@ fn misuse_and_a_topic_run_clean_under_valgrind() {
     let _cleanup = Cleanup::all(
         &prefix,
         &[
-            "topic", "frames", "ring", "shared", "sem", "shm", "mq", "mutex",
+            "topic", "frames", "ring", "shared", "sem", "shm", "mq", "mutex", "tq",
         ],
     );
     let out = Command::new(&valgrind)
@@ -363,6 +363,82 @@ fn rings_and_shared_structs_cross_both_ways() {
     }
     writeln!(writer.stdin.as_mut().unwrap(), "done").unwrap();
     support::succeeded(writer, "");
+}
+
+#[test]
+fn typed_queues_cross_both_ways_and_a_killed_c_sender_disconnects_its_receiver() {
+    const N: u64 = 300;
+    let peer = peer();
+    // C sends (priorities 0..4), Rust receives through Receiver<Pose>: the companion the C
+    // side made checks the type, and the sender's close ends the stream.
+    let name = unique("queue-cr");
+    let _q = Cleanup::typed_queue(&name);
+    let mut tx = Command::new(&peer)
+        .args(["queue-send", &name, &N.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_line(&mut tx, "ready");
+    let rx = posix_ipc_core::Receiver::<Pose>::open(&name).unwrap();
+    assert!(rx.is_tracked());
+    assert_eq!(
+        rx.layout(),
+        Some(posix_ipc_core::LayoutDesc::from(&Pose::LAYOUT))
+    );
+    writeln!(tx.stdin.as_mut().unwrap(), "go").unwrap();
+    let mut got = Vec::new();
+    while got.len() < N as usize {
+        let (p, prio) = rx.recv_with(Duration::from_secs(30)).unwrap();
+        assert_eq!(p, Pose::number(p.seq));
+        assert_eq!(u64::from(prio), p.seq % 5);
+        got.push(p.seq);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..N).collect::<Vec<_>>());
+    writeln!(tx.stdin.as_mut().unwrap(), "done").unwrap();
+    support::succeeded(tx, "");
+
+    // Rust sends through Sender<Pose>, C receives until the sender is gone.
+    let name = unique("queue-rc");
+    let _q = Cleanup::typed_queue(&name);
+    let owner = posix_ipc_core::TypedQueue::<Pose>::create_owned(&name, 8).unwrap();
+    let mut rx = Command::new(&peer)
+        .args(["queue-recv", &name, &N.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_line(&mut rx, "joined");
+    let tx = posix_ipc_core::Sender::<Pose>::open(&name).unwrap();
+    for i in 0..N {
+        tx.send_with(&Pose::number(i), (i % 5) as u32, Duration::from_secs(30))
+            .unwrap();
+    }
+    drop(tx);
+    support::succeeded(rx, &format!("received {N}"));
+
+    // A C sender killed with SIGKILL: the Rust receiver drains the queue, then is told.
+    let mut killed = Command::new(&peer)
+        .args(["queue-forever", &name, "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_line(&mut killed, "ready");
+    let rx = posix_ipc_core::Receiver::<Pose>::open(&name).unwrap();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Pose::number(0)
+    );
+    let started = Instant::now();
+    let end = rx.recv_timeout(Duration::from_secs(10)).unwrap_err();
+    assert_eq!(end.kind(), posix_ipc_core::ErrorKind::Disconnected, "{end}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(owner);
 }
 
 #[test]

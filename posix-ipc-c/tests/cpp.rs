@@ -86,7 +86,9 @@ fn the_cpp_wrappers_give_guards_exceptions_and_the_derives_fingerprint() {
     let prefix = unique("cpp");
     let _cleanup = Cleanup::all(
         &prefix,
-        &["topic", "frames", "end", "cancel", "ring", "shared"],
+        &[
+            "topic", "frames", "end", "cancel", "ring", "shared", "queue",
+        ],
     );
     let out = Command::new(&exe).arg(&prefix).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -379,7 +381,7 @@ fn pkg_config_builds_a_c_program_shared_and_static() {
         let _cleanup = Cleanup::all(
             &names,
             &[
-                "topic", "frames", "ring", "shared", "sem", "shm", "mq", "mutex",
+                "topic", "frames", "ring", "shared", "sem", "shm", "mq", "mutex", "tq",
             ],
         );
         let run = Command::new(&exe).arg(&names).output().unwrap();

@@ -222,6 +222,7 @@ pub use typed::{
     LAYOUT_DESC_VERSION,
 };
 pub use typed::{
-    IpcField, IpcMessage, RawShared, Receiver, RecordReceiver, RecordSender, RecordShared,
-    RecordType, RingMode, RingReceiver, RingSender, SegmentKind, Sender, Shared, TypedQueue,
+    IpcField, IpcMessage, QueueSide, RawShared, Receiver, RecordQueue, RecordReceiver,
+    RecordSender, RecordShared, RecordType, RingMode, RingReceiver, RingSender, SegmentKind,
+    Sender, Shared, TypedQueue,
 };

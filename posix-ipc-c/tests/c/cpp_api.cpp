@@ -184,6 +184,20 @@ int main(int argc, char **argv) {
         TRUE(changed && changed->first.seq == 3 && changed->second == 1);
         TRUE(!sh.wait_change(1, 1ms));
     }
+    {
+        auto rx = posix_ipc::Receiver<Pose>::open(prefix + "-queue", posix_ipc::Open::create_or_take_over, 4);
+        {
+            auto tx = posix_ipc::Sender<Pose>::open(prefix + "-queue");
+            TRUE(tx.send(pose(1), 1));
+            TRUE(tx.send(pose(2), 9));
+            auto first = rx.recv(1s);
+            TRUE(first && first->first.seq == 2 && first->second == 9);
+        }
+        auto second = rx.recv(1s);
+        TRUE(second && second->first.seq == 1);
+        // The only sender has gone and the queue is empty: Disconnected, not a wait.
+        TRUE(throws<posix_ipc::Disconnected>([&] { rx.recv(posix_ipc::forever); }, PIPC_DISCONNECTED));
+    }
     if (failures) {
         std::fprintf(stderr, "%d failures\n", failures);
         return 1;

@@ -46,7 +46,7 @@ static int failures = 0;
         }                                                                               \
     } while (0)
 
-static char names[8][128];
+static char names[9][128];
 
 static const char *name_of(int k, const char *prefix, const char *tag) {
     snprintf(names[k], sizeof names[k], "%s-%s", prefix, tag);
@@ -323,6 +323,25 @@ int main(int argc, char **argv) {
     TRUE(cur == 1);
     EXPECT(pipc_mq_close(q), PIPC_OK);
     EXPECT(pipc_mq_unlink(mq), PIPC_OK);
+
+    /* Typed queues: the record's length, another type, peers tracked. */
+    const char *tq = name_of(8, prefix, "tq");
+    pipc_queue qr, qs;
+    EXPECT(pipc_queue_open(&qr, tq, &POSE, PIPC_CREATE_OR_TAKE_OVER, 4, 7), PIPC_INVALID_ARGUMENT);
+    EXPECT(pipc_queue_open(&qr, tq, &POSE, PIPC_CREATE_OR_TAKE_OVER, 4, PIPC_QUEUE_RECEIVER),
+           PIPC_OK);
+    EXPECT(pipc_queue_open(&qs, tq, &FRAME_HEAD, PIPC_OPEN, 0, PIPC_QUEUE_SENDER), PIPC_MISMATCH);
+    EXPECT(pipc_queue_open(&qs, tq, &POSE, PIPC_OPEN, 0, PIPC_QUEUE_SENDER), PIPC_OK);
+    EXPECT(pipc_queue_send(qs, &p0, 3, 0, 0), PIPC_INVALID_ARGUMENT);
+    EXPECT(pipc_queue_send(qs, &p1, sizeof p1, 4, 0), PIPC_OK);
+    EXPECT(pipc_queue_recv(qr, &got, 5, &prio, 0), PIPC_INVALID_ARGUMENT);
+    EXPECT(pipc_queue_recv(qr, &got, sizeof got, &prio, 0), PIPC_OK);
+    TRUE(prio == 4 && memcmp(&got, &p1, sizeof got) == 0);
+    EXPECT(pipc_queue_recv(qr, &got, sizeof got, &prio, 0), PIPC_WOULD_BLOCK);
+    EXPECT(pipc_queue_close(qs), PIPC_OK);
+    EXPECT(pipc_queue_recv(qr, &got, sizeof got, &prio, PIPC_FOREVER), PIPC_DISCONNECTED);
+    EXPECT(pipc_queue_close(qr), PIPC_OK); /* owned: removes the queue and its companion */
+    EXPECT(pipc_queue_open(&qs, tq, &POSE, PIPC_OPEN, 0, PIPC_QUEUE_SENDER), PIPC_NOT_FOUND);
 
     pipc_mutex mx;
     int32_t died = -1;

@@ -10,6 +10,11 @@
  *   ring-recv     open the ring, receive 0..N-1.
  *   shared-write  create a shared Pose, print "ready", wait for a line, store 1..N.
  *   shared-read   open the shared Pose, follow its changes to pose N, each value consistent.
+ *   queue-send    create a typed queue of Pose (owned), print "ready", wait for a line, send
+ *                 0..N-1 with priority i % 5, wait for a line, close.
+ *   queue-recv    open the queue as a receiver, receive until the senders are gone: poses
+ *                 0..N-1 (sent in order, so received in order within each priority).
+ *   queue-forever open the queue as a sender, send pose 0, print "ready", sleep until killed.
  *   pub-forever   publish poses until killed (the kill -9 tests), "ready" after the first.
  *   sub-hold      join, print "joined", hold the first sample and sleep until killed.
  *
@@ -275,6 +280,58 @@ int main(int argc, char **argv) {
         printf("read %llu\n", (unsigned long long)v.seq);
         CHECK(pipc_shared_close(sh));
         return 0;
+    }
+    if (!strcmp(mode, "queue-send")) {
+        pipc_queue q;
+        CHECK(pipc_queue_open(&q, name, &POSE, PIPC_CREATE_OR_TAKE_OVER, 8, PIPC_QUEUE_SENDER));
+        ready("ready");
+        wait_go();
+        for (uint64_t i = 0; i < n; i++) {
+            struct Pose v = pose(i);
+            CHECK(pipc_queue_send(q, &v, sizeof v, (uint32_t)(i % 5), 30000000000LL));
+        }
+        wait_go();
+        CHECK(pipc_queue_close(q));
+        return 0;
+    }
+    if (!strcmp(mode, "queue-recv")) {
+        pipc_queue q;
+        CHECK(pipc_queue_open(&q, name, &POSE, PIPC_OPEN, 0, PIPC_QUEUE_RECEIVER));
+        ready("joined");
+        uint64_t got = 0, last[5] = {0, 0, 0, 0, 0};
+        int seen[5] = {0, 0, 0, 0, 0};
+        for (;;) {
+            struct Pose v;
+            uint32_t prio = 99;
+            int32_t rc = pipc_queue_recv(q, &v, sizeof v, &prio, 30000000000LL);
+            if (rc == PIPC_DISCONNECTED) break;
+            if (rc != PIPC_OK) {
+                fprintf(stderr, "queue recv: %s: %s\n", pipc_status_name(rc),
+                        pipc_last_error_message());
+                return 2;
+            }
+            check_pose(&v, sizeof v, v.seq);
+            if (prio != v.seq % 5) fail("priority", v.seq);
+            if (seen[prio] && v.seq <= last[prio]) fail("order", v.seq);
+            seen[prio] = 1;
+            last[prio] = v.seq;
+            got++;
+        }
+        if (got != n) fail("count", got);
+        printf("received %llu\n", (unsigned long long)got);
+        CHECK(pipc_queue_close(q));
+        return 0;
+    }
+    if (!strcmp(mode, "queue-forever")) {
+        pipc_queue q;
+        CHECK(pipc_queue_open(&q, name, &POSE, PIPC_OPEN, 0, PIPC_QUEUE_SENDER));
+        struct Pose v = pose(0);
+        CHECK(pipc_queue_send(q, &v, sizeof v, 0, 30000000000LL));
+        ready("ready");
+        for (;;) {
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+        }
     }
     fprintf(stderr, "unknown mode %s\n", mode);
     return 1;

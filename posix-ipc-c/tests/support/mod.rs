@@ -183,13 +183,27 @@ impl Cleanup {
         Cleanup::topic(name)
     }
 
-    /// Every object `misuse.c` makes under `prefix`: segments, a semaphore, a queue.
+    /// A typed queue and its companion segment.
+    pub fn typed_queue(name: &str) -> Cleanup {
+        Cleanup(vec![
+            ('q', name.to_string()),
+            (
+                's',
+                format!("{name}{}", posix_ipc_core::typed::COMPANION_SUFFIX),
+            ),
+        ])
+    }
+
+    /// Every object `misuse.c` makes under `prefix`: segments, a semaphore, a queue and a
+    /// typed queue's companion.
     pub fn all(prefix: &str, tags: &[&str]) -> Cleanup {
         let mut v = Vec::new();
         for t in tags {
             let name = format!("{prefix}-{t}");
             v.push(('s', name.clone()));
             v.push(('e', name.clone()));
+            let companion = format!("{name}{}", posix_ipc_core::typed::COMPANION_SUFFIX);
+            v.push(('s', companion));
             v.push(('q', name));
         }
         Cleanup(v)

@@ -55,6 +55,23 @@ use crate::error::{Error, ErrorKind, Object, ObjectKind, Operation, Result};
 use crate::mq::{MessageQueue, QUEUE_DEV, QUEUE_INO};
 use crate::shm::{Mapping, SharedMemory};
 
+/// What a queue carries: the record type (size, fingerprint, name) and the layout its
+/// companion stores. A Rust type's comes from `IpcMessage`; a peer without one (C, through
+/// [`RecordQueue`](super::RecordQueue)) names it at run time.
+pub(crate) struct QueueDesc {
+    pub(crate) record: super::RecordType,
+    pub(crate) layout: Option<LayoutDesc>,
+}
+
+impl QueueDesc {
+    pub(crate) fn of<T: IpcMessage>() -> QueueDesc {
+        QueueDesc {
+            record: super::RecordType::of::<T>(),
+            layout: Some(LayoutDesc::from(&T::LAYOUT)),
+        }
+    }
+}
+
 pub use crate::mq::{COMPANION_MAGIC, COMPANION_SUFFIX};
 /// Layout version of the companion segment.
 pub const COMPANION_VERSION: u32 = 1;
@@ -164,9 +181,9 @@ impl Companion {
     /// layout after its first 4096 bytes, exclusively. An existing companion with no queue is a
     /// leftover (its queue was removed without it, or its creator died) and is replaced; with a
     /// queue, the queue exists: `AlreadyExists`.
-    pub(crate) fn create<T: IpcMessage>(queue: &str, mode: u32) -> Result<Companion> {
+    pub(crate) fn create(desc: &QueueDesc, queue: &str, mode: u32) -> Result<Companion> {
         let cname = Self::name_for(queue);
-        let description = header::description_of(Some(&T::LAYOUT));
+        let description = header::description_of_desc(desc.layout.as_ref());
         for _ in 0..16 {
             let made = SharedMemory::options()
                 .create_new(true)
@@ -195,10 +212,9 @@ impl Companion {
                     head[0..8].copy_from_slice(&COMPANION_MAGIC);
                     head[8..12].copy_from_slice(&COMPANION_VERSION.to_ne_bytes());
                     head[FINGERPRINT..FINGERPRINT + 8]
-                        .copy_from_slice(&T::FINGERPRINT.to_ne_bytes());
-                    head[SIZE..SIZE + 8]
-                        .copy_from_slice(&(std::mem::size_of::<T>() as u64).to_ne_bytes());
-                    let type_name = T::LAYOUT.name.as_bytes();
+                        .copy_from_slice(&desc.record.fingerprint.to_ne_bytes());
+                    head[SIZE..SIZE + 8].copy_from_slice(&(desc.record.size as u64).to_ne_bytes());
+                    let type_name = desc.record.name.as_bytes();
                     let n = type_name.len().min(TYPE_NAME_LEN - 1);
                     head[TYPE_NAME..TYPE_NAME + n].copy_from_slice(&type_name[..n]);
                     // Everything but the ready word (stored atomically by `publish`).
@@ -307,7 +323,7 @@ impl Companion {
     ///
     /// [`ErrorKind::Mismatch`] if the queue was made for another type, naming both types and
     /// fingerprints.
-    pub(crate) fn open<T: IpcMessage>(mq: &MessageQueue) -> Result<Option<Companion>> {
+    pub(crate) fn open(desc: &QueueDesc, mq: &MessageQueue) -> Result<Option<Companion>> {
         let queue = mq.name();
         let cname = Self::name_for(queue);
         let shm = match SharedMemory::open(&cname) {
@@ -363,8 +379,8 @@ impl Companion {
         if head.queue_id != mq.identity()? {
             return Ok(None);
         }
-        let size = std::mem::size_of::<T>() as u64;
-        if head.fingerprint != T::FINGERPRINT || head.size != size {
+        let size = desc.record.size as u64;
+        if head.fingerprint != desc.record.fingerprint || head.size != size {
             return Err(Error::new(
                 ErrorKind::Mismatch,
                 Operation::Open,
@@ -380,8 +396,8 @@ impl Companion {
                     },
                     head.size,
                     head.fingerprint,
-                    T::LAYOUT.name,
-                    T::FINGERPRINT
+                    desc.record.name,
+                    desc.record.fingerprint
                 ),
             ));
         }

@@ -416,9 +416,12 @@ pub(crate) const DESCRIPTION_MAX: u64 = 1 << 20;
 /// ([`LayoutDesc::encode`](super::LayoutDesc::encode)): empty for none, which is also what a
 /// layout whose description would be longer than [`DESCRIPTION_MAX`] gets.
 pub(crate) fn description_of(layout: Option<&super::Layout>) -> Vec<u8> {
-    let bytes = layout
-        .map(|l| super::LayoutDesc::from(l).encode())
-        .unwrap_or_default();
+    description_of_desc(layout.map(super::LayoutDesc::from).as_ref())
+}
+
+/// As [`description_of`], for a layout given at run time.
+pub(crate) fn description_of_desc(layout: Option<&super::LayoutDesc>) -> Vec<u8> {
+    let bytes = layout.map(super::LayoutDesc::encode).unwrap_or_default();
     if bytes.len() as u64 > DESCRIPTION_MAX {
         return Vec::new();
     }

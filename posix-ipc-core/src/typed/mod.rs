@@ -105,7 +105,7 @@ pub use pubsub::{
     FRAME_SUBSCRIBERS_DEFAULT, PUBSUB_MAGIC, PUBSUB_MAX_SUBSCRIBERS, PUBSUB_VERSION,
     RECORD_CAPACITY_DEFAULT, RECORD_SUBSCRIBERS_DEFAULT,
 };
-pub use queue::{Iter, Receiver, Sender, TryIter, TypedQueue};
+pub use queue::{Iter, QueueSide, Receiver, RecordQueue, Sender, TryIter, TypedQueue};
 pub use record::{RecordType, RECORD_SIZE_MAX};
 pub use ring::{
     RecordReceiver, RecordSender, RingMode, RingReceiver, RingSender, RING_MAGIC, RING_MAX_PEERS,

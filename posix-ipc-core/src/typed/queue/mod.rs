@@ -27,11 +27,15 @@
 //! the kernel serialises the calls. [`Sender::try_clone`] gives another handle on the same
 //! queue (its own descriptor, the same registration).
 
+mod record;
+
+pub use record::{QueueSide, RecordQueue};
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::companion::{Companion, Registration, Side};
+use super::companion::{Companion, QueueDesc, Registration, Side};
 use super::peers::TakeOver;
 use super::IpcMessage;
 use crate::cancel::CancelToken;
@@ -41,8 +45,8 @@ use crate::name::Name;
 use crate::owned::{Owned, OwnedName, Removable};
 use crate::timeout::Timeout;
 
-fn check_size<T: IpcMessage>(mq: &MessageQueue) -> Result<()> {
-    let size = std::mem::size_of::<T>();
+fn check_size(desc: &QueueDesc, mq: &MessageQueue) -> Result<()> {
+    let size = desc.record.size;
     if mq.max_message_size() != size {
         return Err(Error::new(
             ErrorKind::Mismatch,
@@ -56,8 +60,8 @@ fn check_size<T: IpcMessage>(mq: &MessageQueue) -> Result<()> {
                  for another message type (or by another program); open the queue made for \
                  {}, or remove it and create it again",
                 mq.max_message_size(),
-                T::LAYOUT.name,
-                T::LAYOUT.name
+                desc.record.name,
+                desc.record.name
             ),
         ));
     }
@@ -81,10 +85,10 @@ fn exists_in(e: Error, end: &str) -> Error {
     )
 }
 
-fn options<T: IpcMessage>(max_messages: usize) -> MessageQueueOptions {
+fn options(desc: &QueueDesc, max_messages: usize) -> MessageQueueOptions {
     let mut o = MessageQueue::options();
     o.max_messages(max_messages)
-        .max_message_size(std::mem::size_of::<T>());
+        .max_message_size(desc.record.size);
     o
 }
 
@@ -98,17 +102,18 @@ struct Channel<T> {
     _type: PhantomData<fn() -> T>,
 }
 
-impl<T: IpcMessage> Channel<T> {
+impl<T> Channel<T> {
     /// Creates the companion, then the queue (exclusively), then publishes the companion.
     fn create(
+        desc: &QueueDesc,
         name: &str,
         max_messages: usize,
         read: bool,
         write: bool,
     ) -> Result<(MessageQueue, Companion)> {
         let queue = Name::new(ObjectKind::MessageQueue, name, Operation::Create)?;
-        let companion = Companion::create::<T>(queue.as_str(), 0o600)?;
-        let made = options::<T>(max_messages)
+        let companion = Companion::create(desc, queue.as_str(), 0o600)?;
+        let made = options(desc, max_messages)
             .create_new(true)
             .read(read)
             .write(write)
@@ -134,6 +139,7 @@ impl<T: IpcMessage> Channel<T> {
     /// for `T` with `max_messages` slots and its owner is gone; the companion returned holds
     /// the owner word either way. `end` names the caller for errors ("Sender::<Tick>").
     fn create_or_take_over(
+        desc: &QueueDesc,
         name: &str,
         max_messages: usize,
         (read, write): (bool, bool),
@@ -146,10 +152,10 @@ impl<T: IpcMessage> Channel<T> {
             instead: &instead,
         };
         let ((mut mq, mut companion), taken) = how.run(
-            || Self::create(name, max_messages, read, write),
+            || Self::create(desc, name, max_messages, read, write),
             || {
                 let mq = MessageQueue::options().read(read).write(write).open(name)?;
-                check_size::<T>(&mq)?;
+                check_size(desc, &mq)?;
                 if mq.max_messages() != max_messages {
                     return Err(Error::new(
                         ErrorKind::Mismatch,
@@ -162,7 +168,7 @@ impl<T: IpcMessage> Channel<T> {
                         ),
                     ));
                 }
-                match Companion::open::<T>(&mq)? {
+                match Companion::open(desc, &mq)? {
                     Some(c) if c.writable() => Ok((mq, c)),
                     Some(c) => Err(Error::new(
                         ErrorKind::PermissionDenied,
@@ -208,14 +214,15 @@ impl<T: IpcMessage> Channel<T> {
     }
 
     /// Wraps an open queue: the size check, then the companion's type check if it has one.
-    fn wrap(mq: MessageQueue, side: Option<Side>) -> Result<Channel<T>> {
-        check_size::<T>(&mq)?;
-        let companion = Companion::open::<T>(&mq)?;
+    fn wrap(desc: &QueueDesc, mq: MessageQueue, side: Option<Side>) -> Result<Channel<T>> {
+        check_size(desc, &mq)?;
+        let companion = Companion::open(desc, &mq)?;
         Ok(Self::new_end(mq, companion, side))
     }
 
     /// Creates for `side`, or opens what exists (the companion decides the type check).
     fn open_or_create(
+        desc: &QueueDesc,
         name: &str,
         max_messages: usize,
         read: bool,
@@ -224,13 +231,13 @@ impl<T: IpcMessage> Channel<T> {
     ) -> Result<Channel<T>> {
         let mut last = None;
         for _ in 0..16 {
-            match Self::create(name, max_messages, read, write) {
+            match Self::create(desc, name, max_messages, read, write) {
                 Ok((mq, c)) => return Ok(Self::new_end(mq, Some(c), side)),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(e),
             }
             match MessageQueue::options().read(read).write(write).open(name) {
-                Ok(mq) => return Self::wrap(mq, side),
+                Ok(mq) => return Self::wrap(desc, mq, side),
                 // Removed between the two calls: create again. (If that keeps happening, the
                 // create's own error says why, e.g. a foreign segment holds the companion's
                 // name.)
@@ -339,7 +346,7 @@ impl<T: IpcMessage> Sender<T> {
     /// its companion, opened for writing only; fails with [`ErrorKind::AlreadyExists`] if the
     /// name exists (the error says how to find and remove a leftover).
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let (mq, c) = Channel::<T>::create(name, max_messages, false, true)
+        let (mq, c) = Channel::<T>::create(&QueueDesc::of::<T>(), name, max_messages, false, true)
             .map_err(|e| exists_in(e, &format!("Sender::<{}>", T::LAYOUT.name)))?;
         Ok(Sender {
             ch: Channel::new_end(mq, Some(c), Some(Side::Producer)),
@@ -366,7 +373,13 @@ impl<T: IpcMessage> Sender<T> {
     /// [`ErrorKind::AlreadyExists`] naming it.
     pub fn create_or_take_over(name: &str, max_messages: usize) -> Result<Owned<Self>> {
         let end = format!("Sender::<{}>", T::LAYOUT.name);
-        let (mq, c) = Channel::<T>::create_or_take_over(name, max_messages, (false, true), &end)?;
+        let (mq, c) = Channel::<T>::create_or_take_over(
+            &QueueDesc::of::<T>(),
+            name,
+            max_messages,
+            (false, true),
+            &end,
+        )?;
         Ok(Owned::new(Sender {
             ch: Channel::new_end(mq, Some(c), Some(Side::Producer)),
         }))
@@ -399,14 +412,21 @@ impl<T: IpcMessage> Sender<T> {
 
     /// Opens the queue, creating it (and its companion) for `T` if it does not exist.
     pub fn open_or_create(name: &str, max_messages: usize) -> Result<Self> {
-        Channel::open_or_create(name, max_messages, false, true, Some(Side::Producer))
-            .map(|ch| Sender { ch })
+        Channel::open_or_create(
+            &QueueDesc::of::<T>(),
+            name,
+            max_messages,
+            false,
+            true,
+            Some(Side::Producer),
+        )
+        .map(|ch| Sender { ch })
     }
 
     /// Wraps an open queue after checking it against `T` (size; and type, if the queue has a
     /// companion, which this handle then registers with).
     pub fn from_queue(mq: MessageQueue) -> Result<Self> {
-        Channel::wrap(mq, Some(Side::Producer)).map(|ch| Sender { ch })
+        Channel::wrap(&QueueDesc::of::<T>(), mq, Some(Side::Producer)).map(|ch| Sender { ch })
     }
 
     /// Attaches a [`CancelToken`]: a send that waits for room ends with
@@ -520,7 +540,7 @@ impl<T: IpcMessage> Receiver<T> {
     /// Creates a new queue for `T` and its companion, opened for reading only; fails with
     /// [`ErrorKind::AlreadyExists`] if the name exists.
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let (mq, c) = Channel::<T>::create(name, max_messages, true, false)
+        let (mq, c) = Channel::<T>::create(&QueueDesc::of::<T>(), name, max_messages, true, false)
             .map_err(|e| exists_in(e, &format!("Receiver::<{}>", T::LAYOUT.name)))?;
         Ok(Receiver {
             ch: Channel::new_end(mq, Some(c), Some(Side::Consumer)),
@@ -538,7 +558,13 @@ impl<T: IpcMessage> Receiver<T> {
     /// without a typed companion.
     pub fn create_or_take_over(name: &str, max_messages: usize) -> Result<Owned<Self>> {
         let end = format!("Receiver::<{}>", T::LAYOUT.name);
-        let (mq, c) = Channel::<T>::create_or_take_over(name, max_messages, (true, false), &end)?;
+        let (mq, c) = Channel::<T>::create_or_take_over(
+            &QueueDesc::of::<T>(),
+            name,
+            max_messages,
+            (true, false),
+            &end,
+        )?;
         Ok(Owned::new(Receiver {
             ch: Channel::new_end(mq, Some(c), Some(Side::Consumer)),
         }))
@@ -570,14 +596,21 @@ impl<T: IpcMessage> Receiver<T> {
 
     /// Opens the queue, creating it (and its companion) for `T` if it does not exist.
     pub fn open_or_create(name: &str, max_messages: usize) -> Result<Self> {
-        Channel::open_or_create(name, max_messages, true, false, Some(Side::Consumer))
-            .map(|ch| Receiver { ch })
+        Channel::open_or_create(
+            &QueueDesc::of::<T>(),
+            name,
+            max_messages,
+            true,
+            false,
+            Some(Side::Consumer),
+        )
+        .map(|ch| Receiver { ch })
     }
 
     /// Wraps an open queue after checking it against `T` (size; and type, if the queue has a
     /// companion, which this handle then registers with).
     pub fn from_queue(mq: MessageQueue) -> Result<Self> {
-        Channel::wrap(mq, Some(Side::Consumer)).map(|ch| Receiver { ch })
+        Channel::wrap(&QueueDesc::of::<T>(), mq, Some(Side::Consumer)).map(|ch| Receiver { ch })
     }
 
     /// Attaches a [`CancelToken`]: a receive that waits ends with [`ErrorKind::Cancelled`] as
@@ -748,7 +781,7 @@ pub struct TypedQueue<T> {
 impl<T: IpcMessage> TypedQueue<T> {
     /// Creates the queue for `T` and its companion (exclusively), without joining either side.
     pub fn create(name: &str, max_messages: usize) -> Result<Self> {
-        let (mq, c) = Channel::<T>::create(name, max_messages, true, true)
+        let (mq, c) = Channel::<T>::create(&QueueDesc::of::<T>(), name, max_messages, true, true)
             .map_err(|e| exists_in(e, &format!("TypedQueue::<{}>", T::LAYOUT.name)))?;
         Ok(TypedQueue {
             ch: Channel::new_end(mq, Some(c), None),
@@ -764,7 +797,13 @@ impl<T: IpcMessage> TypedQueue<T> {
     /// As [`Sender::create_or_take_over`].
     pub fn create_or_take_over(name: &str, max_messages: usize) -> Result<Owned<Self>> {
         let end = format!("TypedQueue::<{}>", T::LAYOUT.name);
-        let (mq, c) = Channel::<T>::create_or_take_over(name, max_messages, (true, true), &end)?;
+        let (mq, c) = Channel::<T>::create_or_take_over(
+            &QueueDesc::of::<T>(),
+            name,
+            max_messages,
+            (true, true),
+            &end,
+        )?;
         Ok(Owned::new(TypedQueue {
             ch: Channel::new_end(mq, Some(c), None),
         }))
@@ -777,7 +816,8 @@ impl<T: IpcMessage> TypedQueue<T> {
 
     /// Opens an existing queue and checks it against `T`, without joining either side.
     pub fn open(name: &str) -> Result<Self> {
-        Channel::wrap(MessageQueue::open(name)?, None).map(|ch| TypedQueue { ch })
+        Channel::wrap(&QueueDesc::of::<T>(), MessageQueue::open(name)?, None)
+            .map(|ch| TypedQueue { ch })
     }
 
     /// As [`open`](Self::open), waiting up to `timeout` for the queue to exist and be
