@@ -1,5 +1,5 @@
 //! A C program compiled against the declaration the derive exports reads the same bytes: its
-//! `_Static_assert`s check size and offsets at compile time, and it receives a typed message.
+//! `static_assert`s check size and offsets at compile time, and it receives a typed message.
 
 mod common;
 

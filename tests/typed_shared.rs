@@ -267,7 +267,7 @@ fn layout_exports_describe_the_segment() {
     assert!(c.contains("struct Position {"), "{c}");
     assert!(c.contains("    double x;"), "{c}");
     assert!(
-        c.contains("_Static_assert(sizeof(struct Position) == 24"),
+        c.contains("static_assert(sizeof(struct Position) == 24"),
         "{c}"
     );
 }

@@ -157,6 +157,13 @@ typedef struct pipc_record_type {
     const pipc_layout *layout; /* NULL: none (then `fingerprint` is needed) */
 } pipc_record_type;
 
+/* Marks the descriptors Layout::c_declaration() writes, which a program may not all use. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PIPC_UNUSED __attribute__((unused))
+#else
+#define PIPC_UNUSED
+#endif
+
 #ifdef __cplusplus
 #define PIPC_ALIGNOF(type) alignof(type)
 #else

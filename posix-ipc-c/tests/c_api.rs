@@ -81,6 +81,70 @@ fn every_status_code_and_flag_of_the_header_is_the_librarys() {
 }
 
 #[test]
+fn c_declaration_gives_a_c_program_the_struct_and_the_record_type() {
+    // The generated header, beside the program that includes it, compiled as C and as C++.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pose_gen.h"), Pose::c_declaration()).unwrap();
+    std::fs::copy(
+        support::sources_dir().join("generated.c"),
+        dir.join("generated.c"),
+    )
+    .unwrap();
+    let prefix = support::prefix();
+    for (compiler, std, exe) in [
+        ("gcc", "-std=c11", "gen-c"),
+        ("g++", "-std=c++17", "gen-cpp"),
+    ] {
+        let mut cmd = Command::new(compiler);
+        cmd.args([std, "-Wall", "-Wextra", "-Werror", "-pedantic"]);
+        if compiler == "g++" {
+            cmd.args(["-x", "c++"]);
+        }
+        let out = cmd
+            .arg("-I")
+            .arg(prefix.join("include"))
+            .arg(dir.join("generated.c"))
+            .arg("-o")
+            .arg(dir.join(exe))
+            .arg(format!("-L{}", prefix.join("lib").display()))
+            .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+            .arg("-lposix_ipc")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{compiler}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            Pose::c_declaration()
+        );
+    }
+    let name = unique("generated");
+    let _t = Cleanup::topic(&name);
+    let mut publisher = Command::new(dir.join("gen-c"))
+        .args([&name, "20"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_line(&mut publisher, "ready");
+    // The Rust type opens what the C program created: size and fingerprint agree.
+    let mut sub = Subscriber::<Pose>::open(&name).unwrap();
+    writeln!(publisher.stdin.as_mut().unwrap(), "go").unwrap();
+    for i in 0..20 {
+        let p = *sub.recv_with(Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            (p.seq, p.stamp, p.points[1].x, p.flags),
+            (i, i as f64 * 0.5, i as f64, i as u32)
+        );
+    }
+    support::succeeded(publisher, "published 20");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn misuse_is_an_error_code_never_a_crash_and_the_fingerprint_is_derives() {
     let exe = compile("misuse", &["misuse.c"], false);
     let prefix = unique("misuse");

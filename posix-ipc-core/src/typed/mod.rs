@@ -27,7 +27,7 @@
 //! `tests/ui/`). A Python program reads the same messages with
 //! `struct.unpack(Reading.python_format(), data)`, or with the module [`python_module`]
 //! generates for `posix_ipc_rs`; a C program includes `Reading::c_declaration()`, whose
-//! `_Static_assert`s check every offset.
+//! `static_assert`s check every offset.
 //!
 //! # Typed queues
 //!

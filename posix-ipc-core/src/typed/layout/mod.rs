@@ -409,12 +409,32 @@ impl Layout {
         s
     }
 
-    /// A C declaration of the struct (and of nested structs, first), with `_Static_assert`s on
-    /// the size and every offset, so a C program compiled against it is checked to agree.
+    /// A C (C11, and C++) declaration of the struct (and of nested structs, first), with
+    /// `static_assert`s on the size and every offset, so a program compiled against it is
+    /// checked to agree; then the values C code needs: `NAME_SIZE`, `NAME_FINGERPRINT` and,
+    /// when `posix_ipc.h` (the C library's header) was included first, the `pipc_layout` of
+    /// each struct and the `pipc_record_type` `Name_type` to open topics, rings, queues and
+    /// shared structs of this type with.
     pub fn c_declaration(&self) -> String {
-        let mut out = String::from("#include <stdint.h>\n#include <stddef.h>\n\n");
+        let mut out = String::from(
+            "#include <assert.h> /* static_assert, in C11 and C++ */\n#include <stddef.h>\n\
+             #include <stdint.h>\n\n",
+        );
         let mut done = Vec::new();
         self.c_decl_into(&mut out, &mut done);
+        let upper = c_macro_name(self.name);
+        let _ = writeln!(out, "#define {upper}_SIZE {}", self.size);
+        let _ = writeln!(
+            out,
+            "#define {upper}_FINGERPRINT UINT64_C({:#018x})",
+            self.fingerprint()
+        );
+        let _ = writeln!(
+            out,
+            "#ifdef POSIX_IPC_H\nPIPC_UNUSED static const pipc_record_type {0}_type = \
+             {{\"{0}\", sizeof(struct {0}), {upper}_FINGERPRINT, &{0}_layout}};\n#endif",
+            self.name
+        );
         out
     }
 
@@ -443,20 +463,62 @@ impl Layout {
         let _ = writeln!(out, "}};");
         let _ = writeln!(
             out,
-            "_Static_assert(sizeof(struct {0}) == {1}, \"struct {0} must be {1} bytes\");",
+            "static_assert(sizeof(struct {0}) == {1}, \"struct {0} must be {1} bytes\");",
             self.name, self.size
         );
         for f in self.fields {
             let _ = writeln!(
                 out,
-                "_Static_assert(offsetof(struct {0}, {1}) == {2}, \"{0}.{1} at offset {2}\");",
+                "static_assert(offsetof(struct {0}, {1}) == {2}, \"{0}.{1} at offset {2}\");",
                 self.name,
                 c_field_name(f.name),
                 f.offset
             );
         }
-        out.push('\n');
+        // The layout for the C library, if its header is in: what it stores in the objects
+        // it creates and derives the fingerprint from.
+        let _ = writeln!(
+            out,
+            "#ifdef POSIX_IPC_H\nPIPC_UNUSED static const pipc_field {}_fields[] = {{",
+            self.name
+        );
+        for f in self.fields {
+            let name = c_field_name(f.name);
+            match f.shape.kind {
+                Kind::Primitive(p) => {
+                    let kind = format!("PIPC_{}", p.rust_name().to_ascii_uppercase());
+                    let _ = writeln!(out, "    PIPC_FIELD(struct {}, {name}, {kind}),", self.name);
+                }
+                Kind::Struct(inner) => {
+                    let _ = writeln!(
+                        out,
+                        "    PIPC_STRUCT_FIELD(struct {}, {name}, &{}_layout),",
+                        self.name, inner.name
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "}};\nPIPC_UNUSED static const pipc_layout {0}_layout =\n    \
+             PIPC_LAYOUT(struct {0}, \"{0}\", {0}_fields);\n#endif\n",
+            self.name
+        );
     }
+}
+
+/// `FrameInfo` → `FRAME_INFO`: a macro prefix for a type name.
+fn c_macro_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 fn c_field_name(name: &str) -> String {

@@ -351,7 +351,7 @@ fn python_format_and_c_declaration_agree_with_the_layout() {
             prop_assert!(c.find(&open).unwrap_or(usize::MAX) <= outer_at, "{}", c);
             let size = format!("sizeof(struct {}) == {},", s.name, s.size);
             prop_assert!(c.contains(&size), "{} in\n{}", size, c);
-            let asserts = format!("_Static_assert(offsetof(struct {}, ", s.name);
+            let asserts = format!("static_assert(offsetof(struct {}, ", s.name);
             prop_assert_eq!(c.matches(&asserts).count(), s.fields.len(), "{}", c);
             for f in &s.fields {
                 let member = if f.name.starts_with(|c: char| c.is_ascii_digit()) {
