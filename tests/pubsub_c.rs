@@ -1,12 +1,20 @@
-//! A C program that follows only the segment layout and protocol documented in
-//! `posix_ipc::typed::pubsub` subscribes to a Rust `FramePublisher` and checks every byte of
-//! every frame: it registers in the subscriber table, holds each frame with its holder bit,
-//! moves its cursor, sleeps on the data futex when there is nothing to read, and leaves. It
-//! does so for frames without a header and for frames with a typed header, which it checks too.
+//! C programs on topics, with Rust and Python peers.
+//!
+//! - Through the C library (`libposix_ipc`, `posix-ipc-c`, installed by its `install.sh`): a
+//!   C publisher of a typed topic feeds a Python subscriber (`posix_ipc_rs`, the record type
+//!   from a numpy dtype with a nested struct), a Python publisher feeds a C subscriber, and a
+//!   Python frame publisher feeds a C frame subscriber, every field and byte checked. (C and
+//!   Rust, both ways and under `kill -9`, are the `posix-ipc-c` crate's own tests.)
+//! - Without the library: `tests/c/protocol_subscriber.c` follows only the segment layout and
+//!   protocol documented in `posix_ipc::typed::pubsub` and checks every byte of every frame of
+//!   a Rust `FramePublisher`: it registers in the subscriber table, holds each frame with its
+//!   holder bit, moves its cursor, sleeps on the data futex when there is nothing to read, and
+//!   leaves, for frames without a header and with a typed header. It proves the documented
+//!   layout is enough for a foreign implementation.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -22,199 +30,7 @@ struct CHeader {
     len: u64,
 }
 
-const SUBSCRIBER: &str = r#"
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <linux/futex.h>
-#include <sched.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-/* Offsets from the layout table of posix_ipc::typed::pubsub. */
-#define VERSION 8
-#define FINGERPRINT 16
-#define PAYLOAD 24
-#define CAPACITY 32
-#define BUFFERS 40
-#define STRIDE 48
-#define DATA 56
-#define READY 64
-#define SHAPE 68
-#define MAX_SUBSCRIBERS 80
-#define FRAME_HEADER 88
-#define TAIL 128
-#define DATA_SIGNAL 256
-#define SUBSCRIBERS_SLEEPING 260
-#define SPACE_SIGNAL 384
-#define PUBLISHER_SLEEPING 388
-#define SUBSCRIBERS_JOINED 452
-#define SUBSCRIBERS 1536
-#define CURSORS 4096
-#define ENTRIES 8192
-
-static unsigned char *ctrl;
-#define U64(off) ((_Atomic uint64_t *)(ctrl + (off)))
-#define U32(off) ((_Atomic uint32_t *)(ctrl + (off)))
-
-static uint64_t start_time(void) {
-    char buf[1024];
-    FILE *f = fopen("/proc/self/stat", "r");
-    if (!f || !fgets(buf, sizeof buf, f)) return 0;
-    fclose(f);
-    char *p = strrchr(buf, ')');
-    for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
-    return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
-static void wake(uint32_t word) {
-    atomic_fetch_add(U32(word), 1);
-    syscall(SYS_futex, ctrl + word, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static unsigned char expected(uint64_t seq, uint64_t i) {
-    return (unsigned char)(seq * 131 + i * 7 + (i >> 8));
-}
-
-int main(int argc, char **argv) {
-    uint64_t count = strtoull(argv[2], NULL, 10);
-    uint64_t fingerprint = strtoull(argv[3], NULL, 10);
-    uint32_t want_header = (uint32_t)strtoul(argv[4], NULL, 10);
-    int fd = shm_open(argv[1], O_RDWR, 0);
-    if (fd < 0) { perror("shm_open"); return 1; }
-    struct stat st;
-    fstat(fd, &st);
-    unsigned char head[128];
-    if (pread(fd, head, sizeof head, 0) != sizeof head) { perror("pread"); return 1; }
-    if (memcmp(head, "PIPCPUBS", 8) != 0) { fprintf(stderr, "not a topic\n"); return 2; }
-    uint64_t data_off, stride, buffers, capacity, payload, fp;
-    uint32_t version, shape, max_subs, header_size;
-    memcpy(&version, head + VERSION, 4);
-    memcpy(&shape, head + SHAPE, 4);
-    memcpy(&fp, head + FINGERPRINT, 8);
-    memcpy(&payload, head + PAYLOAD, 8);
-    memcpy(&capacity, head + CAPACITY, 8);
-    memcpy(&buffers, head + BUFFERS, 8);
-    memcpy(&stride, head + STRIDE, 8);
-    memcpy(&data_off, head + DATA, 8);
-    memcpy(&max_subs, head + MAX_SUBSCRIBERS, 4);
-    memcpy(&header_size, head + FRAME_HEADER, 4);
-    if (version != 2 || shape != 1 || fp != fingerprint || header_size != want_header) {
-        fprintf(stderr, "version %u shape %u fingerprint %llx header %u\n", version, shape,
-                (unsigned long long)fp, header_size);
-        return 2;
-    }
-    /* A frame's bytes start after its header, at the header's size rounded up to 64. */
-    uint64_t offset = ((uint64_t)header_size + 63) & ~63ull;
-    if ((uint64_t)st.st_size < data_off + buffers * stride) { fprintf(stderr, "short\n"); return 2; }
-    ctrl = mmap(NULL, data_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    /* The payload, read-only. */
-    const unsigned char *data = mmap(NULL, buffers * stride, PROT_READ, MAP_SHARED, fd, data_off);
-    if (ctrl == MAP_FAILED || data == MAP_FAILED) { perror("mmap"); return 1; }
-    if (atomic_load_explicit(U32(READY), memory_order_acquire) != 1) { fprintf(stderr, "not ready\n"); return 2; }
-
-    /* Register: an empty entry of the subscriber table. */
-    uint32_t me = (uint32_t)getpid();
-    int k = -1;
-    for (uint32_t i = 0; i < max_subs; i++) {
-        uint32_t zero = 0;
-        if (atomic_compare_exchange_strong(U32(SUBSCRIBERS + 32 * i), &zero, me)) { k = (int)i; break; }
-    }
-    if (k < 0) { fprintf(stderr, "full\n"); return 3; }
-    atomic_store(U64(SUBSCRIBERS + 32 * k + 8), start_time());
-    atomic_store(U32(SUBSCRIBERS_JOINED), 1);
-    uint64_t bit = 1ull << k;
-    uint64_t holders = ENTRIES + 64 * capacity;
-    for (uint64_t b = 0; b < buffers; b++) atomic_fetch_and(U64(holders + 64 * b), ~bit);
-    atomic_store(U32(CURSORS + 128 * k + 8), 0);
-    uint64_t next = atomic_load_explicit(U64(TAIL), memory_order_acquire);
-    atomic_store(U64(CURSORS + 128 * k), next + 1);
-    atomic_thread_fence(memory_order_seq_cst);
-    printf("joined\n");
-    fflush(stdout);
-
-    uint64_t got = 0, bad = 0, bytes = 0, sleeps = 0;
-    /* A test that fails on the Rust side leaves no C process behind: give up after 60 s. */
-    double deadline = now_s() + 60.0;
-    while (got < count) {
-        if (now_s() > deadline) {
-            fprintf(stderr, "timed out after %llu of %llu frames\n", (unsigned long long)got,
-                    (unsigned long long)count);
-            return 5;
-        }
-        uint64_t e = ENTRIES + 64 * (next & (capacity - 1));
-        if (atomic_load_explicit(U64(e), memory_order_acquire) == next + 1) {
-            uint64_t b = atomic_load_explicit(U64(e + 8), memory_order_acquire);
-            uint64_t len = atomic_load_explicit(U64(e + 16), memory_order_acquire);
-            if (b < buffers && len <= payload) {
-                atomic_fetch_or_explicit(U64(holders + 64 * b), bit, memory_order_relaxed);
-                atomic_thread_fence(memory_order_seq_cst);
-                if (atomic_load_explicit(U64(e), memory_order_relaxed) == next + 1) {
-                    /* Ours until the bit is cleared. The publisher numbers frames from 0. */
-                    const unsigned char *buf = data + b * stride;
-                    const unsigned char *frame = buf + offset;
-                    /* An entry shorter than the header is a bad frame (of no bytes). */
-                    uint64_t flen = len >= offset ? len - offset : 0;
-                    if (len < offset) bad++;
-                    uint64_t seq = next;
-                    uint64_t want = seq % 4 == 0 ? 1 : seq % 4 == 1 ? 4096 : seq % 4 == 2 ? 65543 : 1048576;
-                    if (header_size != 0) {
-                        struct { uint64_t seq, len; } h;
-                        memcpy(&h, buf, sizeof h);
-                        if (h.seq != seq || h.len != flen) bad++;
-                    }
-                    if (flen != want) bad++;
-                    for (uint64_t i = 0; i < flen; i++) if (frame[i] != expected(seq, i)) { bad++; break; }
-                    bytes += flen;
-                    got++;
-                    next++;
-                    atomic_store_explicit(U64(CURSORS + 128 * k), next + 1, memory_order_release);
-                    atomic_fetch_and_explicit(U64(holders + 64 * b), ~bit, memory_order_release);
-                    /* Block policy: a publisher waiting for room is woken. */
-                    atomic_thread_fence(memory_order_seq_cst);
-                    if (atomic_load(U32(PUBLISHER_SLEEPING)) != 0) wake(SPACE_SIGNAL);
-                    continue;
-                }
-                atomic_fetch_and(U64(holders + 64 * b), ~bit);
-            }
-        }
-        if (atomic_load(U64(TAIL)) > next) continue;
-        /* Nothing yet: announce the sleep, barrier (publishers skip their fence), re-check,
-           sleep on the data futex (at most 10 ms). */
-        atomic_fetch_add(U32(SUBSCRIBERS_SLEEPING), 1);
-        syscall(SYS_membarrier, 1 << 1 /* MEMBARRIER_CMD_GLOBAL_EXPEDITED */, 0, 0);
-        uint32_t seen = atomic_load(U32(DATA_SIGNAL));
-        if (atomic_load(U64(TAIL)) <= next) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            syscall(SYS_futex, ctrl + DATA_SIGNAL, FUTEX_WAIT, seen, &ts, NULL, 0);
-            sleeps++;
-        }
-        atomic_fetch_sub(U32(SUBSCRIBERS_SLEEPING), 1);
-    }
-    /* Leave: cursor, then the table entry; a waiting publisher goes on. */
-    atomic_store(U64(CURSORS + 128 * k), 0);
-    atomic_store(U64(SUBSCRIBERS + 32 * k + 8), 0);
-    atomic_store(U32(SUBSCRIBERS + 32 * k), 0);
-    wake(SPACE_SIGNAL);
-    printf("received %llu frames, %llu bytes, %llu bad, slept %llu times\n",
-           (unsigned long long)got, (unsigned long long)bytes, (unsigned long long)bad,
-           (unsigned long long)sleeps);
-    return bad == 0 ? 0 : 4;
-}
-"#;
+const SUBSCRIBER: &str = include_str!("c/protocol_subscriber.c");
 
 fn expected(seq: u64, i: u64) -> u8 {
     (seq.wrapping_mul(131) + i * 7 + (i >> 8)) as u8
@@ -329,4 +145,253 @@ fn run_c_subscriber<H: FrameHeader>(
     );
     assert_eq!(publisher.subscribers(), 0, "the C subscriber left");
     text.lines().last().unwrap_or("").to_string()
+}
+
+/// The C library installed (by `posix-ipc-c/install.sh`, from the libraries cargo built for
+/// this run) into a prefix of this test binary's; `None` (said) if it was not built, which
+/// under `CI` is a failure.
+fn c_library(test: &str) -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(|d| d.parent()).unwrap();
+    if !profile.join("libposix_ipc.so").exists() {
+        let why = format!(
+            "no libposix_ipc.so in {}: build posix-ipc-c (cargo test --workspace does)",
+            profile.display()
+        );
+        assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
+        common::say(&format!("SKIPPED {test}: {why}"));
+        return None;
+    }
+    let prefix = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("c-prefix-{test}-{}", std::process::id()));
+    let out = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/posix-ipc-c/install.sh"
+        ))
+        .arg("--prefix")
+        .arg(&prefix)
+        .arg("--from")
+        .arg(profile)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(prefix)
+}
+
+/// `posix-ipc-c/tests/c/peer.c` built against the installed library.
+fn c_peer(prefix: &std::path::Path) -> std::path::PathBuf {
+    let sources = concat!(env!("CARGO_MANIFEST_DIR"), "/posix-ipc-c/tests/c");
+    let exe = prefix.join("peer");
+    let out = Command::new("gcc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-pthread"])
+        .arg(format!("-I{}", prefix.join("include").display()))
+        .arg(format!("-I{sources}"))
+        .arg(format!("{sources}/peer.c"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", prefix.join("lib").display()))
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+        .arg("-lposix_ipc")
+        .output()
+        .expect("run gcc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+/// The Python side: `pose.h`'s Pose and FrameHead as numpy dtypes (`RecordType.from_dtype`
+/// gives the fingerprint the C layout gives), and the same values.
+const PY_PEER: &str = r#"
+import sys
+import numpy as np
+import posix_ipc_rs as p
+
+point = np.dtype([("x", "<f8"), ("y", "<f8")])
+pose = p.RecordType.from_dtype(np.dtype([("seq", "<u8"), ("stamp", "<f8"), ("points", point, (2,)),
+                                         ("cov", "<f4", (3,)), ("flags", "<u4")]), name="Pose")
+head = p.RecordType.from_dtype(np.dtype([("seq", "<u8"), ("width", "<u4"), ("height", "<u4")]),
+                               name="FrameHead")
+
+def make(i):
+    a = np.zeros(1, pose.dtype)
+    a[0]["seq"] = i
+    a[0]["stamp"] = i * 0.5
+    a[0]["points"]["x"] = [i, i + 1]
+    a[0]["points"]["y"] = [i, i - 1]
+    a[0]["cov"] = [i, i * 2, i * 3]
+    a[0]["flags"] = i ^ 0xA5A5
+    return a
+
+def frame(i):
+    n = 1000 + (i * 997) % 60000
+    return ((i * 31 + np.arange(n, dtype=np.uint64) * 7) & 0xff).astype(np.uint8)
+
+role, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if role == "publish":
+    with p.Publisher(name, pose, p.O_CREX, capacity=16, stall_timeout=30) as pub:
+        print("ready", flush=True)
+        sys.stdin.readline()
+        for i in range(n):
+            pub.send(make(i))
+    print(f"published {n}", flush=True)
+elif role == "frames":
+    with p.FramePublisher(name, 65536, p.O_CREX, header=head, capacity=4, stall_timeout=30) as pub:
+        print("ready", flush=True)
+        sys.stdin.readline()
+        for i in range(n):
+            data = frame(i)
+            h = np.array([(i, len(data), 1)], head.dtype)
+            pub.send(data, header=h)
+    print(f"published {n}", flush=True)
+else:
+    sub = p.Subscriber(name, pose)
+    print("joined", flush=True)
+    sys.stdin.readline()
+    got = np.zeros(n, pose.dtype)
+    k = 0
+    while k < n:
+        k += sub.receive_into(got[k:], timeout=30)
+    for i in range(n):
+        assert got[i].tobytes() == make(i).tobytes(), (i, got[i], make(i))
+    print(f"received {n} fingerprint {pose.fingerprint:#018x}", flush=True)
+"#;
+
+fn spawn_python(python: &std::path::Path, args: &[&str]) -> std::process::Child {
+    Command::new(python)
+        .arg("-c")
+        .arg(PY_PEER)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python")
+}
+
+/// Reads lines from `child` until one equal to `word`.
+fn read_until(child: &mut std::process::Child, word: &str) {
+    let out = child.stdout.as_mut().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        if out.read(&mut byte).unwrap() == 0 {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("exited before {word:?}: {err}");
+        }
+        if byte[0] == b'\n' {
+            if String::from_utf8_lossy(&line).trim() == word {
+                return;
+            }
+            line.clear();
+        } else {
+            line.push(byte[0]);
+        }
+    }
+}
+
+fn finished(child: std::process::Child, word: &str) -> String {
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success() && text.contains(word),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn c_programs_on_the_library_and_python_share_typed_topics_and_frames_both_ways() {
+    const TEST: &str = "c_programs_on_the_library_and_python_share_typed_topics_and_frames";
+    let Some(python) = common::python_module(TEST) else {
+        return;
+    };
+    let Some(prefix) = c_library(TEST) else {
+        return;
+    };
+    let peer = c_peer(&prefix);
+    let n = "500";
+
+    // C publishes (by loan and by copy), Python subscribes and compares every record.
+    let (name, _g) = guarded(Kind::Shm, "c-py");
+    let mut c = Command::new(&peer)
+        .args(["pub-poses", &name, n])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "ready");
+    let mut py = spawn_python(&python, &["subscribe", &name, n]);
+    read_until(&mut py, "joined");
+    writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
+    writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
+    let text = finished(py, "received 500");
+    assert!(
+        text.contains(&format!("fingerprint {:#018x}", pose_fingerprint())),
+        "{text}"
+    );
+    finished(c, "");
+
+    // Python publishes, C subscribes (in place and by copy) until the publisher is gone.
+    let (name, _g) = guarded(Kind::Shm, "py-c");
+    let mut py = spawn_python(&python, &["publish", &name, n]);
+    read_until(&mut py, "ready");
+    let mut c = Command::new(&peer)
+        .args(["sub-poses", &name, n])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "joined");
+    writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(py, "published 500");
+    finished(c, "received 500");
+
+    // Python frames with a header, C checks every byte and header.
+    let (name, _g) = guarded(Kind::Shm, "py-c-frames");
+    let mut py = spawn_python(&python, &["frames", &name, "200"]);
+    read_until(&mut py, "ready");
+    let mut c = Command::new(&peer)
+        .args(["sub-frames", &name, "200"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "joined");
+    writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(py, "published 200");
+    finished(c, "received 200");
+    let _ = std::fs::remove_dir_all(&prefix);
+}
+
+/// The fingerprint of `pose.h`'s Pose: the derive's on the same fields.
+fn pose_fingerprint() -> u64 {
+    #[derive(Clone, Copy, IpcMessage)]
+    #[repr(C)]
+    struct Point {
+        x: f64,
+        y: f64,
+    }
+    #[derive(Clone, Copy, IpcMessage)]
+    #[repr(C)]
+    struct Pose {
+        seq: u64,
+        stamp: f64,
+        points: [Point; 2],
+        cov: [f32; 3],
+        flags: u32,
+    }
+    Pose::FINGERPRINT
 }
