@@ -1,6 +1,7 @@
 //! What this binary does when started as a child process: `--child` plays the other side of a
 //! cross-process workload (a role of the publish-subscribe rows, of iceoryx2's, of the Python
-//! topic rows' Rust column, of the bridge rows' machines, or of the workloads'),
+//! topic rows' Rust column, of the bridge rows' machines, the Rust subscriber of the C++ rows,
+//! or of the workloads'),
 //! `--callgrind-child` runs one in-process workload once under callgrind.
 
 use std::hint::black_box;
@@ -20,6 +21,10 @@ pub fn child_main(args: &[String]) {
     }
     if role.starts_with("pyt-") {
         crate::py_topics::child(role, &args[1..]);
+        return;
+    }
+    if role == "cpp-rust-sub" {
+        crate::cpp::child(&args[1..]);
         return;
     }
     if role.starts_with("bridge-") {

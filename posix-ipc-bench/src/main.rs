@@ -24,6 +24,7 @@
 
 mod bridge;
 mod child;
+mod cpp;
 mod harness;
 #[cfg(feature = "iceoryx2")]
 mod ice;
@@ -447,6 +448,12 @@ fn main() {
             println!("{}", r.json);
         }
     }
+    let cpp_rows = cpp::run(o.quick, o.only.as_deref());
+    if o.json {
+        for r in &cpp_rows {
+            println!("{}", r.json);
+        }
+    }
     let (py_rows, topic_rows) = python_module_rows(&o);
     if o.json {
         for r in &py_rows {
@@ -464,7 +471,7 @@ fn main() {
         let _ = markdown(
             &rows,
             &ps_rows,
-            (&bridge_rows, &record_rows),
+            (&bridge_rows, &record_rows, &cpp_rows),
             py,
             &o,
             elapsed,
@@ -481,6 +488,8 @@ fn main() {
         let _ = bridge::targets(&bridge_rows, &mut out);
         let _ = record::table(&record_rows, &mut out);
         let _ = record::targets(&record_rows, &mut out);
+        let _ = cpp::table(&cpp_rows, &mut out);
+        let _ = cpp::targets(&cpp_rows, &mut out);
         if !py_rows.is_empty() {
             let _ = pymodule::table(&py_rows, &mut out);
         }
@@ -735,7 +744,11 @@ fn python_module_rows(o: &Opts) -> (Vec<pymodule::PyRow>, Vec<py_topics::TopicRo
 fn markdown(
     rows: &[Row],
     ps_rows: &[pubsub::PsRow],
-    (bridge_rows, record_rows): (&bridge::BridgeRows, &[record::RecordRow]),
+    (bridge_rows, record_rows, cpp_rows): (
+        &bridge::BridgeRows,
+        &[record::RecordRow],
+        &[cpp::CppRow],
+    ),
     (py_rows, topic_rows): (&[pymodule::PyRow], &[py_topics::TopicRow]),
     o: &Opts,
     elapsed: f64,
@@ -782,6 +795,8 @@ fn markdown(
     bridge::targets(bridge_rows, out)?;
     record::table(record_rows, out)?;
     record::targets(record_rows, out)?;
+    cpp::table(cpp_rows, out)?;
+    cpp::targets(cpp_rows, out)?;
     if !py_rows.is_empty() {
         pymodule::table(py_rows, out)?;
         writeln!(
@@ -811,6 +826,7 @@ fn markdown(
     pubsub::descriptions(ps_rows, out)?;
     bridge::descriptions(bridge_rows, out)?;
     record::descriptions(record_rows, out)?;
+    cpp::descriptions(cpp_rows, out)?;
     pymodule::descriptions(py_rows, out)?;
     py_topics::descriptions(topic_rows, out)?;
     writeln!(out, "\nJSON lines of the same run:\n\n```json")?;
@@ -824,6 +840,9 @@ fn markdown(
         writeln!(out, "{}", r.json)?;
     }
     for r in record_rows {
+        writeln!(out, "{}", r.json)?;
+    }
+    for r in cpp_rows {
         writeln!(out, "{}", r.json)?;
     }
     for r in py_rows {

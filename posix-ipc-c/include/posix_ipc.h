@@ -278,8 +278,12 @@ int32_t pipc_subscriber_open(pipc_subscriber *out, const char *name,
 int32_t pipc_frame_subscriber_open(pipc_subscriber *out, const char *name,
                                    const pipc_record_type *header,
                                    const pipc_subscribe_options *options);
-/** The next sample, held in place until released. */
+/** The next sample, held in place until released (`sample` is only written). */
 int32_t pipc_subscriber_recv(pipc_subscriber subscriber, pipc_sample *sample, int64_t timeout_ns);
+/** As pipc_subscriber_recv into a `sample` zero-initialised or filled by the library: the
+ * sample it holds is released first (a loop over one pipc_sample: one call per sample). */
+int32_t pipc_subscriber_recv_next(pipc_subscriber subscriber, pipc_sample *sample,
+                                  int64_t timeout_ns);
 int32_t pipc_subscriber_release(pipc_subscriber subscriber, pipc_sample *sample);
 /** The next sample copied: capacity >= the largest sample, header_len = the header's size. */
 int32_t pipc_subscriber_recv_copy(pipc_subscriber subscriber, void *buf, size_t capacity,

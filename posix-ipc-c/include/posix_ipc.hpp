@@ -283,6 +283,18 @@ public:
 
 protected:
     explicit SubscriberBase(pipc_subscriber h) : h_(h) {}
+    /// Receives into a guard of this subscriber (empty, or holding its sample, which the
+    /// library releases first).
+    template <typename G> bool recv_into_guard(G &guard, Timeout timeout) {
+        if (guard.s_.id != 0 && guard.s_.id != h_.id)
+            throw Error(PIPC_INVALID_ARGUMENT, "the guard holds another subscriber's sample", 0, 0);
+        int32_t rc = pipc_subscriber_recv_next(h_, &guard.sample_, ns(timeout));
+        // Whatever happened, what the guard held was released by the library.
+        guard.s_ = pipc_subscriber{0};
+        if (timed_out(rc)) return false;
+        guard.s_ = h_;
+        return true;
+    }
     pipc_subscriber h_{0};
 };
 
@@ -313,7 +325,7 @@ protected:
 /// A sample held by a subscriber, or none (after a timeout): released when it goes.
 class HeldBase {
 public:
-    HeldBase() noexcept : s_{0}, sample_{} {}
+    HeldBase() noexcept : s_{0}, sample_{} {} // zero-initialised: recv_next's contract
     /// Whether it holds a sample (false: nothing arrived in time).
     explicit operator bool() const noexcept { return s_.id != 0; }
     HeldBase(HeldBase &&o) noexcept : s_(o.s_), sample_(o.sample_) { o.s_ = pipc_subscriber{0}; }
@@ -327,6 +339,7 @@ public:
     uint64_t published_ns() const noexcept { return sample_.published_ns; }
 
 protected:
+    friend class SubscriberBase;
     HeldBase(pipc_subscriber s, const pipc_sample &sample) : s_(s), sample_(sample) {}
     pipc_subscriber s_;
     pipc_sample sample_;
@@ -416,6 +429,11 @@ public:
         if (timed_out(pipc_subscriber_recv(h_, &s, ns(timeout)))) return Sample<T>();
         return Sample<T>(h_, s);
     }
+    /// The next record in place into `sample`, releasing the one it held first (one library
+    /// call per record, for loops): false, and `sample` empty, if none came in time.
+    bool recv(Sample<T> &sample, Timeout timeout = forever) {
+        return recv_into_guard(sample, timeout);
+    }
     /// The next record copied out, or nothing if none came in time.
     std::optional<T> recv_copy(Timeout timeout = forever) {
         T value;
@@ -431,7 +449,7 @@ private:
 };
 
 /// A frame loaned from a FramePublisher<H>: its bytes, its header; send(len).
-template <typename H> class FrameLoan : public detail::LoanBase {
+template <typename H = NoHeader> class FrameLoan : public detail::LoanBase {
 public:
     uint8_t *data() noexcept { return static_cast<uint8_t *>(loan_.data); }
     size_t capacity() const noexcept { return loan_.capacity; }
@@ -448,7 +466,7 @@ private:
 };
 
 /// A frame received in place.
-template <typename H> class Frame : public detail::HeldBase {
+template <typename H = NoHeader> class Frame : public detail::HeldBase {
 public:
     const uint8_t *data() const noexcept { return static_cast<const uint8_t *>(sample_.data); }
     size_t size() const noexcept { return sample_.len; }
@@ -528,6 +546,9 @@ public:
         check(pipc_frame_subscriber_open(&h, name.c_str(), detail::header_type<H>(), &o));
         return FrameSubscriber(h);
     }
+    /// The next frame in place into `frame`, releasing the one it held first: false, and
+    /// `frame` empty, if none came in time.
+    bool recv(Frame<H> &frame, Timeout timeout = forever) { return recv_into_guard(frame, timeout); }
     /// The next frame in place; an empty frame if none came in time.
     Frame<H> recv(Timeout timeout = forever) {
         pipc_sample s{};

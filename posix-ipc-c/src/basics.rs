@@ -10,6 +10,7 @@ use posix_ipc_core::{Mapping, MessageQueue, RobustMutex, Semaphore, SharedMemory
 
 use crate::cancel::{self, pipc_cancel};
 use crate::handle_struct;
+use crate::handles::Handle;
 use crate::handles::{Held, Kind, Table};
 use crate::ring::replace_with;
 use crate::status::{buf_arg, bytes_arg, call, out_arg, str_arg, timeout, Fail};
@@ -46,7 +47,12 @@ pub unsafe extern "C" fn pipc_semaphore_open(
         // SAFETY: as the function's contract.
         let (out, name) = unsafe { (out_arg(out, "out")?, str_arg(name, "name")?) };
         let mode = if mode == 0 { 0o600 } else { mode };
-        out.id = SEMAPHORES.add(Semaphore::new(Some(name), flags, mode, initial)?);
+        out.write(Handle::from_id(SEMAPHORES.add(Semaphore::new(
+            Some(name),
+            flags,
+            mode,
+            initial,
+        )?)?));
         Ok(())
     })
 }
@@ -77,7 +83,7 @@ pub unsafe extern "C" fn pipc_semaphore_value(sem: pipc_semaphore, out: *mut u32
     call("pipc_semaphore_value", || {
         // SAFETY: NULL or writable (the caller's contract).
         let out = unsafe { out_arg(out, "out") }?;
-        *out = SEMAPHORES.with(sem.id, |s| Ok(s.value()?))?;
+        out.write(SEMAPHORES.with(sem.id, |s| Ok(s.value()?))?);
         Ok(())
     })
 }
@@ -99,9 +105,7 @@ pub extern "C" fn pipc_semaphore_set_cancel(sem: pipc_semaphore, token: pipc_can
 /// Closes the handle (the semaphore stays until unlinked).
 #[no_mangle]
 pub extern "C" fn pipc_semaphore_close(sem: pipc_semaphore) -> i32 {
-    call("pipc_semaphore_close", || {
-        SEMAPHORES.remove(sem.id).map(drop)
-    })
+    call("pipc_semaphore_close", || SEMAPHORES.remove(sem.id))
 }
 
 /// Removes the semaphore's name.
@@ -137,7 +141,7 @@ pub unsafe extern "C" fn pipc_shm_open(
         let (out, name) = unsafe { (out_arg(out, "out")?, str_arg(name, "name")?) };
         let mode = if mode == 0 { 0o600 } else { mode };
         let shm = SharedMemory::new(Some(name), flags, mode, size, false)?;
-        out.id = SEGMENTS.add((shm, None));
+        out.write(Handle::from_id(SEGMENTS.add((shm, None))?));
         Ok(())
     })
 }
@@ -164,8 +168,8 @@ pub unsafe extern "C" fn pipc_shm_map(
             let m = mapping
                 .as_mut()
                 .ok_or_else(|| Fail::new(crate::PIPC_INTERNAL, "no mapping after mapping"))?;
-            *data = m.as_mut_ptr().cast();
-            *len = m.len();
+            data.write(m.as_mut_ptr().cast());
+            len.write(m.len());
             Ok(())
         })
     })
@@ -181,7 +185,7 @@ pub unsafe extern "C" fn pipc_shm_size(shm: pipc_shm, out: *mut u64) -> i32 {
     call("pipc_shm_size", || {
         // SAFETY: NULL or writable (the caller's contract).
         let out = unsafe { out_arg(out, "out") }?;
-        *out = SEGMENTS.with(shm.id, |(s, _)| Ok(s.size()?))?;
+        out.write(SEGMENTS.with(shm.id, |(s, _)| Ok(s.size()?))?);
         Ok(())
     })
 }
@@ -189,7 +193,7 @@ pub unsafe extern "C" fn pipc_shm_size(shm: pipc_shm, out: *mut u64) -> i32 {
 /// Unmaps and closes (the segment stays until unlinked).
 #[no_mangle]
 pub extern "C" fn pipc_shm_close(shm: pipc_shm) -> i32 {
-    call("pipc_shm_close", || SEGMENTS.remove(shm.id).map(drop))
+    call("pipc_shm_close", || SEGMENTS.remove(shm.id))
 }
 
 /// Removes the segment's name.
@@ -245,7 +249,7 @@ pub unsafe extern "C" fn pipc_mq_open(
             true,
             true,
         )?;
-        out.id = QUEUES.add(mq);
+        out.write(Handle::from_id(QUEUES.add(mq)?));
         Ok(())
     })
 }
@@ -358,7 +362,7 @@ pub extern "C" fn pipc_mq_set_cancel(mq: pipc_mq, token: pipc_cancel) -> i32 {
 /// Closes the handle (the queue stays until unlinked).
 #[no_mangle]
 pub extern "C" fn pipc_mq_close(mq: pipc_mq) -> i32 {
-    call("pipc_mq_close", || QUEUES.remove(mq.id).map(drop))
+    call("pipc_mq_close", || QUEUES.remove(mq.id))
 }
 
 /// Removes the queue's name.
@@ -400,7 +404,7 @@ pub unsafe extern "C" fn pipc_mutex_open(
                 )))
             }
         };
-        out.id = MUTEXES.add(m);
+        out.write(Handle::from_id(MUTEXES.add(m)?));
         Ok(())
     })
 }
@@ -455,5 +459,5 @@ pub extern "C" fn pipc_mutex_set_cancel(mutex: pipc_mutex, token: pipc_cancel) -
 /// Closes the handle (one made by a create or take over removes the mutex).
 #[no_mangle]
 pub extern "C" fn pipc_mutex_close(mutex: pipc_mutex) -> i32 {
-    call("pipc_mutex_close", || MUTEXES.remove(mutex.id).map(drop))
+    call("pipc_mutex_close", || MUTEXES.remove(mutex.id))
 }

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use posix_ipc_core::CancelToken;
 
 use crate::handle_struct;
+use crate::handles::Handle;
 use crate::handles::{Kind, Table};
 use crate::status::{call, out_arg, Res};
 
@@ -33,7 +34,7 @@ pub unsafe extern "C" fn pipc_cancel_new(out: *mut pipc_cancel) -> i32 {
     call("pipc_cancel_new", || {
         // SAFETY: NULL or writable (the caller's contract).
         let out = unsafe { out_arg(out, "out") }?;
-        out.id = CANCELS.add(CancelToken::new());
+        out.write(Handle::from_id(CANCELS.add(CancelToken::new())?));
         Ok(())
     })
 }
@@ -77,7 +78,7 @@ pub extern "C" fn pipc_cancel_is_cancelled(token: pipc_cancel) -> i32 {
 /// Closes the handle (objects that were given the token keep it).
 #[no_mangle]
 pub extern "C" fn pipc_cancel_close(token: pipc_cancel) -> i32 {
-    call("pipc_cancel_close", || CANCELS.remove(token.id).map(drop))
+    call("pipc_cancel_close", || CANCELS.remove(token.id))
 }
 
 /// Makes SIGINT (Ctrl-C) and SIGTERM stop every blocking call of the process with
@@ -92,7 +93,7 @@ pub unsafe extern "C" fn pipc_stop_on_signals(out: *mut pipc_cancel) -> i32 {
         // SAFETY: NULL or writable (the caller's contract).
         let out = unsafe { out_arg(out, "out") }?;
         let token = posix_ipc_core::signals::stop_on_signals()?;
-        out.id = CANCELS.add(token);
+        out.write(Handle::from_id(CANCELS.add(token)?));
         Ok(())
     })
 }

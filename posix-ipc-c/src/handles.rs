@@ -2,15 +2,21 @@
 //! foreign id is an error code rather than a use after free.
 //!
 //! An id is `kind << 56 | generation << 32 | (slot + 1)`: the kind catches a handle of one
-//! kind passed as another (through a cast), the generation a closed handle whose slot was
-//! reused. Each object sits inside an `Arc`, behind a mutex (topic ends, whose calls need the
-//! object to themselves: calls on one handle from two threads are serialised) or a
-//! read-write lock (objects whose calls share them: a thread waiting on a shared struct or a
-//! ring does not hold up another thread's call on the same handle). Closing a handle while
-//! another thread waits in a call on it removes it from the table at once but frees it only
-//! when that call returns.
+//! kind passed as another (through a cast), the generation (24 bits, wrapping) a closed handle
+//! whose slot was reused. Slots live in chunks that are allocated once and never freed or
+//! moved, so finding one takes no lock and no reference count: a call locks only its own
+//! slot. Each slot holds its object behind a mutex (topic and ring ends, whose calls need the
+//! object to themselves: calls on one handle from two threads are serialised) or a read-write
+//! lock (objects whose calls share them: a thread waiting on a semaphore or a shared struct
+//! does not hold up another thread's call on the same handle).
+//!
+//! Closing never waits for a call in progress on another thread: it bumps the slot's
+//! generation (so the id fails from then on) and marks the slot closing; whichever of the
+//! closer and the calls in progress is the last to let go of the slot's lock drops the object
+//! and frees the slot.
 
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, TryLockError};
 
 use crate::status::{Fail, Res, PIPC_BAD_HANDLE};
 
@@ -77,162 +83,308 @@ impl Kind {
     }
 }
 
-struct Slot<T> {
-    generation: u32,
-    object: Option<Arc<T>>,
+/// Slots per chunk, and chunks per table: 65,536 open handles of one kind at most.
+const CHUNK: usize = 64;
+const CHUNKS: usize = 1024;
+const GENERATION_MASK: u32 = 0x00ff_ffff;
+
+/// How a table guards its objects: `Mutex<T>` (one call at a time) or `RwLock<T>` (calls
+/// share the object). The slot's cell holds `Option<T>`: `None` when free.
+pub trait Guard {
+    /// The slot's cell.
+    type Cell: Send + Sync;
+    /// An empty cell.
+    fn empty() -> Self::Cell;
+    /// Takes the object out if the cell can be locked now (for the last one out of a closing
+    /// slot); `None` if it is locked by someone else. `Some(None)`: locked, empty.
+    fn try_take(cell: &Self::Cell) -> Option<Option<Box<dyn Send>>>;
 }
 
-struct Slots<T> {
-    slots: Vec<Slot<T>>,
+impl<T: Send + 'static> Guard for Mutex<T> {
+    type Cell = Mutex<Option<T>>;
+    fn empty() -> Self::Cell {
+        Mutex::new(None)
+    }
+    fn try_take(cell: &Self::Cell) -> Option<Option<Box<dyn Send>>> {
+        match cell.try_lock() {
+            Ok(mut g) => Some(g.take().map(|t| Box::new(t) as Box<dyn Send>)),
+            Err(TryLockError::Poisoned(p)) => {
+                Some(p.into_inner().take().map(|t| Box::new(t) as Box<dyn Send>))
+            }
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Guard for RwLock<T> {
+    type Cell = RwLock<Option<T>>;
+    fn empty() -> Self::Cell {
+        RwLock::new(None)
+    }
+    fn try_take(cell: &Self::Cell) -> Option<Option<Box<dyn Send>>> {
+        match cell.try_write() {
+            Ok(mut g) => Some(g.take().map(|t| Box::new(t) as Box<dyn Send>)),
+            Err(TryLockError::Poisoned(p)) => {
+                Some(p.into_inner().take().map(|t| Box::new(t) as Box<dyn Send>))
+            }
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+/// One slot: its generation, whether it is being closed, and the object.
+pub struct Slot<G: Guard> {
+    generation: AtomicU32,
+    closing: AtomicBool,
+    cell: G::Cell,
+}
+
+struct Free {
+    /// Slots free for reuse.
     free: Vec<usize>,
+    /// Slots never used so far start here.
+    next: usize,
 }
 
 /// A table of one kind of object.
-pub struct Table<T> {
+pub struct Table<G: Guard> {
     kind: Kind,
-    inner: Mutex<Slots<T>>,
+    /// Each chunk's first slot (null: not allocated yet); a chunk is `CHUNK` slots, leaked.
+    chunks: [AtomicPtr<Slot<G>>; CHUNKS],
+    free: Mutex<Free>,
 }
 
-impl<T> Table<T> {
+impl<G: Guard> Table<G> {
     /// An empty table of `kind`.
-    pub const fn new(kind: Kind) -> Table<T> {
+    pub const fn new(kind: Kind) -> Table<G> {
         Table {
             kind,
-            inner: Mutex::new(Slots {
-                slots: Vec::new(),
+            chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
+            free: Mutex::new(Free {
                 free: Vec::new(),
+                next: 0,
             }),
         }
     }
 
-    fn slots(&self) -> MutexGuard<'_, Slots<T>> {
-        // A panic while the table was locked left it consistent (each step below is one
-        // assignment): go on.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn bad(&self, message: String) -> Fail {
+        Fail::new(PIPC_BAD_HANDLE, message)
     }
 
-    /// Stores `object` and returns its id.
-    pub fn insert(&self, object: T) -> u64 {
-        let mut s = self.slots();
-        let object = Some(Arc::new(object));
-        let index = match s.free.pop() {
-            Some(i) => {
-                s.slots[i].object = object;
-                i
-            }
-            None => {
-                s.slots.push(Slot {
-                    generation: 1,
-                    object,
-                });
-                s.slots.len() - 1
-            }
-        };
-        let generation = s.slots[index].generation;
-        (self.kind as u64) << 56 | u64::from(generation & 0x00ff_ffff) << 32 | (index as u64 + 1)
+    fn closed(&self, id: u64) -> Fail {
+        self.bad(format!("the {} handle {id:#x} is closed", self.kind.name()))
     }
 
-    fn slot_of(&self, id: u64) -> Res<usize> {
+    /// The slot numbered `index`, if its chunk exists.
+    fn slot(&self, index: usize) -> Option<&Slot<G>> {
+        let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null chunk pointer points to `CHUNK` initialised slots, leaked (never
+        // freed or moved) and published with Release by `allocate` before this Acquire load;
+        // `index % CHUNK` is in bounds. Slots are only used through shared references
+        // (their fields are atomics and locks).
+        Some(unsafe { &*chunk.add(index % CHUNK) })
+    }
+
+    /// The slot of `id` and the generation it names, after the id's own checks.
+    #[inline]
+    fn lookup(&self, id: u64) -> Res<(&Slot<G>, u32)> {
         let what = self.kind.name();
         if id == 0 {
-            return Err(Fail::new(
-                PIPC_BAD_HANDLE,
-                format!("the {what} handle is zero (never opened, or its opening failed)"),
-            ));
+            return Err(self.bad(format!(
+                "the {what} handle is zero (never opened, or its opening failed)"
+            )));
         }
         let kind = (id >> 56) as u8;
         if kind != self.kind as u8 {
             let other = Kind::of(kind).map_or("unknown", Kind::name);
-            return Err(Fail::new(
-                PIPC_BAD_HANDLE,
-                format!("{id:#x} is not a {what} handle (it is of kind {other})"),
-            ));
+            return Err(self.bad(format!(
+                "{id:#x} is not a {what} handle (it is of kind {other})"
+            )));
         }
-        Ok((id & 0xffff_ffff) as usize - 1)
-    }
-
-    fn closed(&self, id: u64) -> Fail {
-        Fail::new(
-            PIPC_BAD_HANDLE,
-            format!("the {} handle {id:#x} is closed", self.kind.name()),
-        )
-    }
-
-    /// The object of `id`.
-    pub fn get(&self, id: u64) -> Res<Arc<T>> {
-        let index = self.slot_of(id)?;
-        let generation = (id >> 32) as u32 & 0x00ff_ffff;
-        let s = self.slots();
-        match s.slots.get(index) {
-            Some(slot) if slot.generation & 0x00ff_ffff == generation => {
-                slot.object.clone().ok_or_else(|| self.closed(id))
-            }
-            _ => Err(self.closed(id)),
-        }
-    }
-
-    /// Removes `id` from the table; the object is dropped when the last call using it returns.
-    pub fn remove(&self, id: u64) -> Res<Arc<T>> {
-        let index = self.slot_of(id)?;
-        let generation = (id >> 32) as u32 & 0x00ff_ffff;
-        let mut s = self.slots();
-        let removed = match s.slots.get_mut(index) {
-            Some(slot) if slot.generation & 0x00ff_ffff == generation => {
-                let o = slot.object.take();
-                if o.is_some() {
-                    slot.generation = slot.generation.wrapping_add(1);
-                }
-                o
-            }
-            _ => None,
-        };
-        match removed {
-            Some(o) => {
-                s.free.push(index);
-                Ok(o)
-            }
+        let index = (id & 0xffff_ffff) as usize;
+        let generation = (id >> 32) as u32 & GENERATION_MASK;
+        match index.checked_sub(1).and_then(|i| self.slot(i)) {
+            Some(slot) => Ok((slot, generation)),
             None => Err(self.closed(id)),
         }
     }
-}
 
-impl<T> Table<Mutex<T>> {
-    /// Stores `object` behind a mutex.
-    pub fn add(&self, object: T) -> u64 {
-        self.insert(Mutex::new(object))
+    fn free_list(&self) -> MutexGuard<'_, Free> {
+        // Each step under this lock is one assignment: a panic cannot leave it inconsistent.
+        self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the object of `id`, locked. A panic in an earlier call left the object
-    /// as the core leaves it after any error: go on.
+    /// A free slot (allocating a chunk if needed) and its index.
+    fn allocate(&self) -> Res<(usize, &Slot<G>)> {
+        let mut f = self.free_list();
+        let index = match f.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = f.next;
+                if i >= CHUNK * CHUNKS {
+                    return Err(Fail::new(
+                        crate::PIPC_LIMIT_EXCEEDED,
+                        format!(
+                            "{} {} handles are open: close some (at most {} at once)",
+                            i,
+                            self.kind.name(),
+                            CHUNK * CHUNKS
+                        ),
+                    ));
+                }
+                if i % CHUNK == 0 {
+                    let chunk: Box<[Slot<G>]> = (0..CHUNK)
+                        .map(|_| Slot {
+                            generation: AtomicU32::new(1),
+                            closing: AtomicBool::new(false),
+                            cell: G::empty(),
+                        })
+                        .collect();
+                    let first = Box::leak(chunk).as_mut_ptr();
+                    self.chunks[i / CHUNK].store(first, Ordering::Release);
+                }
+                f.next = i + 1;
+                i
+            }
+        };
+        drop(f);
+        let slot = self
+            .slot(index)
+            .ok_or_else(|| Fail::new(crate::PIPC_INTERNAL, "a slot just allocated has no chunk"))?;
+        Ok((index, slot))
+    }
+
+    fn id(&self, index: usize, slot: &Slot<G>) -> u64 {
+        let generation = slot.generation.load(Ordering::Acquire) & GENERATION_MASK;
+        (self.kind as u64) << 56 | u64::from(generation) << 32 | (index as u64 + 1)
+    }
+
+    /// After letting go of the lock of `slot` (of `id`): if the slot is closing, the last
+    /// one out drops the object and frees the slot.
+    #[inline]
+    fn finish_closing(&self, id: u64, slot: &Slot<G>) {
+        if slot.closing.load(Ordering::SeqCst) {
+            self.close_now(id, slot);
+        }
+    }
+
+    #[cold]
+    fn close_now(&self, id: u64, slot: &Slot<G>) {
+        if let Some(object) = G::try_take(&slot.cell) {
+            if slot.closing.swap(false, Ordering::SeqCst) {
+                // Dropped outside any lock: closing a topic may take a while.
+                drop(object);
+                self.free_list().free.push((id & 0xffff_ffff) as usize - 1);
+            }
+        }
+    }
+
+    /// Closes `id`: the id fails from now on; the object is dropped now, or by the call in
+    /// progress on it when that call ends.
+    pub fn remove(&self, id: u64) -> Res<()> {
+        let (slot, generation) = self.lookup(id)?;
+        // Only one closer per generation: the one whose exchange succeeds.
+        let next = generation.wrapping_add(1) & GENERATION_MASK;
+        let current = slot.generation.load(Ordering::Acquire);
+        if current & GENERATION_MASK != generation
+            || slot
+                .generation
+                .compare_exchange(current, next, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            return Err(self.closed(id));
+        }
+        slot.closing.store(true, Ordering::SeqCst);
+        self.finish_closing(id, slot);
+        Ok(())
+    }
+}
+
+impl<T: Send + 'static> Table<Mutex<T>> {
+    /// Stores `object`; its id.
+    pub fn add(&self, object: T) -> Res<u64> {
+        let (index, slot) = self.allocate()?;
+        *slot.cell.lock().unwrap_or_else(|e| e.into_inner()) = Some(object);
+        Ok(self.id(index, slot))
+    }
+
+    /// Runs `f` on the object of `id`, locked (calls on one handle are serialised).
+    #[inline]
     pub fn with<R>(&self, id: u64, f: impl FnOnce(&mut T) -> Res<R>) -> Res<R> {
-        let object = self.get(id)?;
-        let mut guard = object.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
+        let (slot, generation) = self.lookup(id)?;
+        let result = {
+            // A panic in an earlier call left the object as the core leaves it after any
+            // error: go on.
+            let mut cell = slot.cell.lock().unwrap_or_else(|e| e.into_inner());
+            match cell.as_mut() {
+                Some(object)
+                    if slot.generation.load(Ordering::Acquire) & GENERATION_MASK == generation =>
+                {
+                    f(object)
+                }
+                _ => Err(self.closed(id)),
+            }
+        };
+        self.finish_closing(id, slot);
+        result
     }
 }
 
-impl<T> Table<RwLock<T>> {
-    /// Stores `object` behind a read-write lock.
-    pub fn add(&self, object: T) -> u64 {
-        self.insert(RwLock::new(object))
+impl<T: Send + Sync + 'static> Table<RwLock<T>> {
+    /// Stores `object`; its id.
+    pub fn add(&self, object: T) -> Res<u64> {
+        let (index, slot) = self.allocate()?;
+        *slot.cell.write().unwrap_or_else(|e| e.into_inner()) = Some(object);
+        Ok(self.id(index, slot))
     }
 
     /// Runs `f` on the object of `id`, shared with other threads' calls.
     pub fn with<R>(&self, id: u64, f: impl FnOnce(&T) -> Res<R>) -> Res<R> {
-        let object = self.get(id)?;
-        let guard = object.read().unwrap_or_else(|e| e.into_inner());
-        f(&guard)
+        let (slot, generation) = self.lookup(id)?;
+        let result = {
+            let cell = slot.cell.read().unwrap_or_else(|e| e.into_inner());
+            match cell.as_ref() {
+                Some(object)
+                    if slot.generation.load(Ordering::Acquire) & GENERATION_MASK == generation =>
+                {
+                    f(object)
+                }
+                _ => Err(self.closed(id)),
+            }
+        };
+        self.finish_closing(id, slot);
+        result
     }
 
     /// Runs `f` on the object of `id`, alone.
     pub fn with_mut<R>(&self, id: u64, f: impl FnOnce(&mut T) -> Res<R>) -> Res<R> {
-        let object = self.get(id)?;
-        let mut guard = object.write().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
+        let (slot, generation) = self.lookup(id)?;
+        let result = {
+            let mut cell = slot.cell.write().unwrap_or_else(|e| e.into_inner());
+            match cell.as_mut() {
+                Some(object)
+                    if slot.generation.load(Ordering::Acquire) & GENERATION_MASK == generation =>
+                {
+                    f(object)
+                }
+                _ => Err(self.closed(id)),
+            }
+        };
+        self.finish_closing(id, slot);
+        result
     }
 }
 
-/// Writes a new handle's id through `out` (checked not NULL before the object is made).
+/// A handle struct of the header: `{ uint64_t id; }`.
+pub trait Handle {
+    /// The handle of `id`.
+    fn from_id(id: u64) -> Self;
+}
+
+/// Declares a handle struct of the header.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! handle_struct {
@@ -243,6 +395,12 @@ macro_rules! handle_struct {
         pub struct $name {
             /// The id.
             pub id: u64,
+        }
+
+        impl $crate::handles::Handle for $name {
+            fn from_id(id: u64) -> Self {
+                $name { id }
+            }
         }
     };
 }

@@ -11,6 +11,7 @@ use posix_ipc_core::{QueueSide, RecordQueue};
 
 use crate::cancel::{self, pipc_cancel};
 use crate::handle_struct;
+use crate::handles::Handle;
 use crate::handles::{Held, Kind, Table};
 use crate::ring::replace_with;
 use crate::status::{buf_arg, bytes_arg, call, out_arg, str_arg, timeout, Fail};
@@ -86,7 +87,7 @@ pub unsafe extern "C" fn pipc_queue_open(
                 )))
             }
         };
-        out.id = TYPED_QUEUES.add(q);
+        out.write(Handle::from_id(TYPED_QUEUES.add(q)?));
         Ok(())
     })
 }
@@ -169,7 +170,5 @@ pub extern "C" fn pipc_queue_unlink(queue: pipc_queue) -> i32 {
 /// Closes the handle (one made by a create or take over removes the queue).
 #[no_mangle]
 pub extern "C" fn pipc_queue_close(queue: pipc_queue) -> i32 {
-    call("pipc_queue_close", || {
-        TYPED_QUEUES.remove(queue.id).map(drop)
-    })
+    call("pipc_queue_close", || TYPED_QUEUES.remove(queue.id))
 }

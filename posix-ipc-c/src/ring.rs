@@ -10,6 +10,7 @@ use posix_ipc_core::{RecordReceiver, RecordSender, RingMode};
 
 use crate::cancel::{self, pipc_cancel};
 use crate::handle_struct;
+use crate::handles::Handle;
 use crate::handles::{Held, Kind, Table};
 use crate::status::{buf_arg, bytes_arg, call, out_arg, str_arg, timeout, Fail, Res};
 use crate::types::{pipc_record_type, record_type};
@@ -84,7 +85,7 @@ macro_rules! ring_end {
                         )))
                     }
                 };
-                out.id = $table.add(end);
+                out.write(Handle::from_id($table.add(end)?));
                 Ok(())
             })
         }
@@ -107,7 +108,7 @@ macro_rules! ring_end {
         /// Closes the handle (one made by a create or take over removes the ring).
         #[no_mangle]
         pub extern "C" fn $close(end: $handle) -> i32 {
-            call(stringify!($close), || $table.remove(end.id).map(drop))
+            call(stringify!($close), || $table.remove(end.id))
         }
     };
 }

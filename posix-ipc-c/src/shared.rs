@@ -8,6 +8,7 @@ use posix_ipc_core::RecordShared;
 
 use crate::cancel::{self, pipc_cancel};
 use crate::handle_struct;
+use crate::handles::Handle;
 use crate::handles::{Held, Kind, Table};
 use crate::ring::replace_with;
 use crate::status::{buf_arg, bytes_arg, call, out_arg, str_arg, timeout, Fail};
@@ -61,7 +62,7 @@ pub unsafe extern "C" fn pipc_shared_open(
                 )))
             }
         };
-        out.id = SHARED.add(shared);
+        out.write(Handle::from_id(SHARED.add(shared)?));
         Ok(())
     })
 }
@@ -119,7 +120,7 @@ pub unsafe extern "C" fn pipc_shared_version(shared: pipc_shared, out: *mut u64)
     call("pipc_shared_version", || {
         // SAFETY: NULL or writable (the caller's contract).
         let out = unsafe { out_arg(out, "out") }?;
-        *out = SHARED.with(shared.id, |s| Ok(s.get().version()))?;
+        out.write(SHARED.with(shared.id, |s| Ok(s.get().version()))?);
         Ok(())
     })
 }
@@ -179,5 +180,5 @@ pub extern "C" fn pipc_shared_set_cancel(shared: pipc_shared, token: pipc_cancel
 /// Closes the handle (one made by a create or take over removes the segment).
 #[no_mangle]
 pub extern "C" fn pipc_shared_close(shared: pipc_shared) -> i32 {
-    call("pipc_shared_close", || SHARED.remove(shared.id).map(drop))
+    call("pipc_shared_close", || SHARED.remove(shared.id))
 }

@@ -163,6 +163,7 @@ thread_local! {
     });
 }
 
+#[cold]
 fn remember(fail: Fail) -> i32 {
     let code = fail.code;
     let message = CString::new(fail.message.replace('\0', "\\0")).unwrap_or_default();
@@ -179,22 +180,26 @@ fn remember(fail: Fail) -> i32 {
 
 /// Runs an exported function's body: its status, the failure remembered for the thread, a
 /// panic caught and reported as `PIPC_INTERNAL`.
+#[inline]
 pub fn call(what: &str, body: impl FnOnce() -> Res) -> i32 {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => PIPC_OK,
         Ok(Err(fail)) => remember(fail),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            remember(Fail::new(
-                PIPC_INTERNAL,
-                format!("internal error in {what} (please report it): {why}"),
-            ))
-        }
+        Err(panic) => panicked(what, panic),
     }
+}
+
+#[cold]
+fn panicked(what: &str, panic: Box<dyn std::any::Any + Send>) -> i32 {
+    let why = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    remember(Fail::new(
+        PIPC_INTERNAL,
+        format!("internal error in {what} (please report it): {why}"),
+    ))
 }
 
 /// A C string argument as UTF-8, or why not.
@@ -212,13 +217,31 @@ pub unsafe fn str_arg<'a>(s: *const c_char, what: &str) -> Res<&'a str> {
         .map_err(|_| Fail::invalid(format!("{what} is not UTF-8")))
 }
 
-/// An out-pointer argument, or `PIPC_INVALID_ARGUMENT` if NULL.
+/// An out-pointer argument, or `PIPC_INVALID_ARGUMENT` if NULL: written, never read (C may
+/// pass uninitialised memory).
 ///
 /// # Safety
 ///
-/// `p`, if not NULL, points to a writable `T` that stays valid for `'a` and that nothing else
-/// accesses meanwhile.
-pub unsafe fn out_arg<'a, T>(p: *mut T, what: &str) -> Res<&'a mut T> {
+/// `p`, if not NULL, points to writable, aligned memory for a `T` that stays valid for `'a`
+/// and that nothing else accesses meanwhile.
+#[inline]
+pub unsafe fn out_arg<'a, T>(p: *mut T, what: &str) -> Res<&'a mut std::mem::MaybeUninit<T>> {
+    // SAFETY: the caller's contract; `as_mut` returns None for NULL. `MaybeUninit<T>` has
+    // `T`'s layout and makes no claim that the memory is initialised.
+    unsafe { p.cast::<std::mem::MaybeUninit<T>>().as_mut() }
+        .ok_or_else(|| Fail::invalid(format!("{what} is NULL")))
+}
+
+/// An in-out argument (a loan or sample the library filled in), or `PIPC_INVALID_ARGUMENT`
+/// if NULL.
+///
+/// # Safety
+///
+/// `p`, if not NULL, points to an initialised `T` (the library's contract with the caller:
+/// filled by the library, or zero-initialised) that stays valid for `'a` and that nothing
+/// else accesses meanwhile.
+#[inline]
+pub unsafe fn inout_arg<'a, T>(p: *mut T, what: &str) -> Res<&'a mut T> {
     // SAFETY: the caller's contract; `as_mut` returns None for NULL.
     unsafe { p.as_mut() }.ok_or_else(|| Fail::invalid(format!("{what} is NULL")))
 }
@@ -263,6 +286,7 @@ pub unsafe fn buf_arg<'a>(p: *mut u8, len: usize, what: &str) -> Res<&'a mut [u8
 }
 
 /// A timeout in nanoseconds: negative waits forever (`PIPC_FOREVER`), 0 never waits.
+#[inline]
 pub fn timeout(ns: i64) -> Timeout {
     match ns {
         n if n < 0 => Timeout::Infinite,

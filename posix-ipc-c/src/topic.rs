@@ -11,9 +11,11 @@ use posix_ipc_core::{Policy, RecordPublisher, RecordSubscriber, SubscribeOptions
 
 use crate::cancel::{self, pipc_cancel};
 use crate::handle_struct;
+use crate::handles::Handle;
 use crate::handles::{Held, Kind, Table};
 use crate::status::{
-    buf_arg, bytes_arg, call, out_arg, str_arg, timeout, Fail, Res, PIPC_INVALID_ARGUMENT,
+    buf_arg, bytes_arg, call, inout_arg, out_arg, str_arg, timeout, Fail, Res,
+    PIPC_INVALID_ARGUMENT,
 };
 use crate::types::{pipc_record_type, record_type};
 
@@ -185,19 +187,20 @@ fn subscribe_options(o: *const pipc_subscribe_options) -> Res<SubscribeOptions> 
 }
 
 fn new_pub(
-    out: &mut pipc_publisher,
+    out: &mut std::mem::MaybeUninit<pipc_publisher>,
     inner: Held<RecordPublisher>,
     cancel: Option<posix_ipc_core::CancelToken>,
-) {
+) -> Res<()> {
     let inner = match cancel {
         Some(t) => inner.map(|p| p.with_cancel(&t)),
         None => inner,
     };
-    out.id = PUBLISHERS.add(Pub {
+    out.write(Handle::from_id(PUBLISHERS.add(Pub {
         inner,
         loan: None,
         tokens: 0,
-    });
+    })?));
+    Ok(())
 }
 
 /// Creates a topic of records of `type` (exclusive) and becomes its publisher. The type's
@@ -224,8 +227,7 @@ pub unsafe extern "C" fn pipc_publisher_create(
         };
         let (o, cancel) = topic_options(options)?;
         let p = RecordPublisher::create(name, &record, layout.as_ref(), &o)?;
-        new_pub(out, Held::Plain(p), cancel);
-        Ok(())
+        new_pub(out, Held::Plain(p), cancel)
     })
 }
 
@@ -253,8 +255,7 @@ pub unsafe extern "C" fn pipc_publisher_create_or_take_over(
         };
         let (o, cancel) = topic_options(options)?;
         let p = RecordPublisher::create_or_take_over(name, &record, layout.as_ref(), &o)?;
-        new_pub(out, Held::Owned(p), cancel);
-        Ok(())
+        new_pub(out, Held::Owned(p), cancel)
     })
 }
 
@@ -280,8 +281,7 @@ pub unsafe extern "C" fn pipc_publisher_open(
             )
         };
         let p = RecordPublisher::open(name, &record)?;
-        new_pub(out, Held::Plain(p), None);
-        Ok(())
+        new_pub(out, Held::Plain(p), None)
     })
 }
 
@@ -333,8 +333,7 @@ pub unsafe extern "C" fn pipc_frame_publisher_create(
         let (o, cancel) = topic_options(options)?;
         let (h, l) = header.map_or((None, None), |(h, l)| (Some(h), l));
         let p = RecordPublisher::create_frames(name, max_frame_len, h.as_ref(), l.as_ref(), &o)?;
-        new_pub(out, Held::Plain(p), cancel);
-        Ok(())
+        new_pub(out, Held::Plain(p), cancel)
     })
 }
 
@@ -370,8 +369,7 @@ pub unsafe extern "C" fn pipc_frame_publisher_create_or_take_over(
             l.as_ref(),
             &o,
         )?;
-        new_pub(out, Held::Owned(p), cancel);
-        Ok(())
+        new_pub(out, Held::Owned(p), cancel)
     })
 }
 
@@ -397,8 +395,7 @@ pub unsafe extern "C" fn pipc_frame_publisher_open(
         };
         let h = header.map(|(h, _)| h);
         let p = RecordPublisher::open_frames(name, h.as_ref())?;
-        new_pub(out, Held::Plain(p), None);
-        Ok(())
+        new_pub(out, Held::Plain(p), None)
     })
 }
 
@@ -436,7 +433,7 @@ pub unsafe extern "C" fn pipc_publisher_loan(
             let (header, bytes) = p.get().loaned().ok_or_else(|| {
                 Fail::new(crate::PIPC_INTERNAL, "a kept loan is not out after loaning")
             })?;
-            *loan = pipc_loan {
+            loan.write(pipc_loan {
                 data: bytes.as_mut_ptr().cast(),
                 len: bytes.len(),
                 capacity: bytes.len(),
@@ -447,7 +444,7 @@ pub unsafe extern "C" fn pipc_publisher_loan(
                 },
                 header_len: header.len(),
                 token,
-            };
+            });
             p.loan = Some((token, bytes.len()));
             Ok(())
         })
@@ -478,8 +475,8 @@ pub unsafe extern "C" fn pipc_publisher_send_loan(
     loan: *mut pipc_loan,
 ) -> i32 {
     call("pipc_publisher_send_loan", || {
-        // SAFETY: NULL or valid (the caller's contract).
-        let loan = unsafe { out_arg(loan, "loan") }?;
+        // SAFETY: NULL or a loan the library filled in (the caller's contract).
+        let loan = unsafe { inout_arg(loan, "loan") }?;
         PUBLISHERS.with(publisher.id, |p| {
             let capacity = check_loan(p, loan, "send a loan")?;
             if loan.len > capacity {
@@ -517,8 +514,8 @@ pub unsafe extern "C" fn pipc_publisher_discard_loan(
     loan: *mut pipc_loan,
 ) -> i32 {
     call("pipc_publisher_discard_loan", || {
-        // SAFETY: NULL or valid (the caller's contract).
-        let loan = unsafe { out_arg(loan, "loan") }?;
+        // SAFETY: NULL or a loan the library filled in (the caller's contract).
+        let loan = unsafe { inout_arg(loan, "loan") }?;
         PUBLISHERS.with(publisher.id, |p| {
             check_loan(p, loan, "discard a loan")?;
             p.get().give_back_kept();
@@ -599,9 +596,7 @@ pub unsafe extern "C" fn pipc_publisher_sizes(
 /// follow a new publisher). One made by a `create_or_take_over` removes the topic.
 #[no_mangle]
 pub extern "C" fn pipc_publisher_close(publisher: pipc_publisher) -> i32 {
-    call("pipc_publisher_close", || {
-        PUBLISHERS.remove(publisher.id).map(drop)
-    })
+    call("pipc_publisher_close", || PUBLISHERS.remove(publisher.id))
 }
 
 /// Removes a topic's name (existing handles keep working).
@@ -619,12 +614,13 @@ pub unsafe extern "C" fn pipc_topic_unlink(name: *const c_char) -> i32 {
     })
 }
 
-fn new_sub(out: &mut pipc_subscriber, inner: RecordSubscriber) {
-    out.id = SUBSCRIBERS.add(Sub {
+fn new_sub(out: &mut std::mem::MaybeUninit<pipc_subscriber>, inner: RecordSubscriber) -> Res<()> {
+    out.write(Handle::from_id(SUBSCRIBERS.add(Sub {
         inner,
         held: None,
         tokens: 0,
-    });
+    })?));
+    Ok(())
 }
 
 /// Opens a topic of records of `type` and joins it, as `options` says (NULL: defaults).
@@ -649,8 +645,7 @@ pub unsafe extern "C" fn pipc_subscriber_open(
             )
         };
         let s = RecordSubscriber::open_with(name, &record, &subscribe_options(options)?)?;
-        new_sub(out, s);
-        Ok(())
+        new_sub(out, s)
     })
 }
 
@@ -678,15 +673,61 @@ pub unsafe extern "C" fn pipc_frame_subscriber_open(
         };
         let h = header.map(|(h, _)| h);
         let s = RecordSubscriber::open_frames(name, h.as_ref(), &subscribe_options(options)?)?;
-        new_sub(out, s);
-        Ok(())
+        new_sub(out, s)
     })
+}
+
+/// Receives into `out` for `subscriber`, releasing first the sample of token `release` if it
+/// is the one held; another held sample is refused.
+#[inline]
+fn receive(
+    s: &mut Sub,
+    release: Option<u64>,
+    out: &mut std::mem::MaybeUninit<pipc_sample>,
+    timeout_ns: i64,
+) -> Res<()> {
+    match s.held {
+        // The core's next receive releases what is held before it waits.
+        Some(token) if Some(token) == release => s.held = None,
+        Some(_) => {
+            return Err(Fail::invalid(format!(
+                "cannot receive on topic {}: a sample is still held; release it first (or \
+                 receive into it with pipc_subscriber_recv_next)",
+                s.inner.name()
+            )))
+        }
+        None => {}
+    }
+    s.inner.recv_with(timeout(timeout_ns))?.keep();
+    s.tokens += 1;
+    let (index, header, bytes) = s.inner.held().ok_or_else(|| {
+        Fail::new(
+            crate::PIPC_INTERNAL,
+            "a kept sample is not held after receiving",
+        )
+    })?;
+    out.write(pipc_sample {
+        data: bytes.as_ptr().cast(),
+        len: bytes.len(),
+        header: if header.is_empty() {
+            std::ptr::null()
+        } else {
+            header.as_ptr().cast()
+        },
+        header_len: header.len(),
+        index,
+        published_ns: s.inner.last_published_ns(),
+        token: s.tokens,
+    });
+    s.held = Some(s.tokens);
+    Ok(())
 }
 
 /// Receives the next sample in place, waiting as `timeout_ns` says (0: `PIPC_WOULD_BLOCK` if
 /// none; negative: as long as it takes), and holds it until `pipc_subscriber_release`. Fails
 /// with `PIPC_LAGGED` (count: samples lost), `PIPC_RESTARTED`, `PIPC_DISCONNECTED`,
 /// `PIPC_TIMED_OUT`, `PIPC_CANCELLED`, or `PIPC_INVALID_ARGUMENT` while a sample is held.
+/// `sample` is only written.
 ///
 /// # Safety
 ///
@@ -700,38 +741,37 @@ pub unsafe extern "C" fn pipc_subscriber_recv(
     call("pipc_subscriber_recv", || {
         // SAFETY: NULL or writable (the caller's contract).
         let sample = unsafe { out_arg(sample, "sample") }?;
-        SUBSCRIBERS.with(subscriber.id, |s| {
-            if s.held.is_some() {
-                return Err(Fail::invalid(format!(
-                    "cannot receive on topic {}: a sample is still held; release it first",
-                    s.inner.name()
-                )));
-            }
-            s.inner.recv_with(timeout(timeout_ns))?.keep();
-            s.tokens += 1;
-            let (index, header, bytes) = s.inner.held().ok_or_else(|| {
-                Fail::new(
-                    crate::PIPC_INTERNAL,
-                    "a kept sample is not held after receiving",
-                )
-            })?;
-            *sample = pipc_sample {
-                data: bytes.as_ptr().cast(),
-                len: bytes.len(),
-                header: if header.is_empty() {
-                    std::ptr::null()
-                } else {
-                    header.as_ptr().cast()
-                },
-                header_len: header.len(),
-                index,
-                published_ns: s.inner.last_published_ns(),
-                token: s.tokens,
-            };
-            s.held = Some(s.tokens);
-            Ok(())
-        })
+        SUBSCRIBERS.with(subscriber.id, |s| receive(s, None, sample, timeout_ns))
     })
+}
+
+/// As `pipc_subscriber_recv`, into a `sample` that was zero-initialised or filled by this
+/// library: if it holds this subscriber's sample, that is released first, whatever the
+/// outcome (a loop over one `pipc_sample` needs no release call: one call per sample).
+///
+/// # Safety
+///
+/// `sample` is NULL or points to a zero-initialised `pipc_sample` or one this library filled.
+#[no_mangle]
+pub unsafe extern "C" fn pipc_subscriber_recv_next(
+    subscriber: pipc_subscriber,
+    sample: *mut pipc_sample,
+    timeout_ns: i64,
+) -> i32 {
+    call("pipc_subscriber_recv_next", || {
+        // SAFETY: NULL or initialised (the caller's contract).
+        let sample = unsafe { inout_arg(sample, "sample") }?;
+        let token = sample.token;
+        let out = sample_as_out(sample);
+        SUBSCRIBERS.with(subscriber.id, |s| receive(s, Some(token), out, timeout_ns))
+    })
+}
+
+/// An initialised sample as an out-parameter.
+fn sample_as_out(sample: &mut pipc_sample) -> &mut std::mem::MaybeUninit<pipc_sample> {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and a `&mut MaybeUninit<T>` written with a
+    // valid `T` leaves the `T` initialised (`pipc_sample` has no drop glue to skip).
+    unsafe { &mut *(sample as *mut pipc_sample).cast::<std::mem::MaybeUninit<pipc_sample>>() }
 }
 
 /// Releases a held sample: the publisher may reuse its buffer. Releasing it again (or a
@@ -746,8 +786,8 @@ pub unsafe extern "C" fn pipc_subscriber_release(
     sample: *mut pipc_sample,
 ) -> i32 {
     call("pipc_subscriber_release", || {
-        // SAFETY: NULL or valid (the caller's contract).
-        let sample = unsafe { out_arg(sample, "sample") }?;
+        // SAFETY: NULL or a sample the library filled in (the caller's contract).
+        let sample = unsafe { inout_arg(sample, "sample") }?;
         SUBSCRIBERS.with(subscriber.id, |s| {
             if s.held != Some(sample.token) {
                 return Err(Fail::invalid(format!(
@@ -867,7 +907,7 @@ pub unsafe extern "C" fn pipc_subscriber_sizes(
 #[no_mangle]
 pub extern "C" fn pipc_subscriber_close(subscriber: pipc_subscriber) -> i32 {
     call("pipc_subscriber_close", || {
-        SUBSCRIBERS.remove(subscriber.id).map(drop)
+        SUBSCRIBERS.remove(subscriber.id)
     })
 }
 
@@ -892,13 +932,13 @@ pub struct pipc_topic_status {
 }
 
 fn fill_status(
-    out: &mut pipc_topic_status,
+    out: &mut std::mem::MaybeUninit<pipc_topic_status>,
     status: posix_ipc_core::TopicStatus,
     generation: u64,
     linked: bool,
     publisher: bool,
 ) {
-    *out = pipc_topic_status {
+    out.write(pipc_topic_status {
         published: status.published(),
         pending: if publisher {
             status.most_pending()
@@ -909,7 +949,7 @@ fn fill_status(
         subscribers: u32::try_from(status.subscribers()).unwrap_or(u32::MAX),
         publisher_alive: i32::from(status.publisher_alive()),
         linked: i32::from(linked),
-    };
+    });
 }
 
 /// The topic's counters as this subscriber sees them.

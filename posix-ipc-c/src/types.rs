@@ -273,7 +273,7 @@ pub unsafe extern "C" fn pipc_layout_fingerprint(layout: *const pipc_layout, out
             return Err(Fail::invalid("layout is NULL"));
         };
         // SAFETY: valid with valid pointers (the caller's contract).
-        *out = unsafe { layout_desc(l, "", 0) }?.fingerprint();
+        out.write(unsafe { layout_desc(l, "", 0) }?.fingerprint());
         Ok(())
     })
 }

@@ -516,6 +516,7 @@ impl RecordLoan<'_> {
     /// Ends the guard but keeps the loan out: reach it with [`RecordPublisher::loaned`], end it
     /// with [`RecordPublisher::send_loaned`] or [`RecordPublisher::give_back_kept`] (or the
     /// next loan or send, or dropping the publisher, gives it back).
+    #[inline]
     pub fn keep(self) {
         std::mem::forget(self);
     }
@@ -608,6 +609,7 @@ impl RecordSubscriber {
 
     /// The next sample, in place, waiting as `timeout` says (the errors of
     /// [`Subscriber::recv`](super::Subscriber::recv)). Releases a kept sample first.
+    #[inline]
     pub fn recv_with(&mut self, timeout: impl Into<Timeout>) -> Result<RecordSample<'_>> {
         self.kept = None;
         let held = self.core.next(timeout.into().deadline())?;
@@ -622,6 +624,7 @@ impl RecordSubscriber {
 
     /// The sample kept by [`RecordSample::keep`], if any: `(index, header, bytes)`, read-only
     /// (the header is empty for records and frames without one).
+    #[inline]
     pub fn held(&self) -> Option<(u64, &[u8], &[u8])> {
         let held = self.kept.as_ref()?;
         let len = held.len.saturating_sub(self.offset);
@@ -643,11 +646,13 @@ impl RecordSubscriber {
     }
 
     /// When the sample last received (held or copied) was published (`CLOCK_MONOTONIC` ns).
+    #[inline]
     pub fn last_published_ns(&self) -> u64 {
         self.core.published
     }
 
     /// Releases the kept sample, if any: the publisher may reuse its buffer.
+    #[inline]
     pub fn release(&mut self) {
         if self.kept.take().is_some() {
             self.core.release();
@@ -727,6 +732,7 @@ impl RecordSample<'_> {
 
     /// Ends the guard but keeps the sample held: reach it with [`RecordSubscriber::held`],
     /// release it with [`RecordSubscriber::release`] (the next receive also releases it).
+    #[inline]
     pub fn keep(self) {
         std::mem::forget(self);
     }
