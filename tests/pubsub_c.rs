@@ -3,8 +3,9 @@
 //! - Through the C library (`libposix_ipc`, `posix-ipc-c`, installed by its `install.sh`): a
 //!   C publisher of a typed topic feeds a Python subscriber (`posix_ipc_rs`, the record type
 //!   from a numpy dtype with a nested struct), a Python publisher feeds a C subscriber, and a
-//!   Python frame publisher feeds a C frame subscriber, every field and byte checked. (C and
-//!   Rust, both ways and under `kill -9`, are the `posix-ipc-c` crate's own tests.)
+//!   Python frame publisher feeds a C frame subscriber and the reverse, every field and byte
+//!   checked; rings and typed queues go both ways too. (C and Rust, both ways and under
+//!   `kill -9`, are the `posix-ipc-c` crate's own tests.)
 //! - Without the library: `tests/c/protocol_subscriber.c` follows only the segment layout and
 //!   protocol documented in `posix_ipc::typed::pubsub` and checks every byte of every frame of
 //!   a Rust `FramePublisher`: it registers in the subscriber table, holds each frame with its
@@ -251,6 +252,59 @@ elif role == "frames":
             h = np.array([(i, len(data), 1)], head.dtype)
             pub.send(data, header=h)
     print(f"published {n}", flush=True)
+elif role == "frames-in":
+    sub = p.FrameSubscriber(name, header=head, wait=10)
+    print("joined", flush=True)
+    sys.stdin.readline()
+    for i in range(n):
+        with sub.receive(timeout=30) as f:
+            # Views of the frame are let go before the frame is released.
+            h = np.frombuffer(f.header, head.dtype).copy()[0]
+            assert (h["seq"], h["width"], h["height"]) == (i, len(f), 1), (i, h)
+            data = np.frombuffer(f, np.uint8)
+            same = np.array_equal(data, frame(i))
+            del data
+            assert same, i
+    print(f"received {n}", flush=True)
+elif role == "ring-out":
+    with p.RingSender(name, pose, p.O_CREX, capacity=8) as tx:
+        print("ready", flush=True)
+        sys.stdin.readline()
+        for i in range(n):
+            tx.send(make(i), 30)
+        sys.stdin.readline()  # the C receiver has them all
+        tx.unlink()
+    print(f"sent {n}", flush=True)
+elif role == "ring-in":
+    rx = p.RingReceiver(name, pose)
+    print("joined", flush=True)
+    for i in range(n):
+        assert rx.receive(30) == make(i).tobytes(), i
+    print(f"received {n}", flush=True)
+elif role == "queue-out":
+    mq = p.MessageQueue(name, p.O_CREX, max_messages=8, max_message_size=pose.size)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(n):
+        mq.send(make(i).tobytes(), 30, i % 5)
+    sys.stdin.readline()  # the C receiver has them all
+    mq.unlink()
+    print(f"sent {n}", flush=True)
+elif role == "queue-in":
+    mq = p.MessageQueue(name, write=False)
+    assert mq.max_message_size == pose.size
+    print("joined", flush=True)
+    seen = set()
+    last = {}
+    for _ in range(n):
+        got, priority = mq.receive(30)
+        seq = int(np.frombuffer(got, pose.dtype)[0]["seq"])
+        assert got == make(seq).tobytes() and priority == seq % 5, (seq, priority)
+        assert last.get(priority, -1) < seq, (seq, last)
+        last[priority] = seq
+        seen.add(seq)
+    assert seen == set(range(n)), len(seen)
+    print(f"received {n}", flush=True)
 else:
     sub = p.Subscriber(name, pose)
     print("joined", flush=True)
@@ -373,6 +427,108 @@ fn c_programs_on_the_library_and_python_share_typed_topics_and_frames_both_ways(
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
     finished(py, "published 200");
     finished(c, "received 200");
+
+    // C frames with a header, Python checks them.
+    let (name, _g) = guarded(Kind::Shm, "c-py-frames");
+    let mut c = Command::new(&peer)
+        .args(["pub-frames", &name, "200"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "ready");
+    let mut py = spawn_python(&python, &["frames-in", &name, "200"]);
+    read_until(&mut py, "joined");
+    writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
+    writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(py, "received 200");
+    finished(c, "");
+    let _ = std::fs::remove_dir_all(&prefix);
+}
+
+#[test]
+fn c_programs_on_the_library_and_python_share_rings_and_typed_queues_both_ways() {
+    const TEST: &str = "c_programs_on_the_library_and_python_share_rings_and_typed_queues";
+    let Some(python) = common::python_module(TEST) else {
+        return;
+    };
+    let Some(prefix) = c_library(TEST) else {
+        return;
+    };
+    let peer = c_peer(&prefix);
+    let n = "500";
+
+    // A ring: Python creates and sends, C receives; C creates (owned) and sends, Python
+    // receives.
+    let (name, _g) = guarded(Kind::Shm, "py-c-ring");
+    let mut py = spawn_python(&python, &["ring-out", &name, n]);
+    read_until(&mut py, "ready");
+    let mut c = Command::new(&peer)
+        .args(["ring-recv", &name, n])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "joined");
+    writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(c, "received 500");
+    writeln!(py.stdin.as_mut().unwrap(), "done").unwrap();
+    finished(py, "sent 500");
+
+    let (name, _g) = guarded(Kind::Shm, "c-py-ring");
+    let mut c = Command::new(&peer)
+        .args(["ring-send", &name, n])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "ready");
+    let mut py = spawn_python(&python, &["ring-in", &name, n]);
+    read_until(&mut py, "joined");
+    writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(py, "received 500");
+    writeln!(c.stdin.as_mut().unwrap(), "done").unwrap();
+    finished(c, "");
+
+    // A typed queue: C creates it (with its companion) and sends with priorities, Python's
+    // MessageQueue receives; Python creates a plain queue of the record's size and sends, C
+    // receives (no companion: the size check only, no peer tracking).
+    let (name, _q) = guarded(Kind::Mq, "c-py-queue");
+    let _companion = common::guard(
+        Kind::Shm,
+        &format!("{name}{}", posix_ipc::typed::COMPANION_SUFFIX),
+    );
+    let mut c = Command::new(&peer)
+        .args(["queue-send", &name, n])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "ready");
+    let mut py = spawn_python(&python, &["queue-in", &name, n]);
+    read_until(&mut py, "joined");
+    writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(py, "received 500");
+    writeln!(c.stdin.as_mut().unwrap(), "done").unwrap();
+    finished(c, "");
+
+    let (name, _q) = guarded(Kind::Mq, "py-c-queue");
+    let mut py = spawn_python(&python, &["queue-out", &name, n]);
+    read_until(&mut py, "ready");
+    let mut c = Command::new(&peer)
+        .args(["queue-recv", &name, n, "untracked"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    read_until(&mut c, "joined");
+    writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
+    finished(c, "received 500");
+    writeln!(py.stdin.as_mut().unwrap(), "done").unwrap();
+    finished(py, "sent 500");
     let _ = std::fs::remove_dir_all(&prefix);
 }
 

@@ -469,7 +469,7 @@ fn typed_queues_cross_both_ways_and_a_killed_c_sender_disconnects_its_receiver()
     let _q = Cleanup::typed_queue(&name);
     let owner = posix_ipc_core::TypedQueue::<Pose>::create_owned(&name, 8).unwrap();
     let mut rx = Command::new(&peer)
-        .args(["queue-recv", &name, &N.to_string()])
+        .args(["queue-recv", &name, &N.to_string(), "tracked"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
