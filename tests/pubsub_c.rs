@@ -551,3 +551,156 @@ fn pose_fingerprint() -> u64 {
     }
     Pose::FINGERPRINT
 }
+
+/// The C++ camera examples (`examples/cpp`), built with CMake's `find_package(posix_ipc)`
+/// against the installed library; `None` (said) without cmake, which under `CI` is a failure.
+fn cpp_examples(test: &str, prefix: &std::path::Path) -> Option<std::path::PathBuf> {
+    if Command::new("cmake").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: cmake is needed under CI"
+        );
+        common::say(&format!("SKIPPED {test}: no cmake (apt-get install cmake)"));
+        return None;
+    }
+    let build = prefix.join("cpp-build");
+    for args in [
+        vec![
+            "-S".to_string(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cpp").to_string(),
+            "-B".to_string(),
+            build.display().to_string(),
+            format!("-DCMAKE_PREFIX_PATH={}", prefix.display()),
+            "-DCMAKE_BUILD_TYPE=Release".to_string(),
+        ],
+        vec!["--build".to_string(), build.display().to_string()],
+    ] {
+        let out = Command::new("cmake").args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "cmake {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Some(build)
+}
+
+/// What a camera subscriber's summary says: frames checked and bad, in the C++ format
+/// ("N frames (..) checked .., B bad, ..") or the Rust and Python one ("frames received  N",
+/// "bad frames  B").
+fn camera_summary(out: &str) -> (u64, u64) {
+    if let Some(line) = out.lines().find(|l| l.contains(" checked in ")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let frames = words[1].parse().unwrap();
+        let bad = line
+            .split(", ")
+            .find(|p| p.ends_with(" bad"))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        return (frames, bad);
+    }
+    let field = |label: &str| -> u64 {
+        out.lines()
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {label:?} in:\n{out}"))
+    };
+    (field("frames received"), field("bad frames"))
+}
+
+/// The C++ camera publisher feeds the Rust camera example's and the Python camera's
+/// subscribers, and the C++ camera subscriber checks the Rust and the Python publishers'
+/// frames: every byte of every frame, 1920x1080x3, the programs as a user runs them.
+#[test]
+fn the_cpp_camera_talks_to_the_rust_and_python_cameras() {
+    const TEST: &str = "the_cpp_camera_talks_to_the_rust_and_python_cameras";
+    let Some(python) = common::python_module(TEST) else {
+        return;
+    };
+    let Some(prefix) = c_library(TEST) else {
+        return;
+    };
+    let Some(build) = cpp_examples(TEST, &prefix) else {
+        return;
+    };
+    let camera_py = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python/camera.py");
+    let cpp_pub = build.join("camera_publisher");
+    let cpp_sub = build.join("camera_subscriber");
+    let rust = common::example("camera");
+    let mut python_cmd = Command::new(&python);
+    python_cmd.arg(camera_py);
+    let subscribers: [(&str, Command); 2] = [("Rust", Command::new(&rust)), ("Python", python_cmd)];
+    // C++ publishes; the Rust and the Python subscribers check (each until it has 20, or is
+    // stopped when the publisher is done).
+    for (who, mut sub_cmd) in subscribers {
+        let (topic, _g) = guarded(Kind::Shm, "cpp-camera-out");
+        let mut sub = sub_cmd
+            .args(["--role", "subscriber", "--topic", &topic])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        common::wait_line(&mut sub, "Ctrl-C or SIGTERM stops it");
+        let publisher = Command::new(&cpp_pub)
+            .args(["--topic", &topic, "--fps", "20", "--frames", "40"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = common::expect_success(publisher, "the C++ camera publisher");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("published 40 frames"));
+        // The subscriber's summary on SIGTERM, as its user gets on Ctrl-C.
+        // SAFETY: kill(2) on the child's pid, which has not been waited for.
+        unsafe { libc::kill(sub.id() as i32, libc::SIGTERM) };
+        let out = common::expect_success(sub, &format!("the {who} camera subscriber"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (frames, bad) = camera_summary(&text);
+        common::say(&format!(
+            "C++ camera -> {who} subscriber: {frames} frames of 1920x1080x3 checked, {bad} bad"
+        ));
+        assert!(frames >= 20 && bad == 0, "{text}");
+    }
+    // The Rust and the Python publishers; the C++ subscriber checks 20 frames of each.
+    let mut python_cmd = Command::new(&python);
+    python_cmd.arg(camera_py);
+    let publishers: [(&str, Command); 2] = [("Rust", Command::new(&rust)), ("Python", python_cmd)];
+    for (who, mut pub_cmd) in publishers {
+        let (topic, _g) = guarded(Kind::Shm, "cpp-camera-in");
+        let mut sub = Command::new(&cpp_sub)
+            .args(["--topic", &topic, "--frames", "20"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        common::wait_line(&mut sub, "Ctrl-C or SIGTERM stops it");
+        let mut publisher = pub_cmd
+            .args([
+                "--role",
+                "publisher",
+                "--topic",
+                &topic,
+                "--fps",
+                "20",
+                "--seconds",
+                "20",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = common::expect_success(sub, "the C++ camera subscriber");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (frames, bad) = camera_summary(&text);
+        common::say(&format!(
+            "{who} camera -> C++ subscriber: {frames} frames of 1920x1080x3 checked, {bad} bad"
+        ));
+        assert_eq!((frames, bad), (20, 0), "{text}");
+        // SAFETY: kill(2) on the child's pid, which has not been waited for.
+        unsafe { libc::kill(publisher.id() as i32, libc::SIGTERM) };
+        let _ = publisher.wait();
+    }
+    let _ = std::fs::remove_dir_all(&prefix);
+}
