@@ -36,16 +36,16 @@ fn frame_is_whole(info: &FrameInfo, bytes: &[u8]) -> bool {
         })
 }
 
-/// The C++ examples, configured and built with CMake against the installed library (once).
-fn examples() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+/// The C++ examples, configured and built with CMake against the installed library (once);
+/// `None` (said) without cmake, which under `CI` is a failure.
+fn examples() -> Option<std::path::PathBuf> {
+    static BUILT: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             if Command::new("cmake").arg("--version").output().is_err() {
-                if std::env::var_os("CI").is_some() {
-                    panic!("cmake is needed under CI");
-                }
-                panic!("no cmake: install it (apt-get install cmake) to run the C++ tests");
+                assert!(std::env::var_os("CI").is_none(), "cmake is needed under CI");
+                eprintln!("SKIPPED: no cmake (apt-get install cmake) for the C++ examples");
+                return None;
             }
             let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cpp");
             let build = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -75,7 +75,7 @@ fn examples() -> std::path::PathBuf {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
-            build
+            Some(build)
         })
         .clone()
 }
@@ -106,7 +106,9 @@ fn the_cpp_wrappers_give_guards_exceptions_and_the_derives_fingerprint() {
 
 #[test]
 fn the_cpp_camera_publisher_feeds_a_rust_subscriber_byte_for_byte() {
-    let build = examples();
+    let Some(build) = examples() else {
+        return;
+    };
     let name = unique("cam-cr");
     let _t = Cleanup::topic(&name);
     let publisher = Command::new(build.join("camera_publisher"))
@@ -158,7 +160,9 @@ fn the_cpp_camera_publisher_feeds_a_rust_subscriber_byte_for_byte() {
 
 #[test]
 fn the_cpp_camera_subscriber_checks_a_rust_publishers_frames_and_follows_its_restart() {
-    let build = examples();
+    let Some(build) = examples() else {
+        return;
+    };
     let name = unique("cam-rc");
     let _t = Cleanup::topic(&name);
     let options = TopicOptions::new()
@@ -228,7 +232,9 @@ fn the_cpp_camera_subscriber_checks_a_rust_publishers_frames_and_follows_its_res
 
 #[test]
 fn a_cpp_publisher_killed_with_sigkill_is_followed_and_a_killed_subscriber_stops_nothing() {
-    let build = examples();
+    let Some(build) = examples() else {
+        return;
+    };
     let name = unique("cam-kill");
     let _t = Cleanup::topic(&name);
     let start = |frames: &str| {
