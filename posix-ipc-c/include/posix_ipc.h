@@ -115,6 +115,7 @@ typedef struct pipc_mq { uint64_t id; } pipc_mq;
 
 /* ---- Record types and layouts ---------------------------------------------------------- */
 
+/* Field kinds: the element codes of the layouts stored in segments (posix_ipc::typed::Primitive). */
 #define PIPC_U8 1u
 #define PIPC_I8 2u
 #define PIPC_U16 3u

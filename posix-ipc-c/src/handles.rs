@@ -5,16 +5,17 @@
 //! kind passed as another (through a cast), the generation (24 bits, wrapping) a closed handle
 //! whose slot was reused. Slots live in chunks that are allocated once and never freed or
 //! moved, so finding one takes no lock and no reference count: a call locks only its own
-//! slot. Each slot holds its object behind a mutex (topic and ring ends, whose calls need the
-//! object to themselves: calls on one handle from two threads are serialised) or a read-write
-//! lock (objects whose calls share them: a thread waiting on a semaphore or a shared struct
-//! does not hold up another thread's call on the same handle).
+//! slot. Each slot holds its object behind a one-call lock ([`OneCall`]: topic and ring ends,
+//! whose calls need the object to themselves; calls on one handle from two threads are
+//! serialised) or a read-write lock (objects whose calls share them: a thread waiting on a
+//! semaphore or a shared struct does not hold up another thread's call on the same handle).
 //!
 //! Closing never waits for a call in progress on another thread: it bumps the slot's
 //! generation (so the id fails from then on) and marks the slot closing; whichever of the
 //! closer and the calls in progress is the last to let go of the slot's lock drops the object
 //! and frees the slot.
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, TryLockError};
 
@@ -88,8 +89,8 @@ const CHUNK: usize = 64;
 const CHUNKS: usize = 1024;
 const GENERATION_MASK: u32 = 0x00ff_ffff;
 
-/// How a table guards its objects: `Mutex<T>` (one call at a time) or `RwLock<T>` (calls
-/// share the object). The slot's cell holds `Option<T>`: `None` when free.
+/// How a table guards its objects: `Mutex<T>` (one call at a time, in a [`OneCall`] cell) or
+/// `RwLock<T>` (calls share the object). The slot's cell holds `Option<T>`: `None` when free.
 pub trait Guard {
     /// The slot's cell.
     type Cell: Send + Sync;
@@ -100,19 +101,99 @@ pub trait Guard {
     fn try_take(cell: &Self::Cell) -> Option<Option<Box<dyn Send>>>;
 }
 
+/// The cell of a one-call-at-a-time slot: taken with one compare-exchange and given back with
+/// a release store, where a mutex's unlock is a second locked instruction (this is on the path
+/// of every receive and loan). A call that finds it taken (another thread's call on the same
+/// handle, which the header advises against) spins briefly, then sleeps in growing steps of
+/// at most 1 ms until it is free.
+pub struct OneCall<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: the value is reached only through a `OneCallGuard`, and at most one guard exists at
+// a time (`busy`), so sharing a `OneCall` between threads hands the value from one thread to
+// another, never to two at once: what `T: Send` allows.
+unsafe impl<T: Send> Sync for OneCall<T> {}
+
+/// Exclusive access to a `OneCall`'s value until dropped.
+pub struct OneCallGuard<'a, T> {
+    cell: &'a OneCall<T>,
+}
+
+impl<T> OneCall<T> {
+    fn new(value: Option<T>) -> OneCall<T> {
+        OneCall {
+            busy: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> Option<OneCallGuard<'_, T>> {
+        self.busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| OneCallGuard { cell: self })
+    }
+
+    #[inline]
+    fn lock(&self) -> OneCallGuard<'_, T> {
+        match self.try_lock() {
+            Some(g) => g,
+            None => self.lock_contended(),
+        }
+    }
+
+    #[cold]
+    fn lock_contended(&self) -> OneCallGuard<'_, T> {
+        let mut sleep = std::time::Duration::from_micros(10);
+        for spin in 0u32.. {
+            if let Some(g) = self.try_lock() {
+                return g;
+            }
+            if spin < 100 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(sleep);
+                sleep = (sleep * 2).min(std::time::Duration::from_millis(1));
+            }
+        }
+        unreachable!("the loop above returns")
+    }
+}
+
+impl<T> std::ops::Deref for OneCallGuard<'_, T> {
+    type Target = Option<T>;
+    fn deref(&self) -> &Option<T> {
+        // SAFETY: this guard holds `busy` (taken with Acquire after the previous holder's
+        // Release store), so no other reference to the value exists until it is dropped.
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for OneCallGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut Option<T> {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference through the guard.
+        unsafe { &mut *self.cell.value.get() }
+    }
+}
+
+impl<T> Drop for OneCallGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.cell.busy.store(false, Ordering::Release);
+    }
+}
+
 impl<T: Send + 'static> Guard for Mutex<T> {
-    type Cell = Mutex<Option<T>>;
+    type Cell = OneCall<T>;
     fn empty() -> Self::Cell {
-        Mutex::new(None)
+        OneCall::new(None)
     }
     fn try_take(cell: &Self::Cell) -> Option<Option<Box<dyn Send>>> {
-        match cell.try_lock() {
-            Ok(mut g) => Some(g.take().map(|t| Box::new(t) as Box<dyn Send>)),
-            Err(TryLockError::Poisoned(p)) => {
-                Some(p.into_inner().take().map(|t| Box::new(t) as Box<dyn Send>))
-            }
-            Err(TryLockError::WouldBlock) => None,
-        }
+        let mut g = cell.try_lock()?;
+        Some(g.take().map(|t| Box::new(t) as Box<dyn Send>))
     }
 }
 
@@ -307,7 +388,7 @@ impl<T: Send + 'static> Table<Mutex<T>> {
     /// Stores `object`; its id.
     pub fn add(&self, object: T) -> Res<u64> {
         let (index, slot) = self.allocate()?;
-        *slot.cell.lock().unwrap_or_else(|e| e.into_inner()) = Some(object);
+        *slot.cell.lock() = Some(object);
         Ok(self.id(index, slot))
     }
 
@@ -316,9 +397,9 @@ impl<T: Send + 'static> Table<Mutex<T>> {
     pub fn with<R>(&self, id: u64, f: impl FnOnce(&mut T) -> Res<R>) -> Res<R> {
         let (slot, generation) = self.lookup(id)?;
         let result = {
-            // A panic in an earlier call left the object as the core leaves it after any
-            // error: go on.
-            let mut cell = slot.cell.lock().unwrap_or_else(|e| e.into_inner());
+            // A panic in an earlier call (its guard was dropped while unwinding) left the
+            // object as the core leaves it after any error: go on.
+            let mut cell = slot.cell.lock();
             match cell.as_mut() {
                 Some(object)
                     if slot.generation.load(Ordering::Acquire) & GENERATION_MASK == generation =>

@@ -63,22 +63,10 @@ pub struct pipc_record_type {
     pub layout: *const pipc_layout,
 }
 
+/// The primitive of a `PIPC_U8` .. `PIPC_F64` kind: the header's numbers are the stored
+/// layout's element codes.
 fn primitive(kind: u32) -> Option<Primitive> {
-    Some(match kind {
-        1 => Primitive::U8,
-        2 => Primitive::I8,
-        3 => Primitive::U16,
-        4 => Primitive::I16,
-        5 => Primitive::U32,
-        6 => Primitive::I32,
-        7 => Primitive::U64,
-        8 => Primitive::I64,
-        9 => Primitive::U128,
-        10 => Primitive::I128,
-        11 => Primitive::F32,
-        12 => Primitive::F64,
-        _ => return None,
-    })
+    u8::try_from(kind).ok().and_then(Primitive::from_code)
 }
 
 /// The layout as the library stores it, checked to be what a `#[repr(C)]` struct without

@@ -65,6 +65,13 @@ static void *recv_blocked(void *arg) {
     return NULL;
 }
 
+static void *recv_short(void *arg) {
+    struct blocked *b = arg;
+    pipc_sample s;
+    b->rc = pipc_subscriber_recv(b->sub, &s, 100000000LL);
+    return NULL;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -234,6 +241,20 @@ int main(int argc, char **argv) {
     TRUE(pipc_cancel_is_cancelled(token) == 1);
     EXPECT(pipc_cancel_close(token), PIPC_OK);
     EXPECT(pipc_cancel_close(token), PIPC_BAD_HANDLE);
+
+    /* Two threads on one subscriber: the second call waits for the first (a receive that
+     * times out after 100 ms), then runs. */
+    struct blocked c = {{0}, -1};
+    EXPECT(pipc_subscriber_open(&c.sub, topic, &POSE, NULL), PIPC_OK);
+    pthread_t t2;
+    pthread_create(&t2, NULL, recv_short, &c);
+    sleep_ms(20);
+    size_t max_len = 0;
+    EXPECT(pipc_subscriber_sizes(c.sub, &max_len, NULL), PIPC_OK);
+    TRUE(max_len == sizeof(struct Pose));
+    pthread_join(t2, NULL);
+    TRUE(c.rc == PIPC_TIMED_OUT);
+    EXPECT(pipc_subscriber_close(c.sub), PIPC_OK);
 
     /* Closed handles. */
     EXPECT(pipc_subscriber_close(sub), PIPC_OK);

@@ -75,6 +75,31 @@ fn queue_object(name: &str) -> Object {
     }
 }
 
+/// The error of a received message of `bytes.len()` bytes where a `type_name` of `size` was
+/// expected (a foreign or buggy sender): the bytes and priority go back with it.
+fn wrong_length_received(
+    queue: &str,
+    type_name: &str,
+    size: usize,
+    bytes: &[u8],
+    priority: u32,
+) -> Error {
+    let len = bytes.len();
+    Error::new(
+        ErrorKind::WrongLength,
+        Operation::Receive,
+        queue_object(queue),
+        format!(
+            "received a {len}-byte message with priority {priority}, but {type_name} is {size} \
+             bytes (a foreign or buggy sender); the bytes are returned with this error"
+        ),
+    )
+    .with_returned(Returned {
+        bytes: bytes.to_vec(),
+        priority,
+    })
+}
+
 /// A create's [`ErrorKind::AlreadyExists`], naming the calls of `end` ("Sender::<Tick>") to use
 /// instead.
 fn exists_in(e: Error, end: &str) -> Error {
@@ -674,21 +699,14 @@ impl<T: IpcMessage> Receiver<T> {
             .receive_waiting(bytemuck::bytes_of_mut(&mut value), &wait)?;
         let size = std::mem::size_of::<T>();
         if len != size {
-            let bytes = bytemuck::bytes_of(&value)[..len].to_vec();
-            return Err(Error::new(
-                ErrorKind::WrongLength,
-                Operation::Receive,
-                Object {
-                    kind: ObjectKind::MessageQueue,
-                    name: Some(self.ch.mq.name().to_owned()),
-                },
-                format!(
-                    "received a {len}-byte message with priority {priority}, but {} is {size} \
-                     bytes (a foreign or buggy sender); the bytes are returned with this error",
-                    T::LAYOUT.name
-                ),
-            )
-            .with_returned(Returned { bytes, priority }));
+            let bytes = &bytemuck::bytes_of(&value)[..len];
+            return Err(wrong_length_received(
+                self.ch.mq.name(),
+                T::LAYOUT.name,
+                size,
+                bytes,
+                priority,
+            ));
         }
         Ok((value, priority))
     }

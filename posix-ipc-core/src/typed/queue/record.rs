@@ -4,9 +4,9 @@
 //! and fingerprint: the type is checked against the companion, peers are tracked, and the
 //! layout, if given, is stored for tools.
 
-use super::{exists_in, queue_object, Channel, QueueDesc};
+use super::{exists_in, queue_object, wrong_length_received, Channel, QueueDesc};
 use crate::cancel::CancelToken;
-use crate::error::{Error, ErrorKind, Operation, Result, Returned};
+use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::mq::MessageQueue;
 use crate::owned::{Owned, OwnedName, Removable};
 use crate::timeout::Timeout;
@@ -208,20 +208,13 @@ impl RecordQueue {
         let wait = self.ch.wait(timeout.into(), &gone);
         let (len, priority) = self.ch.mq.receive_waiting(out, &wait)?;
         if len != size {
-            return Err(Error::new(
-                ErrorKind::WrongLength,
-                Operation::Receive,
-                queue_object(self.ch.mq.name()),
-                format!(
-                    "received a {len}-byte message with priority {priority}, but {} is {size} \
-                     bytes (a foreign or buggy sender); the bytes are returned with this error",
-                    self.desc.record.name
-                ),
-            )
-            .with_returned(Returned {
-                bytes: out[..len].to_vec(),
+            return Err(wrong_length_received(
+                self.ch.mq.name(),
+                &self.desc.record.name,
+                size,
+                &out[..len],
                 priority,
-            }));
+            ));
         }
         Ok(priority)
     }
