@@ -252,11 +252,13 @@ impl<G: Guard> Table<G> {
         Fail::new(PIPC_BAD_HANDLE, message)
     }
 
+    #[cold]
     fn closed(&self, id: u64) -> Fail {
         self.bad(format!("the {} handle {id:#x} is closed", self.kind.name()))
     }
 
     /// The slot numbered `index`, if its chunk exists.
+    #[inline(always)]
     fn slot(&self, index: usize) -> Option<&Slot<G>> {
         let chunk = self.chunks.get(index / CHUNK)?.load(Ordering::Acquire);
         if chunk.is_null() {
@@ -269,28 +271,43 @@ impl<G: Guard> Table<G> {
         Some(unsafe { &*chunk.add(index % CHUNK) })
     }
 
-    /// The slot of `id` and the generation it names, after the id's own checks.
-    #[inline]
+    /// The slot of `id` and the generation it names, if the id is of this table's kind and
+    /// its slot exists (what every call does first: no error is built here).
+    #[inline(always)]
+    fn find(&self, id: u64) -> Option<(&Slot<G>, u32)> {
+        if (id >> 56) as u8 != self.kind as u8 {
+            return None;
+        }
+        let index = ((id & 0xffff_ffff) as usize).checked_sub(1)?;
+        let slot = self.slot(index)?;
+        Some((slot, (id >> 32) as u32 & GENERATION_MASK))
+    }
+
+    /// The slot of `id` and the generation it names, or why the id is bad.
+    #[inline(always)]
     fn lookup(&self, id: u64) -> Res<(&Slot<G>, u32)> {
+        match self.find(id) {
+            Some(found) => Ok(found),
+            None => Err(self.bad_id(id)),
+        }
+    }
+
+    #[cold]
+    fn bad_id(&self, id: u64) -> Fail {
         let what = self.kind.name();
         if id == 0 {
-            return Err(self.bad(format!(
+            return self.bad(format!(
                 "the {what} handle is zero (never opened, or its opening failed)"
-            )));
+            ));
         }
         let kind = (id >> 56) as u8;
         if kind != self.kind as u8 {
             let other = Kind::of(kind).map_or("unknown", Kind::name);
-            return Err(self.bad(format!(
+            return self.bad(format!(
                 "{id:#x} is not a {what} handle (it is of kind {other})"
-            )));
+            ));
         }
-        let index = (id & 0xffff_ffff) as usize;
-        let generation = (id >> 32) as u32 & GENERATION_MASK;
-        match index.checked_sub(1).and_then(|i| self.slot(i)) {
-            Some(slot) => Ok((slot, generation)),
-            None => Err(self.closed(id)),
-        }
+        self.closed(id)
     }
 
     fn free_list(&self) -> MutexGuard<'_, Free> {
