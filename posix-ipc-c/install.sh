@@ -5,26 +5,34 @@
 #   PREFIX/lib/pkgconfig/posix_ipc.pc
 #   PREFIX/lib/cmake/posix_ipc/posix_ipc-config.cmake (+ -config-version.cmake)
 #
-# usage: posix-ipc-c/install.sh [--prefix DIR] [--from DIR]
-#   --prefix DIR  where to install (default /usr/local)
-#   --from DIR    take the built libraries from DIR (a cargo profile directory such as
-#                 target/debug) instead of building them with cargo build --release
+# usage: posix-ipc-c/install.sh [--prefix DIR] [--profile release|debug] [--from DIR]
+#   --prefix DIR    where to install (default /usr/local)
+#   --profile P     build with cargo's profile P (default release), in $CARGO_TARGET_DIR or
+#                   target/
+#   --from DIR      take the built libraries from DIR (a cargo profile directory such as
+#                   target/debug) instead of building them
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 prefix=/usr/local
+profile=release
 from=
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix=$2; shift 2 ;;
     --from) from=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --profile) profile=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 if [ -z "$from" ]; then
-  (cd "$root" && cargo build --release -p posix-ipc-c)
-  from="${CARGO_TARGET_DIR:-$root/target}/release"
+  case "$profile" in
+    release) (cd "$root" && cargo build --release -p posix-ipc-c) ;;
+    debug) (cd "$root" && cargo build -p posix-ipc-c) ;;
+    *) echo "install.sh: --profile is release or debug, not $profile" >&2; exit 2 ;;
+  esac
+  from="${CARGO_TARGET_DIR:-$root/target}/$profile"
 fi
 for f in libposix_ipc.so libposix_ipc.a; do
   [ -f "$from/$f" ] || { echo "install.sh: no $from/$f (build posix-ipc-c first)" >&2; exit 1; }

@@ -14,6 +14,8 @@
 //!   layout is enough for a foreign implementation.
 
 mod common;
+#[path = "../posix-ipc-c/tests/support/install.rs"]
+mod install;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -148,40 +150,17 @@ fn run_c_subscriber<H: FrameHeader>(
     text.lines().last().unwrap_or("").to_string()
 }
 
-/// The C library installed (by `posix-ipc-c/install.sh`, from the libraries cargo built for
-/// this run) into a prefix of this test binary's; `None` (said) if it was not built, which
-/// under `CI` is a failure.
-fn c_library(test: &str) -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|d| d.parent()).unwrap();
-    if !profile.join("libposix_ipc.so").exists() {
-        let why = format!(
-            "no libposix_ipc.so in {}: build posix-ipc-c (cargo test --workspace does)",
-            profile.display()
-        );
-        assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
-        common::say(&format!("SKIPPED {test}: {why}"));
-        return None;
-    }
-    let prefix = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("c-prefix-{test}-{}", std::process::id()));
-    let out = Command::new("bash")
-        .arg(concat!(
+/// The C library, built and installed by `posix-ipc-c/install.sh` into a prefix of this test
+/// binary's (see `posix-ipc-c/tests/support/install.rs`). Without bash or cargo this panics:
+/// both are what running this suite takes.
+fn c_library(_test: &str) -> Option<std::path::PathBuf> {
+    Some(install::c_prefix(
+        std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/posix-ipc-c/install.sh"
-        ))
-        .arg("--prefix")
-        .arg(&prefix)
-        .arg("--from")
-        .arg(profile)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(prefix)
+        )),
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+    ))
 }
 
 /// `posix-ipc-c/tests/c/peer.c` built against the installed library.
@@ -444,7 +423,6 @@ fn c_programs_on_the_library_and_python_share_typed_topics_and_frames_both_ways(
     writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
     finished(py, "received 200");
     finished(c, "");
-    let _ = std::fs::remove_dir_all(&prefix);
 }
 
 #[test]
@@ -529,7 +507,6 @@ fn c_programs_on_the_library_and_python_share_rings_and_typed_queues_both_ways()
     finished(c, "received 500");
     writeln!(py.stdin.as_mut().unwrap(), "done").unwrap();
     finished(py, "sent 500");
-    let _ = std::fs::remove_dir_all(&prefix);
 }
 
 /// The fingerprint of `pose.h`'s Pose: the derive's on the same fields.
@@ -702,5 +679,4 @@ fn the_cpp_camera_talks_to_the_rust_and_python_cameras() {
         unsafe { libc::kill(publisher.id() as i32, libc::SIGTERM) };
         let _ = publisher.wait();
     }
-    let _ = std::fs::remove_dir_all(&prefix);
 }

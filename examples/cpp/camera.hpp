@@ -18,9 +18,8 @@ struct FrameInfo {
 };
 static_assert(sizeof(FrameInfo) == 24, "FrameInfo is the Rust example's 24 bytes");
 
-POSIX_IPC_DESCRIBE(FrameInfo, POSIX_IPC_FIELD(FrameInfo, number),
-                   POSIX_IPC_FIELD(FrameInfo, published_ns), POSIX_IPC_FIELD(FrameInfo, width),
-                   POSIX_IPC_FIELD(FrameInfo, height))
+// The fields by name: padding, or a field left out, would not compile.
+POSIX_IPC_RECORD(FrameInfo, number, published_ns, width, height)
 
 /// Word i of frame n's pixels.
 inline uint64_t pattern(uint64_t n, uint64_t i) {

@@ -25,8 +25,7 @@ struct Rec64 {
     uint64_t published_ns;
     uint64_t pad[5];
 };
-POSIX_IPC_DESCRIBE(Rec64, POSIX_IPC_FIELD(Rec64, kind), POSIX_IPC_FIELD(Rec64, number),
-                   POSIX_IPC_FIELD(Rec64, published_ns), POSIX_IPC_FIELD(Rec64, pad))
+POSIX_IPC_RECORD(Rec64, kind, number, published_ns, pad)
 
 static uint64_t now_ns() {
     timespec ts;

@@ -2,8 +2,7 @@
 // -lposix_ipc, or find_package(posix_ipc) and target posix_ipc::posix_ipc).
 //
 //   struct Pose { uint64_t seq; double x, y; };
-//   POSIX_IPC_DESCRIBE(Pose, POSIX_IPC_FIELD(Pose, seq), POSIX_IPC_FIELD(Pose, x),
-//                      POSIX_IPC_FIELD(Pose, y))
+//   POSIX_IPC_RECORD(Pose, seq, x, y)      // padding, or a field left out: a compile error
 //
 //   auto pub = posix_ipc::Publisher<Pose>::create_or_take_over("/pose");
 //   pub.send(Pose{1, 0.5, 2.0});
@@ -760,5 +759,91 @@ private:
             return l;                                                                       \
         }                                                                                   \
     };
+
+// ---- POSIX_IPC_RECORD: fields by name, padding refused at compile time -------------------------
+
+#define POSIX_IPC_PP_CAT(a, b) POSIX_IPC_PP_CAT_(a, b)
+#define POSIX_IPC_PP_CAT_(a, b) a##b
+#define POSIX_IPC_PP_ARG_N(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, N, ...) N
+#define POSIX_IPC_PP_NARG(...) POSIX_IPC_PP_NARG_(__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+#define POSIX_IPC_PP_NARG_(...) POSIX_IPC_PP_ARG_N(__VA_ARGS__)
+// Each field as M(Type, field), separated by commas (C) or by nothing (S).
+#define POSIX_IPC_FE_C_1(M, T, x) M(T, x)
+#define POSIX_IPC_FE_S_1(M, T, x) M(T, x)
+#define POSIX_IPC_FE_C_2(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_1(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_2(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_1(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_3(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_2(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_3(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_2(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_4(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_3(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_4(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_3(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_5(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_4(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_5(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_4(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_6(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_5(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_6(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_5(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_7(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_6(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_7(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_6(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_8(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_7(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_8(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_7(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_9(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_8(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_9(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_8(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_10(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_9(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_10(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_9(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_11(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_10(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_11(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_10(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_12(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_11(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_12(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_11(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_13(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_12(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_13(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_12(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_14(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_13(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_14(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_13(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_15(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_14(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_15(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_14(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_16(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_15(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_16(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_15(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_17(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_16(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_17(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_16(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_18(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_17(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_18(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_17(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_19(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_18(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_19(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_18(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_20(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_19(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_20(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_19(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_21(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_20(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_21(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_20(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_22(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_21(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_22(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_21(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_23(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_22(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_23(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_22(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_24(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_23(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_24(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_23(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_25(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_24(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_25(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_24(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_26(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_25(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_26(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_25(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_27(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_26(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_27(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_26(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_28(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_27(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_28(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_27(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_29(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_28(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_29(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_28(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_30(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_29(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_30(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_29(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_31(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_30(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_31(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_30(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C_32(M, T, x, ...) M(T, x), POSIX_IPC_FE_C_31(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S_32(M, T, x, ...) M(T, x) POSIX_IPC_FE_S_31(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_C(M, T, ...) POSIX_IPC_PP_CAT(POSIX_IPC_FE_C_, POSIX_IPC_PP_NARG(__VA_ARGS__))(M, T, __VA_ARGS__)
+#define POSIX_IPC_FE_S(M, T, ...) POSIX_IPC_PP_CAT(POSIX_IPC_FE_S_, POSIX_IPC_PP_NARG(__VA_ARGS__))(M, T, __VA_ARGS__)
+#define POSIX_IPC_PLUS_SIZE(T, x) +sizeof(std::declval<T &>().x)
+
+/// Describes a record type at namespace scope by its fields' names, all of them in declaration
+/// order (up to 32): POSIX_IPC_RECORD(Pose, seq, stamp, points). A struct with padding, or a
+/// field left out, is a compile error (the fields' sizes must add up to the struct's), as
+/// `#[derive(IpcMessage)]` refuses padding in Rust.
+#define POSIX_IPC_RECORD(Type, ...)                                                         \
+    static_assert(sizeof(Type) == 0 POSIX_IPC_FE_S(POSIX_IPC_PLUS_SIZE, Type, __VA_ARGS__), \
+                  #Type " has padding, or POSIX_IPC_RECORD leaves out a field: a record "    \
+                  "has no padding (add explicit padding fields) and names every field");    \
+    POSIX_IPC_DESCRIBE(Type, POSIX_IPC_FE_C(POSIX_IPC_FIELD, Type, __VA_ARGS__))
 
 #endif // POSIX_IPC_HPP

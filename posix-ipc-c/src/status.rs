@@ -133,11 +133,65 @@ impl Fail {
     }
 }
 
+/// The Rust calls the core's messages suggest ("open it with ..."), and the C calls that do the
+/// same: a C programmer reads the names of the API in hand. Longer names first, so that a name
+/// that starts another is not replaced inside it.
+const C_NAMES: &[(&str, &str)] = &[
+    (
+        "RecordPublisher::create_or_take_over_frames",
+        "pipc_frame_publisher_create_or_take_over",
+    ),
+    (
+        "RecordPublisher::create_or_take_over",
+        "pipc_publisher_create_or_take_over",
+    ),
+    (
+        "RecordPublisher::create_frames",
+        "pipc_frame_publisher_create",
+    ),
+    ("RecordPublisher::open_frames", "pipc_frame_publisher_open"),
+    (
+        "RecordSubscriber::open_frames",
+        "pipc_frame_subscriber_open",
+    ),
+    ("RecordSubscriber::open", "pipc_subscriber_open"),
+    ("RecordPublisher::create", "pipc_publisher_create"),
+    ("RecordPublisher::open", "pipc_publisher_open"),
+    (
+        "RecordSender::create_or_take_over",
+        "pipc_ring_sender_open (PIPC_CREATE_OR_TAKE_OVER)",
+    ),
+    (
+        "RecordReceiver::create_or_take_over",
+        "pipc_ring_receiver_open (PIPC_CREATE_OR_TAKE_OVER)",
+    ),
+    ("RecordSender::open", "pipc_ring_sender_open (PIPC_OPEN)"),
+    (
+        "RecordReceiver::open",
+        "pipc_ring_receiver_open (PIPC_OPEN)",
+    ),
+    (
+        "RecordShared::create_or_take_over",
+        "pipc_shared_open (PIPC_CREATE_OR_TAKE_OVER)",
+    ),
+    ("RecordShared::open", "pipc_shared_open (PIPC_OPEN)"),
+];
+
+/// A core message with the Rust calls it names put as their C counterparts.
+fn in_c_terms(message: String) -> String {
+    if !message.contains("::") {
+        return message;
+    }
+    C_NAMES
+        .iter()
+        .fold(message, |m, (rust, c)| m.replace(rust, c))
+}
+
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
         Fail {
             code: code_of(e.kind()),
-            message: e.to_string(),
+            message: in_c_terms(e.to_string()),
             count: e.missed().or(e.generation()).unwrap_or(0),
             errno: e.errno().unwrap_or(0),
         }

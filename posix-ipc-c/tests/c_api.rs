@@ -45,7 +45,7 @@ fn the_header_declares_exactly_the_functions_the_library_exports() {
     declared.dedup();
     let nm = Command::new("nm")
         .args(["-D", "--defined-only"])
-        .arg(support::lib_dir().join("libposix_ipc.so"))
+        .arg(support::prefix().join("lib/libposix_ipc.so"))
         .output()
         .expect("run nm (binutils)");
     assert!(nm.status.success());
@@ -83,8 +83,7 @@ fn every_status_code_and_flag_of_the_header_is_the_librarys() {
 #[test]
 fn c_declaration_gives_a_c_program_the_struct_and_the_record_type() {
     // The generated header, beside the program that includes it, compiled as C and as C++.
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("gen-{}", std::process::id()));
+    let dir = support::prefix().join("generated");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("pose_gen.h"), Pose::c_declaration()).unwrap();
     std::fs::copy(
@@ -141,7 +140,6 @@ fn c_declaration_gives_a_c_program_the_struct_and_the_record_type() {
         );
     }
     support::succeeded(publisher, "published 20");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -48,8 +48,7 @@ fn examples() -> Option<std::path::PathBuf> {
                 return None;
             }
             let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cpp");
-            let build = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("cpp-build-{}", std::process::id()));
+            let build = prefix().join("cpp-build");
             let configure = Command::new("cmake")
                 .arg("-S")
                 .arg(&source)
@@ -357,8 +356,7 @@ fn pkg_config_builds_a_c_program_shared_and_static() {
     let cflags = pc(&["--cflags"]);
     let libs = pc(&["--libs"]);
     let static_libs = pc(&["--libs", "--static"]);
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("pkgconfig-{}", std::process::id()));
+    let dir = prefix.join("pkgconfig-test");
     std::fs::create_dir_all(&dir).unwrap();
     let source = support::sources_dir().join("misuse.c");
     for (exe, link) in [
@@ -404,5 +402,33 @@ fn pkg_config_builds_a_c_program_shared_and_static() {
             "{}",
             String::from_utf8_lossy(&ldd.stdout)
         );
+    }
+}
+
+#[test]
+fn padding_or_a_field_left_out_does_not_compile_in_cpp() {
+    for (define, compiles) in [("PADDED", false), ("MISSING", false), ("WHOLE", true)] {
+        let out = Command::new("g++")
+            .args([
+                "-std=c++17",
+                "-Wall",
+                "-Wextra",
+                "-pedantic",
+                "-fsyntax-only",
+            ])
+            .arg(format!("-D{define}"))
+            .arg("-I")
+            .arg(support::include_dir())
+            .arg(support::sources_dir().join("record_padding.cpp"))
+            .output()
+            .expect("run g++");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), compiles, "{define}:\n{stderr}");
+        if !compiles {
+            assert!(
+                stderr.contains("has padding, or POSIX_IPC_RECORD leaves out a field"),
+                "{define}:\n{stderr}"
+            );
+        }
     }
 }

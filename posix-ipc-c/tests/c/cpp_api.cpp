@@ -25,10 +25,9 @@ struct FrameHead {
     uint32_t height;
 };
 
-POSIX_IPC_DESCRIBE(Point, POSIX_IPC_FIELD(Point, x), POSIX_IPC_FIELD(Point, y))
-POSIX_IPC_DESCRIBE(Pose, POSIX_IPC_FIELD(Pose, seq), POSIX_IPC_FIELD(Pose, stamp),
-                   POSIX_IPC_FIELD(Pose, points), POSIX_IPC_FIELD(Pose, cov),
-                   POSIX_IPC_FIELD(Pose, flags))
+// By name (padding refused at compile time), and field by field.
+POSIX_IPC_RECORD(Point, x, y)
+POSIX_IPC_RECORD(Pose, seq, stamp, points, cov, flags)
 POSIX_IPC_DESCRIBE(FrameHead, POSIX_IPC_FIELD(FrameHead, seq), POSIX_IPC_FIELD(FrameHead, width),
                    POSIX_IPC_FIELD(FrameHead, height))
 

@@ -111,6 +111,14 @@ int main(int argc, char **argv) {
     pipc_subscriber sub;
     EXPECT(pipc_subscriber_open(&sub, topic, &POSE, NULL), PIPC_OK);
 
+    /* A second publisher of a live topic is refused, the message naming the C calls to use
+     * rather than the Rust ones. */
+    pipc_publisher rival;
+    EXPECT(pipc_publisher_create_or_take_over(&rival, topic, &POSE, &o), PIPC_ALREADY_EXISTS);
+    EXPECT_MESSAGE("is alive");
+    EXPECT_MESSAGE("pipc_subscriber_open");
+    TRUE(strstr(pipc_last_error_message(), "RecordSubscriber") == NULL);
+
     /* NULL pointers. */
     EXPECT(pipc_publisher_create(NULL, topic, &POSE, &o), PIPC_INVALID_ARGUMENT);
     EXPECT(pipc_publisher_create(&pub, NULL, &POSE, &o), PIPC_INVALID_ARGUMENT);

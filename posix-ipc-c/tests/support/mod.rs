@@ -2,6 +2,9 @@
 //! compiling against the library, unique names and their removal, valgrind.
 #![allow(dead_code, reason = "each test binary uses a part")]
 
+#[path = "install.rs"]
+mod install;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -61,18 +64,6 @@ pub fn frame(i: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Where cargo built `libposix_ipc.so` and `.a`: the profile directory of this test binary.
-pub fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    assert!(
-        dir.join("libposix_ipc.so").exists(),
-        "no libposix_ipc.so in {}: build it with cargo build -p posix-ipc-c",
-        dir.display()
-    );
-    dir
-}
-
 /// The crate's `include` directory.
 pub fn include_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("include")
@@ -83,31 +74,13 @@ pub fn sources_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c")
 }
 
-/// The library as a user has it: installed by `install.sh` (from the libraries cargo built
-/// for this test) into a prefix of this test binary's own. Installed once per binary.
+/// The library as a user has it: built and installed by `install.sh` into a prefix of this
+/// test binary's own (see `install.rs`).
 pub fn prefix() -> PathBuf {
-    static PREFIX: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PREFIX
-        .get_or_init(|| {
-            let prefix = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("c-prefix-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&prefix);
-            let out = Command::new("bash")
-                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
-                .arg("--prefix")
-                .arg(&prefix)
-                .arg("--from")
-                .arg(lib_dir())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "install.sh failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            prefix
-        })
-        .clone()
+    install::c_prefix(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"),
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+    )
 }
 
 /// Compiles `sources` (in `tests/c`) into `name` with gcc (`cpp`: g++ -std=c++17), strict
@@ -116,7 +89,7 @@ pub fn prefix() -> PathBuf {
 pub fn compile(name: &str, sources: &[&str], cpp: bool) -> PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("c-{}", std::process::id()));
+    let dir = prefix().join("build");
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join(name);
     if exe.exists() {
