@@ -309,6 +309,19 @@ fn spawn_python(python: &std::path::Path, args: &[&str]) -> std::process::Child 
         .expect("start python")
 }
 
+/// Starts `program` with `args` (all pipes) and reads its lines until `word`.
+fn start(program: &std::path::Path, args: &[&str], word: &str) -> std::process::Child {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+    read_until(&mut child, word);
+    child
+}
+
 /// Reads lines from `child` until one equal to `word`.
 fn read_until(child: &mut std::process::Child, word: &str) {
     let out = child.stdout.as_mut().unwrap();
@@ -358,14 +371,7 @@ fn c_programs_on_the_library_and_python_share_typed_topics_and_frames_both_ways(
 
     // C publishes (by loan and by copy), Python subscribes and compares every record.
     let (name, _g) = guarded(Kind::Shm, "c-py");
-    let mut c = Command::new(&peer)
-        .args(["pub-poses", &name, n])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "ready");
+    let mut c = start(&peer, &["pub-poses", &name, n], "ready");
     let mut py = spawn_python(&python, &["subscribe", &name, n]);
     read_until(&mut py, "joined");
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
@@ -381,13 +387,7 @@ fn c_programs_on_the_library_and_python_share_typed_topics_and_frames_both_ways(
     let (name, _g) = guarded(Kind::Shm, "py-c");
     let mut py = spawn_python(&python, &["publish", &name, n]);
     read_until(&mut py, "ready");
-    let mut c = Command::new(&peer)
-        .args(["sub-poses", &name, n])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "joined");
+    let c = start(&peer, &["sub-poses", &name, n], "joined");
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
     finished(py, "published 500");
     finished(c, "received 500");
@@ -396,27 +396,14 @@ fn c_programs_on_the_library_and_python_share_typed_topics_and_frames_both_ways(
     let (name, _g) = guarded(Kind::Shm, "py-c-frames");
     let mut py = spawn_python(&python, &["frames", &name, "200"]);
     read_until(&mut py, "ready");
-    let mut c = Command::new(&peer)
-        .args(["sub-frames", &name, "200"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "joined");
+    let c = start(&peer, &["sub-frames", &name, "200"], "joined");
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
     finished(py, "published 200");
     finished(c, "received 200");
 
     // C frames with a header, Python checks them.
     let (name, _g) = guarded(Kind::Shm, "c-py-frames");
-    let mut c = Command::new(&peer)
-        .args(["pub-frames", &name, "200"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "ready");
+    let mut c = start(&peer, &["pub-frames", &name, "200"], "ready");
     let mut py = spawn_python(&python, &["frames-in", &name, "200"]);
     read_until(&mut py, "joined");
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
@@ -442,27 +429,14 @@ fn c_programs_on_the_library_and_python_share_rings_and_typed_queues_both_ways()
     let (name, _g) = guarded(Kind::Shm, "py-c-ring");
     let mut py = spawn_python(&python, &["ring-out", &name, n]);
     read_until(&mut py, "ready");
-    let mut c = Command::new(&peer)
-        .args(["ring-recv", &name, n])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "joined");
+    let c = start(&peer, &["ring-recv", &name, n], "joined");
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
     finished(c, "received 500");
     writeln!(py.stdin.as_mut().unwrap(), "done").unwrap();
     finished(py, "sent 500");
 
     let (name, _g) = guarded(Kind::Shm, "c-py-ring");
-    let mut c = Command::new(&peer)
-        .args(["ring-send", &name, n])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "ready");
+    let mut c = start(&peer, &["ring-send", &name, n], "ready");
     let mut py = spawn_python(&python, &["ring-in", &name, n]);
     read_until(&mut py, "joined");
     writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
@@ -478,14 +452,7 @@ fn c_programs_on_the_library_and_python_share_rings_and_typed_queues_both_ways()
         Kind::Shm,
         &format!("{name}{}", posix_ipc::typed::COMPANION_SUFFIX),
     );
-    let mut c = Command::new(&peer)
-        .args(["queue-send", &name, n])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "ready");
+    let mut c = start(&peer, &["queue-send", &name, n], "ready");
     let mut py = spawn_python(&python, &["queue-in", &name, n]);
     read_until(&mut py, "joined");
     writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
@@ -496,13 +463,7 @@ fn c_programs_on_the_library_and_python_share_rings_and_typed_queues_both_ways()
     let (name, _q) = guarded(Kind::Mq, "py-c-queue");
     let mut py = spawn_python(&python, &["queue-out", &name, n]);
     read_until(&mut py, "ready");
-    let mut c = Command::new(&peer)
-        .args(["queue-recv", &name, n, "untracked"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    read_until(&mut c, "joined");
+    let c = start(&peer, &["queue-recv", &name, n, "untracked"], "joined");
     writeln!(py.stdin.as_mut().unwrap(), "go").unwrap();
     finished(c, "received 500");
     writeln!(py.stdin.as_mut().unwrap(), "done").unwrap();

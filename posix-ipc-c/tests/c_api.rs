@@ -13,7 +13,7 @@ use posix_ipc_core::{
     FramePublisher, FrameSubscriber, IpcMessage, Policy, Publisher, RingMode, RingReceiver,
     RingSender, Shared, SubscribeOptions, Subscriber, TopicOptions,
 };
-use support::{compile, unique, valgrind, wait_line, Cleanup, FrameHead, Pose};
+use support::{compile, start, unique, valgrind, wait_line, Cleanup, FrameHead, Pose};
 
 fn peer() -> std::path::PathBuf {
     compile("peer", &["peer.c"], false)
@@ -234,13 +234,7 @@ fn a_c_subscriber_receives_a_rust_topic_and_a_rust_subscriber_a_c_topic() {
         &TopicOptions::new().stall_timeout(Duration::from_secs(30)),
     )
     .unwrap();
-    let mut sub = Command::new(&peer)
-        .args(["sub-poses", &name, &N.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut sub, "joined");
+    let sub = start(&peer, &["sub-poses", &name, &N.to_string()], "joined");
     for i in 0..N {
         publisher.send(&Pose::number(i)).unwrap();
     }
@@ -250,14 +244,7 @@ fn a_c_subscriber_receives_a_rust_topic_and_a_rust_subscriber_a_c_topic() {
     // C publishes, Rust subscribes (the layout the C program stored is readable too).
     let name = unique("topic-cr");
     let _t = Cleanup::topic(&name);
-    let mut publisher = Command::new(&peer)
-        .args(["pub-poses", &name, &N.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut publisher, "ready");
+    let mut publisher = start(&peer, &["pub-poses", &name, &N.to_string()], "ready");
     let mut sub = Subscriber::<Pose>::open(&name).unwrap();
     let record =
         posix_ipc_core::RecordSubscriber::open(&name, &posix_ipc_core::RecordType::of::<Pose>())
@@ -290,13 +277,7 @@ fn frames_with_a_header_cross_both_ways_byte_for_byte() {
         &TopicOptions::new().stall_timeout(Duration::from_secs(30)),
     )
     .unwrap();
-    let mut sub = Command::new(&peer)
-        .args(["sub-frames", &name, &N.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut sub, "joined");
+    let sub = start(&peer, &["sub-frames", &name, &N.to_string()], "joined");
     for i in 0..N {
         let bytes = support::frame(i);
         let head = FrameHead {
@@ -311,14 +292,7 @@ fn frames_with_a_header_cross_both_ways_byte_for_byte() {
 
     let name = unique("frames-cr");
     let _t = Cleanup::topic(&name);
-    let mut publisher = Command::new(&peer)
-        .args(["pub-frames", &name, &N.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut publisher, "ready");
+    let mut publisher = start(&peer, &["pub-frames", &name, &N.to_string()], "ready");
     let mut sub = FrameSubscriber::<FrameHead>::open_with_header(&name).unwrap();
     writeln!(publisher.stdin.as_mut().unwrap(), "go").unwrap();
     for i in 0..N {
@@ -345,13 +319,7 @@ fn rings_and_shared_structs_cross_both_ways() {
     let name = unique("ring-rc");
     let _r = Cleanup::shm(&name);
     let tx = RingSender::<Pose>::create(&name, 8, RingMode::Spsc).unwrap();
-    let mut rx = Command::new(&peer)
-        .args(["ring-recv", &name, &N.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut rx, "joined");
+    let rx = start(&peer, &["ring-recv", &name, &N.to_string()], "joined");
     for i in 0..N {
         tx.send_timeout(&Pose::number(i), Duration::from_secs(30))
             .unwrap();
@@ -362,14 +330,7 @@ fn rings_and_shared_structs_cross_both_ways() {
     // C sends, Rust receives.
     let name = unique("ring-cr");
     let _r = Cleanup::shm(&name);
-    let mut tx = Command::new(&peer)
-        .args(["ring-send", &name, &N.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut tx, "ready");
+    let mut tx = start(&peer, &["ring-send", &name, &N.to_string()], "ready");
     let rx = RingReceiver::<Pose>::open(&name).unwrap();
     writeln!(tx.stdin.as_mut().unwrap(), "go").unwrap();
     for i in 0..N {
@@ -385,13 +346,7 @@ fn rings_and_shared_structs_cross_both_ways() {
     let name = unique("shared-rc");
     let _s = Cleanup::shm(&name);
     let shared = Shared::<Pose>::create(&name, &Pose::number(0)).unwrap();
-    let mut reader = Command::new(&peer)
-        .args(["shared-read", &name, &N.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut reader, "joined");
+    let reader = start(&peer, &["shared-read", &name, &N.to_string()], "joined");
     for i in 1..=N {
         shared.store(&Pose::number(i)).unwrap();
     }
@@ -399,14 +354,7 @@ fn rings_and_shared_structs_cross_both_ways() {
 
     let name = unique("shared-cr");
     let _s = Cleanup::shm(&name);
-    let mut writer = Command::new(&peer)
-        .args(["shared-write", &name, &N.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut writer, "ready");
+    let mut writer = start(&peer, &["shared-write", &name, &N.to_string()], "ready");
     let shared = Shared::<Pose>::open(&name).unwrap();
     let (_, since) = shared.load_versioned();
     writeln!(writer.stdin.as_mut().unwrap(), "go").unwrap();
@@ -435,14 +383,7 @@ fn typed_queues_cross_both_ways_and_a_killed_c_sender_disconnects_its_receiver()
     // side made checks the type, and the sender's close ends the stream.
     let name = unique("queue-cr");
     let _q = Cleanup::typed_queue(&name);
-    let mut tx = Command::new(&peer)
-        .args(["queue-send", &name, &N.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut tx, "ready");
+    let mut tx = start(&peer, &["queue-send", &name, &N.to_string()], "ready");
     let rx = posix_ipc_core::Receiver::<Pose>::open(&name).unwrap();
     assert!(rx.is_tracked());
     assert_eq!(
@@ -466,13 +407,11 @@ fn typed_queues_cross_both_ways_and_a_killed_c_sender_disconnects_its_receiver()
     let name = unique("queue-rc");
     let _q = Cleanup::typed_queue(&name);
     let owner = posix_ipc_core::TypedQueue::<Pose>::create_owned(&name, 8).unwrap();
-    let mut rx = Command::new(&peer)
-        .args(["queue-recv", &name, &N.to_string(), "tracked"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut rx, "joined");
+    let rx = start(
+        &peer,
+        &["queue-recv", &name, &N.to_string(), "tracked"],
+        "joined",
+    );
     let tx = posix_ipc_core::Sender::<Pose>::open(&name).unwrap();
     for i in 0..N {
         tx.send_with(&Pose::number(i), (i % 5) as u32, Duration::from_secs(30))
@@ -482,13 +421,7 @@ fn typed_queues_cross_both_ways_and_a_killed_c_sender_disconnects_its_receiver()
     support::succeeded(rx, &format!("received {N}"));
 
     // A C sender killed with SIGKILL: the Rust receiver drains the queue, then is told.
-    let mut killed = Command::new(&peer)
-        .args(["queue-forever", &name, "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut killed, "ready");
+    let mut killed = start(&peer, &["queue-forever", &name, "0"], "ready");
     let rx = posix_ipc_core::Receiver::<Pose>::open(&name).unwrap();
     killed.kill().unwrap();
     killed.wait().unwrap();
@@ -508,13 +441,7 @@ fn a_c_publisher_killed_with_sigkill_leaves_its_rust_subscriber_a_way_out() {
     let peer = peer();
     let name = unique("kill-pub");
     let _t = Cleanup::topic(&name);
-    let mut publisher = Command::new(&peer)
-        .args(["pub-forever", &name, "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut publisher, "ready");
+    let mut publisher = start(&peer, &["pub-forever", &name, "0"], "ready");
     let mut sub =
         Subscriber::<Pose>::open_with(&name, &SubscribeOptions::new().follow_restarts(true))
             .unwrap();
@@ -543,13 +470,7 @@ fn a_c_publisher_killed_with_sigkill_leaves_its_rust_subscriber_a_way_out() {
     );
     assert!(started.elapsed() < Duration::from_secs(15));
     // A restarted C publisher takes the topic over; the subscriber follows it.
-    let mut again = Command::new(&peer)
-        .args(["pub-forever", &name, "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut again, "ready");
+    let mut again = start(&peer, &["pub-forever", &name, "0"], "ready");
     let restarted = loop {
         match sub.recv_with(Duration::from_secs(10)) {
             Ok(_) => continue,
@@ -579,13 +500,7 @@ fn a_c_subscriber_killed_holding_a_sample_does_not_stop_a_rust_publisher() {
             .stall_timeout(Duration::from_secs(60)),
     )
     .unwrap();
-    let mut sub = Command::new(&peer)
-        .args(["sub-hold", &name, "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_line(&mut sub, "joined");
+    let mut sub = start(&peer, &["sub-hold", &name, "0"], "joined");
     publisher.send(&Pose::number(0)).unwrap();
     wait_line(&mut sub, "holding");
     sub.kill().unwrap();

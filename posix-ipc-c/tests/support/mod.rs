@@ -219,6 +219,20 @@ pub fn wait_line(child: &mut Child, word: &str) {
     }
 }
 
+/// Starts `program` with `args` (stdin, stdout and stderr piped) and waits for its line
+/// `word` ("ready", "joined").
+pub fn start(program: &Path, args: &[&str], word: &str) -> Child {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+    wait_line(&mut child, word);
+    child
+}
+
 /// Waits for a child, asserting it succeeded and printed `word` (if not empty).
 pub fn succeeded(child: Child, word: &str) {
     let out = child.wait_with_output().unwrap();
