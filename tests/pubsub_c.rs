@@ -164,7 +164,14 @@ fn c_library(_test: &str) -> Option<std::path::PathBuf> {
 }
 
 /// `posix-ipc-c/tests/c/peer.c` built against the installed library.
+/// Compiled once per test binary: the tests share the prefix and run in parallel, and writing
+/// the program while another test runs it fails with "Text file busy".
 fn c_peer(prefix: &std::path::Path) -> std::path::PathBuf {
+    static PEER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PEER.get_or_init(|| compile_peer(prefix)).clone()
+}
+
+fn compile_peer(prefix: &std::path::Path) -> std::path::PathBuf {
     let sources = concat!(env!("CARGO_MANIFEST_DIR"), "/posix-ipc-c/tests/c");
     let exe = prefix.join("peer");
     let out = Command::new("gcc")
